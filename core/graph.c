@@ -1,0 +1,258 @@
+/* graph.c: building, planning and running the compute graph (see graph.h). */
+#include "core/graph.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/rng.h"
+
+df_graph *df_graph_new(int max_batch) {
+    DF_ASSERT(max_batch > 0);
+    df_graph *g = df_calloc(1, sizeof *g);
+    g->max_batch = max_batch;
+    g->batch = max_batch;
+    g->loss = -1;
+    return g;
+}
+
+void df_graph_free(df_graph *g) {
+    if (!g) return;
+    free(g->nodes);
+    free(g->tensors);
+    free(g->params);
+    free(g->grads);
+    free(g->buffers);
+    free(g->arena);
+    free(g->scratch);
+    free(g);
+}
+
+int df_graph_fail(df_graph *g, const char *fmt, ...) {
+    if (g->failed) return -1;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(g->err.msg, sizeof g->err.msg, fmt, ap);
+    va_end(ap);
+    g->failed = 1;
+    return -1;
+}
+
+int df_graph_check_inputs(df_graph *g, const char *name, const int *in, int n_in) {
+    if (g->failed) return -1;
+    for (int i = 0; i < n_in; i++)
+        if (in[i] < 0 || in[i] >= g->n_nodes)
+            return df_graph_fail(g, "layer '%s': input %d is not a node of this graph (id %d)", name, i,
+                                 in[i]);
+    return 0;
+}
+
+int df_graph_find_node(const df_graph *g, const char *name) {
+    for (int i = 0; i < g->n_nodes; i++)
+        if (strcmp(g->nodes[i].name, name) == 0) return i;
+    return -1;
+}
+
+int df_graph_find_tensor(const df_graph *g, const char *name) {
+    for (int i = 0; i < g->n_tensors; i++)
+        if (strcmp(g->tensors[i].name, name) == 0) return i;
+    return -1;
+}
+
+df_node *df_graph_add_node(df_graph *g, const df_op *op, const char *name, const int *in, int n_in,
+                           df_shape out_shape) {
+    DF_ASSERT(n_in <= DF_MAX_INPUTS);
+    if (df_graph_check_inputs(g, name, in, n_in)) return NULL;
+    if (g->compiled) {
+        df_graph_fail(g, "layer '%s': the graph is already compiled", name);
+        return NULL;
+    }
+    if (strlen(name) == 0 || strlen(name) >= DF_NAME_MAX) {
+        df_graph_fail(g, "layer name '%s' must be 1 to %d characters", name, DF_NAME_MAX - 1);
+        return NULL;
+    }
+    if (df_graph_find_node(g, name) >= 0) {
+        df_graph_fail(g, "layer name '%s' is used twice", name);
+        return NULL;
+    }
+    for (int i = 0; i < out_shape.rank; i++)
+        if (out_shape.d[i] <= 0) {
+            char s[64];
+            df_graph_fail(g, "layer '%s' (%s): output shape %s has an empty dimension", name, op->name,
+                          df_shape_str(out_shape, s, sizeof s));
+            return NULL;
+        }
+    if (g->n_nodes == g->cap_nodes) {
+        g->cap_nodes = g->cap_nodes ? 2 * g->cap_nodes : 32;
+        g->nodes = df_realloc(g->nodes, (size_t)g->cap_nodes * sizeof *g->nodes);
+    }
+    df_node *n = &g->nodes[g->n_nodes];
+    memset(n, 0, sizeof *n);
+    n->op = op;
+    snprintf(n->name, sizeof n->name, "%s", name);
+    n->index = g->n_nodes++;
+    n->n_in = n_in;
+    for (int i = 0; i < n_in; i++) {
+        n->in[i] = in[i];
+        if (g->nodes[in[i]].requires_grad) n->requires_grad = 1;
+    }
+    n->shape = out_shape;
+    return n;
+}
+
+int df_node_add_tensor(df_graph *g, df_node *n, const char *suffix, df_shape shape, df_tensor_kind kind,
+                       df_init init, float init_scale, int decay) {
+    DF_ASSERT(n->n_params < DF_MAX_NODE_PARAMS);
+    if (g->n_tensors == g->cap_tensors) {
+        g->cap_tensors = g->cap_tensors ? 2 * g->cap_tensors : 32;
+        g->tensors = df_realloc(g->tensors, (size_t)g->cap_tensors * sizeof *g->tensors);
+    }
+    df_tensor_info *t = &g->tensors[g->n_tensors];
+    memset(t, 0, sizeof *t);
+    int len = snprintf(t->name, sizeof t->name, "%s.%s", n->name, suffix);
+    if (len >= (int)sizeof t->name)
+        return df_graph_fail(g, "layer '%s': tensor name '%s.%s' is too long", n->name, n->name, suffix);
+    t->shape = shape;
+    t->kind = kind;
+    t->numel = 1;
+    for (int i = 0; i < shape.rank; i++) t->numel *= (size_t)shape.d[i];
+    /* Each parameter starts on a 16-float (64-byte) boundary so kernels may use aligned vector loads. */
+    size_t *total = kind == DF_PARAM ? &g->n_param_floats : &g->n_buffer_floats;
+    t->offset = *total;
+    *total += (t->numel + 15) / 16 * 16;
+    t->decay = decay;
+    t->init = init;
+    t->init_scale = init_scale;
+    n->param[n->n_params++] = g->n_tensors++;
+    if (kind == DF_PARAM) n->requires_grad = 1;
+    return 0;
+}
+
+static void input_forward(df_graph *g, df_node *n) { (void)g, (void)n; }
+static void input_backward(df_graph *g, df_node *n) { (void)g, (void)n; }
+static double input_flops(const df_graph *g, const df_node *n) { return (void)g, (void)n, 0.0; }
+static const df_op input_op = {"input", input_forward, input_backward, input_flops};
+
+int df_input(df_graph *g, const char *name, df_shape sample, int requires_grad) {
+    if (g->failed) return -1;
+    if (sample.rank + 1 > DF_MAX_RANK)
+        return df_graph_fail(g, "input '%s': rank %d is more than %d", name, sample.rank, DF_MAX_RANK - 1);
+    df_shape s = {sample.rank + 1, {g->max_batch, 0, 0, 0}};
+    for (int i = 0; i < sample.rank; i++) s.d[i + 1] = sample.d[i];
+    df_node *n = df_graph_add_node(g, &input_op, name, NULL, 0, s);
+    if (!n) return -1;
+    n->requires_grad = requires_grad;
+    return n->index;
+}
+
+static uint64_t name_hash(const char *s) {
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+void df_graph_init_params(df_graph *g, uint64_t seed) {
+    uint64_t key = df_rng_key(seed, DF_STREAM_INIT);
+    for (int i = 0; i < g->n_tensors; i++) {
+        const df_tensor_info *t = &g->tensors[i];
+        float *p = (t->kind == DF_PARAM ? g->params : g->buffers) + t->offset;
+        /* Keyed by name, so adding a layer elsewhere does not change this tensor's initial values. */
+        df_rng r = {df_rng_subkey(key, name_hash(t->name)), 0};
+        for (size_t j = 0; j < t->numel; j++) {
+            switch (t->init) {
+            case DF_INIT_ZERO: p[j] = 0.0f; break;
+            case DF_INIT_ONE: p[j] = 1.0f; break;
+            case DF_INIT_NORMAL: p[j] = t->init_scale * df_rng_normal(&r); break;
+            case DF_INIT_UNIFORM: p[j] = t->init_scale * (2.0f * df_rng_uniform(&r) - 1.0f); break;
+            }
+        }
+    }
+}
+
+static size_t align64(size_t n) { return (n + 63) / 64 * 64; }
+
+int df_graph_compile(df_graph *g, int loss, uint64_t seed, df_error *err) {
+    if (g->failed) return df_fail(err, "%s", g->err.msg);
+    if (g->compiled) return df_fail(err, "graph compiled twice");
+    if (loss >= g->n_nodes) return df_fail(err, "loss node %d is not in the graph", loss);
+    g->loss = loss;
+    g->seed = seed;
+
+    /* Which nodes the loss depends on: only their backward runs. Visiting consumers before producers
+     * (reverse order) also tells each consumer whether it is the first to write an input's gradient. */
+    int *reached = df_calloc((size_t)g->n_nodes, sizeof *reached);
+    int *written = df_calloc((size_t)g->n_nodes, sizeof *written);
+    if (loss >= 0) reached[loss] = 1;
+    for (int i = g->n_nodes - 1; i >= 0; i--) {
+        df_node *n = &g->nodes[i];
+        if (!reached[i] || !n->requires_grad) continue;
+        for (int k = 0; k < n->n_in; k++) {
+            int j = n->in[k];
+            if (!g->nodes[j].requires_grad) continue;
+            reached[j] = 1;
+            n->grad_accum[k] = written[j];
+            written[j] = 1;
+        }
+    }
+    size_t bytes = 0, scratch = 0;
+    for (int i = 0; i < g->n_nodes; i++) {
+        df_node *n = &g->nodes[i];
+        size_t numel = df_shape_numel(n->shape);
+        bytes += align64(numel * sizeof(float));
+        if (n->requires_grad) bytes += align64(numel * sizeof(float));
+        bytes += align64(n->saved_bytes);
+        if (n->scratch_bytes > scratch) scratch = n->scratch_bytes;
+    }
+    g->arena = df_aligned_alloc(bytes);
+    g->arena_bytes = bytes;
+    g->scratch = df_aligned_alloc(scratch);
+    g->scratch_bytes = scratch;
+    unsigned char *p = g->arena;
+    for (int i = 0; i < g->n_nodes; i++) {
+        df_node *n = &g->nodes[i];
+        size_t numel = df_shape_numel(n->shape);
+        n->out = (float *)p;
+        p += align64(numel * sizeof(float));
+        if (n->requires_grad) {
+            n->dout = (float *)p;
+            p += align64(numel * sizeof(float));
+        }
+        n->saved = n->saved_bytes ? p : NULL;
+        p += align64(n->saved_bytes);
+        n->on_loss_path = reached[i] && n->requires_grad;
+    }
+    free(written);
+    g->params = df_aligned_alloc(g->n_param_floats * sizeof(float));
+    g->grads = df_aligned_alloc(g->n_param_floats * sizeof(float));
+    g->buffers = df_aligned_alloc(g->n_buffer_floats * sizeof(float));
+    free(reached);
+    g->compiled = 1;
+    df_graph_init_params(g, seed);
+    return 0;
+}
+
+void df_graph_set_batch(df_graph *g, int batch) {
+    DF_ASSERT(batch >= 1 && batch <= g->max_batch);
+    g->batch = batch;
+}
+
+void df_graph_set_training(df_graph *g, int training) { g->training = training; }
+
+void df_graph_forward(df_graph *g) {
+    DF_ASSERT(g->compiled);
+    for (int i = 0; i < g->n_nodes; i++) g->nodes[i].op->forward(g, &g->nodes[i]);
+    if (g->training) g->dropout_step++;
+}
+
+void df_graph_zero_grads(df_graph *g) { memset(g->grads, 0, g->n_param_floats * sizeof(float)); }
+
+void df_graph_backward(df_graph *g) {
+    DF_ASSERT(g->compiled && g->loss >= 0);
+    df_node *top = &g->nodes[g->loss];
+    if (!top->dout) return; /* the output does not depend on anything trainable */
+    if (df_shape_numel(top->shape) == 1) top->dout[0] = 1.0f;
+    for (int i = g->loss; i >= 0; i--) {
+        df_node *n = &g->nodes[i];
+        if (n->on_loss_path) n->op->backward(g, n);
+    }
+}

@@ -1,0 +1,217 @@
+/* pool.c: window pooling over NHWC images, and global average pooling.
+ *   maxpool:  y[b,oh,ow,c] = max over the k x k window of x (padding never wins)
+ *   avgpool:  y[b,oh,ow,c] = sum over the window / (k*k)  (padding counts as zeros)
+ *   gap:      y[b,c] = mean over h, w of x[b,h,w,c]
+ * Max pooling saves the flat input index of each maximum (first one on ties) for its backward. Backward
+ * loops run over input rows (max and average pooling gather from the outputs whose window covers the row),
+ * so writes are disjoint and independent of the thread count. */
+#include <float.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "layers/layers.h"
+
+typedef struct {
+    int H, W, C, OH, OW, k, s, p;
+} pool_dims;
+
+static pool_dims dims_of(const df_graph *g, const df_node *n) {
+    const df_node *x = &g->nodes[n->in[0]];
+    pool_dims d = {x->shape.d[1], x->shape.d[2], x->shape.d[3], n->shape.d[1], n->shape.d[2],
+                   n->a.pool.k, n->a.pool.stride, n->a.pool.pad};
+    return d;
+}
+
+static void maxpool_forward(df_graph *g, df_node *n) {
+    pool_dims d = dims_of(g, n);
+    const float *x = df_node_input(g, n, 0)->out;
+    int32_t *arg = n->saved;
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int b = 0; b < g->batch; b++)
+        for (int oh = 0; oh < d.OH; oh++)
+            for (int ow = 0; ow < d.OW; ow++)
+                for (int c = 0; c < d.C; c++) {
+                    float best = -FLT_MAX;
+                    int32_t where = -1;
+                    for (int i = 0; i < d.k; i++) {
+                        int h = oh * d.s + i - d.p;
+                        if (h < 0 || h >= d.H) continue;
+                        for (int j = 0; j < d.k; j++) {
+                            int w = ow * d.s + j - d.p;
+                            if (w < 0 || w >= d.W) continue;
+                            int32_t at = (int32_t)((h * d.W + w) * d.C + c);
+                            float v = x[(size_t)b * d.H * d.W * d.C + at];
+                            if (where < 0 || v > best) best = v, where = at;
+                        }
+                    }
+                    size_t o = (((size_t)b * d.OH + oh) * d.OW + ow) * d.C + c;
+                    n->out[o] = best;
+                    arg[o] = where;
+                }
+}
+
+/* Runs BODY with (oh, ow) set to each output whose window covers input (h, w), and (i, j) to the tap. */
+#define FOR_COVERING_OUTPUTS(d, h, w, BODY)                                                          \
+    for (int i = 0; i < (d).k; i++) {                                                                \
+        int th = (h) + (d).p - i;                                                                    \
+        if (th < 0 || th % (d).s || th / (d).s >= (d).OH) continue;                                  \
+        int oh = th / (d).s;                                                                         \
+        for (int j = 0; j < (d).k; j++) {                                                            \
+            int tw = (w) + (d).p - j;                                                                \
+            if (tw < 0 || tw % (d).s || tw / (d).s >= (d).OW) continue;                              \
+            int ow = tw / (d).s;                                                                     \
+            BODY                                                                                     \
+        }                                                                                            \
+    }
+
+static void maxpool_backward(df_graph *g, df_node *n) {
+    pool_dims d = dims_of(g, n);
+    df_node *xn = df_node_input(g, n, 0);
+    if (!xn->dout) return;
+    const int32_t *arg = n->saved;
+    int acc = n->grad_accum[0];
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int b = 0; b < g->batch; b++)
+        for (int h = 0; h < d.H; h++)
+            for (int w = 0; w < d.W; w++)
+                for (int c = 0; c < d.C; c++) {
+                    int32_t at = (int32_t)((h * d.W + w) * d.C + c);
+                    float sum = 0.0f;
+                    FOR_COVERING_OUTPUTS(d, h, w, {
+                        size_t o = (((size_t)b * d.OH + oh) * d.OW + ow) * d.C + c;
+                        if (arg[o] == at) sum += n->dout[o];
+                    })
+                    df_grad_put(&xn->dout[(size_t)b * d.H * d.W * d.C + at], sum, acc);
+                }
+}
+
+static void avgpool_forward(df_graph *g, df_node *n) {
+    pool_dims d = dims_of(g, n);
+    const float *x = df_node_input(g, n, 0)->out;
+    float scale = 1.0f / (float)(d.k * d.k);
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int b = 0; b < g->batch; b++)
+        for (int oh = 0; oh < d.OH; oh++)
+            for (int ow = 0; ow < d.OW; ow++) {
+                float *y = n->out + (((size_t)b * d.OH + oh) * d.OW + ow) * d.C;
+                for (int c = 0; c < d.C; c++) y[c] = 0.0f;
+                for (int i = 0; i < d.k; i++) {
+                    int h = oh * d.s + i - d.p;
+                    if (h < 0 || h >= d.H) continue;
+                    for (int j = 0; j < d.k; j++) {
+                        int w = ow * d.s + j - d.p;
+                        if (w < 0 || w >= d.W) continue;
+                        const float *xr = x + (((size_t)b * d.H + h) * d.W + w) * d.C;
+                        for (int c = 0; c < d.C; c++) y[c] += xr[c];
+                    }
+                }
+                for (int c = 0; c < d.C; c++) y[c] *= scale;
+            }
+}
+
+static void avgpool_backward(df_graph *g, df_node *n) {
+    pool_dims d = dims_of(g, n);
+    df_node *xn = df_node_input(g, n, 0);
+    if (!xn->dout) return;
+    float scale = 1.0f / (float)(d.k * d.k);
+    int acc = n->grad_accum[0];
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int b = 0; b < g->batch; b++)
+        for (int h = 0; h < d.H; h++)
+            for (int w = 0; w < d.W; w++) {
+                float *dx = xn->dout + (((size_t)b * d.H + h) * d.W + w) * d.C;
+                for (int c = 0; c < d.C; c++) {
+                    float sum = 0.0f;
+                    FOR_COVERING_OUTPUTS(d, h, w, {
+                        sum += n->dout[(((size_t)b * d.OH + oh) * d.OW + ow) * d.C + c];
+                    })
+                    df_grad_put(&dx[c], sum * scale, acc);
+                }
+            }
+}
+
+static double pool_flops(const df_graph *g, const df_node *n) {
+    pool_dims d = dims_of(g, n);
+    return (double)d.OH * d.OW * d.C * d.k * d.k;
+}
+
+static const df_op maxpool_op = {"maxpool", maxpool_forward, maxpool_backward, pool_flops};
+static const df_op avgpool_op = {"avgpool", avgpool_forward, avgpool_backward, pool_flops};
+
+static int add_pool(df_graph *g, const df_op *op, const char *name, int x, int k, int stride, int pad) {
+    if (df_graph_check_inputs(g, name, &x, 1)) return -1;
+    df_shape xs = g->nodes[x].shape;
+    char s[64];
+    if (xs.rank != 4)
+        return df_graph_fail(g, "layer '%s' (%s): expects (batch, height, width, channels), got %s", name,
+                             op->name, df_shape_str(xs, s, sizeof s));
+    if (k < 1 || stride < 1 || pad < 0 || 2 * pad > k)
+        return df_graph_fail(g, "layer '%s' (%s): window %d, stride %d, padding %d: need window >= 1, "
+                             "stride >= 1, 0 <= padding <= window/2", name, op->name, k, stride, pad);
+    int H = xs.d[1], W = xs.d[2];
+    if (H + 2 * pad < k || W + 2 * pad < k)
+        return df_graph_fail(g, "layer '%s' (%s): window %d does not fit input %s", name, op->name, k,
+                             df_shape_str(xs, s, sizeof s));
+    int OH = (H + 2 * pad - k) / stride + 1, OW = (W + 2 * pad - k) / stride + 1;
+    df_node *n = df_graph_add_node(g, op, name, &x, 1, df_shape4(xs.d[0], OH, OW, xs.d[3]));
+    if (!n) return -1;
+    n->a.pool.k = k;
+    n->a.pool.stride = stride;
+    n->a.pool.pad = pad;
+    if (op == &maxpool_op) n->saved_bytes = df_shape_numel(n->shape) * sizeof(int32_t);
+    return n->index;
+}
+
+int df_maxpool(df_graph *g, const char *name, int x, int k, int stride, int pad) {
+    return add_pool(g, &maxpool_op, name, x, k, stride, pad);
+}
+
+int df_avgpool(df_graph *g, const char *name, int x, int k, int stride, int pad) {
+    return add_pool(g, &avgpool_op, name, x, k, stride, pad);
+}
+
+static void gap_forward(df_graph *g, df_node *n) {
+    const df_node *x = df_node_input(g, n, 0);
+    int HW = x->shape.d[1] * x->shape.d[2], C = x->shape.d[3];
+#pragma omp parallel for schedule(static)
+    for (int b = 0; b < g->batch; b++) {
+        float *y = n->out + (size_t)b * C;
+        for (int c = 0; c < C; c++) y[c] = 0.0f;
+        for (int p = 0; p < HW; p++) {
+            const float *xr = x->out + ((size_t)b * HW + p) * C;
+            for (int c = 0; c < C; c++) y[c] += xr[c];
+        }
+        for (int c = 0; c < C; c++) y[c] /= (float)HW;
+    }
+}
+
+static void gap_backward(df_graph *g, df_node *n) {
+    df_node *x = df_node_input(g, n, 0);
+    if (!x->dout) return;
+    int HW = x->shape.d[1] * x->shape.d[2], C = x->shape.d[3], acc = n->grad_accum[0];
+#pragma omp parallel for schedule(static)
+    for (int b = 0; b < g->batch; b++) {
+        const float *dy = n->dout + (size_t)b * C;
+        for (int p = 0; p < HW; p++) {
+            float *dx = x->dout + ((size_t)b * HW + p) * C;
+            for (int c = 0; c < C; c++) df_grad_put(&dx[c], dy[c] / (float)HW, acc);
+        }
+    }
+}
+
+static double gap_flops(const df_graph *g, const df_node *n) {
+    return (double)df_shape_per_sample(g->nodes[n->in[0]].shape);
+}
+
+static const df_op gap_op = {"gap", gap_forward, gap_backward, gap_flops};
+
+int df_global_avgpool(df_graph *g, const char *name, int x) {
+    if (df_graph_check_inputs(g, name, &x, 1)) return -1;
+    df_shape xs = g->nodes[x].shape;
+    char s[64];
+    if (xs.rank != 4)
+        return df_graph_fail(g, "layer '%s' (gap): expects (batch, height, width, channels), got %s", name,
+                             df_shape_str(xs, s, sizeof s));
+    df_node *n = df_graph_add_node(g, &gap_op, name, &x, 1, df_shape2(xs.d[0], xs.d[3]));
+    return n ? n->index : -1;
+}

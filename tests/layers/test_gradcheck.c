@@ -1,0 +1,224 @@
+/* test_gradcheck.c: every op's backward against finite differences, wrt its inputs and its parameters, at
+ * several shapes (odd sizes, stride 2, padding, batch 1, a batch smaller than the planned one), in training
+ * and inference mode where they differ. */
+#include <stdlib.h>
+
+#include "gradcheck.h"
+#include "layers/layers.h"
+
+#define H 5e-3f
+#define GAP 0.02f
+#define ATOL 1e-3
+#define RTOL 1e-2
+
+static df_graph *compile_or_die(df_graph *g, int out) {
+    df_error err;
+    if (df_graph_compile(g, out, 42, &err)) {
+        fprintf(stderr, "compile failed: %s\n", err.msg);
+        exit(1);
+    }
+    return g;
+}
+
+static void check_conv(int B, int Hh, int W, int C, int CO, int k, int s, int p, int bias) {
+    df_graph *g = df_graph_new(B);
+    int x = df_input(g, "x", (df_shape){3, {Hh, W, C}}, 1);
+    int y = df_conv2d(g, "conv", x, CO, k, s, p, bias);
+    compile_or_die(g, y);
+    char label[128];
+    snprintf(label, sizeof label, "conv2d B%d %dx%dx%d->%d k%d s%d p%d%s", B, Hh, W, C, CO, k, s, p,
+             bias ? " bias" : "");
+    gradcheck(g, y, H, GAP, ATOL, RTOL, label);
+    df_graph_free(g);
+}
+
+static void check_linear(int B, int in, int out, int bias) {
+    df_graph *g = df_graph_new(B);
+    int x = df_input(g, "x", df_shape1(in), 1);
+    int y = df_linear(g, "fc", x, out, bias);
+    compile_or_die(g, y);
+    char label[96];
+    snprintf(label, sizeof label, "linear B%d %d->%d%s", B, in, out, bias ? " bias" : "");
+    gradcheck(g, y, H, GAP, ATOL, RTOL, label);
+    df_graph_free(g);
+}
+
+static void check_batchnorm(df_shape sample, int B, int training) {
+    df_graph *g = df_graph_new(B);
+    int x = df_input(g, "x", sample, 1);
+    int y = df_batchnorm(g, "bn", x, 1e-5f, 0.1f);
+    compile_or_die(g, y);
+    df_graph_set_training(g, training);
+    /* Inference mode needs running statistics other than the initial 0/1 to be a real test. */
+    for (size_t i = 0; i < g->n_buffer_floats; i++) g->buffers[i] = 0.5f + 0.1f * (float)(i % 7);
+    char label[96];
+    snprintf(label, sizeof label, "batchnorm rank %d B%d %s", sample.rank + 1, B, training ? "train" : "eval");
+    gradcheck(g, y, H, GAP, 2 * ATOL, RTOL, label);
+    df_graph_free(g);
+}
+
+static void check_activation(df_activation kind, const char *label) {
+    df_graph *g = df_graph_new(3);
+    int x = df_input(g, "x", (df_shape){3, {3, 4, 5}}, 1);
+    int y = df_activation_layer(g, "act", x, kind);
+    compile_or_die(g, y);
+    gradcheck(g, y, H, GAP, ATOL, RTOL, label);
+    df_graph_free(g);
+}
+
+static void check_pool(int maxpool, int B, int Hh, int W, int C, int k, int s, int p) {
+    df_graph *g = df_graph_new(B);
+    int x = df_input(g, "x", (df_shape){3, {Hh, W, C}}, 1);
+    int y = maxpool ? df_maxpool(g, "pool", x, k, s, p) : df_avgpool(g, "pool", x, k, s, p);
+    compile_or_die(g, y);
+    char label[96];
+    snprintf(label, sizeof label, "%s B%d %dx%dx%d k%d s%d p%d", maxpool ? "maxpool" : "avgpool", B, Hh, W, C,
+             k, s, p);
+    /* Max pooling: inputs are spaced 4/n apart, so h must stay below half of that to keep the argmax. */
+    gradcheck(g, y, maxpool ? 1e-3f : H, GAP, ATOL, RTOL, label);
+    df_graph_free(g);
+}
+
+static void check_structural(void) {
+    {
+        df_graph *g = df_graph_new(2);
+        int x = df_input(g, "x", (df_shape){3, {3, 4, 5}}, 1);
+        int y = df_global_avgpool(g, "gap", x);
+        gradcheck(compile_or_die(g, y), y, H, GAP, ATOL, RTOL, "global avgpool 3x4x5");
+        df_graph_free(g);
+    }
+    {
+        df_graph *g = df_graph_new(2);
+        int x = df_input(g, "x", (df_shape){3, {3, 2, 5}}, 1);
+        int y = df_flatten(g, "flat", x);
+        gradcheck(compile_or_die(g, y), y, H, GAP, ATOL, RTOL, "flatten 3x2x5");
+        df_graph_free(g);
+    }
+    {
+        df_graph *g = df_graph_new(2);
+        int a = df_input(g, "a", (df_shape){3, {3, 2, 5}}, 1);
+        int b = df_input(g, "b", (df_shape){3, {3, 2, 2}}, 1);
+        int c = df_input(g, "c", (df_shape){3, {3, 2, 1}}, 1);
+        int y = df_concat(g, "cat", (int[]){a, b, c}, 3);
+        gradcheck(compile_or_die(g, y), y, H, GAP, ATOL, RTOL, "concat 5+2+1 channels");
+        df_graph_free(g);
+    }
+    {
+        df_graph *g = df_graph_new(3);
+        int a = df_input(g, "a", df_shape1(4), 1);
+        int b = df_input(g, "b", df_shape1(3), 1);
+        int y = df_concat(g, "cat", (int[]){a, b}, 2);
+        gradcheck(compile_or_die(g, y), y, H, GAP, ATOL, RTOL, "concat 4+3 features");
+        df_graph_free(g);
+    }
+    {
+        df_graph *g = df_graph_new(2);
+        int a = df_input(g, "a", (df_shape){3, {3, 4, 2}}, 1);
+        int b = df_input(g, "b", (df_shape){3, {3, 4, 2}}, 1);
+        int y = df_add(g, "add", a, b);
+        gradcheck(compile_or_die(g, y), y, H, GAP, ATOL, RTOL, "add");
+        df_graph_free(g);
+    }
+    {
+        /* x feeds two consumers: checks that the second one adds to, not overwrites, x's gradient. */
+        df_graph *g = df_graph_new(2);
+        int x = df_input(g, "x", (df_shape){3, {3, 3, 4}}, 1);
+        int c = df_conv2d(g, "conv", x, 4, 3, 1, 1, 1);
+        int r = df_relu(g, "relu", c);
+        int y = df_add(g, "residual", r, x);
+        gradcheck(compile_or_die(g, y), y, H, GAP, ATOL, RTOL, "residual block (shared input)");
+        df_graph_free(g);
+    }
+    {
+        df_graph *g = df_graph_new(2);
+        int x = df_input(g, "x", (df_shape){3, {3, 4, 5}}, 1);
+        int s = df_input(g, "s", df_shape1(5), 1);
+        int y = df_scale_channels(g, "gate", x, s);
+        gradcheck(compile_or_die(g, y), y, H, GAP, ATOL, RTOL, "scale channels");
+        df_graph_free(g);
+    }
+    {
+        df_graph *g = df_graph_new(2);
+        int x = df_input(g, "x", df_shape1(3), 1);
+        int y = df_broadcast_planes(g, "planes", x, 3, 5);
+        gradcheck(compile_or_die(g, y), y, H, GAP, ATOL, RTOL, "broadcast planes 3 -> 3x5x3");
+        df_graph_free(g);
+    }
+    for (int training = 0; training < 2; training++) {
+        df_graph *g = df_graph_new(3);
+        int x = df_input(g, "x", df_shape1(20), 1);
+        int y = df_dropout(g, "drop", x, 0.3f);
+        compile_or_die(g, y);
+        df_graph_set_training(g, training);
+        gradcheck(g, y, H, GAP, ATOL, RTOL, training ? "dropout train" : "dropout eval");
+        df_graph_free(g);
+    }
+}
+
+static void check_losses(void) {
+    static const float weights[3] = {0.5f, 2.0f, 1.25f};
+    for (int variant = 0; variant < 4; variant++) {
+        int B = variant == 3 ? 1 : 5;
+        df_graph *g = df_graph_new(B);
+        int z = df_input(g, "z", df_shape1(3), 1);
+        int t = df_input(g, "t", (df_shape){0, {0}}, 0);
+        int L = df_softmax_cross_entropy(g, "loss", z, t, 3, variant & 1 ? weights : NULL,
+                                         variant >= 2 ? 0.1f : 0.0f);
+        compile_or_die(g, L);
+        for (int i = 0; i < B; i++) df_graph_out(g, t)[i] = (float)(i % 3);
+        char label[64];
+        snprintf(label, sizeof label, "softmax CE B%d%s%s", B, variant & 1 ? " weighted" : "",
+                 variant >= 2 ? " smoothed" : "");
+        gradcheck(g, L, H, GAP, ATOL, RTOL, label);
+        df_graph_free(g);
+    }
+    for (int variant = 0; variant < 3; variant++) {
+        df_graph *g = df_graph_new(6);
+        int z = df_input(g, "z", df_shape1(1), 1);
+        int t = df_input(g, "t", (df_shape){0, {0}}, 0);
+        static const float w2[2] = {0.3f, 1.7f};
+        int L = df_bce_with_logits(g, "loss", z, t, variant == 1 ? w2 : NULL, variant == 2 ? 0.2f : 0.0f);
+        compile_or_die(g, L);
+        for (int i = 0; i < 6; i++) df_graph_out(g, t)[i] = (float)(i % 2);
+        static const char *labels[] = {"BCE logits", "BCE logits weighted", "BCE logits smoothed"};
+        gradcheck(g, L, H, GAP, ATOL, RTOL, labels[variant]);
+        df_graph_free(g);
+    }
+}
+
+int main(void) {
+    check_linear(3, 7, 5, 1);
+    check_linear(1, 4, 3, 0);
+    check_conv(2, 5, 6, 3, 4, 3, 1, 1, 1);
+    check_conv(1, 7, 7, 2, 3, 3, 2, 1, 0);
+    check_conv(2, 6, 5, 3, 2, 1, 1, 0, 1);
+    check_conv(1, 4, 4, 2, 3, 1, 2, 0, 0);
+    check_conv(1, 9, 8, 2, 2, 7, 2, 3, 1);
+    check_conv(3, 5, 5, 1, 2, 5, 1, 0, 1);
+    {
+        /* A batch smaller than the graph was planned for. */
+        df_graph *g = df_graph_new(4);
+        int x = df_input(g, "x", (df_shape){3, {4, 4, 3}}, 1);
+        int c = df_conv2d(g, "conv", x, 2, 3, 1, 1, 1);
+        int y = df_batchnorm(g, "bn", c, 1e-5f, 0.1f);
+        compile_or_die(g, y);
+        df_graph_set_training(g, 1);
+        df_graph_set_batch(g, 2);
+        gradcheck(g, y, H, GAP, 2 * ATOL, RTOL, "conv+batchnorm, batch 2 of 4");
+        df_graph_free(g);
+    }
+    check_batchnorm(df_shape1(6), 5, 1);
+    check_batchnorm(df_shape1(6), 5, 0);
+    check_batchnorm((df_shape){3, {3, 4, 5}}, 2, 1);
+    check_batchnorm((df_shape){3, {3, 4, 5}}, 2, 0);
+    check_activation(DF_ACT_RELU, "relu");
+    check_activation(DF_ACT_SILU, "silu");
+    check_activation(DF_ACT_SIGMOID, "sigmoid");
+    check_pool(1, 2, 6, 6, 3, 2, 2, 0);
+    check_pool(1, 1, 7, 5, 2, 3, 2, 1);
+    check_pool(0, 2, 6, 6, 3, 2, 2, 0);
+    check_pool(0, 1, 7, 5, 2, 3, 2, 1);
+    check_structural();
+    check_losses();
+    return check_report();
+}
