@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Installs what dermfuse needs to build and test on Debian 12, skipping what is already there.
+set -euo pipefail
+packages=(gcc pkg-config meson ninja-build libopenblas-dev libjpeg62-turbo-dev libpng-dev libyaml-dev python3)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+echo "installing: ${missing[*]}"
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,188 @@
+/* test_gemm.c: every GEMM backend this CPU can run, held to df_sgemm_ref on odd shapes, all transpose
+ * combinations, padded leading dimensions, alpha != 1 and beta in {0 (C full of NaN), 1, -0.5}; plus
+ * bit-identical results for 1 and 2 threads, the nested-parallel path, and the no-multiply cases. */
+#include <math.h>
+#include <omp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "core/gemm.h"
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15u;
+
+/* Uniform in [-1, 1). xorshift64*, so the test needs nothing but itself. */
+static float frand(void) {
+    rng_state ^= rng_state >> 12;
+    rng_state ^= rng_state << 25;
+    rng_state ^= rng_state >> 27;
+    uint64_t r = rng_state * 0x2545f4914f6cdd1du;
+    return (float)((double)(r >> 40) / (double)(1u << 24) * 2.0 - 1.0);
+}
+
+/* rows x cols with row stride ld; the padding past cols holds NaN so a kernel that reads it poisons C. */
+static float *random_matrix(int rows, int cols, int ld) {
+    float *m = malloc(sizeof(float) * (size_t)(rows > 0 ? rows : 1) * (size_t)ld);
+    for (int r = 0; r < rows; r++)
+        for (int c = 0; c < ld; c++) m[(size_t)r * ld + c] = c < cols ? frand() : NAN;
+    return m;
+}
+
+static const float pad_sentinel = 12345.0f;
+
+/* One comparison of the current backend against the reference. Returns the number of bad elements. */
+static int compare_one(int ta, int tb, int M, int N, int K, float alpha, float beta) {
+    int lda = (ta ? M : K) + 3, ldb = (tb ? K : N) + 2, ldc = N + 5;
+    float *A = random_matrix(ta ? K : M, ta ? M : K, lda);
+    float *B = random_matrix(tb ? N : K, tb ? K : N, ldb);
+    float *C0 = random_matrix(M, N, ldc);
+    size_t csize = (size_t)M * ldc;
+    /* beta == 0 promises C is not read: fill it with NaN, which would survive any read. */
+    for (size_t i = 0; i < csize; i++)
+        C0[i] = (int)(i % (size_t)ldc) >= N ? pad_sentinel : beta == 0.0f ? NAN : C0[i];
+    float *C = malloc(sizeof(float) * csize), *R = malloc(sizeof(float) * csize);
+    memcpy(C, C0, sizeof(float) * csize);
+    memcpy(R, C0, sizeof(float) * csize);
+    df_sgemm_ref(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, R, ldc);
+    df_sgemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+
+    /* Error bound: a float sum of K products in any order is within gamma_K * sum|a_k b_k| of the exact
+     * value, gamma_K ~= K * u with u = 2^-24 (Higham, recursive/blocked summation; FMA only reduces the
+     * error). Reference and backend may each be off by that much in opposite directions, and the alpha
+     * and beta updates and the per-kc-block additions add a few roundings more: 2u(K + 4) per side. A
+     * wrong index or a missed product is off by about |a b| ~ 0.3, far beyond this. */
+    const double u = 1.0 / (1 << 24);
+    int bad = 0;
+    for (int i = 0; i < M; i++)
+        for (int j = 0; j < N; j++) {
+            double abs_sum = 0.0;
+            for (int k = 0; k < K; k++) {
+                double a = ta ? A[(size_t)k * lda + i] : A[(size_t)i * lda + k];
+                double b = tb ? B[(size_t)j * ldb + k] : B[(size_t)k * ldb + j];
+                abs_sum += fabs(a * b);
+            }
+            double c0 = beta == 0.0f ? 0.0 : fabs(C0[(size_t)i * ldc + j]);
+            double tol = 4.0 * u * (K + 4) * (fabs(alpha) * abs_sum + fabs(beta) * c0) + 1e-30;
+            double got = C[(size_t)i * ldc + j], want = R[(size_t)i * ldc + j];
+            if (!(fabs(got - want) <= tol)) {
+                if (bad < 3)
+                    fprintf(stderr, "  %s ta=%d tb=%d M=%d N=%d K=%d alpha=%g beta=%g: C[%d][%d] = %.9g, "
+                                    "ref %.9g, tol %.3g\n",
+                            df_gemm_backend_name(df_gemm_get_backend()), ta, tb, M, N, K, alpha, beta, i,
+                            j, got, want, tol);
+                bad++;
+            }
+        }
+    for (int i = 0; i < M; i++)
+        for (int j = N; j < ldc; j++)
+            if (C[(size_t)i * ldc + j] != pad_sentinel) bad++;
+    free(A);
+    free(B);
+    free(C0);
+    free(C);
+    free(R);
+    return bad;
+}
+
+static const int sizes[] = {1, 2, 3, 7, 13, 17, 31, 33, 65, 100, 257};
+enum { NSIZES = sizeof sizes / sizeof sizes[0] };
+
+static void test_against_ref(df_gemm_backend be) {
+    static const float alphas[] = {0.75f, -2.0f, 1.0f};
+    static const float betas[] = {0.0f, 1.0f, -0.5f};
+    int bad = 0, cases = 0;
+    for (int im = 0; im < NSIZES; im++)
+        for (int in = 0; in < NSIZES; in++)
+            for (int ik = 0; ik < NSIZES; ik++) {
+                int M = sizes[im], N = sizes[in], K = sizes[ik];
+                /* At most one dimension of 257 keeps the run (reference included) within seconds. */
+                if ((M == 257) + (N == 257) + (K == 257) > 1) continue;
+                for (int t = 0; t < 4; t++, cases++)
+                    bad += compare_one(t & 1, t >> 1, M, N, K, alphas[cases % 3], betas[(cases / 3) % 3]);
+            }
+    CHECK_MSG(bad == 0, "backend %s: %d wrong elements over %d cases", df_gemm_backend_name(be), bad, cases);
+}
+
+/* The same product with 1 and 2 threads must agree bit for bit (threads split C, never K). Shapes are
+ * chosen so both the row-block and the column-chunk splits of the driver are used. */
+static void test_thread_determinism(df_gemm_backend be) {
+    static const int shapes[][3] = {{300, 500, 700}, {700, 300, 500}, {64, 2000, 300}};
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        int M = shapes[s][0], N = shapes[s][1], K = shapes[s][2];
+        for (int t = 0; t < 4; t++) {
+            int ta = t & 1, tb = t >> 1;
+            float *A = random_matrix(ta ? K : M, ta ? M : K, ta ? M : K);
+            float *B = random_matrix(tb ? N : K, tb ? K : N, tb ? K : N);
+            float *C1 = calloc((size_t)M * N, sizeof(float)), *C2 = calloc((size_t)M * N, sizeof(float));
+            omp_set_num_threads(1);
+            df_sgemm(ta, tb, M, N, K, 0.5f, A, ta ? M : K, B, tb ? K : N, 0.0f, C1, N);
+            omp_set_num_threads(2);
+            df_sgemm(ta, tb, M, N, K, 0.5f, A, ta ? M : K, B, tb ? K : N, 0.0f, C2, N);
+            CHECK_MSG(memcmp(C1, C2, sizeof(float) * (size_t)M * N) == 0, "%s %dx%dx%d ta=%d tb=%d",
+                      df_gemm_backend_name(be), M, N, K, ta, tb);
+            free(A);
+            free(B);
+            free(C1);
+            free(C2);
+        }
+    }
+}
+
+/* Called from inside a parallel region, each call runs on its own thread; results equal the serial one. */
+static void test_nested(df_gemm_backend be) {
+    int M = 97, N = 130, K = 211;
+    float *A = random_matrix(M, K, K), *B = random_matrix(K, N, N);
+    float *want = calloc((size_t)M * N, sizeof(float)), *got = calloc(2 * (size_t)M * N, sizeof(float));
+    df_sgemm(0, 0, M, N, K, 1.0f, A, K, B, N, 0.0f, want, N);
+#pragma omp parallel for num_threads(2)
+    for (int t = 0; t < 2; t++) df_sgemm(0, 0, M, N, K, 1.0f, A, K, B, N, 0.0f, got + (size_t)t * M * N, N);
+    for (int t = 0; t < 2; t++)
+        CHECK_MSG(memcmp(want, got + (size_t)t * M * N, sizeof(float) * (size_t)M * N) == 0, "%s thread %d",
+                  df_gemm_backend_name(be), t);
+    free(A);
+    free(B);
+    free(want);
+    free(got);
+}
+
+/* K == 0 or alpha == 0: C = beta * C, and with beta == 0 zeros even over NaN. */
+static void test_no_multiply(void) {
+    float A[4] = {NAN, NAN, NAN, NAN}, B[4] = {NAN, NAN, NAN, NAN};
+    float C[4] = {NAN, NAN, NAN, NAN};
+    df_sgemm(0, 0, 2, 2, 0, 1.0f, A, 1, B, 2, 0.0f, C, 2);
+    for (int i = 0; i < 4; i++) CHECK(C[i] == 0.0f);
+    float D[4] = {1, 2, 3, 4};
+    df_sgemm(0, 0, 2, 2, 2, 0.0f, A, 2, B, 2, 2.0f, D, 2);
+    CHECK(D[0] == 2.0f && D[1] == 4.0f && D[2] == 6.0f && D[3] == 8.0f);
+    df_sgemm(0, 0, 0, 2, 2, 1.0f, A, 2, B, 2, 0.0f, D, 2); /* M == 0: nothing to do, nothing touched */
+    CHECK(D[0] == 2.0f);
+}
+
+static void test_names(void) {
+    df_gemm_backend b;
+    CHECK(df_gemm_backend_parse("avx2", &b) == 0 && b == DF_GEMM_AVX2);
+    CHECK(df_gemm_backend_parse("openblas", &b) == 0 && b == DF_GEMM_OPENBLAS);
+    CHECK(df_gemm_backend_parse("fast", &b) == -1);
+    CHECK(strcmp(df_gemm_backend_name(DF_GEMM_PORTABLE), "portable") == 0);
+    CHECK(df_gemm_set_backend(DF_GEMM_AUTO) == 0 && df_gemm_get_backend() != DF_GEMM_AUTO);
+}
+
+int main(void) {
+    static const df_gemm_backend all[] = {DF_GEMM_AVX512, DF_GEMM_AVX2, DF_GEMM_PORTABLE, DF_GEMM_OPENBLAS};
+    test_names();
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
+        if (df_gemm_set_backend(all[i]) != 0) {
+            printf("skipping %s: not supported by this CPU\n", df_gemm_backend_name(all[i]));
+            continue;
+        }
+        test_no_multiply();
+        test_against_ref(all[i]);
+        if (all[i] != DF_GEMM_OPENBLAS) { /* OpenBLAS makes no such promise */
+            test_thread_determinism(all[i]);
+            test_nested(all[i]);
+        }
+        printf("%s checked\n", df_gemm_backend_name(all[i]));
+    }
+    return check_report();
+}

@@ -1,0 +1,78 @@
+/* model.h: the study's models, built as one graph from a model description.
+ *
+ *   image         backbone(image) -> GAP -> head
+ *   meta          MLP(meta) -> head
+ *   early         backbone([image | meta broadcast to planes]) -> GAP -> head      (input-level fusion)
+ *   intermediate  [GAP(backbone(image)) | MLP(meta)] -> head                       (feature-level, joint)
+ *   gated         GAP(backbone(image) * sigmoid(W MLP(meta))) | MLP(meta) -> head  (MetaBlock-style gate)
+ * Late (decision-level) fusion combines an `image` and a `meta` model trained separately; it is not one
+ * graph (see train/late_fusion.h).
+ *
+ * With two views (MILK10k: dermoscopic and clinical close-up) each view goes through a backbone of its own
+ * and their pooled features are concatenated before fusion with the metadata.
+ *
+ * Names: inputs "input.image0", "input.image1", "input.meta", "input.target"; parameters under "image."
+ * (or "image0."/"image1." with two views), "meta.", "gate.", "head.". The node "features" is
+ * the penultimate representation (the analyses read it) and "logits" the classifier output. */
+#ifndef DF_MODEL_H
+#define DF_MODEL_H
+
+#include "core/graph.h"
+
+typedef enum { DF_FUSION_IMAGE, DF_FUSION_META, DF_FUSION_EARLY, DF_FUSION_INTERMEDIATE, DF_FUSION_GATED } df_fusion;
+typedef enum { DF_BACKBONE_VGG, DF_BACKBONE_RESNET } df_backbone;
+
+#define DF_MAX_STAGES 6
+#define DF_MAX_MLP 4
+
+typedef struct {
+    df_fusion fusion;
+    int n_classes;       /* 2 or more */
+    int binary_sigmoid;  /* n_classes == 2 with one logit and BCE instead of two and softmax CE */
+    int image_size;      /* square input, pixels */
+    int n_views;         /* 1 or 2 */
+    int meta_dim;        /* length of the encoded metadata vector (0 for image-only) */
+
+    df_backbone backbone;
+    int n_stages;
+    int widths[DF_MAX_STAGES]; /* VGG: channels per stage; ResNet: per stage of residual blocks */
+    int depth[DF_MAX_STAGES];  /* VGG: convs per stage; ResNet: blocks per stage (2,2,2,2 = ResNet-18) */
+    int stem_width;            /* ResNet stem channels */
+    int stem_stride;           /* ResNet: 2 = 7x7/2 conv + 3x3/2 max-pool (ImageNet style); 1 = a 3x3 conv */
+
+    int n_meta_hidden;
+    int meta_hidden[DF_MAX_MLP]; /* metadata MLP widths */
+    int head_hidden;             /* 0: the head is one linear layer */
+    float dropout;               /* before the final linear layer */
+    float bn_momentum, bn_eps;
+
+    const float *class_weights; /* n_classes or NULL */
+    float label_smoothing;
+} df_model_spec;
+
+/* The spec of a small VGG-style CNN (4 stages 32/64/128/256, one conv each) with sensible defaults. */
+df_model_spec df_model_spec_default(df_fusion fusion, int n_classes, int image_size, int meta_dim);
+
+typedef struct {
+    df_graph *g;
+    df_model_spec spec;
+    int image[2];  /* input node ids (-1 if absent) */
+    int meta;      /* -1 if absent */
+    int target;
+    int features;  /* penultimate representation */
+    int logits;
+    int loss;
+    int last_maps[2]; /* last feature maps of each view's backbone (Grad-CAM), -1 if absent */
+} df_model;
+
+/* Builds and compiles the model for batches of up to max_batch. Returns NULL with err set on a bad spec. */
+df_model *df_model_build(const df_model_spec *spec, int max_batch, uint64_t seed, df_error *err);
+void df_model_free(df_model *m);
+
+/* Probabilities from the current logits: n x n_classes, rows sum to 1 (binary sigmoid gives [1-p, p]). */
+void df_model_probabilities(const df_model *m, float *prob);
+
+const char *df_fusion_name(df_fusion f);
+int df_fusion_parse(const char *s, df_fusion *out);
+
+#endif
