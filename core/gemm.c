@@ -1,0 +1,134 @@
+/* gemm.c: df_sgemm's front door (see gemm.h): backend selection, argument checks, the cases that need no
+ * multiply at all, the reference triple loop and the OpenBLAS backend. The packed-panel backends live in
+ * gemm_blocked.c and the gemm_<isa>.c kernel files. */
+#include "core/gemm.h"
+
+#include <cblas.h>
+#include <stddef.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "core/gemm_internal.h"
+
+static const char *const backend_names[] = {"auto", "avx512", "avx2", "portable", "openblas"};
+
+static int cpu_has_avx512(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f");
+}
+
+static int cpu_has_avx2(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+
+static df_gemm_backend resolve_auto(void) {
+    if (cpu_has_avx512()) return DF_GEMM_AVX512;
+    if (cpu_has_avx2()) return DF_GEMM_AVX2;
+    return DF_GEMM_PORTABLE;
+}
+
+/* 0 until first use: the CPU probe runs lazily so there is no initialiser to call. Stored resolved, never
+ * AUTO. Selection is process-wide state meant to be set once at start (or by tests between calls). */
+static df_gemm_backend current;
+
+df_gemm_backend df_gemm_get_backend(void) {
+    if (current == DF_GEMM_AUTO) current = resolve_auto();
+    return current;
+}
+
+int df_gemm_set_backend(df_gemm_backend b) {
+    switch (b) {
+    case DF_GEMM_AUTO: current = resolve_auto(); return 0;
+    case DF_GEMM_AVX512:
+        if (!cpu_has_avx512()) return -1;
+        break;
+    case DF_GEMM_AVX2:
+        if (!cpu_has_avx2()) return -1;
+        break;
+    case DF_GEMM_PORTABLE:
+    case DF_GEMM_OPENBLAS: break;
+    default: return -1;
+    }
+    current = b;
+    return 0;
+}
+
+const char *df_gemm_backend_name(df_gemm_backend b) {
+    if ((unsigned)b >= sizeof backend_names / sizeof backend_names[0]) return "unknown";
+    return backend_names[b];
+}
+
+int df_gemm_backend_parse(const char *s, df_gemm_backend *out) {
+    for (size_t i = 0; i < sizeof backend_names / sizeof backend_names[0]; i++)
+        if (strcmp(s, backend_names[i]) == 0) {
+            *out = (df_gemm_backend)i;
+            return 0;
+        }
+    return -1;
+}
+
+/* Leading dimensions are checked here once so every backend may assume them; a bad one is a caller bug. */
+static void check_args(int trans_a, int trans_b, int M, int N, int K, int lda, int ldb, int ldc) {
+    DF_ASSERT(M >= 0 && N >= 0 && K >= 0);
+    int a_cols = trans_a ? M : K, b_cols = trans_b ? K : N;
+    DF_ASSERT(lda >= (a_cols > 1 ? a_cols : 1));
+    DF_ASSERT(ldb >= (b_cols > 1 ? b_cols : 1));
+    DF_ASSERT(ldc >= (N > 1 ? N : 1));
+}
+
+/* C = beta * C, with beta == 0 writing zeros without reading C (it may hold NaN). */
+static void scale_c(int M, int N, float beta, float *C, int ldc) {
+    for (int i = 0; i < M; i++) {
+        float *c = C + (ptrdiff_t)i * ldc;
+        if (beta == 0.0f)
+            memset(c, 0, sizeof(float) * (size_t)N);
+        else if (beta != 1.0f)
+            for (int j = 0; j < N; j++) c[j] *= beta;
+    }
+}
+
+void df_sgemm_ref(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A, int lda,
+                  const float *B, int ldb, float beta, float *C, int ldc) {
+    check_args(trans_a, trans_b, M, N, K, lda, ldb, ldc);
+    for (int i = 0; i < M; i++)
+        for (int j = 0; j < N; j++) {
+            float acc = 0.0f;
+            for (int k = 0; k < K; k++) {
+                float a = trans_a ? A[(ptrdiff_t)k * lda + i] : A[(ptrdiff_t)i * lda + k];
+                float b = trans_b ? B[(ptrdiff_t)j * ldb + k] : B[(ptrdiff_t)k * ldb + j];
+                acc += a * b;
+            }
+            float *c = &C[(ptrdiff_t)i * ldc + j];
+            *c = beta == 0.0f ? alpha * acc : alpha * acc + beta * *c;
+        }
+}
+
+void df_sgemm(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A, int lda,
+              const float *B, int ldb, float beta, float *C, int ldc) {
+    check_args(trans_a, trans_b, M, N, K, lda, ldb, ldc);
+    if (M == 0 || N == 0) return;
+    if (K == 0 || alpha == 0.0f) {
+        scale_c(M, N, beta, C, ldc);
+        return;
+    }
+    switch (df_gemm_get_backend()) {
+    case DF_GEMM_OPENBLAS:
+        cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
+                    M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        return;
+    case DF_GEMM_AVX512:
+        df_gemm_blocked(&df_gemm_kernel_avx512, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C,
+                        ldc);
+        return;
+    case DF_GEMM_AVX2:
+        df_gemm_blocked(&df_gemm_kernel_avx2, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C,
+                        ldc);
+        return;
+    case DF_GEMM_PORTABLE:
+    default:
+        df_gemm_blocked(&df_gemm_kernel_portable, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta,
+                        C, ldc);
+        return;
+    }
+}

@@ -1,0 +1,147 @@
+/* gemm_blocked.c: the packed-panel GEMM loop nest shared by the portable, AVX2 and AVX-512 backends
+ * (layouts and the micro-kernel contract are in gemm_internal.h).
+ *
+ * Loop nest, outermost first: jc over N in nc columns; pc over K in kc steps, packing the kc x nc slice of
+ * op(B) once (in parallel over its nr panels) into a buffer all threads read; then the C block
+ * (M x nc) is cut into work items (an mc block of rows x a run of nr panels), handed out in parallel;
+ * each item packs its A block into the thread's own buffer and runs the micro-kernel over its tiles.
+ * When M fits one row block, B panels are instead packed by the item that uses them, just before use.
+ *
+ * Determinism: threads split C, never K. Block sizes depend on the shape only, so each element of C is
+ * the same sequence of operations (kernel sums over each kc block in order, then alpha/beta update) for
+ * any thread count, and results are bit-identical for 1 and N threads.
+ *
+ * Packing buffers are per thread (thread-local, grow-only) and reused across calls: fresh pages cost
+ * ~10 us each to fault in on this machine, more than the multiply for small shapes. */
+#include <omp.h>
+#include <stdalign.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "core/gemm_internal.h"
+
+/* Below this many multiply-adds, forking threads costs more than it saves. */
+#define PAR_MIN_MACS (128.0 * 128 * 128)
+/* Largest mr * nr of any kernel: edge tiles are computed into a temporary of this size. */
+#define MAX_TILE (16 * 64)
+
+typedef struct {
+    float *p;
+    size_t cap; /* floats */
+} pack_buf;
+
+static _Thread_local pack_buf a_buf, b_buf, bpanel_buf;
+
+static float *buf_reserve(pack_buf *b, size_t floats) {
+    if (floats > b->cap) {
+        free(b->p);
+        b->p = df_aligned_alloc(floats * sizeof(float));
+        b->cap = floats;
+    }
+    return b->p;
+}
+
+static int ceil_div(int a, int b) { return (a + b - 1) / b; }
+static int round_up(int a, int b) { return ceil_div(a, b) * b; }
+static int min_int(int a, int b) { return a < b ? a : b; }
+
+/* Splits n into the fewest blocks of at most max, of equal size rounded up to a multiple of unit (so
+ * e.g. M = 400 with mc = 336 runs as 2 x 200, not 336 + 64, which balances two threads). */
+static int even_block(int n, int max, int unit) {
+    int blocks = ceil_div(n, max);
+    return round_up(ceil_div(n, blocks), unit);
+}
+
+/* One mr x nr tile, or h x w at the edges. Without an edge kernel, an edge tile goes through a full-size
+ * temporary so the kernel does the same arithmetic as on full tiles and never touches memory outside C. */
+static void run_tile(const df_gemm_kernel *kern, int kc, const float *ap, const float *bp, float *c,
+                     int ldc, int h, int w, float alpha, float beta) {
+    if (h == kern->mr && w == kern->nr) {
+        kern->kernel(kc, ap, bp, c, ldc, alpha, beta);
+        return;
+    }
+    if (kern->edge) {
+        kern->edge(kc, ap, bp, c, ldc, alpha, beta, h, w);
+        return;
+    }
+    alignas(64) float tmp[MAX_TILE];
+    int nr = kern->nr;
+    if (beta != 0.0f)
+        for (int i = 0; i < h; i++) memcpy(tmp + i * nr, c + (ptrdiff_t)i * ldc, sizeof(float) * (size_t)w);
+    kern->kernel(kc, ap, bp, tmp, nr, alpha, beta);
+    for (int i = 0; i < h; i++) memcpy(c + (ptrdiff_t)i * ldc, tmp + i * nr, sizeof(float) * (size_t)w);
+}
+
+void df_gemm_blocked(const df_gemm_kernel *kern, int trans_a, int trans_b, int M, int N, int K,
+                     float alpha, const float *A, int lda, const float *B, int ldb, float beta, float *C,
+                     int ldc) {
+    const int mr = kern->mr, nr = kern->nr;
+    DF_ASSERT(mr * nr <= MAX_TILE);
+    const int kc = even_block(K, kern->kc, 1);
+    const int mc = even_block(M, kern->mc, mr);
+    const int nc = even_block(N, kern->nc, nr);
+    const int mblocks = ceil_div(M, mc);
+    const df_gemm_pack_a_fn pack_a = kern->pack_a ? kern->pack_a : df_gemm_pack_a;
+    const df_gemm_pack_b_fn pack_b = kern->pack_b ? kern->pack_b : df_gemm_pack_b;
+
+    const int par = !omp_in_parallel() && omp_get_max_threads() > 1 && (double)M * N * K >= PAR_MIN_MACS;
+    const int nthreads = par ? omp_get_max_threads() : 1;
+    /* With a single row block each B panel is used once, right after packing: pack it then, into a
+     * small per-thread buffer, and it is still in L1 when the kernel reads it. Otherwise B is packed
+     * once per (jc, pc) into a buffer the row blocks share. */
+    const int fused_b = mblocks == 1;
+    float *bpack = fused_b ? NULL : buf_reserve(&b_buf, (size_t)kc * nc);
+
+    for (int jc = 0; jc < N; jc += nc) {
+        const int ncur = min_int(nc, N - jc);
+        const int npanels = ceil_div(ncur, nr);
+        /* When the row blocks do not divide evenly among threads, also cut the columns so each thread
+         * gets the same amount of work; items are row-block-major so a thread repacks A rarely. */
+        const int nchunks = mblocks % nthreads == 0 ? 1 : min_int(npanels, nthreads);
+        const int items = mblocks * nchunks;
+        const int workers = min_int(nthreads, items);
+
+        for (int pc = 0; pc < K; pc += kc) {
+            const int kcur = min_int(kc, K - pc);
+            /* Later kc blocks add onto what the first one wrote. */
+            const float beta_k = pc == 0 ? beta : 1.0f;
+
+            if (!fused_b) {
+#pragma omp parallel for if (par) schedule(static)
+                for (int p = 0; p < npanels; p++)
+                    pack_b(nr, trans_b, B, ldb, pc, kcur, jc + p * nr, min_int(nr, ncur - p * nr),
+                           bpack + (ptrdiff_t)p * nr * kcur);
+            }
+
+#pragma omp parallel for if (par) schedule(static)
+            for (int t = 0; t < workers; t++) {
+                float *apack = buf_reserve(&a_buf, (size_t)mc * kc);
+                float *bpanel = fused_b ? buf_reserve(&bpanel_buf, (size_t)kc * nr) : NULL;
+                int packed_block = -1;
+                for (int it = items * t / workers; it < items * (t + 1) / workers; it++) {
+                    const int ib = it / nchunks, ch = it % nchunks;
+                    const int i0 = ib * mc, mcur = min_int(mc, M - i0);
+                    if (ib != packed_block) {
+                        pack_a(mr, trans_a, A, lda, i0, mcur, pc, kcur, apack);
+                        packed_block = ib;
+                    }
+                    const int p0 = npanels * ch / nchunks, p1 = npanels * (ch + 1) / nchunks;
+                    for (int p = p0; p < p1; p++) {
+                        const int j = jc + p * nr, w = min_int(nr, N - j);
+                        const float *bp = bpanel;
+                        if (fused_b)
+                            pack_b(nr, trans_b, B, ldb, pc, kcur, j, w, bpanel);
+                        else
+                            bp = bpack + (ptrdiff_t)p * nr * kcur;
+                        for (int ir = 0; ir < mcur; ir += mr) {
+                            float *c = C + (ptrdiff_t)(i0 + ir) * ldc + j;
+                            run_tile(kern, kcur, apack + (ptrdiff_t)ir * kcur, bp, c, ldc,
+                                     min_int(mr, mcur - ir), w, alpha, beta_k);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,51 @@
+/* csv.h: reading a whole CSV file into a table, and writing CSV fields.
+ *
+ * The reader takes RFC 4180 plus what real exports contain: fields quoted with '"' may hold commas, line
+ * breaks and doubled quotes (""); records end in LF, CRLF or a lone CR; a UTF-8 byte-order mark at the start
+ * is dropped; the last record may or may not end in a line break; a line that is entirely empty is skipped.
+ * A quote inside an unquoted field is kept as a literal character (5'11" style values); text after a closing
+ * quote other than a separator or line break is an error. Fields are never trimmed.
+ *
+ * The first record is the header; its names must be unique and non-empty. Every other record must have
+ * exactly as many fields as the header. Errors name the file and line ("f.csv:12: 3 fields, expected 5"); an
+ * unterminated quote names the line where it opened. A NUL byte (a binary file) is an error. */
+#ifndef DF_CSV_H
+#define DF_CSV_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "core/error.h"
+
+typedef struct {
+    char *path;     /* file name used in messages */
+    int n_cols;
+    char **header;  /* [n_cols] */
+    int n_rows;     /* data records, header excluded */
+    char **fields;  /* [n_rows * n_cols], row-major; "" for an empty field */
+    int *lines;     /* [n_rows] 1-based line in the file where each record starts */
+    char *text_;    /* storage of every field */
+} df_csv;
+
+/* Reads the file at path. On failure *t is left empty (safe to df_csv_free). */
+int df_csv_read(const char *path, df_csv *t, df_error *err);
+/* Parses text[0..len) as if it were the file `name`. */
+int df_csv_parse(const char *text, size_t len, const char *name, df_csv *t, df_error *err);
+void df_csv_free(df_csv *t);
+
+static inline const char *df_csv_get(const df_csv *t, int row, int col) {
+    return t->fields[(size_t)row * (size_t)t->n_cols + (size_t)col];
+}
+/* Index of the column named `name`, or -1. */
+int df_csv_col(const df_csv *t, const char *name);
+/* Fails naming the file and every one of names[0..n) that is not a column. */
+int df_csv_require_cols(const df_csv *t, const char *const *names, int n, df_error *err);
+
+/* Writing, so that the reader above gives back exactly what was written. A field is quoted when it holds a
+ * comma, a quote, a line break, or leading/trailing space; an empty field is written as nothing. Each
+ * returns 0, or -1 when the stream reports an error (the caller names the file). */
+int df_csv_write_field(FILE *f, const char *s);
+/* Writes fields[0..n) separated by commas and ends the record with "\n". */
+int df_csv_write_row(FILE *f, const char *const *fields, int n);
+
+#endif

@@ -1,0 +1,24 @@
+/* loader_util.h: pieces shared by the dataset-layout loaders (isic.c, milk10k.c, generic_csv.c); not part
+ * of the public data API. */
+#ifndef DF_LOADER_UTIL_H
+#define DF_LOADER_UTIL_H
+
+#include "data/csv.h"
+#include "data/dataset.h"
+
+/* dir + "/" + name; name alone when it is absolute or dir is NULL or "". */
+char *df_path_join(const char *dir, const char *name);
+/* 1 when path names an existing regular file (or a link to one). */
+int df_is_file(const char *path);
+/* "row:<line>" for an empty group field, else a copy of the field. */
+char *df_group_or_row(const char *field, int line);
+
+/* Starts d empty with room for cap samples: labels, ids, source rows, and per-sample arrays for n_views
+ * image paths, masks (when with_masks), groups (when with_groups) and the n_meta_cols metadata strings.
+ * Entries are NULL until set. */
+void df_dataset_start_(df_dataset *d, const char *source, int cap, int n_views, int with_masks,
+                       int with_groups, int n_meta_cols);
+/* Copies all of row r of t into the metadata of sample s, starting at metadata column `first`. */
+void df_dataset_copy_row_(df_dataset *d, int s, const df_csv *t, int r, int first);
+
+#endif

@@ -1,0 +1,218 @@
+/* test_synth.c: the synthetic lesion drawer is deterministic, its masks are non-empty and clear of the image
+ * border, the class signal shows in simple measurements at signal 1 and not at signal 0; the `synth`
+ * sub-command writes the layouts it promises and rejects bad options with status 2. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "check.h"
+#include "data/image.h"
+#include "data/synth.h"
+
+int df_cmd_synth(int argc, char **argv);
+
+#define N 40
+#define W 64
+
+typedef struct {
+    double area, dark;
+} meas;
+
+/* Lesion area fraction from the mask, and colour variegation: the standard deviation of luma inside it. */
+static meas measure(const df_synth_opts *o, int64_t index, int label) {
+    df_image img;
+    unsigned char mask[W * W];
+    df_synth_draw(o, 11, index, label, &img, mask, NULL);
+    meas m = {0, 0};
+    int in = 0;
+    double s = 0, ss = 0;
+    for (int i = 0; i < W * W; i++)
+        if (mask[i]) {
+            const unsigned char *p = img.data + 3 * i;
+            double l = 0.299 * p[0] + 0.587 * p[1] + 0.114 * p[2];
+            s += l;
+            ss += l * l;
+            in++;
+        }
+    m.area = (double)in / (W * W);
+    m.dark = in > 1 ? sqrt(fmax(0, (ss - s * s / in) / (in - 1))) : 0;
+    df_image_free(&img);
+    return m;
+}
+
+/* Welch t statistic of feature f (0 area, 1 variegation) between classes 0 and 1. */
+static double class_t(float signal, int f) {
+    df_synth_opts o;
+    df_synth_defaults(&o, W, W, 2);
+    o.signal = signal;
+    double s[2] = {0}, ss[2] = {0};
+    for (int k = 0; k < 2; k++)
+        for (int i = 0; i < N; i++) {
+            meas m = measure(&o, 1000 * k + i, k);
+            double v = f ? m.dark : m.area;
+            s[k] += v;
+            ss[k] += v * v;
+        }
+    double mu[2], var[2];
+    for (int k = 0; k < 2; k++) {
+        mu[k] = s[k] / N;
+        var[k] = (ss[k] - N * mu[k] * mu[k]) / (N - 1);
+    }
+    return (mu[1] - mu[0]) / sqrt(var[0] / N + var[1] / N);
+}
+
+static void test_draw(void) {
+    df_synth_opts o;
+    df_synth_defaults(&o, 48, 40, 2);
+    df_image a, b;
+    unsigned char ma[48 * 40], mb[48 * 40];
+    df_synth_info ia, ib;
+    df_synth_draw(&o, 5, 17, 1, &a, ma, &ia);
+    df_synth_draw(&o, 5, 17, 1, &b, mb, &ib);
+    CHECK(a.w == 48 && a.h == 40 && memcmp(a.data, b.data, 48 * 40 * 3) == 0 && memcmp(ma, mb, sizeof ma) == 0);
+    df_image_free(&b);
+    df_synth_draw(&o, 5, 18, 1, &b, mb, NULL);
+    CHECK(memcmp(a.data, b.data, 48 * 40 * 3) != 0);
+    df_image_free(&b);
+    df_synth_draw(&o, 6, 17, 1, &b, mb, NULL);
+    CHECK(memcmp(a.data, b.data, 48 * 40 * 3) != 0);
+    df_image_free(&b);
+    df_image_free(&a);
+
+    /* Masks: non-empty, consistent with info, never touching the border; for all classes and both views. */
+    for (int view = 0; view < 2; view++)
+        for (int k = 0; k < 11; k++) {
+            df_synth_opts q;
+            df_synth_defaults(&q, 50, 50, 11);
+            q.signal = 1;
+            q.view = view;
+            unsigned char m[50 * 50];
+            df_synth_draw(&q, 3, k, k, &a, m, &ia);
+            int in = 0, edge = 0;
+            for (int y = 0; y < 50; y++)
+                for (int x = 0; x < 50; x++) {
+                    in += m[y * 50 + x] != 0;
+                    if (x == 0 || y == 0 || x == 49 || y == 49) edge += m[y * 50 + x] != 0;
+                }
+            CHECK_MSG(in > 10 && edge == 0 && in == ia.lesion_pixels, "view %d class %d: %d px, %d on the border",
+                      view, k, in, edge);
+            CHECK(ia.skin_tone >= 1 && ia.skin_tone <= 6);
+            df_image_free(&a);
+        }
+    /* The clinical view shows the same lesion at half the magnification. */
+    df_synth_defaults(&o, 96, 96, 2);
+    df_synth_draw(&o, 2, 4, 0, &a, NULL, &ia);
+    df_image_free(&a);
+    o.view = DF_SYNTH_CLINICAL;
+    df_synth_draw(&o, 2, 4, 0, &a, NULL, &ib);
+    df_image_free(&a);
+    CHECK(memcmp(ia.feature, ib.feature, sizeof ia.feature) == 0 && ia.skin_tone == ib.skin_tone);
+    CHECK_CLOSE((double)ib.lesion_pixels / ia.lesion_pixels, 0.25, 0.06, 0);
+}
+
+static void test_signal(void) {
+    double t_area1 = class_t(1, 0), t_dark1 = class_t(1, 1);
+    double t_area0 = class_t(0, 0), t_dark0 = class_t(0, 1);
+    printf("class t statistics: signal 1: area %.1f variegation %.1f; signal 0: area %.2f variegation %.2f\n", t_area1,
+           t_dark1, t_area0, t_dark0);
+    CHECK_MSG(t_area1 > 6, "area t = %.2f at signal 1", t_area1);
+    CHECK_MSG(t_dark1 > 4, "variegation t = %.2f at signal 1", t_dark1);
+    CHECK_MSG(fabs(t_area0) < 3, "area t = %.2f at signal 0", t_area0);
+    CHECK_MSG(fabs(t_dark0) < 3, "variegation t = %.2f at signal 0", t_dark0);
+}
+
+static int run(const char *args) {
+    char buf[1024], *argv[32];
+    snprintf(buf, sizeof buf, "synth %s", args);
+    int argc = 0;
+    for (char *t = strtok(buf, " "); t && argc < 31; t = strtok(NULL, " ")) argv[argc++] = t;
+    argv[argc] = NULL;
+    return df_cmd_synth(argc, argv);
+}
+
+static int exists(const char *dir, const char *name) {
+    char p[512];
+    struct stat st;
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    return stat(p, &st) == 0 && st.st_size > 0;
+}
+
+static int count_lines(const char *dir, const char *name, char *first, size_t nfirst) {
+    char p[512], line[4096];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    FILE *f = fopen(p, "r");
+    if (!f) return -1;
+    int n = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (n == 0 && first) snprintf(first, nfirst, "%s", line);
+        n++;
+    }
+    fclose(f);
+    return n;
+}
+
+static void test_cli(const char *dir) {
+    char args[600], head[4096];
+    CHECK(run("--out /tmp/x --size 5") == 2);
+    CHECK(run("--out /tmp/x --bogus 1") == 2);
+    CHECK(run("--out /tmp/x --format gif") == 2);
+    CHECK(run("--n 4") == 2);
+    CHECK(run("--out /tmp/x --layout milk10k --classes 2") == 2);
+    CHECK(run("--out /tmp/x --signal 1.5") == 2);
+
+    snprintf(args, sizeof args, "--out %s/isic --n 6 --size 32 --seed 3", dir);
+    CHECK(run(args) == 0);
+    char out[512];
+    snprintf(out, sizeof out, "%s/isic", dir);
+    CHECK(exists(out, "images/SYN_0000005.jpg") && exists(out, "masks/SYN_0000005.png"));
+    CHECK(count_lines(out, "metadata.csv", head, sizeof head) == 7);
+    CHECK(strncmp(head, "image,isic_id,year,class,patient_id,lesion_id,sex,age_approx,anatom_site_general,", 80) == 0);
+    CHECK(strstr(head, "family_hx_mm,mask") != NULL);
+    df_image img;
+    df_error err;
+    CHECK(df_image_load(strcat(out, "/images/SYN_0000002.jpg"), 0, 0, &img, &err) == 0 && img.w == 32);
+    df_image_free(&img);
+
+    snprintf(args, sizeof args, "--out %s/milk --layout milk10k --n 3 --size 32 --format png", dir);
+    CHECK(run(args) == 0);
+    snprintf(out, sizeof out, "%s/milk", dir);
+    CHECK(exists(out, "MILK10k_Training_Input/IL_0000002/ISIC_0000004.png"));
+    CHECK(exists(out, "MILK10k_Training_Input/IL_0000002/ISIC_0000005.png"));
+    CHECK(count_lines(out, "MILK10k_Training_Metadata.csv", head, sizeof head) == 7);
+    CHECK(strcmp(head, "lesion_id,image_type,isic_id,attribution,copyright_license,image_manipulation,age_approx,sex,"
+                       "skin_tone_class,site\n") == 0);
+    CHECK(count_lines(out, "MILK10k_Training_GroundTruth.csv", head, sizeof head) == 4);
+    CHECK(strcmp(head, "lesion_id,AKIEC,BCC,BEN_OTH,BKL,DF,INF,MAL_OTH,MEL,NV,SCCKA,VASC\n") == 0);
+
+    /* One image per row of a metadata CSV. */
+    char csv[512];
+    snprintf(csv, sizeof csv, "%s/rows.csv", dir);
+    FILE *f = fopen(csv, "w");
+    fprintf(f, "image,isic_id,class,sex\nA_1.jpg,ISIC_1,1,male\nB_2.png,ISIC_2,0.0,\n\"C_3.jpg\",ISIC_3,1,female\n");
+    fclose(f);
+    snprintf(args, sizeof args, "--out %s/rows --from-metadata %s --size 24", dir, csv);
+    CHECK(run(args) == 0);
+    snprintf(out, sizeof out, "%s/rows", dir);
+    CHECK(exists(out, "images/A_1.jpg") && exists(out, "images/B_2.png") && exists(out, "images/C_3.jpg"));
+    CHECK(exists(out, "masks/B_2.png"));
+    CHECK(count_lines(out, "rows.csv", head, sizeof head) == 4);
+    CHECK(strcmp(head, "image,isic_id,class,sex,mask\n") == 0);
+    f = fopen(csv, "w");
+    fprintf(f, "image,isic_id,class\nA_1.jpg,ISIC_1,2\n");
+    fclose(f);
+    CHECK(run(args) == 2);
+}
+
+int main(void) {
+    test_draw();
+    test_signal();
+    char dir[64] = "/tmp/df_test_synth_XXXXXX";
+    if (!mkdtemp(dir)) return 1;
+    test_cli(dir);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
+    return check_report();
+}

@@ -1,0 +1,174 @@
+/* late_fusion.c: see late_fusion.h. */
+#include "train/late_fusion.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "train/run_data.h"
+#include "train/run_files.h"
+
+static void copy_shape(const df_predictions *src, df_predictions *dst) {
+    memset(dst, 0, sizeof *dst);
+    dst->n = src->n;
+    dst->K = src->K;
+    dst->prob = df_malloc((size_t)src->n * src->K * sizeof(float) + sizeof(float));
+    dst->labels = df_malloc((size_t)src->n * sizeof(int) + sizeof(int));
+    dst->indices = df_malloc((size_t)src->n * sizeof(int) + sizeof(int));
+    memcpy(dst->labels, src->labels, (size_t)src->n * sizeof(int));
+    memcpy(dst->indices, src->indices, (size_t)src->n * sizeof(int));
+    dst->loss = NAN;
+}
+
+static void blend(const df_predictions *a, const df_predictions *b, double w, df_predictions *out) {
+    size_t count = (size_t)a->n * a->K;
+    for (size_t i = 0; i < count; i++) out->prob[i] = (float)(w * a->prob[i] + (1.0 - w) * b->prob[i]);
+}
+
+/* Stacking: softmax regression on the 2K features log p_a, log p_b (clamped), fitted by full-batch gradient
+ * descent with a small L2 penalty. Deterministic: a fixed number of iterations from zero weights. */
+static void stack_fit(const df_predictions *a, const df_predictions *b, double *W) {
+    int K = a->K, F = 2 * K + 1, n = a->n;
+    memset(W, 0, sizeof(double) * (size_t)K * F);
+    double *grad = df_malloc(sizeof(double) * (size_t)K * F), x[2 * DF_MAX_CLASSES + 1], p[DF_MAX_CLASSES];
+    for (int it = 0; it < 500; it++) {
+        memset(grad, 0, sizeof(double) * (size_t)K * F);
+        for (int i = 0; i < n; i++) {
+            for (int k = 0; k < K; k++) {
+                x[k] = log(fmax(a->prob[(size_t)i * K + k], 1e-6));
+                x[K + k] = log(fmax(b->prob[(size_t)i * K + k], 1e-6));
+            }
+            x[2 * K] = 1.0;
+            double zmax = -INFINITY, sum = 0;
+            for (int k = 0; k < K; k++) {
+                double z = 0;
+                for (int f = 0; f < F; f++) z += W[k * F + f] * x[f];
+                p[k] = z;
+                zmax = fmax(zmax, z);
+            }
+            for (int k = 0; k < K; k++) sum += p[k] = exp(p[k] - zmax);
+            for (int k = 0; k < K; k++) {
+                double d = p[k] / sum - (a->labels[i] == k);
+                for (int f = 0; f < F; f++) grad[k * F + f] += d * x[f] / n;
+            }
+        }
+        for (int j = 0; j < K * F; j++) W[j] -= 0.5 * (grad[j] + 1e-3 * W[j]);
+    }
+    free(grad);
+}
+
+static void stack_apply(const df_predictions *a, const df_predictions *b, const double *W, df_predictions *out) {
+    int K = a->K, F = 2 * K + 1;
+    double x[2 * DF_MAX_CLASSES + 1], z[DF_MAX_CLASSES];
+    for (int i = 0; i < a->n; i++) {
+        for (int k = 0; k < K; k++) {
+            x[k] = log(fmax(a->prob[(size_t)i * K + k], 1e-6));
+            x[K + k] = log(fmax(b->prob[(size_t)i * K + k], 1e-6));
+        }
+        x[2 * K] = 1.0;
+        double zmax = -INFINITY, sum = 0;
+        for (int k = 0; k < K; k++) {
+            z[k] = 0;
+            for (int f = 0; f < F; f++) z[k] += W[k * F + f] * x[f];
+            zmax = fmax(zmax, z[k]);
+        }
+        for (int k = 0; k < K; k++) sum += z[k] = exp(z[k] - zmax);
+        for (int k = 0; k < K; k++) out->prob[(size_t)i * K + k] = (float)(z[k] / sum);
+    }
+}
+
+int df_late_combine(const char *rule, const char *monitor, const df_predictions *valid_img,
+                    const df_predictions *valid_meta, const df_predictions *img, const df_predictions *meta,
+                    df_predictions *out, double *weight, df_error *err) {
+    if (img->n != meta->n || valid_img->n != valid_meta->n || memcmp(img->indices, meta->indices, sizeof(int) * (size_t)img->n))
+        return df_fail(err, "late fusion: the image and metadata models saw different samples");
+    copy_shape(img, out);
+    *weight = NAN;
+    if (!strcmp(rule, "mean")) {
+        *weight = 0.5;
+        blend(img, meta, 0.5, out);
+    } else if (!strcmp(rule, "weighted")) {
+        df_predictions v;
+        copy_shape(valid_img, &v);
+        double best = -INFINITY;
+        for (int step = 0; step <= 20; step++) {
+            double w = step / 20.0;
+            blend(valid_img, valid_meta, w, &v);
+            df_metrics m;
+            if (df_predictions_metrics(&v, &m, err)) {
+                df_predictions_free(&v);
+                df_predictions_free(out);
+                return -1;
+            }
+            /* loss is not defined for a blend; accuracy stands in when it is the monitor */
+            double s = df_metric_by_name(&m, 0, strcmp(monitor, "loss") ? monitor : "accuracy");
+            if (s > best) best = s, *weight = w;
+        }
+        df_predictions_free(&v);
+        blend(img, meta, *weight, out);
+    } else {
+        int K = img->K;
+        double *W = df_malloc(sizeof(double) * (size_t)K * (2 * K + 1));
+        stack_fit(valid_img, valid_meta, W);
+        stack_apply(img, meta, W, out);
+        free(W);
+    }
+    return 0;
+}
+
+/* A copy of cfg that trains one part in <run dir>/<part>. Strings are borrowed from cfg except the name. */
+static df_run_config part_config(const df_run_config *cfg, const char *part, char *name, size_t size) {
+    df_run_config c = *cfg;
+    snprintf(name, size, "%s/%s", cfg->run.name, part);
+    c.run.name = name;
+    return c;
+}
+
+int df_train_late(const df_run_config *cfg, const df_train_opts *opts, int *stopped, df_error *err) {
+    static const char *parts[2] = {"image", "meta"};
+    static const df_fusion modes[2] = {DF_FUSION_IMAGE, DF_FUSION_META};
+    char names[2][512];
+    df_run_config pc[2];
+    for (int p = 0; p < 2; p++) {
+        pc[p] = part_config(cfg, parts[p], names[p], sizeof names[p]);
+        printf("late fusion: training the %s model in %s/%s\n", parts[p], cfg->run.out_dir, names[p]);
+        if (df_train_single(&pc[p], modes[p], opts, stopped, err)) return -1;
+        if (stopped && *stopped) return 0;
+    }
+    df_predictions pred[2][2];
+    df_run_data rd;
+    int splits[2] = {DF_SPLIT_VALID, DF_SPLIT_TEST};
+    if (df_predict_run(&pc[0], DF_FUSION_IMAGE, "best.safetensors", splits, 2, 0, pred[0], NULL, err)) return -1;
+    if (df_predict_run(&pc[1], DF_FUSION_META, "best.safetensors", splits, 2, 0, pred[1], &rd, err)) {
+        df_predictions_free(&pred[0][0]);
+        df_predictions_free(&pred[0][1]);
+        return -1;
+    }
+    df_predictions fused;
+    double w;
+    int rc = df_late_combine(cfg->model.late_combine, cfg->train.monitor, &pred[0][0], &pred[1][0], &pred[0][1],
+                             &pred[1][1], &fused, &w, err);
+    char dir[4096];
+    df_run_dir(cfg, dir, sizeof dir);
+    df_metrics m;
+    if (rc == 0) rc = df_predictions_metrics(&fused, &m, err);
+    if (rc == 0) rc = df_make_dirs(dir, err);
+    if (rc == 0) {
+        char path[4200];
+        snprintf(path, sizeof path, "%s/config.yaml", dir);
+        rc = df_write_file_atomic(path, cfg->text, strlen(cfg->text), err);
+    }
+    if (rc == 0) rc = df_write_test_results(dir, &rd, DF_SPLIT_TEST, &fused, &m, err);
+    if (rc == 0) {
+        printf("late fusion (%s", cfg->model.late_combine);
+        if (!isnan(w)) printf(", image weight %.2f", w);
+        printf(") on the test split: accuracy %.4f  AUC %.4f  balanced accuracy %.4f  F1 %.4f\n", m.accuracy, m.auc,
+               m.balanced_accuracy, m.f1);
+        df_predictions_free(&fused);
+    }
+    for (int p = 0; p < 2; p++)
+        for (int s = 0; s < 2; s++) df_predictions_free(&pred[p][s]);
+    df_run_data_free(&rd);
+    return rc;
+}
