@@ -251,7 +251,17 @@ void df_graph_backward(df_graph *g) {
     df_node *top = &g->nodes[g->loss];
     if (!top->dout) return; /* the output does not depend on anything trainable */
     if (df_shape_numel(top->shape) == 1) top->dout[0] = 1.0f;
-    for (int i = g->loss; i >= 0; i--) {
+    df_graph_backward_from(g, g->loss);
+}
+
+void df_graph_backward_from(df_graph *g, int node) {
+    DF_ASSERT(g->compiled && node >= 0 && node <= g->loss && g->nodes[node].on_loss_path);
+    /* The first-writer flags were computed from the loss; they hold here when every gradient path from an
+     * earlier node to the loss runs through `node`, i.e. no later node on the path reads an earlier one. */
+    for (int j = node + 1; j <= g->loss; j++)
+        for (int k = 0; g->nodes[j].on_loss_path && k < g->nodes[j].n_in; k++)
+            DF_ASSERT(g->nodes[j].in[k] >= node || !g->nodes[g->nodes[j].in[k]].requires_grad);
+    for (int i = node; i >= 0; i--) {
         df_node *n = &g->nodes[i];
         if (n->on_loss_path) n->op->backward(g, n);
     }

@@ -158,6 +158,9 @@ void df_graph_forward(df_graph *g);
 /* Backward from the loss node: a scalar loss is seeded with d loss = 1; for a non-scalar output node the
  * caller fills its dout first (gradient checks do). Parameter gradients are added into g->grads. */
 void df_graph_backward(df_graph *g);
+/* Backward from an earlier node on the loss path (e.g. the logits, for Grad-CAM): the caller fills that
+ * node's dout; only the nodes before it run. Parameter gradients are added into g->grads as usual. */
+void df_graph_backward_from(df_graph *g, int node);
 void df_graph_zero_grads(df_graph *g);
 
 static inline df_node *df_node_at(df_graph *g, int id) { return &g->nodes[id]; }

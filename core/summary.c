@@ -27,8 +27,11 @@ void df_graph_summary(const df_graph *g, FILE *f) {
     fprintf(f, "%-34s %-12s %-20s %12s %12s\n", "layer", "op", "output (B=batch)", "params", "MFLOP/img");
     for (int i = 0; i < g->n_nodes; i++) {
         const df_node *n = &g->nodes[i];
-        char shape[64] = "(B";
-        size_t used = strlen(shape);
+        /* The batch dimension reads "B"; a scalar (the loss) has none. */
+        int batched = n->shape.d[0] == g->max_batch && df_shape_numel(n->shape) != 1;
+        char shape[64];
+        size_t used = batched ? (size_t)snprintf(shape, sizeof shape, "(B")
+                              : (size_t)snprintf(shape, sizeof shape, "(%d", n->shape.d[0]);
         for (int d = 1; d < n->shape.rank; d++)
             used += (size_t)snprintf(shape + used, sizeof shape - used, ", %d", n->shape.d[d]);
         snprintf(shape + used, sizeof shape - used, ")");

@@ -9,7 +9,9 @@
  *            diagnosis (benign_malignant, diagnosis) are filled consistently with the label, as in the real
  *            files.
  *   isic + --from-metadata CSV: images/<image column>, masks/<stem>.png, and <basename of CSV>: the input
- *            rows verbatim plus a `mask` column (as above). Labels come from the `class` column; image i is row i.
+ *            rows (read and written with data/csv.h, so every field comes back as it was read) plus a `mask` column
+ *            (as above). Labels come from the `class` column; image i is row i. Rows whose images would share
+ *            a mask file (the same name stem) are refused.
  *   milk10k: MILK10k_Training_Input/<lesion_id>/<isic_id>.<ext> (a dermoscopic and a clinical close-up
  *            view per lesion), MILK10k_Training_Metadata.csv, MILK10k_Training_GroundTruth.csv (11 one-hot
  *            diagnosis columns), masks/<isic_id>.png for both views. Labels cycle over the 11 classes.
@@ -24,6 +26,7 @@
 #include <sys/stat.h>
 
 #include "core/rng.h"
+#include "data/csv.h"
 #include "data/image.h"
 #include "data/synth.h"
 
@@ -238,145 +241,98 @@ static meta_row draw_meta(uint64_t seed, long i, int K, int label, float s) {
 
 /* --- input CSV (for --from-metadata) ---------------------------------------------------------------- */
 
-/* Splits one CSV line in place into fields (RFC 4180 quoting, no embedded newlines). Returns the count, or
- * -1 on an unterminated quote. */
-static int split_csv(char *line, char **fields, int max) {
-    int n = 0;
-    char *p = line;
-    for (;;) {
-        if (n == max) return n;
-        if (*p == '"') {
-            char *w = ++p;
-            fields[n++] = w;
-            for (;;) {
-                if (!*p) return -1;
-                if (*p == '"' && p[1] == '"') {
-                    *w++ = '"';
-                    p += 2;
-                } else if (*p == '"') {
-                    p++;
-                    break;
-                } else {
-                    *w++ = *p++;
-                }
-            }
-            *w = 0;
-            if (*p == ',') p++;
-            else if (*p) return -1;
-            else return n;
-        } else {
-            fields[n++] = p;
-            char *c = strchr(p, ',');
-            if (!c) return n;
-            *c = 0;
-            p = c + 1;
-        }
-    }
-}
-
 typedef struct {
-    char **lines; /* raw data lines, without the line end */
-    char *header;
+    df_csv t;     /* the rows, written back out with a `mask` column */
     long n;
-    char **names; /* [n] image file names */
+    char **names; /* [n] image file names (pointers into t) */
     int *labels;
 } input_csv;
 
-static void strip_eol(char *s) {
-    size_t n = strlen(s);
-    while (n && (s[n - 1] == '\n' || s[n - 1] == '\r')) s[--n] = 0;
+/* A `class` value as an integer label below K; "1.0" is accepted, since pandas exports write integer
+ * columns with missing values as floats. */
+static int parse_label(const char *s, int K, int *out) {
+    long v;
+    float fl;
+    if (parse_long(s, 0, K - 1, &v) == 0) {
+        *out = (int)v;
+        return 0;
+    }
+    if (parse_float(s, 0, (float)(K - 1), &fl) == 0 && fl == (float)(int)fl) {
+        *out = (int)fl;
+        return 0;
+    }
+    return -1;
 }
 
-static int read_input(const char *path, int K, input_csv *in) {
-    memset(in, 0, sizeof *in);
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        fprintf(stderr, "dermfuse synth: %s: cannot open: %s\n", path, strerror(errno));
-        return -1;
-    }
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t len;
-    long lineno = 0, alloc = 0;
-    int col_image = -1, col_class = -1, ncols = 0, rc = 0;
-    char *fields[256];
-    while ((len = getline(&line, &cap, f)) >= 0) {
-        lineno++;
-        strip_eol(line);
-        if (lineno == 1) {
-            in->header = df_strdup(line);
-            char *tmp = df_strdup(line);
-            ncols = split_csv(tmp, fields, 256);
-            for (int k = 0; k < ncols; k++) {
-                if (strcmp(fields[k], "image") == 0) col_image = k;
-                if (strcmp(fields[k], "class") == 0) col_class = k;
-            }
-            free(tmp);
-            if (col_image < 0 || col_class < 0) {
-                fprintf(stderr, "dermfuse synth: %s:1: header lacks the %s column\n", path,
-                        col_image < 0 ? "`image`" : "`class`");
-                rc = -1;
-                break;
-            }
-            continue;
-        }
-        if (!*line) continue;
-        char *tmp = df_strdup(line);
-        int nf = split_csv(tmp, fields, 256);
-        const char *why = NULL;
-        long lab = -1;
-        if (nf != ncols) why = "a different number of fields than the header";
-        else if (parse_long(fields[col_class], 0, K - 1, &lab)) {
-            float fl;
-            if (parse_float(fields[col_class], 0, (float)(K - 1), &fl) == 0 && fl == (float)(int)fl) lab = (long)fl;
-            else why = "a `class` value that is not an integer label below --classes";
-        }
-        const char *name = nf > col_image ? fields[col_image] : "";
-        const char *dot = strrchr(name, '.');
-        if (!why && (!*name || strchr(name, '/') || strcmp(name, "..") == 0 || name[0] == '.'))
-            why = "an `image` value that is not a plain file name";
-        if (!why && (!dot || (strcasecmp(dot, ".jpg") && strcasecmp(dot, ".jpeg") && strcasecmp(dot, ".png"))))
-            why = "an `image` name not ending in .jpg, .jpeg or .png";
-        if (why) {
-            fprintf(stderr, "dermfuse synth: %s:%ld: row has %s\n", path, lineno, why);
-            free(tmp);
-            rc = -1;
-            break;
-        }
-        if (in->n == alloc) {
-            alloc = alloc ? 2 * alloc : 1024;
-            in->lines = df_realloc(in->lines, sizeof(char *) * alloc);
-            in->names = df_realloc(in->names, sizeof(char *) * alloc);
-            in->labels = df_realloc(in->labels, sizeof(int) * alloc);
-        }
-        in->lines[in->n] = df_strdup(line);
-        in->names[in->n] = df_strdup(name);
-        in->labels[in->n] = (int)lab;
-        in->n++;
-        free(tmp);
-    }
-    free(line);
-    fclose(f);
-    if (rc == 0 && !in->header) {
-        fprintf(stderr, "dermfuse synth: %s: empty file\n", path);
-        rc = -1;
-    }
-    if (rc == 0 && in->n == 0) {
-        fprintf(stderr, "dermfuse synth: %s: no data rows\n", path);
-        rc = -1;
-    }
-    return rc;
+/* Why an `image` value cannot name a file under images/, or NULL when it can. */
+static const char *bad_image_name(const char *name) {
+    if (!*name || strchr(name, '/') || name[0] == '.') return "is not a plain file name";
+    const char *dot = strrchr(name, '.');
+    if (!dot || (strcasecmp(dot, ".jpg") && strcasecmp(dot, ".jpeg") && strcasecmp(dot, ".png")))
+        return "does not end in .jpg, .jpeg or .png";
+    return NULL;
+}
+
+static size_t stem_len(const char *name) {
+    const char *dot = strrchr(name, '.');
+    return dot ? (size_t)(dot - name) : strlen(name);
+}
+
+static int cmp_stem(const void *a, const void *b) {
+    const char *x = *(const char *const *)a, *y = *(const char *const *)b;
+    size_t nx = stem_len(x), ny = stem_len(y);
+    int c = strncmp(x, y, nx < ny ? nx : ny);
+    return c ? c : (nx > ny) - (nx < ny);
 }
 
 static void free_input(input_csv *in) {
-    for (long i = 0; i < in->n; i++) {
-        free(in->lines[i]);
-        free(in->names[i]);
-    }
-    free(in->lines);
+    df_csv_free(&in->t);
     free(in->names);
     free(in->labels);
-    free(in->header);
+}
+
+/* Reads the rows to draw. Two rows naming one image, or images whose masks would share a name (A.jpg and
+ * A.png), are refused: two threads would write the same file and the result would depend on timing. */
+static int read_input(const char *path, int K, input_csv *in, df_error *err) {
+    memset(in, 0, sizeof *in);
+    if (df_csv_read(path, &in->t, err)) return -1;
+    const df_csv *t = &in->t;
+    static const char *const need[] = {"image", "class"};
+    if (df_csv_require_cols(t, need, 2, err)) return -1;
+    if (df_csv_col(t, "mask") >= 0)
+        return df_fail(err, "%s:1: already has a `mask` column (the one this command adds)", path);
+    if (t->n_rows == 0) return df_fail(err, "%s: no data rows", path);
+    int ci = df_csv_col(t, "image"), cc = df_csv_col(t, "class");
+    in->n = t->n_rows;
+    in->names = df_malloc(sizeof(char *) * (size_t)in->n);
+    in->labels = df_malloc(sizeof(int) * (size_t)in->n);
+    for (int r = 0; r < t->n_rows; r++) {
+        const char *name = df_csv_get(t, r, ci), *cls = df_csv_get(t, r, cc), *why = bad_image_name(name);
+        if (why) return df_fail(err, "%s:%d: `image` value '%s' %s", path, t->lines[r], name, why);
+        if (parse_label(cls, K, &in->labels[r]))
+            return df_fail(err, "%s:%d: `class` value '%s' is not an integer label in 0..%d (--classes %d)", path,
+                           t->lines[r], cls, K - 1, K);
+        in->names[r] = (char *)name;
+    }
+    const char **sorted = df_malloc(sizeof(char *) * (size_t)in->n);
+    memcpy(sorted, in->names, sizeof(char *) * (size_t)in->n);
+    qsort(sorted, (size_t)in->n, sizeof *sorted, cmp_stem);
+    for (long i = 1; i < in->n; i++)
+        if (cmp_stem(&sorted[i - 1], &sorted[i]) == 0) {
+            /* Name both lines: find the rows again (rare, so a scan is fine). */
+            int la = 0, lb = 0;
+            for (int r = 0; r < t->n_rows; r++) {
+                if (in->names[r] == sorted[i - 1]) la = t->lines[r];
+                if (in->names[r] == sorted[i]) lb = t->lines[r];
+            }
+            int rc = df_fail(err, "%s:%d: image '%s' has the same name stem as '%s' on line %d (one mask file each)",
+                             path, la > lb ? la : lb, la > lb ? sorted[i - 1] : sorted[i],
+                             la > lb ? sorted[i] : sorted[i - 1], la < lb ? la : lb);
+            free(sorted);
+            return rc;
+        }
+    free(sorted);
+    return 0;
 }
 
 /* --- drawing ---------------------------------------------------------------------------------------------- */
@@ -418,31 +374,119 @@ static int is_png_name(const char *name) {
     return dot && strcasecmp(dot, ".png") == 0;
 }
 
-/* Mask path of an image name: masks/<stem>.png. */
-static char *mask_rel(const char *name) {
+/* Mask path of an image name: masks/<stem>.png; with up, as the CSV names it from the images folder
+ * (../masks/<stem>.png). */
+static char *mask_rel(const char *name, int up) {
     const char *dot = strrchr(name, '.');
     int stem = dot ? (int)(dot - name) : (int)strlen(name);
     size_t n = strlen(name) + 16;
     char *p = df_malloc(n);
-    snprintf(p, n, "masks/%.*s.png", stem, name);
+    snprintf(p, n, "%smasks/%.*s.png", up ? "../" : "", stem, name);
     return p;
+}
+
+/* Opens a CSV to write; the caller ends it with close_csv. */
+static FILE *open_csv(const char *path) {
+    FILE *f = fopen(path, "w");
+    if (!f) fprintf(stderr, "dermfuse synth: cannot create %s: %s\n", path, strerror(errno));
+    return f;
+}
+
+/* Closes f; bad is non-zero when a row could not be written. Returns 0, or 1 after reporting the failure. */
+static int close_csv(FILE *f, const char *path, int bad) {
+    int e = bad ? errno : 0;
+    if (fclose(f) != 0 && !bad) {
+        bad = 1;
+        e = errno;
+    }
+    if (!bad) return 0;
+    fprintf(stderr, "dermfuse synth: writing %s failed: %s\n", path, e ? strerror(e) : "I/O error");
+    return 1;
+}
+
+static const char *const isic_header[] = {
+    "image",          "isic_id",     "year",         "class",     "patient_id",    "lesion_id",
+    "sex",            "age_approx",  "anatom_site_general",       "benign_malignant", "dermoscopic_type",
+    "diagnosis",      "diagnosis_confirm_type",      "image_type", "mel_class",    "mel_mitotic_index",
+    "mel_type",       "mel_ulcer",   "melanocytic",  "nevus_type", "clin_size_long_diam_mm", "mel_thick_mm",
+    "personal_hx_mm", "family_hx_mm", "mask"};
+enum { ISIC_COLS = sizeof isic_header / sizeof *isic_header };
+
+/* metadata.csv of a drawn set: one row per image, metadata from draw_meta. */
+static int write_isic_csv(const cli *c, const char *path, char **names, const int *labels, long n) {
+    FILE *f = open_csv(path);
+    if (!f) return 1;
+    int bad = df_csv_write_row(f, isic_header, ISIC_COLS);
+    for (long i = 0; i < n && !bad; i++) {
+        meta_row m = draw_meta(c->seed, i, c->classes, labels[i], c->meta_signal);
+        char id[32], cls[16], patient[32], lesion[32], age[16] = "";
+        snprintf(id, sizeof id, "SYN_%07ld", i);
+        snprintf(cls, sizeof cls, "%d", labels[i]);
+        snprintf(patient, sizeof patient, "SP_%06ld", i / 3);
+        snprintf(lesion, sizeof lesion, "SL_%07ld", i);
+        if (m.age >= 0) snprintf(age, sizeof age, "%d.0", m.age);
+        char *mask = mask_rel(names[i], 1);
+        const char *row[ISIC_COLS] = {
+            names[i], id, "2024.0", cls, patient, lesion, m.sex, age, m.site >= 0 ? isic_sites[m.site] : "",
+            malignancy(c->classes, labels[i]) > 0 ? "malignant" : "benign", "",
+            c->classes == 2 ? (labels[i] ? "melanoma" : "nevus") : df_synth_class_name(c->classes, labels[i]),
+            "synthetic", "dermoscopic", "", "", "", "", "", "", "", "", "", "", mask};
+        bad = df_csv_write_row(f, row, ISIC_COLS);
+        free(mask);
+    }
+    return close_csv(f, path, bad);
+}
+
+/* The input rows, every field as read, plus the `mask` column. */
+static int write_input_csv(const input_csv *in, const char *path) {
+    FILE *f = open_csv(path);
+    if (!f) return 1;
+    const df_csv *t = &in->t;
+    const char **row = df_malloc(sizeof(char *) * ((size_t)t->n_cols + 1));
+    for (int k = 0; k < t->n_cols; k++) row[k] = t->header[k];
+    row[t->n_cols] = "mask";
+    int bad = df_csv_write_row(f, row, t->n_cols + 1);
+    for (long i = 0; i < in->n && !bad; i++) {
+        for (int k = 0; k < t->n_cols; k++) row[k] = df_csv_get(t, (int)i, k);
+        char *mask = mask_rel(in->names[i], 1);
+        row[t->n_cols] = mask;
+        bad = df_csv_write_row(f, row, t->n_cols + 1);
+        free(mask);
+    }
+    free(row);
+    return close_csv(f, path, bad);
+}
+
+/* Draws image i of names/labels into images/ and masks/ for every i in 0..n, in parallel. */
+static void draw_isic(job *j, const char *imgdir, char **names, const int *labels, long n,
+                      int from) {
+    const cli *c = j->c;
+#pragma omp parallel for schedule(dynamic, 8)
+    for (long i = 0; i < n; i++) {
+        char *ip = join(imgdir, names[i]), *mr = mask_rel(names[i], 0), *mp = join(c->out, mr);
+        df_error e;
+        if (draw_one(j, DF_SYNTH_DERMOSCOPIC, i, labels[i], ip, mp, from ? is_png_name(names[i]) : c->png, NULL, &e))
+            record(j, i, &e);
+        free(ip);
+        free(mr);
+        free(mp);
+    }
 }
 
 static int run_isic(const cli *c, job *j) {
     input_csv in = {0};
     int from = c->from != NULL;
-    if (from && read_input(c->from, c->classes, &in)) {
-        free_input(&in);
-        return 2;
+    if (from) {
+        df_error err;
+        if (read_input(c->from, c->classes, &in, &err)) {
+            fprintf(stderr, "dermfuse synth: %s\n", err.msg);
+            free_input(&in);
+            return 2;
+        }
     }
     long n = from ? in.n : c->n;
     char *imgdir = join(c->out, "images"), *maskdir = join(c->out, "masks");
-    if (make_dir(imgdir) || make_dir(maskdir)) {
-        free(imgdir);
-        free(maskdir);
-        free_input(&in);
-        return 1;
-    }
+    int rc = make_dir(imgdir) || make_dir(maskdir) ? 1 : 0;
     char **names = from ? in.names : df_calloc((size_t)n, sizeof(char *));
     int *labels = from ? in.labels : df_malloc(sizeof(int) * (size_t)n);
     if (!from)
@@ -452,61 +496,18 @@ static int run_isic(const cli *c, job *j) {
             names[i] = df_strdup(buf);
             labels[i] = (int)(i % c->classes);
         }
-#pragma omp parallel for schedule(dynamic, 8)
-    for (long i = 0; i < n; i++) {
-        char *ip = join(imgdir, names[i]), *mr = mask_rel(names[i]), *mp = join(c->out, mr);
-        df_error e;
-        if (draw_one(j, DF_SYNTH_DERMOSCOPIC, i, labels[i], ip, mp, from ? is_png_name(names[i]) : c->png, NULL, &e))
-            record(j, i, &e);
-        free(ip);
-        free(mr);
-        free(mp);
-    }
-    int rc = 0;
-    if (j->failed_at < n) {
-        fprintf(stderr, "dermfuse synth: %s\n", j->first.msg);
-        rc = 1;
+    if (rc == 0) {
+        draw_isic(j, imgdir, names, labels, n, from);
+        if (j->failed_at < n) {
+            fprintf(stderr, "dermfuse synth: %s\n", j->first.msg);
+            rc = 1;
+        }
     }
     if (rc == 0) {
         const char *base = from ? strrchr(c->from, '/') : NULL;
         base = from ? (base ? base + 1 : c->from) : "metadata.csv";
         char *csv = join(c->out, base);
-        FILE *f = fopen(csv, "w");
-        if (!f) {
-            fprintf(stderr, "dermfuse synth: cannot create %s: %s\n", csv, strerror(errno));
-            rc = 1;
-        } else {
-            if (from) {
-                fprintf(f, "%s,mask\n", in.header);
-                for (long i = 0; i < n; i++) {
-                    char *mr = mask_rel(names[i]);
-                    fprintf(f, "%s,../%s\n", in.lines[i], mr);
-                    free(mr);
-                }
-            } else {
-                fprintf(f, "image,isic_id,year,class,patient_id,lesion_id,sex,age_approx,anatom_site_general,"
-                           "benign_malignant,dermoscopic_type,diagnosis,diagnosis_confirm_type,image_type,mel_class,"
-                           "mel_mitotic_index,mel_type,mel_ulcer,melanocytic,nevus_type,clin_size_long_diam_mm,"
-                           "mel_thick_mm,personal_hx_mm,family_hx_mm,mask\n");
-                for (long i = 0; i < n; i++) {
-                    meta_row m = draw_meta(c->seed, i, c->classes, labels[i], c->meta_signal);
-                    char age[16] = "";
-                    if (m.age >= 0) snprintf(age, sizeof age, "%d.0", m.age);
-                    int mal = malignancy(c->classes, labels[i]) > 0;
-                    const char *diag = c->classes == 2 ? (labels[i] ? "melanoma" : "nevus")
-                                                       : df_synth_class_name(c->classes, labels[i]);
-                    char *mr = mask_rel(names[i]);
-                    fprintf(f, "%s,SYN_%07ld,2024.0,%d,SP_%06ld,SL_%07ld,%s,%s,%s,%s,,%s,synthetic,dermoscopic,,,,,,,,,,,../%s\n",
-                            names[i], i, labels[i], i / 3, i, m.sex, age, m.site >= 0 ? isic_sites[m.site] : "",
-                            mal ? "malignant" : "benign", diag, mr);
-                    free(mr);
-                }
-            }
-            if (fclose(f) != 0) {
-                fprintf(stderr, "dermfuse synth: writing %s failed: %s\n", csv, strerror(errno));
-                rc = 1;
-            }
-        }
+        rc = from ? write_input_csv(&in, csv) : write_isic_csv(c, csv, names, labels, n);
         free(csv);
     }
     if (!from) {
@@ -520,8 +521,43 @@ static int run_isic(const cli *c, job *j) {
     return rc;
 }
 
+/* MILK10k_Training_Metadata.csv (a row per image) and MILK10k_Training_GroundTruth.csv (a row per lesion). */
+static int write_milk_csvs(const cli *c, const char *meta, const char *gt, const int *tones) {
+    static const char *const meta_header[] = {"lesion_id", "image_type", "isic_id", "attribution",
+                                              "copyright_license", "image_manipulation", "age_approx", "sex",
+                                              "skin_tone_class", "site"};
+    FILE *fm = open_csv(meta);
+    if (!fm) return 1;
+    FILE *fg = open_csv(gt);
+    if (!fg) {
+        fclose(fm);
+        return 1;
+    }
+    const char *gt_row[1 + DF_SYNTH_MAX_CLASSES] = {"lesion_id"};
+    for (int k = 0; k < DF_SYNTH_MAX_CLASSES; k++) gt_row[1 + k] = df_synth_class_name(DF_SYNTH_MAX_CLASSES, k);
+    int bad_m = df_csv_write_row(fm, meta_header, 10), bad_g = df_csv_write_row(fg, gt_row, 1 + DF_SYNTH_MAX_CLASSES);
+    for (long i = 0; i < c->n && !bad_m && !bad_g; i++) {
+        int label = (int)(i % c->classes);
+        meta_row m = draw_meta(c->seed, i, c->classes, label, c->meta_signal);
+        char lesion[32], isic[32], age[16] = "", tone[16];
+        snprintf(lesion, sizeof lesion, "IL_%07ld", i);
+        if (m.age >= 0) snprintf(age, sizeof age, "%d", m.age);
+        snprintf(tone, sizeof tone, "%d", tones[i]);
+        for (int v = 0; v < 2 && !bad_m; v++) {
+            snprintf(isic, sizeof isic, "ISIC_%07ld", 2 * i + v);
+            const char *row[10] = {lesion, v == 0 ? "dermoscopic" : "clinical: close-up", isic, "dermfuse synthetic",
+                                   "CC0", "synthetic", age, m.sex, tone, m.site >= 0 ? milk_sites[m.site] : ""};
+            bad_m = df_csv_write_row(fm, row, 10);
+        }
+        gt_row[0] = lesion;
+        for (int k = 0; k < DF_SYNTH_MAX_CLASSES; k++) gt_row[1 + k] = k == label ? "1.0" : "0.0";
+        bad_g = df_csv_write_row(fg, gt_row, 1 + DF_SYNTH_MAX_CLASSES);
+    }
+    int rc = close_csv(fm, meta, bad_m);
+    return close_csv(fg, gt, bad_g) || rc;
+}
+
 static int run_milk(const cli *c, job *j) {
-    static const char *gt_cols = "AKIEC,BCC,BEN_OTH,BKL,DF,INF,MAL_OTH,MEL,NV,SCCKA,VASC";
     long n = c->n;
     char *root = join(c->out, "MILK10k_Training_Input"), *maskdir = join(c->out, "masks");
     if (make_dir(root) || make_dir(maskdir)) {
@@ -562,37 +598,7 @@ static int run_milk(const cli *c, job *j) {
         rc = 1;
     }
     char *meta = join(c->out, "MILK10k_Training_Metadata.csv"), *gt = join(c->out, "MILK10k_Training_GroundTruth.csv");
-    FILE *fm = rc ? NULL : fopen(meta, "w"), *fg = rc ? NULL : fopen(gt, "w");
-    if (rc == 0 && (!fm || !fg)) {
-        fprintf(stderr, "dermfuse synth: cannot create %s: %s\n", !fm ? meta : gt, strerror(errno));
-        rc = 1;
-    }
-    if (rc == 0) {
-        fprintf(fm, "lesion_id,image_type,isic_id,attribution,copyright_license,image_manipulation,age_approx,sex,"
-                    "skin_tone_class,site\n");
-        fprintf(fg, "lesion_id,%s\n", gt_cols);
-        for (long i = 0; i < n; i++) {
-            int label = (int)(i % c->classes);
-            meta_row m = draw_meta(c->seed, i, c->classes, label, c->meta_signal);
-            char age[16] = "";
-            if (m.age >= 0) snprintf(age, sizeof age, "%d", m.age);
-            for (int v = 0; v < 2; v++)
-                fprintf(fm, "IL_%07ld,%s,ISIC_%07ld,dermfuse synthetic,CC0,synthetic,%s,%s,%d,%s\n", i,
-                        v == 0 ? "dermoscopic" : "clinical: close-up", 2 * i + v, age, m.sex, tones[i],
-                        m.site >= 0 ? milk_sites[m.site] : "");
-            fprintf(fg, "IL_%07ld", i);
-            for (int k = 0; k < DF_SYNTH_MAX_CLASSES; k++) fprintf(fg, ",%s", k == label ? "1.0" : "0.0");
-            fputc('\n', fg);
-        }
-    }
-    if (fm && fclose(fm) != 0 && rc == 0) {
-        fprintf(stderr, "dermfuse synth: writing %s failed\n", meta);
-        rc = 1;
-    }
-    if (fg && fclose(fg) != 0 && rc == 0) {
-        fprintf(stderr, "dermfuse synth: writing %s failed\n", gt);
-        rc = 1;
-    }
+    if (rc == 0) rc = write_milk_csvs(c, meta, gt, tones);
     free(meta);
     free(gt);
     free(tones);

@@ -1,16 +1,17 @@
 /* batchnorm.c: y = gamma * (x - mean) / sqrt(var + eps) + beta, statistics per channel (the last
- * dimension) over all other dimensions.
+ * dimension) over all other dimensions; and the same followed by y = max(y, 0) as one op (layers/fused.h).
  *
  * Training mode uses the batch's mean and biased variance and updates the running statistics (running_var
- * with the unbiased variance, as PyTorch does); inference mode uses the running statistics. Sums run over a
- * fixed number of row chunks, each summed by one thread in double and the chunks combined in order, so the
- * result is the same for any thread count. Saved for backward: the batch mean and 1/std per channel. */
+ * with the unbiased variance, as PyTorch does); inference mode uses the running statistics. The memory
+ * passes live in bn_kernels.c: forward reads x twice and writes y once, backward reads dy and x twice and
+ * writes dx once; sums are chunked so the result is the same for any thread count. Saved for backward: the
+ * mean, 1/std, and the scale and shift the forward applied, per channel. */
 #include <math.h>
 #include <string.h>
 
+#include "layers/bn_kernels.h"
+#include "layers/fused.h"
 #include "layers/layers.h"
-
-#define BN_CHUNKS 32
 
 typedef struct {
     size_t rows;
@@ -23,38 +24,11 @@ static bn_dims dims_of(const df_graph *g, const df_node *n) {
     return d;
 }
 
-/* Per-chunk partial sums of a(r,c) and b(r,c) (b may be NULL), reduced in chunk order into sa, sb. The
- * scratch holds 2 * BN_CHUNKS * C doubles. */
-static void chunked_channel_sums(bn_dims d, const float *a, const float *x, const float *mean,
-                                 const float *invstd, double *scratch, double *sa, double *sb) {
-    /* With x/mean/invstd given: sa = sum a, sb = sum a * xhat. Without: sa = sum x, sb = sum x^2. */
-#pragma omp parallel for schedule(static)
-    for (int ch = 0; ch < BN_CHUNKS; ch++) {
-        double *pa = scratch + (size_t)ch * 2 * d.C, *pb = pa + d.C;
-        for (int c = 0; c < d.C; c++) pa[c] = pb[c] = 0.0;
-        size_t r0 = d.rows * ch / BN_CHUNKS, r1 = d.rows * (ch + 1) / BN_CHUNKS;
-        for (size_t r = r0; r < r1; r++) {
-            const float *ar = a + r * d.C;
-            if (x) {
-                const float *xr = x + r * d.C;
-                for (int c = 0; c < d.C; c++) {
-                    pa[c] += ar[c];
-                    pb[c] += (double)ar[c] * ((xr[c] - mean[c]) * invstd[c]);
-                }
-            } else {
-                for (int c = 0; c < d.C; c++) {
-                    pa[c] += ar[c];
-                    pb[c] += (double)ar[c] * ar[c];
-                }
-            }
-        }
-    }
-    for (int c = 0; c < d.C; c++) sa[c] = sb[c] = 0.0;
-    for (int ch = 0; ch < BN_CHUNKS; ch++)
-        for (int c = 0; c < d.C; c++) {
-            sa[c] += scratch[(size_t)ch * 2 * d.C + c];
-            sb[c] += scratch[(size_t)ch * 2 * d.C + d.C + c];
-        }
+static int fused_relu(const df_node *n);
+
+/* Scratch: the kernels' partial sums, then 2 C doubles and 3 C floats of per-channel constants. */
+static size_t scratch_bytes(int C) {
+    return df_bn_scratch_bytes(C) + 2 * (size_t)C * sizeof(double) + 3 * (size_t)C * sizeof(float);
 }
 
 static void batchnorm_forward(df_graph *g, df_node *n) {
@@ -62,19 +36,16 @@ static void batchnorm_forward(df_graph *g, df_node *n) {
     const float *x = df_node_input(g, n, 0)->out;
     const float *gamma = df_node_param(g, n, 0), *beta = df_node_param(g, n, 1);
     float *rmean = df_node_param(g, n, 2), *rvar = df_node_param(g, n, 3);
-    float *mean = n->saved, *invstd = mean + d.C;
+    float *mean = n->saved, *invstd = mean + d.C, *scale = invstd + d.C, *shift = scale + d.C;
     float eps = n->a.norm.eps, m = n->a.norm.momentum;
     if (g->training) {
-        double *sum = g->scratch, *sumsq = sum + d.C, *partial = sumsq + d.C;
-        chunked_channel_sums(d, x, NULL, NULL, NULL, partial, sum, sumsq);
+        double *mu = (double *)((unsigned char *)g->scratch + df_bn_scratch_bytes(d.C)), *var = mu + d.C;
+        df_bn_stats(d.rows, d.C, x, mu, var, g->scratch);
         for (int c = 0; c < d.C; c++) {
-            double mu = sum[c] / (double)d.rows;
-            double var = sumsq[c] / (double)d.rows - mu * mu;
-            if (var < 0) var = 0;
-            mean[c] = (float)mu;
-            invstd[c] = (float)(1.0 / sqrt(var + eps));
-            double unbiased = d.rows > 1 ? var * (double)d.rows / (double)(d.rows - 1) : var;
-            rmean[c] = (1.0f - m) * rmean[c] + m * (float)mu;
+            mean[c] = (float)mu[c];
+            invstd[c] = (float)(1.0 / sqrt(var[c] + eps));
+            double unbiased = d.rows > 1 ? var[c] * (double)d.rows / (double)(d.rows - 1) : var[c];
+            rmean[c] = (1.0f - m) * rmean[c] + m * (float)mu[c];
             rvar[c] = (1.0f - m) * rvar[c] + m * (float)unbiased;
         }
     } else {
@@ -83,12 +54,11 @@ static void batchnorm_forward(df_graph *g, df_node *n) {
             invstd[c] = 1.0f / sqrtf(rvar[c] + eps);
         }
     }
-#pragma omp parallel for schedule(static)
-    for (size_t r = 0; r < d.rows; r++) {
-        const float *xr = x + r * d.C;
-        float *yr = n->out + r * d.C;
-        for (int c = 0; c < d.C; c++) yr[c] = gamma[c] * (xr[c] - mean[c]) * invstd[c] + beta[c];
+    for (int c = 0; c < d.C; c++) {
+        scale[c] = gamma[c] * invstd[c];
+        shift[c] = beta[c] - mean[c] * scale[c];
     }
+    df_bn_apply(d.rows, d.C, x, n->out, scale, shift, fused_relu(n));
 }
 
 static void batchnorm_backward(df_graph *g, df_node *n) {
@@ -96,36 +66,30 @@ static void batchnorm_backward(df_graph *g, df_node *n) {
     df_node *xn = df_node_input(g, n, 0);
     const float *gamma = df_node_param(g, n, 0);
     float *dgamma = df_node_param_grad(g, n, 0), *dbeta = df_node_param_grad(g, n, 1);
-    const float *mean = n->saved, *invstd = mean + d.C;
-    double *sdy = g->scratch, *sdyx = sdy + d.C, *partial = sdyx + d.C;
-    chunked_channel_sums(d, n->dout, xn->out, mean, invstd, partial, sdy, sdyx);
+    const float *mean = n->saved, *invstd = mean + d.C, *scale = invstd + d.C, *shift = scale + d.C;
+    const int relu = fused_relu(n);
+    double *sg = (double *)((unsigned char *)g->scratch + df_bn_scratch_bytes(d.C)), *sgc = sg + d.C;
+    df_bn_grad_sums(d.rows, d.C, n->dout, xn->out, mean, relu ? scale : NULL, relu ? shift : NULL, sg, sgc,
+                    g->scratch);
     for (int c = 0; c < d.C; c++) {
-        dgamma[c] += (float)sdyx[c];
-        dbeta[c] += (float)sdy[c];
+        dgamma[c] += (float)(invstd[c] * sgc[c]); /* sum g * xhat */
+        dbeta[c] += (float)sg[c];
     }
     if (!xn->dout) return;
-    int acc = n->grad_accum[0];
-    float *k1 = (float *)(partial), *k2 = k1 + d.C, *k3 = k2 + d.C;
+    float *a = (float *)(sgc + d.C), *b = a + d.C, *k = b + d.C;
     for (int c = 0; c < d.C; c++) {
+        a[c] = gamma[c] * invstd[c];
         if (g->training) {
-            /* dx = gamma*invstd * (dy - mean(dy) - xhat * mean(dy*xhat)) */
-            k1[c] = gamma[c] * invstd[c];
-            k2[c] = (float)(sdy[c] / (double)d.rows);
-            k3[c] = (float)(sdyx[c] / (double)d.rows);
-        } else { /* statistics are constants: dx = gamma * invstd * dy */
-            k1[c] = gamma[c] * invstd[c];
-            k2[c] = k3[c] = 0.0f;
+            /* dx = gamma*invstd * (g - mean(g) - xhat * mean(g*xhat)) */
+            double N = (double)d.rows, is = invstd[c];
+            b[c] = (float)(-(double)a[c] * is * is * sgc[c] / N);
+            k[c] = (float)(-(double)a[c] * sg[c] / N);
+        } else { /* statistics are constants: dx = gamma * invstd * g */
+            b[c] = k[c] = 0.0f;
         }
     }
-#pragma omp parallel for schedule(static)
-    for (size_t r = 0; r < d.rows; r++) {
-        const float *xr = xn->out + r * d.C, *dyr = n->dout + r * d.C;
-        float *dxr = xn->dout + r * d.C;
-        for (int c = 0; c < d.C; c++) {
-            float xhat = (xr[c] - mean[c]) * invstd[c];
-            df_grad_put(&dxr[c], k1[c] * (dyr[c] - k2[c] - xhat * k3[c]), acc);
-        }
-    }
+    df_bn_grad_apply(d.rows, d.C, n->dout, xn->out, xn->dout, mean, relu ? scale : NULL, relu ? shift : NULL,
+                     a, b, k, n->grad_accum[0]);
 }
 
 static double batchnorm_flops(const df_graph *g, const df_node *n) {
@@ -134,28 +98,40 @@ static double batchnorm_flops(const df_graph *g, const df_node *n) {
 }
 
 static const df_op batchnorm_op = {"batchnorm", batchnorm_forward, batchnorm_backward, batchnorm_flops};
+static const df_op batchnorm_relu_op = {"batchnorm_relu", batchnorm_forward, batchnorm_backward,
+                                        batchnorm_flops};
 
-int df_batchnorm(df_graph *g, const char *name, int x, float eps, float momentum) {
+static int fused_relu(const df_node *n) { return n->op == &batchnorm_relu_op; }
+
+static int add_batchnorm(df_graph *g, const df_op *op, const char *name, int x, float eps, float momentum) {
     if (df_graph_check_inputs(g, name, &x, 1)) return -1;
     df_shape xs = g->nodes[x].shape;
     char s[64];
     if (xs.rank != 2 && xs.rank != 4)
-        return df_graph_fail(g, "layer '%s' (batchnorm): expects (batch, features) or (batch, height, width, "
-                             "channels), got %s", name, df_shape_str(xs, s, sizeof s));
+        return df_graph_fail(g, "layer '%s' (%s): expects (batch, features) or (batch, height, width, "
+                             "channels), got %s", name, op->name, df_shape_str(xs, s, sizeof s));
     if (!(eps > 0) || !(momentum >= 0 && momentum <= 1))
-        return df_graph_fail(g, "layer '%s' (batchnorm): need eps > 0 and momentum in [0, 1], got %g, %g",
-                             name, eps, momentum);
-    df_node *n = df_graph_add_node(g, &batchnorm_op, name, &x, 1, xs);
+        return df_graph_fail(g, "layer '%s' (%s): need eps > 0 and momentum in [0, 1], got %g, %g", name,
+                             op->name, eps, momentum);
+    df_node *n = df_graph_add_node(g, op, name, &x, 1, xs);
     if (!n) return -1;
     n->a.norm.eps = eps;
     n->a.norm.momentum = momentum;
     int C = xs.d[xs.rank - 1];
-    n->saved_bytes = 2 * (size_t)C * sizeof(float);
-    n->scratch_bytes = (2 + 2 * BN_CHUNKS) * (size_t)C * sizeof(double);
+    n->saved_bytes = 4 * (size_t)C * sizeof(float);
+    n->scratch_bytes = scratch_bytes(C);
     df_shape cs = df_shape1(C);
     df_node_add_tensor(g, n, "weight", cs, DF_PARAM, DF_INIT_ONE, 0, 0);
     df_node_add_tensor(g, n, "bias", cs, DF_PARAM, DF_INIT_ZERO, 0, 0);
     df_node_add_tensor(g, n, "running_mean", cs, DF_BUFFER, DF_INIT_ZERO, 0, 0);
     df_node_add_tensor(g, n, "running_var", cs, DF_BUFFER, DF_INIT_ONE, 0, 0);
     return g->failed ? -1 : n->index;
+}
+
+int df_batchnorm(df_graph *g, const char *name, int x, float eps, float momentum) {
+    return add_batchnorm(g, &batchnorm_op, name, x, eps, momentum);
+}
+
+int df_batchnorm_relu(df_graph *g, const char *name, int x, float eps, float momentum) {
+    return add_batchnorm(g, &batchnorm_relu_op, name, x, eps, momentum);
 }

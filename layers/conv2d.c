@@ -1,15 +1,25 @@
 /* conv2d.c: y[b,oh,ow,co] = bias[co] + sum_{i,j,ci} x[b, oh*s+i-p, ow*s+j-p, ci] * W[co,i,j,ci]  (NHWC).
  *
- * Lowered per image to one GEMM: the patch matrix col (OH*OW, K*K*Cin) times W^T (K*K*Cin, Cout). In NHWC
- * each patch row is K*K contiguous runs of Cin floats, so building it is a row copy, and a 1x1 stride-1
- * convolution needs no copy at all. Backward: dW += dY^T col, dcol = dY W scattered back (col2im).
- * Images are processed one after another so the scratch patch matrix stays cache-sized and the weight
- * gradient is summed over images in a fixed order. */
-#include <string.h>
+ * Lowered to GEMMs over groups of G images: the patch matrix col (G*OH*OW, K*K*Cin) times W^T
+ * (K*K*Cin, Cout) gives the group's output rows directly (NHWC is row-major (pixels, channels)). In NHWC a
+ * patch row is K*K contiguous runs of Cin floats, so building it is a row copy, and a 1x1 stride-1
+ * convolution needs no copy at all. G is chosen from the layer's shape alone so the patch matrix stays
+ * near cache size (GROUP_BYTES) while small feature maps still give the GEMM many rows and one weight
+ * packing serves several images.
+ *
+ * Backward: dW += dY^T col per group (groups in order, so the sum is the same for any thread count); the
+ * patch gradient dcol = dY W is gathered back into dx per input pixel (each pixel sums its covering taps in
+ * a fixed order and is stored, or added when dx already holds another consumer's gradient), so dx needs no
+ * clearing pass. The bias gradient is summed over pixels in order, threads split the channels. */
 #include <math.h>
+#include <string.h>
 
 #include "core/gemm.h"
 #include "layers/layers.h"
+#include "layers/simd.h"
+
+/* Target size of one group's patch matrix. */
+#define GROUP_BYTES ((size_t)6 << 20)
 
 typedef struct {
     int H, W, C, OH, OW, CO, k, s, p;
@@ -24,70 +34,117 @@ static conv_dims dims_of(const df_graph *g, const df_node *n) {
 
 static int is_pointwise(conv_dims d) { return d.k == 1 && d.s == 1 && d.p == 0; }
 
-/* col (OH*OW, k*k*C) from one image x (H, W, C); out-of-image taps are zero. */
-static void im2col(conv_dims d, const float *x, float *col) {
+/* Images per GEMM group: a function of the shape and the planned batch only. */
+static int group_of(conv_dims d, int max_batch) {
+    size_t per_image = (size_t)d.OH * d.OW * d.k * d.k * d.C * sizeof(float);
+    size_t gsz = GROUP_BYTES / (per_image ? per_image : 1);
+    if (gsz < 1) gsz = 1;
+    if (gsz > (size_t)max_batch) gsz = (size_t)max_batch;
+    return (int)gsz;
+}
+
+/* Patch rows of output row oh of one image x (H, W, C): col (OW, k*k*C); out-of-image taps are zero. */
+DF_SIMD_CLONES static void im2col_row(conv_dims d, const float *x, int oh, float *col) {
     size_t K = (size_t)d.k * d.k * d.C;
-#pragma omp parallel for schedule(static)
-    for (int oh = 0; oh < d.OH; oh++)
-        for (int ow = 0; ow < d.OW; ow++) {
-            float *row = col + ((size_t)oh * d.OW + ow) * K;
-            for (int i = 0; i < d.k; i++) {
-                int h = oh * d.s + i - d.p;
-                for (int j = 0; j < d.k; j++) {
-                    int w = ow * d.s + j - d.p;
-                    float *dst = row + ((size_t)i * d.k + j) * d.C;
-                    if (h < 0 || h >= d.H || w < 0 || w >= d.W)
-                        memset(dst, 0, (size_t)d.C * sizeof(float));
-                    else
-                        memcpy(dst, x + ((size_t)h * d.W + w) * d.C, (size_t)d.C * sizeof(float));
+    for (int ow = 0; ow < d.OW; ow++) {
+        float *row = col + (size_t)ow * K;
+        for (int i = 0; i < d.k; i++) {
+            int h = oh * d.s + i - d.p;
+            for (int j = 0; j < d.k; j++) {
+                int w = ow * d.s + j - d.p;
+                float *dst = row + ((size_t)i * d.k + j) * d.C;
+                if (h < 0 || h >= d.H || w < 0 || w >= d.W) {
+                    for (int c = 0; c < d.C; c++) dst[c] = 0.0f;
+                } else {
+                    const float *src = x + ((size_t)h * d.W + w) * d.C;
+                    for (int c = 0; c < d.C; c++) dst[c] = src[c];
                 }
             }
         }
+    }
 }
 
-/* dx (H, W, C) += col2im(dcol). Parallel over input rows: each thread gathers every patch tap that lands in
- * its rows, so writes are disjoint and the summation order is fixed. */
-static void col2im_add(conv_dims d, const float *dcol, float *dx) {
+/* col (n_img*OH*OW, K) from n_img consecutive images starting at x. */
+static void im2col(conv_dims d, const float *x, int n_img, float *col) {
+    size_t in_img = (size_t)d.H * d.W * d.C, K = (size_t)d.k * d.k * d.C;
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int b = 0; b < n_img; b++)
+        for (int oh = 0; oh < d.OH; oh++)
+            im2col_row(d, x + b * in_img, oh, col + (((size_t)b * d.OH + oh) * d.OW) * K);
+}
+
+/* Input row h of one image's gradient from its patch gradient dcol (OH*OW, K): each pixel sums the taps
+ * whose window covers it (i, then j ascending) and stores the sum, or adds it when acc. */
+DF_SIMD_CLONES static void col2im_row(conv_dims d, const float *dcol, int h, float *dx, int acc) {
     size_t K = (size_t)d.k * d.k * d.C;
-#pragma omp parallel for schedule(static)
-    for (int h = 0; h < d.H; h++)
+    for (int w = 0; w < d.W; w++) {
+        float *dst = dx + (size_t)w * d.C;
+        int first = !acc;
         for (int i = 0; i < d.k; i++) {
-            int t = h + d.p - i; /* oh * s = t */
-            if (t < 0 || t % d.s) continue;
-            int oh = t / d.s;
-            if (oh >= d.OH) continue;
-            for (int ow = 0; ow < d.OW; ow++)
-                for (int j = 0; j < d.k; j++) {
-                    int w = ow * d.s + j - d.p;
-                    if (w < 0 || w >= d.W) continue;
-                    const float *src = dcol + ((size_t)oh * d.OW + ow) * K + ((size_t)i * d.k + j) * d.C;
-                    float *dst = dx + ((size_t)h * d.W + w) * d.C;
+            int th = h + d.p - i; /* oh * s */
+            if (th < 0 || th % d.s || th / d.s >= d.OH) continue;
+            int oh = th / d.s;
+            for (int j = 0; j < d.k; j++) {
+                int tw = w + d.p - j;
+                if (tw < 0 || tw % d.s || tw / d.s >= d.OW) continue;
+                int ow = tw / d.s;
+                const float *src = dcol + ((size_t)oh * d.OW + ow) * K + ((size_t)i * d.k + j) * d.C;
+                if (first)
+                    for (int c = 0; c < d.C; c++) dst[c] = src[c];
+                else
                     for (int c = 0; c < d.C; c++) dst[c] += src[c];
-                }
+                first = 0;
+            }
         }
+        if (first)
+            for (int c = 0; c < d.C; c++) dst[c] = 0.0f;
+    }
+}
+
+static void col2im(conv_dims d, const float *dcol, int n_img, float *dx, int acc) {
+    size_t in_img = (size_t)d.H * d.W * d.C, col_img = (size_t)d.OH * d.OW * d.k * d.k * d.C;
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int b = 0; b < n_img; b++)
+        for (int h = 0; h < d.H; h++)
+            col2im_row(d, dcol + b * col_img, h, dx + b * in_img + (size_t)h * d.W * d.C, acc);
 }
 
 static void conv2d_forward(df_graph *g, df_node *n) {
     conv_dims d = dims_of(g, n);
     const df_node *x = df_node_input(g, n, 0);
     const float *w = df_node_param(g, n, 0);
-    int P = d.OH * d.OW, K = d.k * d.k * d.C;
+    int P = d.OH * d.OW, K = d.k * d.k * d.C, G = group_of(d, g->max_batch);
     size_t in_size = (size_t)d.H * d.W * d.C, out_size = (size_t)P * d.CO;
-    for (int b = 0; b < g->batch; b++) {
-        const float *xb = x->out + b * in_size;
-        float *yb = n->out + b * out_size;
+    for (int b0 = 0; b0 < g->batch; b0 += G) {
+        int nb = g->batch - b0 < G ? g->batch - b0 : G;
+        const float *xb = x->out + b0 * in_size;
+        float *yb = n->out + b0 * out_size;
         const float *col = xb;
         if (!is_pointwise(d)) {
-            im2col(d, xb, g->scratch);
+            im2col(d, xb, nb, g->scratch);
             col = g->scratch;
         }
         float beta = 0.0f;
         if (n->a.conv.has_bias) {
             const float *bias = df_node_param(g, n, 1);
-            for (int p = 0; p < P; p++) memcpy(yb + (size_t)p * d.CO, bias, (size_t)d.CO * sizeof(float));
+            for (long p = 0; p < (long)nb * P; p++) memcpy(yb + p * d.CO, bias, (size_t)d.CO * sizeof(float));
             beta = 1.0f;
         }
-        df_sgemm(0, 1, P, d.CO, K, 1.0f, col, K, w, K, beta, yb, d.CO);
+        df_sgemm(0, 1, nb * P, d.CO, K, 1.0f, col, K, w, K, beta, yb, d.CO);
+    }
+}
+
+/* db[c] += sum over rows of dy[r, c]: rows in order, threads split the channels. */
+static void bias_grad(const float *dy, long rows, int C, float *db) {
+    enum { CB = 16 };
+    int nblk = (C + CB - 1) / CB;
+#pragma omp parallel for schedule(static)
+    for (int blk = 0; blk < nblk; blk++) {
+        int c0 = blk * CB, c1 = c0 + CB < C ? c0 + CB : C;
+        float acc[CB] = {0};
+        for (long r = 0; r < rows; r++)
+            for (int c = c0; c < c1; c++) acc[c - c0] += dy[r * C + c];
+        for (int c = c0; c < c1; c++) db[c] += acc[c - c0];
     }
 }
 
@@ -96,32 +153,28 @@ static void conv2d_backward(df_graph *g, df_node *n) {
     df_node *x = df_node_input(g, n, 0);
     const float *w = df_node_param(g, n, 0);
     float *dw = df_node_param_grad(g, n, 0);
-    int P = d.OH * d.OW, K = d.k * d.k * d.C;
+    int P = d.OH * d.OW, K = d.k * d.k * d.C, G = group_of(d, g->max_batch);
     size_t in_size = (size_t)d.H * d.W * d.C, out_size = (size_t)P * d.CO;
     float *col = g->scratch;
-    float *dcol = (float *)g->scratch + (is_pointwise(d) ? 0 : (size_t)P * K);
-    for (int b = 0; b < g->batch; b++) {
-        const float *xb = x->out + b * in_size;
-        const float *dyb = n->dout + b * out_size;
+    float *dcol = (float *)g->scratch + (is_pointwise(d) ? 0 : (size_t)G * P * K);
+    if (n->a.conv.has_bias) bias_grad(n->dout, (long)g->batch * P, d.CO, df_node_param_grad(g, n, 1));
+    for (int b0 = 0; b0 < g->batch; b0 += G) {
+        int nb = g->batch - b0 < G ? g->batch - b0 : G;
+        const float *xb = x->out + b0 * in_size;
+        const float *dyb = n->dout + b0 * out_size;
         const float *cb = xb;
         if (!is_pointwise(d)) {
-            im2col(d, xb, col);
+            im2col(d, xb, nb, col);
             cb = col;
         }
-        df_sgemm(1, 0, d.CO, K, P, 1.0f, dyb, d.CO, cb, K, 1.0f, dw, K);
-        if (n->a.conv.has_bias) {
-            float *db = df_node_param_grad(g, n, 1);
-            for (int p = 0; p < P; p++)
-                for (int c = 0; c < d.CO; c++) db[c] += dyb[(size_t)p * d.CO + c];
-        }
+        df_sgemm(1, 0, d.CO, K, nb * P, 1.0f, dyb, d.CO, cb, K, 1.0f, dw, K);
         if (!x->dout) continue;
-        float *dxb = x->dout + b * in_size;
+        float *dxb = x->dout + b0 * in_size;
         if (is_pointwise(d)) {
-            df_sgemm(0, 0, P, K, d.CO, 1.0f, dyb, d.CO, w, K, n->grad_accum[0] ? 1.0f : 0.0f, dxb, K);
+            df_sgemm(0, 0, nb * P, K, d.CO, 1.0f, dyb, d.CO, w, K, n->grad_accum[0] ? 1.0f : 0.0f, dxb, K);
         } else {
-            df_sgemm(0, 0, P, K, d.CO, 1.0f, dyb, d.CO, w, K, 0.0f, dcol, K);
-            if (!n->grad_accum[0]) memset(dxb, 0, in_size * sizeof(float));
-            col2im_add(d, dcol, dxb);
+            df_sgemm(0, 0, nb * P, K, d.CO, 1.0f, dyb, d.CO, w, K, 0.0f, dcol, K);
+            col2im(d, dcol, nb, dxb, n->grad_accum[0]);
         }
     }
 }
@@ -157,8 +210,9 @@ int df_conv2d(df_graph *g, const char *name, int x, int out_channels, int k, int
     n->a.conv.has_bias = bias;
     int K = k * k * C;
     conv_dims d = dims_of(g, n);
-    /* Patch matrix, and in backward its gradient beside it. */
-    n->scratch_bytes = is_pointwise(d) ? 0 : 2 * (size_t)OH * OW * K * sizeof(float);
+    /* A group's patch matrix, and in backward its gradient beside it. */
+    n->scratch_bytes =
+        is_pointwise(d) ? 0 : 2 * (size_t)group_of(d, g->max_batch) * OH * OW * K * sizeof(float);
     df_node_add_tensor(g, n, "weight", (df_shape){4, {out_channels, k, k, C}}, DF_PARAM, DF_INIT_NORMAL,
                        sqrtf(2.0f / (float)K), 1);
     if (bias) df_node_add_tensor(g, n, "bias", df_shape1(out_channels), DF_PARAM, DF_INIT_ZERO, 0, 0);

@@ -2,14 +2,15 @@
  *   maxpool:  y[b,oh,ow,c] = max over the k x k window of x (padding never wins)
  *   avgpool:  y[b,oh,ow,c] = sum over the window / (k*k)  (padding counts as zeros)
  *   gap:      y[b,c] = mean over h, w of x[b,h,w,c]
- * Max pooling saves the flat input index of each maximum (first one on ties) for its backward. Backward
+ * Max pooling saves, per output element, which tap of its window won (i * k + j, 16 bits; the first maximum
+ * on ties) for its backward. Loops run over rows with channels innermost (vectorised, see simd.h). Backward
  * loops run over input rows (max and average pooling gather from the outputs whose window covers the row),
  * so writes are disjoint and independent of the thread count. */
-#include <float.h>
 #include <stdint.h>
 #include <string.h>
 
 #include "layers/layers.h"
+#include "layers/simd.h"
 
 typedef struct {
     int H, W, C, OH, OW, k, s, p;
@@ -22,32 +23,45 @@ static pool_dims dims_of(const df_graph *g, const df_node *n) {
     return d;
 }
 
+/* Forward of one output row (b, oh) of max pooling: every (ow, c), with the winning tap i*k+j saved. */
+DF_SIMD_CLONES static void maxpool_row(pool_dims d, const float *xb, int oh, float *y, uint16_t *arg) {
+    for (int ow = 0; ow < d.OW; ow++) {
+        float *yo = y + (size_t)ow * d.C;
+        uint16_t *ao = arg + (size_t)ow * d.C;
+        int first = 1;
+        for (int i = 0; i < d.k; i++) {
+            int h = oh * d.s + i - d.p;
+            if (h < 0 || h >= d.H) continue;
+            for (int j = 0; j < d.k; j++) {
+                int w = ow * d.s + j - d.p;
+                if (w < 0 || w >= d.W) continue;
+                const float *xr = xb + ((size_t)h * d.W + w) * d.C;
+                uint16_t tap = (uint16_t)(i * d.k + j);
+                if (first) {
+                    for (int c = 0; c < d.C; c++) yo[c] = xr[c], ao[c] = tap;
+                    first = 0;
+                } else {
+                    for (int c = 0; c < d.C; c++) {
+                        int win = xr[c] > yo[c]; /* the first maximum wins ties; NaN never wins */
+                        yo[c] = win ? xr[c] : yo[c];
+                        ao[c] = win ? tap : ao[c];
+                    }
+                }
+            }
+        }
+    }
+}
+
 static void maxpool_forward(df_graph *g, df_node *n) {
     pool_dims d = dims_of(g, n);
     const float *x = df_node_input(g, n, 0)->out;
-    int32_t *arg = n->saved;
+    uint16_t *arg = n->saved;
 #pragma omp parallel for collapse(2) schedule(static)
     for (int b = 0; b < g->batch; b++)
-        for (int oh = 0; oh < d.OH; oh++)
-            for (int ow = 0; ow < d.OW; ow++)
-                for (int c = 0; c < d.C; c++) {
-                    float best = -FLT_MAX;
-                    int32_t where = -1;
-                    for (int i = 0; i < d.k; i++) {
-                        int h = oh * d.s + i - d.p;
-                        if (h < 0 || h >= d.H) continue;
-                        for (int j = 0; j < d.k; j++) {
-                            int w = ow * d.s + j - d.p;
-                            if (w < 0 || w >= d.W) continue;
-                            int32_t at = (int32_t)((h * d.W + w) * d.C + c);
-                            float v = x[(size_t)b * d.H * d.W * d.C + at];
-                            if (where < 0 || v > best) best = v, where = at;
-                        }
-                    }
-                    size_t o = (((size_t)b * d.OH + oh) * d.OW + ow) * d.C + c;
-                    n->out[o] = best;
-                    arg[o] = where;
-                }
+        for (int oh = 0; oh < d.OH; oh++) {
+            size_t o = (((size_t)b * d.OH + oh) * d.OW) * d.C;
+            maxpool_row(d, x + (size_t)b * d.H * d.W * d.C, oh, n->out + o, arg + o);
+        }
 }
 
 /* Runs BODY with (oh, ow) set to each output whose window covers input (h, w), and (i, j) to the tap. */
@@ -64,25 +78,42 @@ static void maxpool_forward(df_graph *g, df_node *n) {
         }                                                                                            \
     }
 
+/* Input row h of image b's gradient: each element gathers dy of the outputs whose saved tap is this element.
+ * Without overlap or padding (stride >= window, no padding) an input is covered by at most one output and
+ * tap, the common 2x2/2 case: a straight vector loop per covering output. */
+DF_SIMD_CLONES static void maxpool_grad_row(pool_dims d, const float *dy, const uint16_t *arg, int h,
+                                            float *dx, int acc) {
+    for (int w = 0; w < d.W; w++) {
+        float *dxw = dx + (size_t)w * d.C;
+        int covered = 0;
+        FOR_COVERING_OUTPUTS(d, h, w, {
+            size_t o = ((size_t)oh * d.OW + ow) * d.C;
+            const float *dyo = dy + o;
+            const uint16_t *ao = arg + o;
+            uint16_t tap = (uint16_t)(i * d.k + j);
+            if (!covered && !acc)
+                for (int c = 0; c < d.C; c++) dxw[c] = ao[c] == tap ? dyo[c] : 0.0f;
+            else
+                for (int c = 0; c < d.C; c++) dxw[c] += ao[c] == tap ? dyo[c] : 0.0f;
+            covered = 1;
+        })
+        if (!covered && !acc)
+            for (int c = 0; c < d.C; c++) dxw[c] = 0.0f;
+    }
+}
+
 static void maxpool_backward(df_graph *g, df_node *n) {
     pool_dims d = dims_of(g, n);
     df_node *xn = df_node_input(g, n, 0);
     if (!xn->dout) return;
-    const int32_t *arg = n->saved;
+    const uint16_t *arg = n->saved;
     int acc = n->grad_accum[0];
+    size_t in_img = (size_t)d.H * d.W * d.C, out_img = (size_t)d.OH * d.OW * d.C;
 #pragma omp parallel for collapse(2) schedule(static)
     for (int b = 0; b < g->batch; b++)
         for (int h = 0; h < d.H; h++)
-            for (int w = 0; w < d.W; w++)
-                for (int c = 0; c < d.C; c++) {
-                    int32_t at = (int32_t)((h * d.W + w) * d.C + c);
-                    float sum = 0.0f;
-                    FOR_COVERING_OUTPUTS(d, h, w, {
-                        size_t o = (((size_t)b * d.OH + oh) * d.OW + ow) * d.C + c;
-                        if (arg[o] == at) sum += n->dout[o];
-                    })
-                    df_grad_put(&xn->dout[(size_t)b * d.H * d.W * d.C + at], sum, acc);
-                }
+            maxpool_grad_row(d, n->dout + b * out_img, arg + b * out_img, h,
+                             xn->dout + b * in_img + (size_t)h * d.W * d.C, acc);
 }
 
 static void avgpool_forward(df_graph *g, df_node *n) {
@@ -145,8 +176,8 @@ static int add_pool(df_graph *g, const df_op *op, const char *name, int x, int k
     if (xs.rank != 4)
         return df_graph_fail(g, "layer '%s' (%s): expects (batch, height, width, channels), got %s", name,
                              op->name, df_shape_str(xs, s, sizeof s));
-    if (k < 1 || stride < 1 || pad < 0 || 2 * pad > k)
-        return df_graph_fail(g, "layer '%s' (%s): window %d, stride %d, padding %d: need window >= 1, "
+    if (k < 1 || k > 255 || stride < 1 || pad < 0 || 2 * pad > k)
+        return df_graph_fail(g, "layer '%s' (%s): window %d, stride %d, padding %d: need 1 <= window <= 255, "
                              "stride >= 1, 0 <= padding <= window/2", name, op->name, k, stride, pad);
     int H = xs.d[1], W = xs.d[2];
     if (H + 2 * pad < k || W + 2 * pad < k)
@@ -158,7 +189,7 @@ static int add_pool(df_graph *g, const df_op *op, const char *name, int x, int k
     n->a.pool.k = k;
     n->a.pool.stride = stride;
     n->a.pool.pad = pad;
-    if (op == &maxpool_op) n->saved_bytes = df_shape_numel(n->shape) * sizeof(int32_t);
+    if (op == &maxpool_op) n->saved_bytes = df_shape_numel(n->shape) * sizeof(uint16_t);
     return n->index;
 }
 

@@ -8,8 +8,9 @@ bash scripts/install-deps.sh
 [ -d build ] || meson setup build --buildtype=release >/dev/null
 meson compile -C build >/dev/null
 if [ ! -f runs/synthetic-data/metadata.csv ]; then
-  echo "drawing 2000 synthetic lesions (64x64) into runs/synthetic-data ..."
-  ./build/dermfuse synth --out runs/synthetic-data --n 2000 --size 64 --seed 1
+  echo "drawing 2000 synthetic lesions (64x64, weak image signal 0.25, metadata signal 0.6) into runs/synthetic-data ..."
+  mkdir -p runs
+  ./build/dermfuse synth --out runs/synthetic-data --n 2000 --size 64 --seed 1 --signal 0.25 --meta-signal 0.6
 fi
 ./build/dermfuse compare configs/studies/quickstart.yaml
 echo "run directories: runs/quickstart/ (each has config.yaml, metrics.jsonl, checkpoints, test results)"

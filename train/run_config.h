@@ -58,7 +58,10 @@ typedef struct {
     double dropout;
     char *head;      /* softmax | sigmoid */
     char *late_combine; /* mean | weighted | stacking */
-    char *pretrained;   /* safetensors file or run directory ("" : none) */
+    char *pretrained;   /* safetensors file whose tensors initialise the model ("" : none) */
+    char *pretrained_format; /* dermfuse | torchvision (train/pretrained.h) */
+    int n_pretrained_include;
+    char *pretrained_include[DF_CFG_LIST_MAX]; /* name prefixes to load ("image", "meta"); none: all */
     int freeze_epochs;
 } df_model_section;
 

@@ -11,6 +11,7 @@ static const char *const splits[] = {"published", "holdout", NULL};
 static const char *const fusions[] = {"image", "meta", "early", "intermediate", "gated", "late", NULL};
 static const char *const backbones[] = {"vgg", "resnet", NULL};
 static const char *const heads[] = {"softmax", "sigmoid", NULL};
+static const char *const weight_formats[] = {"dermfuse", "torchvision", NULL};
 static const char *const combines[] = {"mean", "weighted", "stacking", NULL};
 static const char *const optimizers[] = {"sgd", "adam", "adamw", NULL};
 static const char *const schedules[] = {"constant", "step", "cosine", NULL};
@@ -101,6 +102,11 @@ static const df_cfg_field model_fields[] = {
      .help = "late fusion: mean, weighted (weight tuned on validation) or stacking"},
     {"pretrained", DF_CFG_PATH, DF_CFG_AT(df_model_section, pretrained), .flags = DF_CFG_MUST_EXIST, .def = "''",
      .help = "safetensors file whose tensors initialise the model by name; '' for none"},
+    {"pretrained_format", DF_CFG_ENUM, DF_CFG_AT(df_model_section, pretrained_format), .choices = weight_formats,
+     .def = "dermfuse", .help = "names in the pretrained file: dermfuse's own, or a torchvision ResNet's"},
+    {"pretrained_include", DF_CFG_STRINGS, DF_CFG_LIST_AT(df_model_section, pretrained_include, n_pretrained_include),
+     .flags = DF_CFG_NONEMPTY, .def = "[]",
+     .help = "load only tensors whose names start with one of these prefixes (e.g. [image]); [] = all"},
     {"freeze_epochs", DF_CFG_INT, DF_CFG_AT(df_model_section, freeze_epochs), .range = "[0, 100000]", .def = "0",
      .help = "epochs during which pretrained tensors stay frozen"},
 };
@@ -181,6 +187,9 @@ static int check_combinations(const df_run_config *c, df_error *err) {
     if (strcmp(c->model.fusion, "image") && d->n_numeric + d->n_categorical == 0)
         return df_fail(err, "%s: model.fusion '%s' needs metadata: list columns under data.numeric or "
                        "data.categorical", f, c->model.fusion);
+    if (c->model.freeze_epochs && !*c->model.pretrained)
+        return df_fail(err, "%s: model.freeze_epochs is %d but model.pretrained names no file to freeze", f,
+                       c->model.freeze_epochs);
     if (c->model.n_widths != c->model.n_depth)
         return df_fail(err, "%s: model.widths has %d stages but model.depth has %d", f, c->model.n_widths,
                        c->model.n_depth);

@@ -17,6 +17,7 @@
 #include "train/late_fusion.h"
 #include "train/model_config.h"
 #include "train/progress.h"
+#include "train/pretrained.h"
 #include "train/run_data.h"
 #include "train/run_files.h"
 #include "train/signals.h"
@@ -39,6 +40,7 @@ typedef struct {
     df_train_state state;
     char fingerprint[17];
     char *encoder_json, *classes_json;
+    unsigned char *pretrained; /* per tensor: initialised from model.pretrained (frozen early on) */
 } run;
 
 static void run_free(run *r) {
@@ -50,6 +52,7 @@ static void run_free(run *r) {
     df_run_data_free(&r->data);
     free(r->encoder_json);
     free(r->classes_json);
+    free(r->pretrained);
 }
 
 static int make_loader(run *r, int split, int training, df_loader **out, df_error *err) {
@@ -99,6 +102,15 @@ static int setup(run *r, const df_run_config *cfg, df_fusion fusion, const df_tr
     r->model = df_model_build(&spec, cfg->train.batch_size, (uint64_t)cfg->run.seed, err);
     if (!r->model) return df_fail_prefix(err, "%s", cfg->source);
     if (!opts->quiet) df_graph_summary(r->model->g, stdout);
+    r->pretrained = df_calloc((size_t)r->model->g->n_tensors + 1, 1);
+    if (*cfg->model.pretrained) {
+        int n;
+        if (df_pretrained_load(r->model->g, cfg->model.pretrained, cfg->model.pretrained_format,
+                               (const char *const *)cfg->model.pretrained_include, cfg->model.n_pretrained_include,
+                               r->pretrained, &n, err))
+            return -1;
+        if (!opts->quiet) printf("initialised %d tensors from %s\n", n, cfg->model.pretrained);
+    }
 
     df_optim_config oc;
     df_optim_kind kind;
@@ -189,6 +201,9 @@ static int train_epoch(run *r, df_progress *prog, const df_train_opts *opts, lon
                        int *loss_count, df_error *err) {
     const df_run_config *cfg = r->cfg;
     long per_epoch = df_loader_batches_per_epoch(r->train);
+    /* Pretrained tensors stay frozen for the first freeze_epochs epochs (batch norm statistics still adapt). */
+    for (int t = 0; t < r->model->g->n_tensors; t++)
+        r->model->g->tensors[t].frozen = r->pretrained[t] && r->state.epoch < cfg->model.freeze_epochs;
     df_loader_start_epoch(r->train, r->state.epoch, r->state.batch);
     const df_batch *b;
     int rc;

@@ -1,13 +1,18 @@
 /* test_synth.c: the synthetic lesion drawer is deterministic, its masks are non-empty and clear of the image
  * border, the class signal shows in simple measurements at signal 1 and not at signal 0; the `synth`
- * sub-command writes the layouts it promises and rejects bad options with status 2. */
+ * sub-command writes the layouts it promises, byte for byte the same whatever the number of threads, carries
+ * the rows of a metadata CSV through with a `mask` column, and rejects bad options and bad CSV rows with
+ * status 2 and a message naming the file and line. */
 #include <math.h>
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "check.h"
+#include "data/csv.h"
 #include "data/image.h"
 #include "data/synth.h"
 
@@ -124,12 +129,32 @@ static void test_signal(void) {
 }
 
 static int run(const char *args) {
-    char buf[1024], *argv[32];
+    char buf[2048], *argv[32];
     snprintf(buf, sizeof buf, "synth %s", args);
     int argc = 0;
     for (char *t = strtok(buf, " "); t && argc < 31; t = strtok(NULL, " ")) argv[argc++] = t;
     argv[argc] = NULL;
     return df_cmd_synth(argc, argv);
+}
+
+/* Runs with stderr sent to a file; msg gets what was printed. */
+static int run_msg(const char *dir, const char *args, char *msg, size_t nmsg) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/stderr.txt", dir);
+    fflush(stderr);
+    int saved = dup(2);
+    FILE *f = fopen(path, "w+");
+    if (saved < 0 || !f) return -100;
+    dup2(fileno(f), 2);
+    int rc = run(args);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    rewind(f);
+    size_t n = fread(msg, 1, nmsg - 1, f);
+    msg[n] = 0;
+    fclose(f);
+    return rc;
 }
 
 static int exists(const char *dir, const char *name) {
@@ -205,12 +230,129 @@ static void test_cli(const char *dir) {
     CHECK(run(args) == 2);
 }
 
+/* 1 when the two files exist and hold the same bytes. */
+static int same_file(const char *a, const char *b) {
+    FILE *fa = fopen(a, "rb"), *fb = fopen(b, "rb");
+    int same = fa && fb;
+    while (same) {
+        int ca = fgetc(fa), cb = fgetc(fb);
+        if (ca != cb) same = 0;
+        if (ca == EOF) break;
+    }
+    if (fa) fclose(fa);
+    if (fb) fclose(fb);
+    return same;
+}
+
+/* Every file of both layouts is the same for 1 and for 3 threads (3, so that the dynamic schedule hands
+ * chunks out in an order unlike the serial one). */
+static void test_threads(const char *dir) {
+    char args[600], a[600], b[600];
+    int max_threads = omp_get_max_threads();
+    for (int t = 0; t < 2; t++) {
+        omp_set_num_threads(t ? 3 : 1);
+        snprintf(args, sizeof args, "--out %s/thr%d --n 40 --size 24 --seed 9 --classes 3", dir, t);
+        CHECK(run(args) == 0);
+        snprintf(args, sizeof args, "--out %s/thrm%d --layout milk10k --n 12 --size 24 --format png", dir, t);
+        CHECK(run(args) == 0);
+    }
+    omp_set_num_threads(max_threads);
+    int differ = 0, files = 0;
+    for (int i = 0; i < 40; i++) {
+        const char *fmt[2] = {"%s/thr%d/images/SYN_%07d.jpg", "%s/thr%d/masks/SYN_%07d.png"};
+        for (int k = 0; k < 2; k++) {
+            snprintf(a, sizeof a, fmt[k], dir, 0, i);
+            snprintf(b, sizeof b, fmt[k], dir, 1, i);
+            differ += !same_file(a, b);
+            files++;
+        }
+    }
+    for (int i = 0; i < 12; i++)
+        for (int v = 0; v < 2; v++) {
+            snprintf(a, sizeof a, "%s/thrm0/MILK10k_Training_Input/IL_%07d/ISIC_%07d.png", dir, i, 2 * i + v);
+            snprintf(b, sizeof b, "%s/thrm1/MILK10k_Training_Input/IL_%07d/ISIC_%07d.png", dir, i, 2 * i + v);
+            differ += !same_file(a, b);
+            snprintf(a, sizeof a, "%s/thrm0/masks/ISIC_%07d.png", dir, 2 * i + v);
+            snprintf(b, sizeof b, "%s/thrm1/masks/ISIC_%07d.png", dir, 2 * i + v);
+            differ += !same_file(a, b);
+            files += 2;
+        }
+    const char *csvs[3] = {"thr%d/metadata.csv", "thrm%d/MILK10k_Training_Metadata.csv",
+                           "thrm%d/MILK10k_Training_GroundTruth.csv"};
+    for (int k = 0; k < 3; k++) {
+        char rel[128];
+        snprintf(rel, sizeof rel, csvs[k], 0);
+        snprintf(a, sizeof a, "%s/%s", dir, rel);
+        snprintf(rel, sizeof rel, csvs[k], 1);
+        snprintf(b, sizeof b, "%s/%s", dir, rel);
+        differ += !same_file(a, b);
+        files++;
+    }
+    CHECK_MSG(differ == 0, "%d of %d files differ between 1 and 3 threads", differ, files);
+    /* The comparison itself can tell files apart. */
+    snprintf(a, sizeof a, "%s/thr0/images/SYN_0000000.jpg", dir);
+    snprintf(b, sizeof b, "%s/thr0/images/SYN_0000001.jpg", dir);
+    CHECK(!same_file(a, b));
+}
+
+/* --from-metadata: every field comes back as read (quoted commas, CRLF ends), plus the mask column; bad rows
+ * are refused with the file and line. */
+static void test_from_metadata(const char *dir) {
+    char csv[512], args[1200], msg[2048], out[600];
+    snprintf(csv, sizeof csv, "%s/meta.csv", dir);
+    FILE *f = fopen(csv, "wb");
+    fprintf(f, "image,class,note\r\nX_1.jpg,0,\"a, \"\"b\"\"\"\r\n\r\nY_2.png,1.0,\r\nZ_3.jpeg,1,plain\r\n");
+    fclose(f);
+    snprintf(args, sizeof args, "--out %s/fm --from-metadata %s --size 16", dir, csv);
+    CHECK(run(args) == 0);
+    snprintf(out, sizeof out, "%s/fm/meta.csv", dir);
+    df_csv t;
+    df_error err;
+    CHECK(df_csv_read(out, &t, &err) == 0);
+    CHECK(t.n_cols == 4 && t.n_rows == 3 && strcmp(t.header[3], "mask") == 0);
+    if (t.n_cols == 4 && t.n_rows == 3) {
+        CHECK(strcmp(df_csv_get(&t, 0, 2), "a, \"b\"") == 0);
+        CHECK(strcmp(df_csv_get(&t, 0, 3), "../masks/X_1.png") == 0);
+        CHECK(strcmp(df_csv_get(&t, 1, 1), "1.0") == 0 && strcmp(df_csv_get(&t, 1, 2), "") == 0);
+        CHECK(strcmp(df_csv_get(&t, 2, 0), "Z_3.jpeg") == 0 && strcmp(df_csv_get(&t, 2, 3), "../masks/Z_3.png") == 0);
+    }
+    df_csv_free(&t);
+    snprintf(out, sizeof out, "%s/fm", dir);
+    CHECK(exists(out, "images/X_1.jpg") && exists(out, "images/Y_2.png") && exists(out, "images/Z_3.jpeg"));
+    CHECK(exists(out, "masks/Z_3.png"));
+
+    static const struct {
+        const char *text, *where;
+    } bad[] = {
+        {"image,class\nA.jpg,0\nB.jpg,1,7\n", "meta.csv:3:"},         /* field count */
+        {"image,label\nA.jpg,0\n", "meta.csv"},                        /* no class column */
+        {"image,class\nA.jpg,0\n\"B.jpg,1\n", "meta.csv:3:"},          /* unterminated quote */
+        {"image,class\nA.jpg,0\nA.png,1\n", "meta.csv:3:"},            /* masks/A.png twice */
+        {"image,class\nA.jpg,0\n../B.jpg,1\n", "meta.csv:3:"},         /* not a plain name */
+        {"image,class\nA.jpg,0\nB.gif,1\n", "meta.csv:3:"},            /* not an image name */
+        {"image,class\nA.jpg,0\n\nB.jpg,2\n", "meta.csv:4:"},          /* label out of range */
+        {"image,class\nA.jpg,0\nB.jpg,0.5\n", "meta.csv:3:"},          /* not an integer */
+        {"image,class,mask\nA.jpg,0,m\n", "meta.csv:1:"},              /* would duplicate `mask` */
+        {"image,class\n", "meta.csv: no data rows"},
+    };
+    for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
+        f = fopen(csv, "wb");
+        fputs(bad[k].text, f);
+        fclose(f);
+        snprintf(args, sizeof args, "--out %s/fm%zu --from-metadata %s --size 16", dir, k, csv);
+        int rc = run_msg(dir, args, msg, sizeof msg);
+        CHECK_MSG(rc == 2 && strstr(msg, bad[k].where), "case %zu: status %d, message '%s'", k, rc, msg);
+    }
+}
+
 int main(void) {
     test_draw();
     test_signal();
     char dir[64] = "/tmp/df_test_synth_XXXXXX";
     if (!mkdtemp(dir)) return 1;
     test_cli(dir);
+    test_threads(dir);
+    test_from_metadata(dir);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);

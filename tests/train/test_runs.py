@@ -192,6 +192,8 @@ def main():
         p = run(["train", write_config(tmp, "neg", "meta"), "--set", "train.lr=-0.1"], expect=1)
         check("train.lr=-0.1" in p.stderr and ">" in p.stderr, f"negative lr refused: {p.stderr.strip()}")
 
+        check_pretrained(tmp)
+
         # eval and predict on a finished run.
         p = run(["eval", write_config(tmp, "m-gated", "gated")])
         check('"auc"' in p.stdout, "eval prints JSON metrics")
@@ -203,6 +205,81 @@ def main():
         shutil.rmtree(tmp, ignore_errors=True)
     print(f"{checks - failures} of {checks} checks passed")
     sys.exit(1 if failures else 0)
+
+
+def write_safetensors(path, tensors):
+    """tensors: name -> (shape, list of floats), written as F32 per the format's specification."""
+    header, blobs, offset = {}, [], 0
+    for name in sorted(tensors):
+        shape, values = tensors[name]
+        blob = struct.pack(f"<{len(values)}f", *values)
+        header[name] = {"dtype": "F32", "shape": shape, "data_offsets": [offset, offset + len(blob)]}
+        blobs.append(blob)
+        offset += len(blob)
+    text = json.dumps(header).encode()
+    text += b" " * (-len(text) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
+
+
+def tensor_values(path, name):
+    with open(path, "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        header = json.loads(f.read(n))
+        data = f.read()
+    b, e = header[name]["data_offsets"]
+    return list(struct.unpack(f"<{(e - b) // 4}f", data[b:e]))
+
+
+def check_pretrained(tmp):
+    # An image run's weights initialise the image branch of a fusion model and stay frozen.
+    src = os.path.join(tmp, "runs", "m-image", "best.safetensors")
+    cfg = write_config(tmp, "pre-dermfuse", "intermediate", "")
+    p = run(["train", cfg, "--set", f"model.pretrained={src}", "--set", "model.freeze_epochs=2"], expect=1)
+    check("logits.weight" in p.stderr, f"a head of another shape is refused, not re-initialised: {p.stderr.strip()}")
+    p = run(["train", cfg, "--set", f"model.pretrained={src}", "--set", "model.freeze_epochs=2",
+             "--set", "model.pretrained_include=[image]", "--set", "run.name=pre-dermfuse"])
+    check("initialised" in p.stdout, "pretrained tensors reported")
+    out = os.path.join(tmp, "runs", "pre-dermfuse", "last.safetensors")
+    for name in ("image.stage1.conv.weight", "image.stage2.bn.weight"):
+        check(tensor_values(out, name) == tensor_values(src, name), f"{name} loaded and kept frozen")
+    check(tensor_values(out, "meta.fc1.weight") != tensor_values(
+        os.path.join(tmp, "runs", "m-meta", "best.safetensors"), "meta.fc1.weight"), "meta branch trained")
+    # A shape that differs is an error naming both shapes.
+    cfg = write_config(tmp, "pre-bad", "image", "")
+    p = run(["train", cfg, "--set", f"model.pretrained={src}", "--set", "model.widths=[8, 24]"], expect=1)
+    check("image.stage2.conv.weight" in p.stderr and "(24," in p.stderr, f"shape mismatch named: {p.stderr.strip()}")
+
+    # A torchvision-style ResNet state dict: names mapped, convolution weights permuted to (O, KH, KW, I).
+    def values(n, scale):
+        return [scale * ((i * 7919) % 101 - 50) / 50.0 for i in range(n)]
+    tv = {"conv1.weight": ([8, 3, 7, 7], values(8 * 3 * 49, 0.1)), "bn1.weight": ([8], values(8, 1.0)),
+          "bn1.bias": ([8], values(8, 0.5)), "bn1.running_mean": ([8], values(8, 0.1)),
+          "bn1.running_var": ([8], [1.5] * 8), "fc.weight": ([1000, 16], [0.0] * 16000)}
+    for blk, (cin, cout) in (("layer1.0", (8, 8)), ("layer2.0", (8, 16))):
+        tv[f"{blk}.conv1.weight"] = ([cout, cin, 3, 3], values(cout * cin * 9, 0.05))
+        tv[f"{blk}.conv2.weight"] = ([cout, cout, 3, 3], values(cout * cout * 9, 0.05))
+        for bn in ("bn1", "bn2"):
+            tv[f"{blk}.{bn}.weight"] = ([cout], values(cout, 1.0))
+            tv[f"{blk}.{bn}.bias"] = ([cout], values(cout, 0.2))
+    tv["layer2.0.downsample.0.weight"] = ([16, 8, 1, 1], values(128, 0.1))
+    tv["layer2.0.downsample.1.weight"] = ([16], values(16, 1.0))
+    path = os.path.join(tmp, "resnet-tv.safetensors")
+    write_safetensors(path, tv)
+    cfg = write_config(tmp, "pre-tv", "image", "")
+    p = run(["train", cfg, "--set", f"model.pretrained={path}", "--set", "model.pretrained_format=torchvision",
+             "--set", "model.backbone=resnet", "--set", "model.stem_width=8", "--set", "model.freeze_epochs=2"])
+    out = os.path.join(tmp, "runs", "pre-tv", "last.safetensors")
+    if os.path.exists(out):
+        got = tensor_values(out, "image.stem.conv.weight")
+        src_w = tv["conv1.weight"][1]
+        # dermfuse (o, y, x, i) = torchvision (o, i, y, x)
+        ok = all(abs(got[((o * 7 + y) * 7 + x) * 3 + i] - src_w[((o * 3 + i) * 7 + y) * 7 + x]) < 1e-6
+                 for o in range(8) for i in range(3) for y in range(7) for x in range(7))
+        check(ok, "torchvision conv1 permuted into image.stem.conv")
+        check(tensor_values(out, "image.stage2.block1.down.conv.weight") ==
+              [struct.unpack("<f", struct.pack("<f", v))[0] for v in tv["layer2.0.downsample.0.weight"][1]],
+              "downsample mapped")
 
 
 def same_but_name(a, b, name_a, name_b):

@@ -1,0 +1,17 @@
+/* fused.h: layers that do the work of several in one pass over memory. Each gives the same result as the
+ * composition it replaces (tests/layers/test_gradcheck.c holds them together), with the same parameter
+ * names, so a checkpoint of the unfused model loads into the fused one.
+ *
+ * Activations are memory-bound: between a convolution and the next, batch norm and ReLU apart read and
+ * write the feature map five times forward and eight times backward; fused, three and five. */
+#ifndef DF_LAYERS_FUSED_H
+#define DF_LAYERS_FUSED_H
+
+#include "core/graph.h"
+
+/* y = max(0, batchnorm(x)): df_batchnorm followed by df_relu, as one node named `name` with the
+ * batchnorm's parameters ("<name>.weight", ".bias", ".running_mean", ".running_var"). The ReLU's mask is
+ * recomputed from x in backward, so nothing beyond the batch norm's per-channel values is saved. */
+int df_batchnorm_relu(df_graph *g, const char *name, int x, float eps, float momentum);
+
+#endif
