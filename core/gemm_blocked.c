@@ -96,12 +96,12 @@ void df_gemm_blocked(const df_gemm_kernel *kern, int trans_a, int trans_b, int M
     for (int jc = 0; jc < N; jc += nc) {
         const int ncur = min_int(nc, N - jc);
         const int npanels = ceil_div(ncur, nr);
-        /* When the row blocks do not divide evenly among threads, also cut the columns so each thread
-         * gets the same amount of work; items are row-block-major so a thread repacks A rarely. */
-        const int nchunks = mblocks % nthreads == 0 ? 1 : min_int(npanels, nthreads);
+        /* Work items are (row block, column chunk) pairs handed out on demand: on a shared machine a
+         * thread slowed by other work takes fewer items instead of holding up the call. Each C tile is
+         * still computed by one thread in the same k order, so results do not depend on who runs what.
+         * Items are row-block-major, so a thread mostly keeps its packed A block. */
+        const int nchunks = par ? min_int(npanels, 4 * nthreads) : 1;
         const int items = mblocks * nchunks;
-        const int workers = min_int(nthreads, items);
-
         for (int pc = 0; pc < K; pc += kc) {
             const int kcur = min_int(kc, K - pc);
             /* Later kc blocks add onto what the first one wrote. */
@@ -114,12 +114,13 @@ void df_gemm_blocked(const df_gemm_kernel *kern, int trans_a, int trans_b, int M
                            bpack + (ptrdiff_t)p * nr * kcur);
             }
 
-#pragma omp parallel for if (par) schedule(static)
-            for (int t = 0; t < workers; t++) {
+#pragma omp parallel if (par)
+            {
                 float *apack = buf_reserve(&a_buf, (size_t)mc * kc);
                 float *bpanel = fused_b ? buf_reserve(&bpanel_buf, (size_t)kc * nr) : NULL;
                 int packed_block = -1;
-                for (int it = items * t / workers; it < items * (t + 1) / workers; it++) {
+#pragma omp for schedule(dynamic, 1)
+                for (int it = 0; it < items; it++) {
                     const int ib = it / nchunks, ch = it % nchunks;
                     const int i0 = ib * mc, mcur = min_int(mc, M - i0);
                     if (ib != packed_block) {
