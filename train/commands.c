@@ -145,28 +145,8 @@ static int predict(const df_run_config *cfg, const char *ckpt, int split, df_pre
         df_fusion_parse(cfg->model.fusion, &f);
         return df_predict_run(cfg, f, ckpt, &split, 1, 0, p, rd, err);
     }
-    static const char *parts[2] = {"image", "meta"};
-    static const df_fusion modes[2] = {DF_FUSION_IMAGE, DF_FUSION_META};
-    df_predictions pr[2][2];
-    int splits[2] = {DF_SPLIT_VALID, split};
-    for (int i = 0; i < 2; i++) {
-        df_run_config c = *cfg;
-        char name[512];
-        snprintf(name, sizeof name, "%s/%s", cfg->run.name, parts[i]);
-        c.run.name = name;
-        if (df_predict_run(&c, modes[i], ckpt, splits, 2, 0, pr[i], i == 1 ? rd : NULL, err)) {
-            if (i == 1)
-                for (int s = 0; s < 2; s++) df_predictions_free(&pr[0][s]);
-            return -1;
-        }
-    }
     double w;
-    int rc = df_late_combine(cfg->model.late_combine, cfg->train.monitor, &pr[0][0], &pr[1][0], &pr[0][1], &pr[1][1],
-                             p, &w, err);
-    for (int i = 0; i < 2; i++)
-        for (int s = 0; s < 2; s++) df_predictions_free(&pr[i][s]);
-    if (rc) df_run_data_free(rd);
-    return rc;
+    return df_late_predict(cfg, ckpt, split, p, rd, &w, err);
 }
 
 static int eval_or_predict(int argc, char **argv, int write_csv) {

@@ -26,8 +26,30 @@ static void blend(const df_predictions *a, const df_predictions *b, double w, df
     for (size_t i = 0; i < count; i++) out->prob[i] = (float)(w * a->prob[i] + (1.0 - w) * b->prob[i]);
 }
 
-/* Stacking: softmax regression on the 2K features log p_a, log p_b (clamped), fitted by full-batch gradient
- * descent with a small L2 penalty. Deterministic: a fixed number of iterations from zero weights. */
+/* Stacking features of sample i: log p_a, log p_b (clamped away from 0) and a constant 1; F = 2K + 1. */
+static void stack_features(const df_predictions *a, const df_predictions *b, int i, double *x) {
+    int K = a->K;
+    for (int k = 0; k < K; k++) {
+        x[k] = log(fmax(a->prob[(size_t)i * K + k], 1e-6));
+        x[K + k] = log(fmax(b->prob[(size_t)i * K + k], 1e-6));
+    }
+    x[2 * K] = 1.0;
+}
+
+/* Softmax of W x (W: K rows of F weights) into p. */
+static void stack_probs(const double *W, const double *x, int K, int F, double *p) {
+    double zmax = -INFINITY, sum = 0;
+    for (int k = 0; k < K; k++) {
+        p[k] = 0;
+        for (int f = 0; f < F; f++) p[k] += W[k * F + f] * x[f];
+        zmax = fmax(zmax, p[k]);
+    }
+    for (int k = 0; k < K; k++) sum += p[k] = exp(p[k] - zmax);
+    for (int k = 0; k < K; k++) p[k] /= sum;
+}
+
+/* Stacking: softmax regression on the stacking features, fitted by full-batch gradient descent with a
+ * small L2 penalty. Deterministic: a fixed number of iterations from zero weights. */
 static void stack_fit(const df_predictions *a, const df_predictions *b, double *W) {
     int K = a->K, F = 2 * K + 1, n = a->n;
     memset(W, 0, sizeof(double) * (size_t)K * F);
@@ -35,21 +57,10 @@ static void stack_fit(const df_predictions *a, const df_predictions *b, double *
     for (int it = 0; it < 500; it++) {
         memset(grad, 0, sizeof(double) * (size_t)K * F);
         for (int i = 0; i < n; i++) {
+            stack_features(a, b, i, x);
+            stack_probs(W, x, K, F, p);
             for (int k = 0; k < K; k++) {
-                x[k] = log(fmax(a->prob[(size_t)i * K + k], 1e-6));
-                x[K + k] = log(fmax(b->prob[(size_t)i * K + k], 1e-6));
-            }
-            x[2 * K] = 1.0;
-            double zmax = -INFINITY, sum = 0;
-            for (int k = 0; k < K; k++) {
-                double z = 0;
-                for (int f = 0; f < F; f++) z += W[k * F + f] * x[f];
-                p[k] = z;
-                zmax = fmax(zmax, z);
-            }
-            for (int k = 0; k < K; k++) sum += p[k] = exp(p[k] - zmax);
-            for (int k = 0; k < K; k++) {
-                double d = p[k] / sum - (a->labels[i] == k);
+                double d = p[k] - (a->labels[i] == k);
                 for (int f = 0; f < F; f++) grad[k * F + f] += d * x[f] / n;
             }
         }
@@ -60,21 +71,11 @@ static void stack_fit(const df_predictions *a, const df_predictions *b, double *
 
 static void stack_apply(const df_predictions *a, const df_predictions *b, const double *W, df_predictions *out) {
     int K = a->K, F = 2 * K + 1;
-    double x[2 * DF_MAX_CLASSES + 1], z[DF_MAX_CLASSES];
+    double x[2 * DF_MAX_CLASSES + 1], p[DF_MAX_CLASSES];
     for (int i = 0; i < a->n; i++) {
-        for (int k = 0; k < K; k++) {
-            x[k] = log(fmax(a->prob[(size_t)i * K + k], 1e-6));
-            x[K + k] = log(fmax(b->prob[(size_t)i * K + k], 1e-6));
-        }
-        x[2 * K] = 1.0;
-        double zmax = -INFINITY, sum = 0;
-        for (int k = 0; k < K; k++) {
-            z[k] = 0;
-            for (int f = 0; f < F; f++) z[k] += W[k * F + f] * x[f];
-            zmax = fmax(zmax, z[k]);
-        }
-        for (int k = 0; k < K; k++) sum += z[k] = exp(z[k] - zmax);
-        for (int k = 0; k < K; k++) out->prob[(size_t)i * K + k] = (float)(z[k] / sum);
+        stack_features(a, b, i, x);
+        stack_probs(W, x, K, F, p);
+        for (int k = 0; k < K; k++) out->prob[(size_t)i * K + k] = (float)p[k];
     }
 }
 
@@ -125,34 +126,47 @@ static df_run_config part_config(const df_run_config *cfg, const char *part, cha
     return c;
 }
 
+int df_late_predict(const df_run_config *cfg, const char *checkpoint, int split, df_predictions *out,
+                    df_run_data *rd, double *weight, df_error *err) {
+    static const char *parts[2] = {"image", "meta"};
+    static const df_fusion modes[2] = {DF_FUSION_IMAGE, DF_FUSION_META};
+    df_predictions pr[2][2];
+    int splits[2] = {DF_SPLIT_VALID, split};
+    for (int i = 0; i < 2; i++) {
+        char name[512];
+        df_run_config c = part_config(cfg, parts[i], name, sizeof name);
+        if (df_predict_run(&c, modes[i], checkpoint, splits, 2, 0, pr[i], i == 1 ? rd : NULL, err)) {
+            if (i == 1)
+                for (int s = 0; s < 2; s++) df_predictions_free(&pr[0][s]);
+            return -1;
+        }
+    }
+    int rc = df_late_combine(cfg->model.late_combine, cfg->train.monitor, &pr[0][0], &pr[1][0], &pr[0][1],
+                             &pr[1][1], out, weight, err);
+    for (int i = 0; i < 2; i++)
+        for (int s = 0; s < 2; s++) df_predictions_free(&pr[i][s]);
+    if (rc && rd) df_run_data_free(rd);
+    return rc;
+}
+
 int df_train_late(const df_run_config *cfg, const df_train_opts *opts, int *stopped, df_error *err) {
     static const char *parts[2] = {"image", "meta"};
     static const df_fusion modes[2] = {DF_FUSION_IMAGE, DF_FUSION_META};
-    char names[2][512];
-    df_run_config pc[2];
     for (int p = 0; p < 2; p++) {
-        pc[p] = part_config(cfg, parts[p], names[p], sizeof names[p]);
-        printf("late fusion: training the %s model in %s/%s\n", parts[p], cfg->run.out_dir, names[p]);
-        if (df_train_single(&pc[p], modes[p], opts, stopped, err)) return -1;
+        char name[512];
+        df_run_config pc = part_config(cfg, parts[p], name, sizeof name);
+        printf("late fusion: training the %s model in %s/%s\n", parts[p], cfg->run.out_dir, name);
+        if (df_train_single(&pc, modes[p], opts, stopped, err)) return -1;
         if (stopped && *stopped) return 0;
     }
-    df_predictions pred[2][2];
-    df_run_data rd;
-    int splits[2] = {DF_SPLIT_VALID, DF_SPLIT_TEST};
-    if (df_predict_run(&pc[0], DF_FUSION_IMAGE, "best.safetensors", splits, 2, 0, pred[0], NULL, err)) return -1;
-    if (df_predict_run(&pc[1], DF_FUSION_META, "best.safetensors", splits, 2, 0, pred[1], &rd, err)) {
-        df_predictions_free(&pred[0][0]);
-        df_predictions_free(&pred[0][1]);
-        return -1;
-    }
     df_predictions fused;
+    df_run_data rd;
     double w;
-    int rc = df_late_combine(cfg->model.late_combine, cfg->train.monitor, &pred[0][0], &pred[1][0], &pred[0][1],
-                             &pred[1][1], &fused, &w, err);
+    if (df_late_predict(cfg, "best.safetensors", DF_SPLIT_TEST, &fused, &rd, &w, err)) return -1;
     char dir[4096];
     df_run_dir(cfg, dir, sizeof dir);
     df_metrics m;
-    if (rc == 0) rc = df_predictions_metrics(&fused, &m, err);
+    int rc = df_predictions_metrics(&fused, &m, err);
     if (rc == 0) rc = df_make_dirs(dir, err);
     if (rc == 0) {
         char path[4200];
@@ -165,10 +179,8 @@ int df_train_late(const df_run_config *cfg, const df_train_opts *opts, int *stop
         if (!isnan(w)) printf(", image weight %.2f", w);
         printf(") on the test split: accuracy %.4f  AUC %.4f  balanced accuracy %.4f  F1 %.4f\n", m.accuracy, m.auc,
                m.balanced_accuracy, m.f1);
-        df_predictions_free(&fused);
     }
-    for (int p = 0; p < 2; p++)
-        for (int s = 0; s < 2; s++) df_predictions_free(&pred[p][s]);
+    df_predictions_free(&fused);
     df_run_data_free(&rd);
     return rc;
 }

@@ -30,4 +30,9 @@ int df_late_combine(const char *rule, const char *monitor, const df_predictions 
                     const df_predictions *valid_meta, const df_predictions *img, const df_predictions *meta,
                     df_predictions *out, double *weight, df_error *err);
 
+/* Predictions of a finished late-fusion run on one split: its two parts' `checkpoint` on the validation
+ * split fit the combination, which is applied to `split`. rd (may be NULL) receives the run's data. */
+int df_late_predict(const df_run_config *cfg, const char *checkpoint, int split, df_predictions *out,
+                    df_run_data *rd, double *weight, df_error *err);
+
 #endif
