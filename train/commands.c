@@ -187,18 +187,21 @@ static int eval_or_predict(int argc, char **argv, int write_csv) {
         if (!f) {
             rc = df_fail(&err, "cannot write %s", cli.out);
         } else {
+            /* MILK10k's challenge takes lesion_id and one probability column per class; other layouts also
+             * get the true label, for analysis. */
             const df_dataset *ds = rd.ds[split];
-            const char *head[2 + DF_MAX_CLASSES] = {"id", "label"};
-            for (int k = 0; k < p.K; k++) head[2 + k] = ds->class_names[k];
-            df_csv_write_row(f, head, 2 + p.K);
+            int milk = !strcmp(cfg.data.layout, "milk10k"), lead = milk ? 1 : 2;
+            const char *head[2 + DF_MAX_CLASSES] = {milk ? "lesion_id" : "id", "label"};
+            for (int k = 0; k < p.K; k++) head[lead + k] = ds->class_names[k];
+            df_csv_write_row(f, head, lead + p.K);
             for (int i = 0; i < p.n; i++) {
                 char cells[DF_MAX_CLASSES][32];
                 const char *row[2 + DF_MAX_CLASSES] = {ds->ids[p.indices[i]], ds->class_names[p.labels[i]]};
                 for (int k = 0; k < p.K; k++) {
                     snprintf(cells[k], sizeof cells[k], "%.6g", p.prob[(size_t)i * p.K + k]);
-                    row[2 + k] = cells[k];
+                    row[lead + k] = cells[k];
                 }
-                df_csv_write_row(f, row, 2 + p.K);
+                df_csv_write_row(f, row, lead + p.K);
             }
             if (fclose(f)) rc = df_fail(&err, "cannot write %s", cli.out);
             else printf("wrote %d predictions to %s\n", p.n, cli.out);
