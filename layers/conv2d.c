@@ -10,11 +10,14 @@
  * Backward: dW += dY^T col per group (groups in order, so the sum is the same for any thread count); the
  * patch gradient dcol = dY W is gathered back into dx per input pixel (each pixel sums its covering taps in
  * a fixed order and is stored, or added when dx already holds another consumer's gradient), so dx needs no
- * clearing pass. The bias gradient is summed over pixels in order, threads split the channels. */
+ * clearing pass. The bias gradient is summed over pixels in order, threads split the channels.
+ *
+ * Patches of a few values (the first layer on RGB: K*K*Cin = 27) go to conv_small.c instead of the GEMM. */
 #include <math.h>
 #include <string.h>
 
 #include "core/gemm.h"
+#include "layers/conv_small.h"
 #include "layers/layers.h"
 #include "layers/simd.h"
 
@@ -109,6 +112,22 @@ static void col2im(conv_dims d, const float *dcol, int n_img, float *dx, int acc
             col2im_row(d, dcol + b * col_img, h, dx + b * in_img + (size_t)h * d.W * d.C, acc);
 }
 
+/* Scratch: a group's patch matrix, in backward its gradient beside it, then conv_small's area when the
+ * shape could use it. */
+static size_t col_floats(conv_dims d, int max_batch) {
+    return is_pointwise(d) ? 0 : (size_t)group_of(d, max_batch) * d.OH * d.OW * d.k * d.k * d.C;
+}
+
+static size_t scratch_bytes(conv_dims d, int max_batch) {
+    int K = d.k * d.k * d.C;
+    size_t small = d.CO % 16 == 0 && K <= DF_CONV_SMALL_MAX_K ? df_conv_small_scratch_bytes(K, d.CO) : 0;
+    return 2 * col_floats(d, max_batch) * sizeof(float) + small;
+}
+
+static void *small_scratch(df_graph *g, conv_dims d) {
+    return (float *)g->scratch + 2 * col_floats(d, g->max_batch);
+}
+
 static void conv2d_forward(df_graph *g, df_node *n) {
     conv_dims d = dims_of(g, n);
     const df_node *x = df_node_input(g, n, 0);
@@ -130,7 +149,10 @@ static void conv2d_forward(df_graph *g, df_node *n) {
             for (long p = 0; p < (long)nb * P; p++) memcpy(yb + p * d.CO, bias, (size_t)d.CO * sizeof(float));
             beta = 1.0f;
         }
-        df_sgemm(0, 1, nb * P, d.CO, K, 1.0f, col, K, w, K, beta, yb, d.CO);
+        if (df_conv_small_applies(K, d.CO))
+            df_conv_small_forward((long)nb * P, K, d.CO, col, w, yb, beta != 0.0f, small_scratch(g, d));
+        else
+            df_sgemm(0, 1, nb * P, d.CO, K, 1.0f, col, K, w, K, beta, yb, d.CO);
     }
 }
 
@@ -167,7 +189,10 @@ static void conv2d_backward(df_graph *g, df_node *n) {
             im2col(d, xb, nb, col);
             cb = col;
         }
-        df_sgemm(1, 0, d.CO, K, nb * P, 1.0f, dyb, d.CO, cb, K, 1.0f, dw, K);
+        if (df_conv_small_applies(K, d.CO))
+            df_conv_small_weight_grad((long)nb * P, K, d.CO, cb, dyb, dw, small_scratch(g, d));
+        else
+            df_sgemm(1, 0, d.CO, K, nb * P, 1.0f, dyb, d.CO, cb, K, 1.0f, dw, K);
         if (!x->dout) continue;
         float *dxb = x->dout + b0 * in_size;
         if (is_pointwise(d)) {
@@ -210,9 +235,7 @@ int df_conv2d(df_graph *g, const char *name, int x, int out_channels, int k, int
     n->a.conv.has_bias = bias;
     int K = k * k * C;
     conv_dims d = dims_of(g, n);
-    /* A group's patch matrix, and in backward its gradient beside it. */
-    n->scratch_bytes =
-        is_pointwise(d) ? 0 : 2 * (size_t)group_of(d, g->max_batch) * OH * OW * K * sizeof(float);
+    n->scratch_bytes = scratch_bytes(d, g->max_batch);
     df_node_add_tensor(g, n, "weight", (df_shape){4, {out_channels, k, k, C}}, DF_PARAM, DF_INIT_NORMAL,
                        sqrtf(2.0f / (float)K), 1);
     if (bias) df_node_add_tensor(g, n, "bias", df_shape1(out_channels), DF_PARAM, DF_INIT_ZERO, 0, 0);

@@ -146,7 +146,7 @@ static int predict(const df_run_config *cfg, const char *ckpt, int split, df_pre
         return df_predict_run(cfg, f, ckpt, &split, 1, 0, p, rd, err);
     }
     double w;
-    return df_late_predict(cfg, ckpt, split, p, rd, &w, err);
+    return df_late_predict(cfg, ckpt, split, 0, p, rd, &w, err);
 }
 
 static int eval_or_predict(int argc, char **argv, int write_csv) {

@@ -127,57 +127,17 @@ static int run_finished(const df_run_config *cfg) {
     return same;
 }
 
-/* A copy of cfg naming late fusion's part (image or meta); name is the buffer for the run name. */
-static df_run_config part_config(const df_run_config *cfg, const char *part, char *name, size_t size) {
-    df_run_config c = *cfg;
-    snprintf(name, size, "%s/%s", cfg->run.name, part);
-    c.run.name = name;
-    return c;
-}
-
-/* Puts the two parts' penultimate features side by side (same samples, same order). */
-static void concat_features(df_predictions *out, const df_predictions *a, const df_predictions *b) {
-    int d = a->feature_dim + b->feature_dim;
-    out->features = df_malloc(sizeof(float) * (size_t)out->n * d + sizeof(float));
-    for (int i = 0; i < out->n; i++) {
-        memcpy(out->features + (size_t)i * d, a->features + (size_t)i * a->feature_dim,
-               sizeof(float) * (size_t)a->feature_dim);
-        memcpy(out->features + (size_t)i * d + a->feature_dim, b->features + (size_t)i * b->feature_dim,
-               sizeof(float) * (size_t)b->feature_dim);
-    }
-    out->feature_dim = d;
-}
-
 /* Test predictions of a trained run (late fusion: its combination), with features when asked. */
 static int predict(const df_run_config *cfg, const char *model, int keep_features, df_study_run *r,
                    df_run_data *rd, df_error *err) {
     int split = DF_SPLIT_TEST;
-    if (strcmp(model, "late")) {
-        df_fusion f;
-        df_fusion_parse(model, &f);
-        return df_predict_run(cfg, f, "best.safetensors", &split, 1, keep_features, &r->p, rd, err);
+    if (!strcmp(model, "late")) {
+        double w;
+        return df_late_predict(cfg, "best.safetensors", split, keep_features, &r->p, rd, &w, err);
     }
-    df_predictions pr[2][2];
-    int splits[2] = {DF_SPLIT_VALID, DF_SPLIT_TEST};
-    static const char *parts[2] = {"image", "meta"};
-    static const df_fusion modes[2] = {DF_FUSION_IMAGE, DF_FUSION_META};
-    for (int i = 0; i < 2; i++) {
-        char name[700];
-        df_run_config c = part_config(cfg, parts[i], name, sizeof name);
-        if (df_predict_run(&c, modes[i], "best.safetensors", splits, 2, keep_features, pr[i], i ? rd : NULL, err)) {
-            if (i)
-                for (int s = 0; s < 2; s++) df_predictions_free(&pr[0][s]);
-            return -1;
-        }
-    }
-    double w;
-    int rc = df_late_combine(cfg->model.late_combine, cfg->train.monitor, &pr[0][0], &pr[1][0], &pr[0][1],
-                             &pr[1][1], &r->p, &w, err);
-    if (rc == 0 && keep_features) concat_features(&r->p, &pr[0][1], &pr[1][1]);
-    for (int i = 0; i < 2; i++)
-        for (int s = 0; s < 2; s++) df_predictions_free(&pr[i][s]);
-    if (rc) df_run_data_free(rd);
-    return rc;
+    df_fusion f;
+    df_fusion_parse(model, &f);
+    return df_predict_run(cfg, f, "best.safetensors", &split, 1, keep_features, &r->p, rd, err);
 }
 
 static void copy_data_facts(const df_run_config *cfg, const df_run_data *rd, df_study_data *d) {
@@ -228,7 +188,7 @@ static void analyse(const df_study_cfg *st, const df_run_config *cfg, const char
     }
     if (strcmp(model, "meta") && st->gradcam_samples > 0) {
         char name[700], gdir[4200];
-        df_run_config c = late ? part_config(cfg, "image", name, sizeof name) : *cfg;
+        df_run_config c = late ? df_late_part_config(cfg, "image", name, sizeof name) : *cfg;
         df_fusion f = DF_FUSION_IMAGE;
         if (!late) df_fusion_parse(model, &f);
         snprintf(gdir, sizeof gdir, "%s/%s/gradcam", st->out_dir, st->name);

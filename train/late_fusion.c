@@ -118,24 +118,36 @@ int df_late_combine(const char *rule, const char *monitor, const df_predictions 
     return 0;
 }
 
-/* A copy of cfg that trains one part in <run dir>/<part>. Strings are borrowed from cfg except the name. */
-static df_run_config part_config(const df_run_config *cfg, const char *part, char *name, size_t size) {
+df_run_config df_late_part_config(const df_run_config *cfg, const char *part, char *name, size_t size) {
     df_run_config c = *cfg;
     snprintf(name, size, "%s/%s", cfg->run.name, part);
     c.run.name = name;
     return c;
 }
 
-int df_late_predict(const df_run_config *cfg, const char *checkpoint, int split, df_predictions *out,
-                    df_run_data *rd, double *weight, df_error *err) {
+/* Puts the two parts' penultimate features side by side (same samples, same order). */
+static void concat_features(df_predictions *out, const df_predictions *a, const df_predictions *b) {
+    int d = a->feature_dim + b->feature_dim;
+    out->features = df_malloc(sizeof(float) * (size_t)out->n * d + sizeof(float));
+    for (int i = 0; i < out->n; i++) {
+        memcpy(out->features + (size_t)i * d, a->features + (size_t)i * a->feature_dim,
+               sizeof(float) * (size_t)a->feature_dim);
+        memcpy(out->features + (size_t)i * d + a->feature_dim, b->features + (size_t)i * b->feature_dim,
+               sizeof(float) * (size_t)b->feature_dim);
+    }
+    out->feature_dim = d;
+}
+
+int df_late_predict(const df_run_config *cfg, const char *checkpoint, int split, int keep_features,
+                    df_predictions *out, df_run_data *rd, double *weight, df_error *err) {
     static const char *parts[2] = {"image", "meta"};
     static const df_fusion modes[2] = {DF_FUSION_IMAGE, DF_FUSION_META};
     df_predictions pr[2][2];
     int splits[2] = {DF_SPLIT_VALID, split};
     for (int i = 0; i < 2; i++) {
         char name[512];
-        df_run_config c = part_config(cfg, parts[i], name, sizeof name);
-        if (df_predict_run(&c, modes[i], checkpoint, splits, 2, 0, pr[i], i == 1 ? rd : NULL, err)) {
+        df_run_config c = df_late_part_config(cfg, parts[i], name, sizeof name);
+        if (df_predict_run(&c, modes[i], checkpoint, splits, 2, keep_features, pr[i], i == 1 ? rd : NULL, err)) {
             if (i == 1)
                 for (int s = 0; s < 2; s++) df_predictions_free(&pr[0][s]);
             return -1;
@@ -143,6 +155,7 @@ int df_late_predict(const df_run_config *cfg, const char *checkpoint, int split,
     }
     int rc = df_late_combine(cfg->model.late_combine, cfg->train.monitor, &pr[0][0], &pr[1][0], &pr[0][1],
                              &pr[1][1], out, weight, err);
+    if (rc == 0 && keep_features) concat_features(out, &pr[0][1], &pr[1][1]);
     for (int i = 0; i < 2; i++)
         for (int s = 0; s < 2; s++) df_predictions_free(&pr[i][s]);
     if (rc && rd) df_run_data_free(rd);
@@ -154,7 +167,7 @@ int df_train_late(const df_run_config *cfg, const df_train_opts *opts, int *stop
     static const df_fusion modes[2] = {DF_FUSION_IMAGE, DF_FUSION_META};
     for (int p = 0; p < 2; p++) {
         char name[512];
-        df_run_config pc = part_config(cfg, parts[p], name, sizeof name);
+        df_run_config pc = df_late_part_config(cfg, parts[p], name, sizeof name);
         printf("late fusion: training the %s model in %s/%s\n", parts[p], cfg->run.out_dir, name);
         if (df_train_single(&pc, modes[p], opts, stopped, err)) return -1;
         if (stopped && *stopped) return 0;
@@ -162,7 +175,7 @@ int df_train_late(const df_run_config *cfg, const df_train_opts *opts, int *stop
     df_predictions fused;
     df_run_data rd;
     double w;
-    if (df_late_predict(cfg, "best.safetensors", DF_SPLIT_TEST, &fused, &rd, &w, err)) return -1;
+    if (df_late_predict(cfg, "best.safetensors", DF_SPLIT_TEST, 0, &fused, &rd, &w, err)) return -1;
     char dir[4096];
     df_run_dir(cfg, dir, sizeof dir);
     df_metrics m;

@@ -31,8 +31,13 @@ int df_late_combine(const char *rule, const char *monitor, const df_predictions 
                     df_predictions *out, double *weight, df_error *err);
 
 /* Predictions of a finished late-fusion run on one split: its two parts' `checkpoint` on the validation
- * split fit the combination, which is applied to `split`. rd (may be NULL) receives the run's data. */
-int df_late_predict(const df_run_config *cfg, const char *checkpoint, int split, df_predictions *out,
-                    df_run_data *rd, double *weight, df_error *err);
+ * split fit the combination, which is applied to `split`. With keep_features, the features are the two
+ * parts' penultimate features side by side. rd (may be NULL) receives the run's data. */
+int df_late_predict(const df_run_config *cfg, const char *checkpoint, int split, int keep_features,
+                    df_predictions *out, df_run_data *rd, double *weight, df_error *err);
+
+/* A copy of cfg naming late fusion's part ("image" or "meta"), trained in <run dir>/<part>; strings are
+ * borrowed from cfg except the run name, written into name. */
+df_run_config df_late_part_config(const df_run_config *cfg, const char *part, char *name, size_t size);
 
 #endif

@@ -128,9 +128,9 @@ static void paragraphs(FILE *f, const char *text) {
 }
 
 static void table(FILE *f, const df_report_table *t) {
-    fputs("<table class=\"results\" id=\"", f);
+    fputs("<table id=\"", f);
     df_svg_escape(f, t->id);
-    fputs("\">\n", f);
+    fputs("\" class=\"results\">\n", f);
     if (t->caption) {
         fputs("<caption>", f);
         df_svg_escape(f, t->caption);
@@ -328,7 +328,7 @@ static int overlays(FILE *f, const df_report_model *md, df_error *err) {
     id_of(id, sizeof id, "gradcam-", md->name);
     fprintf(f, "<h3>");
     df_svg_escape(f, md->name);
-    fprintf(f, "</h3>\n<div class=\"overlays\" id=\"%s\">\n", id);
+    fprintf(f, "</h3>\n<div id=\"%s\" class=\"overlays\">\n", id);
     for (int i = 0; i < md->n_overlays; i++) {
         unsigned char *png;
         size_t len;

@@ -121,12 +121,20 @@ static int append_line(const char *path, const char *header, const char *line, d
     return rc;
 }
 
+/* A number for JSON: non-finite values (no steps ran in this process, an undefined metric) become null. */
+static const char *json_num(char *buf, size_t size, double x) {
+    if (!isfinite(x)) return "null";
+    snprintf(buf, size, "%.6g", x);
+    return buf;
+}
+
 int df_run_files_log_epoch(const char *dir, const df_epoch_log *log, const df_metrics *m, df_error *err) {
-    char path[4200], line[2048];
+    char path[4200], line[2048], a[32], b[32], c[32];
     snprintf(line, sizeof line,
-             "{\"epoch\": %d, \"step\": %ld, \"train_loss\": %.6g, \"valid_loss\": %.6g, \"lr\": %.6g, "
+             "{\"epoch\": %d, \"step\": %ld, \"train_loss\": %s, \"valid_loss\": %s, \"lr\": %s, "
              "\"images_per_second\": %.4g, \"seconds\": %.4g, \"improved\": %s, \"valid\": ",
-             log->epoch + 1, log->step, log->train_loss, log->valid_loss, log->lr, log->images_per_second,
+             log->epoch + 1, log->step, json_num(a, sizeof a, log->train_loss),
+             json_num(b, sizeof b, log->valid_loss), json_num(c, sizeof c, log->lr), log->images_per_second,
              log->seconds, log->improved ? "true" : "false");
     char *mj = NULL;
     size_t mlen = 0;

@@ -8,9 +8,12 @@
  * passes PyTorch's best measured in the same session); otherwise the same step with df_sgemm switched to
  * OpenBLAS (same layers, only the GEMM differs). Figures are medians of STEPS timed steps after warm-up.
  *
+ * step_image_fused is the same network built here with the fused batchnorm+ReLU op (layers/fused.h) in place
+ * of batchnorm then relu: what the image model costs once train/model.c builds it that way.
+ *
  * DF_PROFILE=1 also prints where a step's time goes: a runner that does what df_train_step does, node by
  * node in the order core/graph.c runs them, timing each op's forward and backward (medians over the
- * profiled steps), then totals per op kind. Usage: bench_step [image|intermediate|all] */
+ * profiled steps), then totals per op kind. Usage: bench_step [image|intermediate|image_fused|all] */
 #include <ctype.h>
 #include <omp.h>
 #include <stdio.h>
@@ -19,6 +22,8 @@
 
 #include "core/gemm.h"
 #include "core/rng.h"
+#include "layers/fused.h"
+#include "layers/layers.h"
 #include "train/model.h"
 #include "train/step.h"
 
@@ -49,6 +54,39 @@ static df_model *build(df_fusion fusion) {
         float *meta = df_graph_out(m->g, m->meta);
         for (int i = 0; i < BATCH * META_DIM; i++) meta[i] = df_rng_normal(&r);
     }
+    for (int i = 0; i < BATCH; i++) t[i] = (float)(i % 2);
+    return m;
+}
+
+/* df_model_spec_default's image model, conv -> batchnorm+relu (one node) -> maxpool per stage. */
+static df_model *build_fused(void) {
+    df_model *m = calloc(1, sizeof *m);
+    m->spec = df_model_spec_default(DF_FUSION_IMAGE, 2, SIZE, 0);
+    df_graph *g = m->g = df_graph_new(BATCH);
+    m->image[0] = df_input(g, "input.image0", (df_shape){3, {SIZE, SIZE, 3}}, 0);
+    m->image[1] = m->meta = -1;
+    m->target = df_input(g, "input.target", (df_shape){0, {0}}, 0);
+    int x = m->image[0];
+    for (int st = 0; st < 4; st++) {
+        char n[64];
+        snprintf(n, sizeof n, "image.stage%d.conv", st + 1);
+        x = df_conv2d(g, n, x, m->spec.widths[st], 3, 1, 1, 0);
+        snprintf(n, sizeof n, "image.stage%d.bn", st + 1);
+        x = df_batchnorm_relu(g, n, x, m->spec.bn_eps, m->spec.bn_momentum);
+        snprintf(n, sizeof n, "image.stage%d.pool", st + 1);
+        x = df_maxpool(g, n, x, 2, 2, 0);
+    }
+    m->features = df_global_avgpool(g, "image.gap", x);
+    m->logits = df_linear(g, "logits", m->features, 2, 1);
+    m->loss = df_softmax_cross_entropy(g, "loss", m->logits, m->target, 2, NULL, 0.0f);
+    df_error err;
+    if (df_graph_compile(g, m->loss, 1, &err)) {
+        fprintf(stderr, "bench_step: %s\n", err.msg);
+        exit(1);
+    }
+    df_rng r = df_rng_make(7, 1);
+    float *img = df_graph_out(g, m->image[0]), *t = df_graph_out(g, m->target);
+    for (size_t i = 0; i < (size_t)BATCH * SIZE * SIZE * 3; i++) img[i] = df_rng_normal(&r);
     for (int i = 0; i < BATCH; i++) t[i] = (float)(i % 2);
     return m;
 }
@@ -147,15 +185,17 @@ static void profile(df_model *m, df_optim *o) {
     free(nt);
 }
 
-static void bench(df_fusion fusion, int prof) {
-    const char *name = df_fusion_name(fusion);
-    df_model *m = build(fusion);
+static void bench(df_fusion fusion, int fused, int prof) {
+    char name[64];
+    snprintf(name, sizeof name, "%s%s", df_fusion_name(fusion), fused ? "_fused" : "");
+    df_model *m = fused ? build_fused() : build(fusion);
     df_optim *o = sgd(m);
     printf("# step_%s: %.2f GFLOP per image (forward)\n", name, df_graph_flops(m->g) * 1e-9);
     if (prof) profile(m, o);
     double ours = step_rate(m, o);
-    char var[64], *v = var;
-    snprintf(var, sizeof var, "DF_BENCH_REF_STEP_%s", name);
+    char var[128], *v = var;
+    /* The fused variant is the same network: it is held to the same reference. */
+    snprintf(var, sizeof var, "DF_BENCH_REF_STEP_%s", df_fusion_name(fusion));
     for (; *v; v++) *v = (char)toupper((unsigned char)*v);
     const char *env = getenv(var);
     double ref;
@@ -182,11 +222,13 @@ int main(int argc, char **argv) {
     df_gemm_set_backend(DF_GEMM_AUTO);
     printf("# threads %d, df_sgemm backend %s, batch %d, %dx%dx3\n", omp_get_max_threads(),
            df_gemm_backend_name(df_gemm_get_backend()), BATCH, SIZE, SIZE);
-    if (strcmp(which, "all") && strcmp(which, "image") && strcmp(which, "intermediate")) {
-        fprintf(stderr, "usage: bench_step [image|intermediate|all]\n");
+    int all = !strcmp(which, "all");
+    if (!all && strcmp(which, "image") && strcmp(which, "intermediate") && strcmp(which, "image_fused")) {
+        fprintf(stderr, "usage: bench_step [image|intermediate|image_fused|all]\n");
         return 2;
     }
-    if (!strcmp(which, "all") || !strcmp(which, "image")) bench(DF_FUSION_IMAGE, prof);
-    if (!strcmp(which, "all") || !strcmp(which, "intermediate")) bench(DF_FUSION_INTERMEDIATE, prof);
+    if (all || !strcmp(which, "image")) bench(DF_FUSION_IMAGE, 0, prof);
+    if (all || !strcmp(which, "intermediate")) bench(DF_FUSION_INTERMEDIATE, 0, prof);
+    if (all || !strcmp(which, "image_fused")) bench(DF_FUSION_IMAGE, 1, prof);
     return 0;
 }

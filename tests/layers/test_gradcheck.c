@@ -1,9 +1,11 @@
 /* test_gradcheck.c: every op's backward against finite differences, wrt its inputs and its parameters, at
  * several shapes (odd sizes, stride 2, padding, batch 1, a batch smaller than the planned one), in training
- * and inference mode where they differ. */
+ * and inference mode where they differ; and each fused op (layers/fused.h) against the composition of the
+ * ops it replaces, which it must match bit for bit, forward and backward. */
 #include <stdlib.h>
 
 #include "gradcheck.h"
+#include "layers/fused.h"
 #include "layers/layers.h"
 
 #define H 5e-3f
@@ -54,6 +56,94 @@ static void check_batchnorm(df_shape sample, int B, int training) {
     char label[96];
     snprintf(label, sizeof label, "batchnorm rank %d B%d %s", sample.rank + 1, B, training ? "train" : "eval");
     gradcheck(g, y, H, GAP, 2 * ATOL, RTOL, label);
+    df_graph_free(g);
+}
+
+static void check_batchnorm_relu(df_shape sample, int B, int training) {
+    df_graph *g = df_graph_new(B);
+    int x = df_input(g, "x", sample, 1);
+    int y = df_batchnorm_relu(g, "bnrelu", x, 1e-5f, 0.1f);
+    compile_or_die(g, y);
+    df_graph_set_training(g, training);
+    for (size_t i = 0; i < g->n_buffer_floats; i++) g->buffers[i] = 0.5f + 0.1f * (float)(i % 7);
+    char label[96];
+    snprintf(label, sizeof label, "batchnorm+relu rank %d B%d %s", sample.rank + 1, B,
+             training ? "train" : "eval");
+    gradcheck(g, y, H, GAP, 2 * ATOL, RTOL, label);
+    df_graph_free(g);
+}
+
+/* The fused batchnorm+ReLU against batchnorm then relu in one graph fed the same input, parameters and
+ * output gradient: outputs, running statistics, input and parameter gradients must be identical. A second
+ * consumer of x checks that the fused op adds into an input gradient another op already wrote. */
+static void check_batchnorm_relu_matches_composition(int training) {
+    const int B = 3, Hh = 5, W = 7, C = 19; /* C not a multiple of a vector width */
+    df_graph *g = df_graph_new(B);
+    int x = df_input(g, "x", (df_shape){3, {Hh, W, C}}, 1);
+    int bn = df_batchnorm(g, "a", x, 1e-5f, 0.1f);
+    int ra = df_relu(g, "a.relu", bn);
+    int rb = df_batchnorm_relu(g, "b", x, 1e-5f, 0.1f);
+    int sum = df_add(g, "sum", ra, rb);
+    compile_or_die(g, sum);
+    df_graph_set_training(g, training);
+    df_rng r = df_rng_make(5, 5);
+    size_t n = (size_t)B * Hh * W * C;
+    for (size_t i = 0; i < n; i++) g->nodes[x].out[i] = 3.0f * df_rng_normal(&r) + 1.0f;
+    int ta = df_graph_find_tensor(g, "a.weight"), tb = df_graph_find_tensor(g, "b.weight");
+    for (int k = 0; k < 2; k++) /* weight, bias */
+        for (int c = 0; c < C; c++) {
+            float v = df_rng_normal(&r);
+            g->params[g->tensors[ta + k].offset + c] = v;
+            g->params[g->tensors[tb + k].offset + c] = v;
+        }
+    for (int k = 2; k < 4; k++) /* running statistics */
+        for (int c = 0; c < C; c++) {
+            float v = 0.5f + df_rng_uniform(&r);
+            g->buffers[g->tensors[ta + k].offset + c] = v;
+            g->buffers[g->tensors[tb + k].offset + c] = v;
+        }
+    df_graph_forward(g);
+    for (size_t i = 0; i < n; i++) g->nodes[sum].dout[i] = df_rng_normal(&r);
+    df_graph_zero_grads(g);
+    df_graph_backward(g);
+    int same_y = 1, zeros = 0;
+    for (size_t i = 0; i < n; i++) {
+        same_y &= g->nodes[ra].out[i] == g->nodes[rb].out[i];
+        zeros += g->nodes[rb].out[i] == 0.0f;
+    }
+    CHECK_MSG(same_y, "batchnorm+relu %s: output differs from batchnorm then relu", training ? "train" : "eval");
+    CHECK_MSG(zeros > 0 && zeros < (int)n, "batchnorm+relu: %d of %zu outputs clamped, the test needs both", zeros,
+              n);
+    int same_p = 1;
+    for (int k = 0; k < 4; k++)
+        for (int c = 0; c < C; c++) {
+            const df_tensor_info *a = &g->tensors[ta + k], *b = &g->tensors[tb + k];
+            const float *base = a->kind == DF_PARAM ? g->grads : g->buffers;
+            same_p &= base[a->offset + c] == base[b->offset + c];
+        }
+    CHECK_MSG(same_p, "batchnorm+relu %s: parameter gradients or running statistics differ",
+              training ? "train" : "eval");
+    /* In reverse order the fused node writes x's gradient first (stores), then the batchnorm adds. Each
+     * branch's input gradient alone, then: they must be equal, and their sum what the graph produced. */
+    float *both = df_malloc(n * sizeof(float)), *dx_b = df_malloc(n * sizeof(float));
+    memcpy(both, g->nodes[x].dout, n * sizeof(float));
+    df_node *fused = &g->nodes[rb], *plain = &g->nodes[bn];
+    CHECK(fused->grad_accum[0] == 0 && plain->grad_accum[0] == 1);
+    fused->op->backward(g, fused);
+    memcpy(dx_b, g->nodes[x].dout, n * sizeof(float));
+    plain->grad_accum[0] = 0;
+    plain->op->backward(g, plain); /* from a.relu's gradient, still in bn's dout */
+    int same_dx = 1, adds = 1;
+    for (size_t i = 0; i < n; i++) {
+        same_dx &= dx_b[i] == g->nodes[x].dout[i];
+        adds &= both[i] == dx_b[i] + g->nodes[x].dout[i];
+    }
+    CHECK_MSG(same_dx, "batchnorm+relu %s: input gradient differs from batchnorm then relu",
+              training ? "train" : "eval");
+    CHECK_MSG(adds, "batchnorm+relu %s: the two consumers' input gradients are not summed",
+              training ? "train" : "eval");
+    free(both);
+    free(dx_b);
     df_graph_free(g);
 }
 
@@ -195,6 +285,9 @@ int main(void) {
     check_conv(1, 4, 4, 2, 3, 1, 2, 0, 0);
     check_conv(1, 9, 8, 2, 2, 7, 2, 3, 1);
     check_conv(3, 5, 5, 1, 2, 5, 1, 0, 1);
+    /* Short patches and 16k output channels: the register-blocked kernels of conv_small.c on AVX-512. */
+    check_conv(2, 5, 6, 3, 32, 3, 1, 1, 1);
+    check_conv(1, 7, 6, 1, 16, 5, 1, 2, 0);
     {
         /* A batch smaller than the graph was planned for. */
         df_graph *g = df_graph_new(4);
@@ -211,6 +304,12 @@ int main(void) {
     check_batchnorm(df_shape1(6), 5, 0);
     check_batchnorm((df_shape){3, {3, 4, 5}}, 2, 1);
     check_batchnorm((df_shape){3, {3, 4, 5}}, 2, 0);
+    check_batchnorm_relu(df_shape1(6), 5, 1);
+    check_batchnorm_relu(df_shape1(6), 5, 0);
+    check_batchnorm_relu((df_shape){3, {3, 4, 5}}, 2, 1);
+    check_batchnorm_relu((df_shape){3, {3, 4, 5}}, 2, 0);
+    check_batchnorm_relu_matches_composition(1);
+    check_batchnorm_relu_matches_composition(0);
     check_activation(DF_ACT_RELU, "relu");
     check_activation(DF_ACT_SILU, "silu");
     check_activation(DF_ACT_SIGMOID, "sigmoid");

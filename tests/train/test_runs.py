@@ -248,7 +248,8 @@ def check_pretrained(tmp):
     # A shape that differs is an error naming both shapes.
     cfg = write_config(tmp, "pre-bad", "image", "")
     p = run(["train", cfg, "--set", f"model.pretrained={src}", "--set", "model.widths=[8, 24]"], expect=1)
-    check("image.stage2.conv.weight" in p.stderr and "(24," in p.stderr, f"shape mismatch named: {p.stderr.strip()}")
+    check("'image.stage2." in p.stderr and "(24" in p.stderr and "[16" in p.stderr,
+          f"shape mismatch names the tensor and both shapes: {p.stderr.strip()}")
 
     # A torchvision-style ResNet state dict: names mapped, convolution weights permuted to (O, KH, KW, I).
     def values(n, scale):
