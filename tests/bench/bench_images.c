@@ -1,6 +1,8 @@
 /* bench_images.c: images per second of the image input path (decode + resize + augment to 224x224), from
  * JPEGs of 1024x768 and 4000x3000 drawn by the synthetic generator into a temporary folder, per thread and
  * with all threads; with DCT-scaled decoding (ours) against the full-size decode (ref), and from the cache.
+ * Beside them, the rate at which a training step of the default VGG-style image model consumes 224x224 images
+ * on all threads, to read how many loader threads keep training fed.
  * Prints `BENCH <name> ours=<x> ref=<y> unit=img/s ratio=<x/y>`. */
 #include <omp.h>
 #include <stdio.h>
@@ -12,6 +14,8 @@
 #include "data/cache.h"
 #include "data/resize.h"
 #include "data/synth.h"
+#include "train/model.h"
+#include "train/step.h"
 
 #define OUT 224
 
@@ -85,6 +89,31 @@ static void line(const char *name, double ours, double ref) {
     fflush(stdout);
 }
 
+/* Images per second of training steps (forward, backward, AdamW) of the default image model at OUT x OUT. */
+static double training_rate(void) {
+    enum { B = 16 };
+    df_model_spec s = df_model_spec_default(DF_FUSION_IMAGE, 2, OUT, 0);
+    df_error err;
+    df_model *m = df_model_build(&s, B, 1, &err);
+    df_optim_config oc = df_optim_defaults(DF_OPTIM_ADAMW);
+    df_optim *o = m ? df_optim_new(m->g, &oc, &err) : NULL;
+    if (!o) {
+        fprintf(stderr, "%s\n", err.msg);
+        exit(1);
+    }
+    float *x = df_graph_out(m->g, m->image[0]), *t = df_graph_out(m->g, m->target);
+    for (size_t i = 0; i < (size_t)B * OUT * OUT * 3; i++) x[i] = (float)(i % 255) / 255.0f - 0.5f;
+    for (int i = 0; i < B; i++) t[i] = (float)(i % 2);
+    df_train_step(m->g, m->loss, o, 1e-3f, 0); /* warm-up */
+    int steps = 3;
+    double t0 = now();
+    for (int i = 0; i < steps; i++) df_train_step(m->g, m->loss, o, 1e-3f, 0);
+    double r = steps * B / (now() - t0);
+    df_optim_free(o);
+    df_model_free(m);
+    return r;
+}
+
 int main(void) {
     char dir[64] = "/tmp/df_bench_images_XXXXXX";
     if (!mkdtemp(dir)) return 1;
@@ -119,8 +148,13 @@ int main(void) {
         fprintf(stderr, "%s\n", err.msg);
         return 1;
     }
-    line("cache_aug_224_vs_full_decode_1024x768_1thread", rate(small, NS, 20, 1, 0, c, &ao), s1r);
+    double cached = rate(small, NS, 20, 1, 0, c, &ao);
+    line("cache_aug_224_vs_full_decode_1024x768_1thread", cached, s1r);
     df_cache_close(c);
+    double train = training_rate();
+    printf("# a training step of the default 4-stage VGG-style model at %dx%d consumes %.1f img/s (%d threads);\n"
+           "# the loader keeps it fed with about %.1f threads decoding 1024x768 JPEGs, %.1f from the cache\n",
+           OUT, OUT, train, nt, train / s1, train / cached);
 
     for (int i = 0; i < NS; i++) free(small[i]);
     for (int i = 0; i < NL; i++) free(large[i]);
