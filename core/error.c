@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 int df_fail(df_error *err, const char *fmt, ...) {
     if (err) {
@@ -64,10 +65,16 @@ void *df_realloc_at(void *p, size_t bytes, const char *file, int line) {
     return check(realloc(p, bytes ? bytes : 1), bytes, file, line);
 }
 
+/* Large blocks (activation arenas, parameter blocks) are aligned to 2 MiB and offered to transparent huge
+ * pages: touching a fresh 4 KiB page costs about 10 us here, a 2 MiB one about as much as 8 small ones. */
+#define HUGE_PAGE ((size_t)2 << 20)
+
 void *df_aligned_alloc_at(size_t bytes, const char *file, int line) {
-    size_t rounded = (bytes + 63) / 64 * 64;
+    size_t align = bytes >= 2 * HUGE_PAGE ? HUGE_PAGE : 64;
+    size_t rounded = (bytes + align - 1) / align * align;
     if (rounded == 0) rounded = 64;
-    void *p = check(aligned_alloc(64, rounded), rounded, file, line);
+    void *p = check(aligned_alloc(align, rounded), rounded, file, line);
+    if (align == HUGE_PAGE) madvise(p, rounded, MADV_HUGEPAGE); /* advice only: failure changes nothing */
     memset(p, 0, rounded);
     return p;
 }

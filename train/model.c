@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "layers/fused.h"
 #include "layers/layers.h"
 
 static const char *const fusion_names[] = {"image", "meta", "early", "intermediate", "gated"};
@@ -64,14 +65,14 @@ static char *path(char *buf, const char *prefix, const char *fmt, int a, int b) 
     return join(buf, prefix, tail);
 }
 
-/* conv -> batchnorm -> relu, named <p>.conv, <p>.bn, <p>.relu. Convolutions before batch norm carry no
- * bias: the norm's shift makes it redundant. */
+/* conv -> batchnorm (-> relu), named <p>.conv, <p>.bn. Convolutions before batch norm carry no bias: the
+ * norm's shift makes it redundant. Batch norm and ReLU run as one fused node (layers/fused.h). */
 static int conv_bn_relu(df_graph *g, const df_model_spec *s, const char *p, int x, int ch, int k, int stride,
                         int relu) {
     char n[NAME_BUF];
     x = df_conv2d(g, join(n, p, "conv"), x, ch, k, stride, k / 2, 0);
-    x = df_batchnorm(g, join(n, p, "bn"), x, s->bn_eps, s->bn_momentum);
-    return relu ? df_relu(g, join(n, p, "relu"), x) : x;
+    return relu ? df_batchnorm_relu(g, join(n, p, "bn"), x, s->bn_eps, s->bn_momentum)
+                : df_batchnorm(g, join(n, p, "bn"), x, s->bn_eps, s->bn_momentum);
 }
 
 static int vgg_backbone(df_graph *g, const df_model_spec *s, const char *prefix, int x) {
