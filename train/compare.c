@@ -11,10 +11,13 @@
  *     seeds: [1, 2, 3]
  *     baseline: image            # paired tests compare every model with this one
  *     sets: []                   # extra key=value overrides for every run
+ *     transfer_sets: []          # overrides for the models listed as "<model>+transfer", e.g.
+ *                                # [model.pretrained=w.safetensors, model.pretrained_include=[image]]
  *     bootstrap: 1000            # resamples for the 95% intervals
  *     gradcam_samples: 200       # test images explained by Grad-CAM per model (first seed)
  *     gradcam_overlays: 6        # of which shown in the report
- * Run m with seed s is the config with model.fusion=m, run.seed=s, run.name=<name>/<m>-seed<s>. The split
+ * Run m with seed s is the config with model.fusion=m, run.seed=s, run.name=<name>/<m>-seed<s>; a model
+ * listed as "image+transfer" is the image model with transfer_sets added (supervised vs transfer). The split
  * depends on the seed, so paired tests (DeLong for AUC, McNemar for accuracy) compare models within each
  * seed; the table reports mean ± sd over seeds, the bootstrap interval and the tests of the first seed.
  *
@@ -55,6 +58,7 @@ static const df_cfg_field study_fields[] = {
     {"seeds", DF_CFG_INTS, DF_CFG_LIST_AT(df_study_cfg, seeds, n_seeds), .range = "[0, inf)", .def = "[1]"},
     {"baseline", DF_CFG_ENUM, DF_CFG_AT(df_study_cfg, baseline), .choices = model_names, .def = "image"},
     {"sets", DF_CFG_STRINGS, DF_CFG_LIST_AT(df_study_cfg, sets, n_sets), .def = "[]"},
+    {"transfer_sets", DF_CFG_STRINGS, DF_CFG_LIST_AT(df_study_cfg, transfer_sets, n_transfer_sets), .def = "[]"},
     {"bootstrap", DF_CFG_INT, DF_CFG_AT(df_study_cfg, bootstrap), .range = "[100, 100000]", .def = "1000"},
     {"gradcam_samples", DF_CFG_INT, DF_CFG_AT(df_study_cfg, gradcam_samples), .range = "[0, 100000]",
      .def = "200"},
@@ -91,13 +95,31 @@ static void read_timing(const char *dir, double *seconds, double *ips) {
     if (n) *ips /= n;
 }
 
-/* The run config of model m with seed s. */
+/* A study model entry: a fusion mode, optionally "+transfer". Returns 1 with the fusion in base (and
+ * *transfer set) for a valid entry, 0 otherwise. */
+static int parse_entry(const char *entry, char *base, size_t size, int *transfer) {
+    const char *plus = strchr(entry, '+');
+    size_t n = plus ? (size_t)(plus - entry) : strlen(entry);
+    if (n >= size) return 0;
+    memcpy(base, entry, n);
+    base[n] = '\0';
+    *transfer = plus != NULL;
+    if (plus && strcmp(plus, "+transfer")) return 0;
+    for (const char *const *k = model_names; *k; k++)
+        if (!strcmp(*k, base)) return 1;
+    return 0;
+}
+
+/* The run config of model entry m with seed s. */
 static int load_run_config(const df_study_cfg *st, const char *model, long seed, df_run_config *cfg, df_error *err) {
     const char *sets[64];
-    int n = 0;
+    int n = 0, transfer = 0;
+    char base[32];
+    if (!parse_entry(model, base, sizeof base, &transfer)) return df_fail(err, "'%s' is not a study model", model);
     for (int i = 0; i < st->n_sets; i++) sets[n++] = st->sets[i];
+    for (int i = 0; transfer && i < st->n_transfer_sets; i++) sets[n++] = st->transfer_sets[i];
     char s_fusion[64], s_seed[64], s_name[600], s_out[4200];
-    snprintf(s_fusion, sizeof s_fusion, "model.fusion=%s", model);
+    snprintf(s_fusion, sizeof s_fusion, "model.fusion=%s", base);
     snprintf(s_seed, sizeof s_seed, "run.seed=%ld", seed);
     snprintf(s_name, sizeof s_name, "run.name=%s/%s-seed%ld", st->name, model, seed);
     snprintf(s_out, sizeof s_out, "run.out_dir=%s", st->out_dir);
@@ -169,7 +191,8 @@ static void analyse(const df_study_cfg *st, const df_run_config *cfg, const char
     df_error err;
     char dir[4096], path[4400];
     df_run_dir(cfg, dir, sizeof dir);
-    int late = !strcmp(model, "late");
+    const char *fusion = cfg->model.fusion; /* model may be an entry such as "image+transfer" */
+    int late = !strcmp(fusion, "late");
     for (int i = 0; i < (late ? 2 : 1); i++) {
         snprintf(path, sizeof path, late ? "%s/%s/metrics.jsonl" : "%s/metrics.jsonl", dir, i ? "meta" : "image");
         if (df_report_read_curve(path, &r->curves[r->n_curves], &err) == 0) {
@@ -186,11 +209,11 @@ static void analyse(const df_study_cfg *st, const df_run_config *cfg, const char
         else
             fprintf(stderr, "dermfuse: warning: separability of %s: %s\n", model, err.msg);
     }
-    if (strcmp(model, "meta") && st->gradcam_samples > 0) {
+    if (strcmp(fusion, "meta") && st->gradcam_samples > 0) {
         char name[700], gdir[4200];
         df_run_config c = late ? df_late_part_config(cfg, "image", name, sizeof name) : *cfg;
         df_fusion f = DF_FUSION_IMAGE;
-        if (!late) df_fusion_parse(model, &f);
+        if (!late) df_fusion_parse(fusion, &f);
         snprintf(gdir, sizeof gdir, "%s/%s/gradcam", st->out_dir, st->name);
         if (df_gradcam_run(&c, f, "best.safetensors", st->gradcam_samples, st->gradcam_overlays, gdir, model,
                            &r->cam, &err) == 0)
@@ -217,7 +240,7 @@ static int run_one(const df_study_cfg *st, const char *model, long seed, int fir
         if (rc == 0 && stopped) rc = df_fail(err, "stopped by a signal; run the study again to continue");
     }
     df_run_data rd;
-    if (rc == 0) rc = predict(&cfg, model, first_seed, r, &rd, err);
+    if (rc == 0) rc = predict(&cfg, cfg.model.fusion, first_seed, r, &rd, err);
     if (rc == 0) {
         for (int s = 0; s < DF_N_SPLITS; s++) r->n_split[s] = rd.n[s];
         copy_data_facts(&cfg, &rd, data);
@@ -227,7 +250,7 @@ static int run_one(const df_study_cfg *st, const char *model, long seed, int fir
     if (rc == 0) {
         char dir[4096];
         df_run_dir(&cfg, dir, sizeof dir);
-        if (!strcmp(model, "late")) {
+        if (!strcmp(cfg.model.fusion, "late")) {
             double s1, i1, s2, i2;
             char sub[4200];
             snprintf(sub, sizeof sub, "%s/image", dir);
@@ -469,11 +492,13 @@ int df_cmd_compare(int argc, char **argv) {
     df_study_cfg *st = &root.study;
     int base = -1;
     for (int m = 0; m < st->n_models; m++) {
-        int known = 0;
-        for (const char *const *k = model_names; *k; k++) known |= !strcmp(*k, st->models[m]);
-        if (!known) {
+        char entry_base[32];
+        int transfer;
+        if (!parse_entry(st->models[m], entry_base, sizeof entry_base, &transfer) ||
+            (transfer && st->n_transfer_sets == 0)) {
             fprintf(stderr, "dermfuse: %s: study.models: '%s' is not a model (image, meta, early, intermediate, "
-                    "gated, late)\n", cli.config, st->models[m]);
+                    "gated, late, each optionally with +transfer, which needs study.transfer_sets)\n", cli.config,
+                    st->models[m]);
             df_cfg_release(&root_section, &root);
             return 1;
         }

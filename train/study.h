@@ -20,6 +20,8 @@ typedef struct {
     long seeds[DF_STUDY_MAX_SEEDS];
     int n_sets;
     char *sets[32];
+    int n_transfer_sets;
+    char *transfer_sets[16]; /* added to the runs of models listed as "<model>+transfer" */
     int bootstrap;
     int gradcam_samples;  /* test images explained per model (first seed) */
     int gradcam_overlays; /* overlays kept per model for the report */

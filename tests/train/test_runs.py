@@ -194,6 +194,27 @@ def main():
 
         check_pretrained(tmp)
 
+        # A study with supervised and transfer variants of a model, and an entry it does not know.
+        study = os.path.join(tmp, "study.yaml")
+        src = os.path.join(tmp, "runs", "m-image", "best.safetensors")
+        with open(study, "w") as f:
+            f.write(f"""study:
+  name: st
+  out_dir: {tmp}/runs
+  config: {write_config(tmp, "study-base", "image")}
+  models: [image, image+transfer]
+  transfer_sets: [model.pretrained={src}, "model.pretrained_include=[image]", model.freeze_epochs=1]
+  bootstrap: 100
+  gradcam_samples: 8
+""")
+        run(["compare", study])
+        rows = open(os.path.join(tmp, "runs", "st", "results.csv")).read().splitlines()
+        check(any(r.startswith("image+transfer,") for r in rows), "transfer variant in the study's results")
+        bad = study.replace(".yaml", "-bad.yaml")
+        open(bad, "w").write(open(study).read().replace("image+transfer]", "image+finetune]"))
+        p = run(["compare", bad], expect=1)
+        check("image+finetune" in p.stderr, f"unknown study entry named: {p.stderr.strip()[:200]}")
+
         # eval and predict on a finished run.
         p = run(["eval", write_config(tmp, "m-gated", "gated")])
         check('"auc"' in p.stdout, "eval prints JSON metrics")
