@@ -8,9 +8,7 @@ void df_adam_step(df_optim *o, df_graph *g, float lr) {
     DF_ASSERT(o->cfg.kind == DF_OPTIM_ADAM || o->cfg.kind == DF_OPTIM_ADAMW);
     const int decoupled = o->cfg.kind == DF_OPTIM_ADAMW;
     const float b1 = o->cfg.beta1, b2 = o->cfg.beta2, eps = o->cfg.eps, wd = o->cfg.weight_decay;
-    o->step++;
-    for (int i = 0; i < g->n_tensors; i++)
-        if (g->tensors[i].kind == DF_PARAM && !g->tensors[i].frozen) o->t_step[i]++;
+    df_optim_advance_(o, g);
 
 #pragma omp parallel
     for (int i = 0; i < g->n_tensors; i++) {

@@ -84,6 +84,12 @@ void df_optim_free(df_optim *o) {
     free(o);
 }
 
+void df_optim_advance_(df_optim *o, const df_graph *g) {
+    o->step++;
+    for (int i = 0; i < g->n_tensors; i++)
+        if (g->tensors[i].kind == DF_PARAM && !g->tensors[i].frozen) o->t_step[i]++;
+}
+
 void df_optim_step(df_optim *o, df_graph *g, float lr) {
     DF_ASSERT(g->n_param_floats == o->n && g->n_tensors == o->n_tensors);
     if (o->cfg.kind == DF_OPTIM_SGD)

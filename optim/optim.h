@@ -79,6 +79,9 @@ void df_optim_step(df_optim *o, df_graph *g, float lr);
 /* The kind-specific steps df_optim_step dispatches to; each expects the matching o->cfg.kind. */
 void df_sgd_step(df_optim *o, df_graph *g, float lr);
 void df_adam_step(df_optim *o, df_graph *g, float lr); /* Adam and AdamW */
+/* Used by the kind-specific steps: counts the step, and a bias-correction step for every tensor that is
+ * trained (not frozen) in it. */
+void df_optim_advance_(df_optim *o, const df_graph *g);
 
 /* --- State, for checkpoints --- */
 

@@ -8,9 +8,7 @@ void df_sgd_step(df_optim *o, df_graph *g, float lr) {
     DF_ASSERT(o->cfg.kind == DF_OPTIM_SGD);
     const float mu = o->cfg.momentum, wd = o->cfg.weight_decay;
     const int nesterov = o->cfg.nesterov;
-    o->step++;
-    for (int i = 0; i < g->n_tensors; i++)
-        if (g->tensors[i].kind == DF_PARAM && !g->tensors[i].frozen) o->t_step[i]++;
+    df_optim_advance_(o, g);
 
 #pragma omp parallel
     for (int i = 0; i < g->n_tensors; i++) {
