@@ -4,11 +4,15 @@
 #include "core/gemm.h"
 
 #include <cblas.h>
+#include <omp.h>
 #include <stddef.h>
 #include <string.h>
 
 #include "core/error.h"
 #include "core/gemm_internal.h"
+
+/* OpenBLAS (Debian's pthread build) keeps its own thread pool. */
+void openblas_set_num_threads(int n);
 
 static const char *const backend_names[] = {"auto", "avx512", "avx2", "portable", "openblas"};
 
@@ -46,8 +50,12 @@ int df_gemm_set_backend(df_gemm_backend b) {
     case DF_GEMM_AVX2:
         if (!cpu_has_avx2()) return -1;
         break;
-    case DF_GEMM_PORTABLE:
-    case DF_GEMM_OPENBLAS: break;
+    case DF_GEMM_PORTABLE: break;
+    case DF_GEMM_OPENBLAS:
+        /* As many OpenBLAS threads as OpenMP ones, so the two pools never ask for more cores than the run
+         * was given. */
+        openblas_set_num_threads(omp_get_max_threads());
+        break;
     default: return -1;
     }
     current = b;
@@ -112,23 +120,17 @@ void df_sgemm(int trans_a, int trans_b, int M, int N, int K, float alpha, const 
         scale_c(M, N, beta, C, ldc);
         return;
     }
-    switch (df_gemm_get_backend()) {
-    case DF_GEMM_OPENBLAS:
+    df_gemm_backend b = df_gemm_get_backend();
+    if (b == DF_GEMM_OPENBLAS && !omp_in_parallel()) {
         cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
                     M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
         return;
-    case DF_GEMM_AVX512:
-        df_gemm_blocked(&df_gemm_kernel_avx512, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C,
-                        ldc);
-        return;
-    case DF_GEMM_AVX2:
-        df_gemm_blocked(&df_gemm_kernel_avx2, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C,
-                        ldc);
-        return;
-    case DF_GEMM_PORTABLE:
-    default:
-        df_gemm_blocked(&df_gemm_kernel_portable, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta,
-                        C, ldc);
-        return;
     }
+    /* Inside a parallel region OpenBLAS's own threads would multiply with the caller's: the best
+     * hand-written kernel runs on this thread instead, as every backend does there. */
+    if (b == DF_GEMM_OPENBLAS) b = resolve_auto();
+    const df_gemm_kernel *kernel = b == DF_GEMM_AVX512 ? &df_gemm_kernel_avx512
+                                   : b == DF_GEMM_AVX2 ? &df_gemm_kernel_avx2
+                                                       : &df_gemm_kernel_portable;
+    df_gemm_blocked(kernel, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
