@@ -8,7 +8,8 @@
  * df_sgemm runs the selected backend. The hand-written backends parallelise over blocks of C only (never
  * over K), so every element of C is summed in the same order whatever the thread count: results are
  * bit-identical for 1 and N threads. Called from inside an OpenMP parallel region it runs on the calling
- * thread alone. df_sgemm_ref is the plain triple loop that tests hold the fast paths to. */
+ * thread alone (the OpenBLAS backend then uses the best hand-written kernel, so OpenBLAS's own thread pool
+ * never runs beside the caller's threads; selecting OpenBLAS gives it as many threads as OpenMP has). df_sgemm_ref is the plain triple loop that tests hold the fast paths to. */
 #ifndef DF_GEMM_H
 #define DF_GEMM_H
 
@@ -33,5 +34,34 @@ df_gemm_backend df_gemm_get_backend(void);
 const char *df_gemm_backend_name(df_gemm_backend b);
 /* Parses "auto", "avx512", "avx2", "portable", "openblas"; returns -1 if unknown. */
 int df_gemm_backend_parse(const char *s, df_gemm_backend *out);
+
+/* The patch matrix of a 2-D convolution over n NHWC images x (n, H, W, C) with a k x k kernel, stride s and
+ * zero padding p, described instead of stored ("implicit GEMM"): it has rows = n * OH * OW and
+ * cols = k * k * C, and row (b * OH + oh) * OW + ow, column (i * k + j) * C + c holds
+ * x[b, oh * s + i - p, ow * s + j - p, c], or 0 where that falls outside the image. The packing step of the
+ * GEMM gathers its values straight from x, so the 9x larger (for 3x3) matrix is never written. */
+typedef struct {
+    const float *x;
+    int n, H, W, C;
+    int k, stride, pad;
+    int OH, OW; /* (H + 2p - k) / s + 1 and (W + 2p - k) / s + 1, set by df_conv_patches_make */
+} df_conv_patches;
+
+/* Fills the descriptor; the shape must be valid (k <= H + 2p, k <= W + 2p, all sizes >= 1, p >= 0). */
+df_conv_patches df_conv_patches_make(const float *x, int n, int H, int W, int C, int k, int stride, int pad);
+static inline int df_conv_patches_rows(const df_conv_patches *p) { return p->n * p->OH * p->OW; }
+static inline int df_conv_patches_cols(const df_conv_patches *p) { return p->k * p->k * p->C; }
+
+/* C (rows x N) = alpha * patches * op(B) + beta * C, op(B) being cols x N (a convolution's forward).
+ * C (M x cols) = alpha * op(A) * patches + beta * C, op(A) being M x rows (its weight gradient).
+ * Same contract as df_sgemm otherwise, bit-identical results for any thread count included. On the
+ * hand-written backends the results equal df_sgemm's on the stored patch matrix exactly while the summed
+ * dimension (cols, or rows) fits one of df_sgemm's k blocks; beyond that the sum runs in longer blocks
+ * than df_sgemm's, which measured faster for convolution shapes. The OpenBLAS backend stores the patch
+ * matrix in slices and runs cblas_sgemm on them. */
+void df_sgemm_patches_a(const df_conv_patches *a, int trans_b, int N, float alpha, const float *B, int ldb,
+                        float beta, float *C, int ldc);
+void df_sgemm_patches_b(int trans_a, int M, float alpha, const float *A, int lda, const df_conv_patches *b,
+                        float beta, float *C, int ldc);
 
 #endif

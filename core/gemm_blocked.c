@@ -6,6 +6,7 @@
  * (M x nc) is cut into work items (an mc block of rows x a run of nr panels), handed out in parallel;
  * each item packs its A block into the thread's own buffer and runs the micro-kernel over its tiles.
  * When M fits one row block, B panels are instead packed by the item that uses them, just before use.
+ * Either operand may be a convolution's patch matrix (df_gemm_operand): only its packing differs.
  *
  * Determinism: threads split C, never K. Block sizes depend on the shape only, so each element of C is
  * the same sequence of operations (kernel sums over each kc block in order, then alpha/beta update) for
@@ -73,17 +74,52 @@ static void run_tile(const df_gemm_kernel *kern, int kc, const float *ap, const 
     for (int i = 0; i < h; i++) memcpy(c + (ptrdiff_t)i * ldc, tmp + i * nr, sizeof(float) * (size_t)w);
 }
 
+/* Packing of either kind of operand. */
+static void pack_a_op(const df_gemm_kernel *kern, const df_gemm_operand *a, int i0, int rows, int k0, int kc,
+                      float *dst) {
+    if (a->patches)
+        (kern->pack_a_patches ? kern->pack_a_patches : df_gemm_pack_a_patches)(kern, a->patches, i0, rows, k0, kc,
+                                                                              dst);
+    else
+        (kern->pack_a ? kern->pack_a : df_gemm_pack_a)(kern->mr, a->trans, a->p, a->ld, i0, rows, k0, kc, dst);
+}
+
+static void pack_b_op(const df_gemm_kernel *kern, const df_gemm_operand *b, int k0, int kc, int j0, int cols,
+                      float *dst) {
+    if (b->patches)
+        (kern->pack_b_patches ? kern->pack_b_patches : df_gemm_pack_b_patches)(kern->nr, b->patches, k0, kc, j0,
+                                                                              cols, dst);
+    else
+        (kern->pack_b ? kern->pack_b : df_gemm_pack_b)(kern->nr, b->trans, b->p, b->ld, k0, kc, j0, cols, dst);
+}
+
+/* Largest kc block. With a convolution's patch matrix as an operand, a longer kc (as long as the A block
+ * stays within about 1 MiB of L2) measured faster: as A (forward, input gradient), K = 9 * channels fits
+ * one or two blocks, so C is read back once or not at all (+6% for 64 channels); as B (weight gradient),
+ * K is every pixel of the batch for a few output channels, and fewer blocks mean fewer passes over C and
+ * fewer parallel regions, each ending in a barrier. */
+static int kc_max(const df_gemm_kernel *kern, int M, const df_gemm_operand *a, const df_gemm_operand *b) {
+    if (!a->patches && !b->patches) return kern->kc;
+    const int rows = min_int(round_up(M, kern->mr), kern->mc);
+    const int fit = (int)(((size_t)1 << 20) / sizeof(float) / (size_t)rows);
+    return fit < kern->kc ? kern->kc : fit > 4 * kern->kc ? 4 * kern->kc : fit;
+}
+
 void df_gemm_blocked(const df_gemm_kernel *kern, int trans_a, int trans_b, int M, int N, int K,
                      float alpha, const float *A, int lda, const float *B, int ldb, float beta, float *C,
                      int ldc) {
+    const df_gemm_operand a = {trans_a, A, lda, NULL}, b = {trans_b, B, ldb, NULL};
+    df_gemm_blocked_op(kern, M, N, K, alpha, &a, &b, beta, C, ldc);
+}
+
+void df_gemm_blocked_op(const df_gemm_kernel *kern, int M, int N, int K, float alpha, const df_gemm_operand *a,
+                        const df_gemm_operand *b, float beta, float *C, int ldc) {
     const int mr = kern->mr, nr = kern->nr;
     DF_ASSERT(mr * nr <= MAX_TILE);
-    const int kc = even_block(K, kern->kc, 1);
+    const int kc = even_block(K, kc_max(kern, M, a, b), 1);
     const int mc = even_block(M, kern->mc, mr);
     const int nc = even_block(N, kern->nc, nr);
     const int mblocks = ceil_div(M, mc);
-    const df_gemm_pack_a_fn pack_a = kern->pack_a ? kern->pack_a : df_gemm_pack_a;
-    const df_gemm_pack_b_fn pack_b = kern->pack_b ? kern->pack_b : df_gemm_pack_b;
 
     const int par = !omp_in_parallel() && omp_get_max_threads() > 1 && (double)M * N * K >= PAR_MIN_MACS;
     const int nthreads = par ? omp_get_max_threads() : 1;
@@ -99,8 +135,13 @@ void df_gemm_blocked(const df_gemm_kernel *kern, int trans_a, int trans_b, int M
         /* Work items are (row block, column chunk) pairs handed out on demand: on a shared machine a
          * thread slowed by other work takes fewer items instead of holding up the call. Each C tile is
          * still computed by one thread in the same k order, so results do not depend on who runs what.
-         * Items are row-block-major, so a thread mostly keeps its packed A block. */
-        const int nchunks = par ? min_int(npanels, 4 * nthreads) : 1;
+         * Items are row-block-major, so a thread mostly keeps its packed A block; with many row blocks
+         * (tall C, e.g. a convolution's pixels x channels) they alone balance the threads, and a block is
+         * not cut at all, since two threads taking halves of it would each pack the same A block. Chunks
+         * hold equally many panels (18 panels make 6 chunks of 3, not 8 of 2 or 3), so no thread waits on
+         * a last, larger one. */
+        const int chunk_panels = ceil_div(npanels, 4 * nthreads);
+        const int nchunks = !par || mblocks >= 8 * nthreads ? 1 : ceil_div(npanels, chunk_panels);
         const int items = mblocks * nchunks;
         for (int pc = 0; pc < K; pc += kc) {
             const int kcur = min_int(kc, K - pc);
@@ -110,8 +151,8 @@ void df_gemm_blocked(const df_gemm_kernel *kern, int trans_a, int trans_b, int M
             if (!fused_b) {
 #pragma omp parallel for if (par) schedule(static)
                 for (int p = 0; p < npanels; p++)
-                    pack_b(nr, trans_b, B, ldb, pc, kcur, jc + p * nr, min_int(nr, ncur - p * nr),
-                           bpack + (ptrdiff_t)p * nr * kcur);
+                    pack_b_op(kern, b, pc, kcur, jc + p * nr, min_int(nr, ncur - p * nr),
+                              bpack + (ptrdiff_t)p * nr * kcur);
             }
 
 #pragma omp parallel if (par)
@@ -124,7 +165,7 @@ void df_gemm_blocked(const df_gemm_kernel *kern, int trans_a, int trans_b, int M
                     const int ib = it / nchunks, ch = it % nchunks;
                     const int i0 = ib * mc, mcur = min_int(mc, M - i0);
                     if (ib != packed_block) {
-                        pack_a(mr, trans_a, A, lda, i0, mcur, pc, kcur, apack);
+                        pack_a_op(kern, a, i0, mcur, pc, kcur, apack);
                         packed_block = ib;
                     }
                     const int p0 = npanels * ch / nchunks, p1 = npanels * (ch + 1) / nchunks;
@@ -132,7 +173,7 @@ void df_gemm_blocked(const df_gemm_kernel *kern, int trans_a, int trans_b, int M
                         const int j = jc + p * nr, w = min_int(nr, N - j);
                         const float *bp = bpanel;
                         if (fused_b)
-                            pack_b(nr, trans_b, B, ldb, pc, kcur, j, w, bpanel);
+                            pack_b_op(kern, b, pc, kcur, j, w, bpanel);
                         else
                             bp = bpack + (ptrdiff_t)p * nr * kcur;
                         for (int ir = 0; ir < mcur; ir += mr) {

@@ -1,21 +1,26 @@
 /* conv2d.c: y[b,oh,ow,co] = bias[co] + sum_{i,j,ci} x[b, oh*s+i-p, ow*s+j-p, ci] * W[co,i,j,ci]  (NHWC).
  *
- * Lowered to GEMMs over groups of G images: the patch matrix col (G*OH*OW, K*K*Cin) times W^T
- * (K*K*Cin, Cout) gives the group's output rows directly (NHWC is row-major (pixels, channels)). In NHWC a
- * patch row is K*K contiguous runs of Cin floats, so building it is a row copy, and a 1x1 stride-1
- * convolution needs no copy at all. G is chosen from the layer's shape alone so the patch matrix stays
- * near cache size (GROUP_BYTES) while small feature maps still give the GEMM many rows and one weight
- * packing serves several images.
+ * Lowered to GEMMs over the patch matrix col (B*OH*OW, K*K*Cin) of the whole batch, which is never stored:
+ * df_sgemm_patches_a / _b (core/gemm.h) gather it from x while packing GEMM panels ("implicit GEMM"). NHWC
+ * is row-major (pixels, channels), so col W^T (K*K*Cin, Cout) is the output directly, and a 1x1 stride-1
+ * convolution is a plain GEMM on x.
  *
- * Backward: dW += dY^T col per group (groups in order, so the sum is the same for any thread count); the
- * patch gradient dcol = dY W is gathered back into dx per input pixel (each pixel sums its covering taps in
- * a fixed order and is stored, or added when dx already holds another consumer's gradient), so dx needs no
- * clearing pass. The bias gradient is summed over pixels in order, threads split the channels.
+ * Backward: dW += dY^T col, one GEMM over the whole batch (its sum order depends on the shape only). The
+ * input gradient of a stride-1 convolution is itself a convolution: dx = conv(dY, W'), padding K-1-p, with
+ * W'[ci, i, j, co] = W[co, K-1-i, K-1-j, ci] rearranged into scratch, so it too is an implicit GEMM that
+ * gathers instead of scattering, and stores or adds (when dx already holds another consumer's gradient)
+ * without a clearing pass. Strided convolutions keep the explicit form: per group of images, the patch
+ * gradient dcol = dY W is gathered back into dx per input pixel, each pixel summing its covering taps in a
+ * fixed order. The bias gradient is summed over pixels in order, threads split the channels.
  *
- * Patches of a few values (the first layer on RGB: K*K*Cin = 27) go to conv_small.c instead of the GEMM. */
+ * The weight gradient of patches of a few values (the first layer on RGB: K*K*Cin = 27) goes to
+ * conv_small.c on a stored patch matrix instead (the implicit one measured 2x slower there, the implicit
+ * forward 1.6x faster than conv_small's), built per group of G images chosen so it stays near cache size
+ * (GROUP_BYTES). */
 #include <math.h>
 #include <string.h>
 
+#include "core/error.h"
 #include "core/gemm.h"
 #include "layers/conv_small.h"
 #include "layers/layers.h"
@@ -112,48 +117,72 @@ static void col2im(conv_dims d, const float *dcol, int n_img, float *dx, int acc
             col2im_row(d, dcol + b * col_img, h, dx + b * in_img + (size_t)h * d.W * d.C, acc);
 }
 
-/* Scratch: a group's patch matrix, in backward its gradient beside it, then conv_small's area when the
- * shape could use it. */
+/* Whether the explicit path may run: conv_small's shapes (weight gradient), and the input
+ * gradient of strided convolutions (or padding wider than the kernel). */
+static int small_possible(conv_dims d) { return d.CO % 16 == 0 && d.k * d.k * d.C <= DF_CONV_SMALL_MAX_K; }
+static int dgrad_implicit(conv_dims d) { return d.s == 1 && d.p <= d.k - 1; }
+
+/* Scratch, in order: a group's patch matrix and its gradient (explicit path only), conv_small's area, the
+ * rearranged weights W' of the implicit input gradient. */
 static size_t col_floats(conv_dims d, int max_batch) {
-    return is_pointwise(d) ? 0 : (size_t)group_of(d, max_batch) * d.OH * d.OW * d.k * d.k * d.C;
+    if (is_pointwise(d) || (!small_possible(d) && dgrad_implicit(d))) return 0;
+    return (size_t)group_of(d, max_batch) * d.OH * d.OW * d.k * d.k * d.C;
+}
+
+static size_t small_bytes(conv_dims d) {
+    return small_possible(d) ? df_conv_small_scratch_bytes(d.k * d.k * d.C, d.CO) : 0;
 }
 
 static size_t scratch_bytes(conv_dims d, int max_batch) {
-    int K = d.k * d.k * d.C;
-    size_t small = d.CO % 16 == 0 && K <= DF_CONV_SMALL_MAX_K ? df_conv_small_scratch_bytes(K, d.CO) : 0;
-    return 2 * col_floats(d, max_batch) * sizeof(float) + small;
+    size_t wflip = is_pointwise(d) || !dgrad_implicit(d) ? 0 : (size_t)d.k * d.k * d.C * d.CO * sizeof(float);
+    return 2 * col_floats(d, max_batch) * sizeof(float) + small_bytes(d) + wflip;
 }
 
 static void *small_scratch(df_graph *g, conv_dims d) {
     return (float *)g->scratch + 2 * col_floats(d, g->max_batch);
 }
 
+static float *wflip_scratch(df_graph *g, conv_dims d) {
+    return (float *)((char *)small_scratch(g, d) + small_bytes(d));
+}
+
+static df_conv_patches input_patches(const df_graph *g, conv_dims d, const float *x) {
+    return df_conv_patches_make(x, g->batch, d.H, d.W, d.C, d.k, d.s, d.p);
+}
+
+/* The patches of a layer's output gradient (B, OH, OW, CO) that, times W', give dx (B, H, W, C). */
+static df_conv_patches dgrad_patches(const df_graph *g, conv_dims d, const float *dy) {
+    df_conv_patches pt = df_conv_patches_make(dy, g->batch, d.OH, d.OW, d.CO, d.k, 1, d.k - 1 - d.p);
+    DF_ASSERT(pt.OH == d.H && pt.OW == d.W);
+    return pt;
+}
+
+/* W' (K, K, CO, C) as rows ((i * K + j) * CO + co) of C floats: W[co, K-1-i, K-1-j, :]. */
+static void flip_weights(conv_dims d, const float *w, float *wf) {
+    for (int i = 0; i < d.k; i++)
+        for (int j = 0; j < d.k; j++)
+            for (int co = 0; co < d.CO; co++)
+                memcpy(wf + (((size_t)i * d.k + j) * d.CO + co) * d.C,
+                       w + (((size_t)co * d.k + (d.k - 1 - i)) * d.k + (d.k - 1 - j)) * d.C, sizeof(float) * d.C);
+}
+
 static void conv2d_forward(df_graph *g, df_node *n) {
     conv_dims d = dims_of(g, n);
     const df_node *x = df_node_input(g, n, 0);
     const float *w = df_node_param(g, n, 0);
-    int P = d.OH * d.OW, K = d.k * d.k * d.C, G = group_of(d, g->max_batch);
-    size_t in_size = (size_t)d.H * d.W * d.C, out_size = (size_t)P * d.CO;
-    for (int b0 = 0; b0 < g->batch; b0 += G) {
-        int nb = g->batch - b0 < G ? g->batch - b0 : G;
-        const float *xb = x->out + b0 * in_size;
-        float *yb = n->out + b0 * out_size;
-        const float *col = xb;
-        if (!is_pointwise(d)) {
-            im2col(d, xb, nb, g->scratch);
-            col = g->scratch;
-        }
-        float beta = 0.0f;
-        if (n->a.conv.has_bias) {
-            const float *bias = df_node_param(g, n, 1);
-            for (long p = 0; p < (long)nb * P; p++) memcpy(yb + p * d.CO, bias, (size_t)d.CO * sizeof(float));
-            beta = 1.0f;
-        }
-        if (df_conv_small_applies(K, d.CO))
-            df_conv_small_forward((long)nb * P, K, d.CO, col, w, yb, beta != 0.0f, small_scratch(g, d));
-        else
-            df_sgemm(0, 1, nb * P, d.CO, K, 1.0f, col, K, w, K, beta, yb, d.CO);
+    int P = d.OH * d.OW, K = d.k * d.k * d.C;
+    float beta = 0.0f;
+    if (n->a.conv.has_bias) {
+        const float *bias = df_node_param(g, n, 1);
+        for (long p = 0; p < (long)g->batch * P; p++) memcpy(n->out + p * d.CO, bias, (size_t)d.CO * sizeof(float));
+        beta = 1.0f;
     }
+    if (is_pointwise(d)) {
+        df_sgemm(0, 1, g->batch * P, d.CO, K, 1.0f, x->out, K, w, K, beta, n->out, d.CO);
+        return;
+    }
+    df_conv_patches pt = input_patches(g, d, x->out);
+    df_sgemm_patches_a(&pt, 1, d.CO, 1.0f, w, K, beta, n->out, d.CO);
 }
 
 /* db[c] += sum over rows of dy[r, c]: rows in order, threads split the channels. */
@@ -177,29 +206,39 @@ static void conv2d_backward(df_graph *g, df_node *n) {
     float *dw = df_node_param_grad(g, n, 0);
     int P = d.OH * d.OW, K = d.k * d.k * d.C, G = group_of(d, g->max_batch);
     size_t in_size = (size_t)d.H * d.W * d.C, out_size = (size_t)P * d.CO;
-    float *col = g->scratch;
-    float *dcol = (float *)g->scratch + (is_pointwise(d) ? 0 : (size_t)G * P * K);
+    float *col = g->scratch, *dcol = (float *)g->scratch + col_floats(d, g->max_batch);
+    const float dx_beta = n->grad_accum[0] ? 1.0f : 0.0f;
     if (n->a.conv.has_bias) bias_grad(n->dout, (long)g->batch * P, d.CO, df_node_param_grad(g, n, 1));
+
+    if (is_pointwise(d)) {
+        df_sgemm(1, 0, d.CO, K, g->batch * P, 1.0f, n->dout, d.CO, x->out, K, 1.0f, dw, K);
+        if (x->dout) df_sgemm(0, 0, g->batch * P, K, d.CO, 1.0f, n->dout, d.CO, w, K, dx_beta, x->dout, K);
+        return;
+    }
+
+    const int small = df_conv_small_applies(K, d.CO);
+    if (!small) {
+        df_conv_patches pt = input_patches(g, d, x->out);
+        df_sgemm_patches_b(1, d.CO, 1.0f, n->dout, d.CO, &pt, 1.0f, dw, K);
+    }
+    if (x->dout && dgrad_implicit(d)) {
+        float *wf = wflip_scratch(g, d);
+        flip_weights(d, w, wf);
+        df_conv_patches pt = dgrad_patches(g, d, n->dout);
+        df_sgemm_patches_a(&pt, 0, d.C, 1.0f, wf, d.C, dx_beta, x->dout, d.C);
+    }
+    if (!small && (!x->dout || dgrad_implicit(d))) return;
+
     for (int b0 = 0; b0 < g->batch; b0 += G) {
         int nb = g->batch - b0 < G ? g->batch - b0 : G;
-        const float *xb = x->out + b0 * in_size;
         const float *dyb = n->dout + b0 * out_size;
-        const float *cb = xb;
-        if (!is_pointwise(d)) {
-            im2col(d, xb, nb, col);
-            cb = col;
+        if (small) {
+            im2col(d, x->out + b0 * in_size, nb, col);
+            df_conv_small_weight_grad((long)nb * P, K, d.CO, col, dyb, dw, small_scratch(g, d));
         }
-        if (df_conv_small_applies(K, d.CO))
-            df_conv_small_weight_grad((long)nb * P, K, d.CO, cb, dyb, dw, small_scratch(g, d));
-        else
-            df_sgemm(1, 0, d.CO, K, nb * P, 1.0f, dyb, d.CO, cb, K, 1.0f, dw, K);
-        if (!x->dout) continue;
-        float *dxb = x->dout + b0 * in_size;
-        if (is_pointwise(d)) {
-            df_sgemm(0, 0, nb * P, K, d.CO, 1.0f, dyb, d.CO, w, K, n->grad_accum[0] ? 1.0f : 0.0f, dxb, K);
-        } else {
+        if (x->dout && !dgrad_implicit(d)) {
             df_sgemm(0, 0, nb * P, K, d.CO, 1.0f, dyb, d.CO, w, K, 0.0f, dcol, K);
-            col2im(d, dcol, nb, dxb, n->grad_accum[0]);
+            col2im(d, dcol, nb, x->dout + b0 * in_size, n->grad_accum[0]);
         }
     }
 }

@@ -1,6 +1,6 @@
-/* conv_small.c: short-patch convolution products with AVX-512 (see conv_small.h). The functions carry
- * their own target attribute, so the rest of the library stays generic x86-64; they run only after the CPU
- * check df_gemm's AVX-512 backend made. */
+/* conv_small.c: the short-patch convolution weight gradient with AVX-512 (see conv_small.h). The functions
+ * carry their own target attribute, so the rest of the library stays generic x86-64; they run only after
+ * the CPU check df_gemm's AVX-512 backend made. */
 #include "layers/conv_small.h"
 
 #include "core/error.h"
@@ -13,60 +13,20 @@
 #define HAVE_AVX512_KERNELS 0
 #endif
 
-/* Pixel chunks of the weight gradient (at most), and pixels per parallel block of the forward. */
+/* Pixel chunks of the weight gradient (at most). */
 #define WG_CHUNKS 32
-#define FWD_BLOCK 256
 
 int df_conv_small_applies(int Kt, int CO) {
     return HAVE_AVX512_KERNELS && df_gemm_get_backend() == DF_GEMM_AVX512 && CO % 16 == 0 && Kt >= 1 &&
            Kt <= DF_CONV_SMALL_MAX_K;
 }
 
-/* W^T (Kt, CO) for the forward, then WG_CHUNKS partial gradients (Kt, CO). */
-size_t df_conv_small_scratch_bytes(int Kt, int CO) { return (size_t)(1 + WG_CHUNKS) * Kt * CO * sizeof(float); }
+/* WG_CHUNKS partial gradients (Kt, CO). */
+size_t df_conv_small_scratch_bytes(int Kt, int CO) { return (size_t)WG_CHUNKS * Kt * CO * sizeof(float); }
 
 #if HAVE_AVX512_KERNELS
 
 #define T512 __attribute__((target("avx512f")))
-
-/* y rows [0, 8) x channels [co, co + 32) of one pixel block. */
-T512 static void fwd_8x32(const float *col, int Kt, const float *wt, int CO, int co, float *y, int acc) {
-    __m512 a[8][2];
-    for (int p = 0; p < 8; p++)
-        for (int v = 0; v < 2; v++)
-            a[p][v] = acc ? _mm512_loadu_ps(y + (size_t)p * CO + co + 16 * v) : _mm512_setzero_ps();
-    for (int t = 0; t < Kt; t++) {
-        __m512 w0 = _mm512_loadu_ps(wt + (size_t)t * CO + co), w1 = _mm512_loadu_ps(wt + (size_t)t * CO + co + 16);
-        for (int p = 0; p < 8; p++) {
-            __m512 x = _mm512_set1_ps(col[(size_t)p * Kt + t]);
-            a[p][0] = _mm512_fmadd_ps(x, w0, a[p][0]);
-            a[p][1] = _mm512_fmadd_ps(x, w1, a[p][1]);
-        }
-    }
-    for (int p = 0; p < 8; p++)
-        for (int v = 0; v < 2; v++) _mm512_storeu_ps(y + (size_t)p * CO + co + 16 * v, a[p][v]);
-}
-
-/* n pixels (any count) x channels [co, co + 16). */
-T512 static void fwd_nx16(const float *col, int n, int Kt, const float *wt, int CO, int co, float *y, int acc) {
-    for (int p = 0; p < n; p++) {
-        __m512 a = acc ? _mm512_loadu_ps(y + (size_t)p * CO + co) : _mm512_setzero_ps();
-        for (int t = 0; t < Kt; t++)
-            a = _mm512_fmadd_ps(_mm512_set1_ps(col[(size_t)p * Kt + t]), _mm512_loadu_ps(wt + (size_t)t * CO + co), a);
-        _mm512_storeu_ps(y + (size_t)p * CO + co, a);
-    }
-}
-
-T512 static void fwd_block(const float *col, long n, int Kt, const float *wt, int CO, float *y, int acc) {
-    long p = 0;
-    for (; p + 8 <= n; p += 8) {
-        int co = 0;
-        for (; co + 32 <= CO; co += 32) fwd_8x32(col + p * Kt, Kt, wt, CO, co, y + p * CO, acc);
-        if (co < CO) fwd_nx16(col + p * Kt, 8, Kt, wt, CO, co, y + p * CO, acc);
-    }
-    if (p < n)
-        for (int co = 0; co < CO; co += 16) fwd_nx16(col + p * Kt, (int)(n - p), Kt, wt, CO, co, y + p * CO, acc);
-}
 
 /* part (Kt, CO) = sum over pixels [0, n) of col[p, t] * dy[p, co], for t in [t0, t0 + 9), co in
  * [co, co + 32); pixels in order. */
@@ -107,22 +67,9 @@ T512 static void wg_chunk(const float *col, const float *dy, long n, int Kt, int
         for (int co = 0; co < CO; co += 16) wg_nx16(col, dy, n, Kt, CO, t0, Kt, co, part);
 }
 
-void df_conv_small_forward(long P, int Kt, int CO, const float *col, const float *w, float *y, int accumulate,
-                           void *scratch) {
-    float *wt = scratch;
-    for (int co = 0; co < CO; co++)
-        for (int t = 0; t < Kt; t++) wt[(size_t)t * CO + co] = w[(size_t)co * Kt + t];
-    long nb = (P + FWD_BLOCK - 1) / FWD_BLOCK;
-#pragma omp parallel for schedule(static)
-    for (long b = 0; b < nb; b++) {
-        long p0 = b * FWD_BLOCK, n = P - p0 < FWD_BLOCK ? P - p0 : FWD_BLOCK;
-        fwd_block(col + p0 * Kt, n, Kt, wt, CO, y + p0 * CO, accumulate);
-    }
-}
-
 void df_conv_small_weight_grad(long P, int Kt, int CO, const float *col, const float *dy, float *dw,
                                void *scratch) {
-    float *part = (float *)scratch + (size_t)Kt * CO;
+    float *part = scratch;
     int nc = P < WG_CHUNKS ? (int)P : WG_CHUNKS;
 #pragma omp parallel for schedule(static)
     for (int ch = 0; ch < nc; ch++) {
@@ -138,12 +85,6 @@ void df_conv_small_weight_grad(long P, int Kt, int CO, const float *col, const f
 }
 
 #else
-
-void df_conv_small_forward(long P, int Kt, int CO, const float *col, const float *w, float *y, int accumulate,
-                           void *scratch) {
-    (void)P, (void)Kt, (void)CO, (void)col, (void)w, (void)y, (void)accumulate, (void)scratch;
-    DF_ASSERT(!"df_conv_small_forward called where df_conv_small_applies is false");
-}
 
 void df_conv_small_weight_grad(long P, int Kt, int CO, const float *col, const float *dy, float *dw,
                                void *scratch) {

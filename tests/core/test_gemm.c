@@ -184,6 +184,78 @@ static void test_names(void) {
     CHECK(df_gemm_set_backend(DF_GEMM_AUTO) == 0 && df_gemm_get_backend() != DF_GEMM_AUTO);
 }
 
+/* A convolution's patch matrix as an operand (df_sgemm_patches_a / _b) must give exactly what df_sgemm gives
+ * on the stored matrix (the packers gather the same values); OpenBLAS, which stores it in slices, within
+ * rounding. Exactness holds while the summed dimension (cols for patches as A, rows as B) fits one kc
+ * block of df_sgemm (256 at least); beyond that the patch GEMMs block the sum longer, and are held to
+ * rounding too. Shapes: padding, strides, channel runs that straddle packing panels, kc blocks that end
+ * inside a kernel tap. */
+static void store_patches(const df_conv_patches *pt, float *col) {
+    int cols = df_conv_patches_cols(pt);
+    for (int b = 0; b < pt->n; b++)
+        for (int oh = 0; oh < pt->OH; oh++)
+            for (int ow = 0; ow < pt->OW; ow++)
+                for (int i = 0; i < pt->k; i++)
+                    for (int j = 0; j < pt->k; j++)
+                        for (int c = 0; c < pt->C; c++) {
+                            int h = oh * pt->stride + i - pt->pad, w = ow * pt->stride + j - pt->pad;
+                            int inside = h >= 0 && h < pt->H && w >= 0 && w < pt->W;
+                            col[(((size_t)b * pt->OH + oh) * pt->OW + ow) * cols + (i * pt->k + j) * pt->C + c] =
+                                inside ? pt->x[(((size_t)b * pt->H + h) * pt->W + w) * pt->C + c] : 0.0f;
+                        }
+}
+
+static void test_patches(df_gemm_backend be) {
+    static const int shapes[][8] = {/* n, H, W, C, k, stride, pad, N (or M) */
+                                    {2, 9, 7, 5, 3, 1, 1, 19},  {1, 11, 13, 3, 7, 2, 3, 33},
+                                    {3, 6, 6, 40, 3, 1, 2, 64}, {1, 8, 5, 64, 3, 2, 0, 17},
+                                    {2, 12, 10, 17, 1, 1, 0, 30}, {1, 4, 4, 70, 3, 1, 1, 45},
+                                    {1, 3, 33, 60, 3, 1, 1, 24},  {1, 4, 31, 7, 2, 1, 1, 5}};
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        const int *sh = shapes[s];
+        float *x = random_matrix(sh[0] * sh[1] * sh[2], sh[3], sh[3]);
+        df_conv_patches pt = df_conv_patches_make(x, sh[0], sh[1], sh[2], sh[3], sh[4], sh[5], sh[6]);
+        const int rows = df_conv_patches_rows(&pt), cols = df_conv_patches_cols(&pt), N = sh[7];
+        float *col = malloc(sizeof(float) * (size_t)rows * cols);
+        store_patches(&pt, col);
+        for (int t = 0; t < 2; t++) {
+            const float beta = t ? -0.5f : 0.0f;
+            /* patches (rows x cols) * op(B) (cols x N) */
+            float *B = random_matrix(t ? N : cols, t ? cols : N, t ? cols : N);
+            float *C1 = random_matrix(rows, N, N), *C2 = malloc(sizeof(float) * (size_t)rows * N);
+            if (!t)
+                for (size_t i = 0; i < (size_t)rows * N; i++) C1[i] = NAN;
+            memcpy(C2, C1, sizeof(float) * (size_t)rows * N);
+            df_sgemm(0, t, rows, N, cols, 0.5f, col, cols, B, t ? cols : N, beta, C1, N);
+            df_sgemm_patches_a(&pt, t, N, 0.5f, B, t ? cols : N, beta, C2, N);
+            int exact = be != DF_GEMM_OPENBLAS && cols <= 256, bad = 0;
+            for (size_t i = 0; i < (size_t)rows * N; i++)
+                bad += !exact ? !(fabsf(C1[i] - C2[i]) <= 1e-4f * (1.0f + fabsf(C1[i])))
+                                              : memcmp(&C1[i], &C2[i], sizeof(float)) != 0;
+            CHECK_MSG(bad == 0, "%s patches as A, shape %zu, trans_b %d: %d elements differ%s",
+                      df_gemm_backend_name(be), s, t, bad, exact ? " (exact)" : "");
+            free(B), free(C1), free(C2);
+
+            /* op(A) (N x rows) * patches (rows x cols) */
+            float *A = random_matrix(t ? rows : N, t ? N : rows, t ? N : rows);
+            float *D1 = random_matrix(N, cols, cols), *D2 = malloc(sizeof(float) * (size_t)N * cols);
+            if (!t)
+                for (size_t i = 0; i < (size_t)N * cols; i++) D1[i] = NAN;
+            memcpy(D2, D1, sizeof(float) * (size_t)N * cols);
+            df_sgemm(t, 0, N, cols, rows, 0.5f, A, t ? N : rows, col, cols, beta, D1, cols);
+            df_sgemm_patches_b(t, N, 0.5f, A, t ? N : rows, &pt, beta, D2, cols);
+            exact = be != DF_GEMM_OPENBLAS && rows <= 256, bad = 0;
+            for (size_t i = 0; i < (size_t)N * cols; i++)
+                bad += !exact ? !(fabsf(D1[i] - D2[i]) <= 1e-4f * (1.0f + fabsf(D1[i])))
+                                              : memcmp(&D1[i], &D2[i], sizeof(float)) != 0;
+            CHECK_MSG(bad == 0, "%s patches as B, shape %zu, trans_a %d: %d elements differ%s",
+                      df_gemm_backend_name(be), s, t, bad, exact ? " (exact)" : "");
+            free(A), free(D1), free(D2);
+        }
+        free(x), free(col);
+    }
+}
+
 int main(void) {
     static const df_gemm_backend all[] = {DF_GEMM_AVX512, DF_GEMM_AVX2, DF_GEMM_PORTABLE, DF_GEMM_OPENBLAS};
     test_names();
@@ -194,6 +266,7 @@ int main(void) {
         }
         backends[nbackends++] = all[i];
         test_no_multiply();
+        test_patches(all[i]);
         if (all[i] != DF_GEMM_OPENBLAS) { /* OpenBLAS makes no such promise */
             test_thread_determinism(all[i]);
             test_nested(all[i]);

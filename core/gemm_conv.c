@@ -1,0 +1,194 @@
+/* gemm_conv.c: GEMMs with a convolution's patch matrix as an operand, never stored (gemm.h,
+ * df_sgemm_patches_a / df_sgemm_patches_b), and the generic packers that gather it from the NHWC input.
+ *
+ * The packers produce exactly the panels df_gemm_pack_a / df_gemm_pack_b would produce from the stored
+ * patch matrix, so the blocked driver does the same arithmetic and results are bit-identical to im2col +
+ * df_sgemm. In NHWC a patch row is k*k runs of C contiguous input floats (one per kernel tap), so both
+ * packers work per tap: the A packer (patches as rows of C: a forward, or a stride-1 data gradient) gathers
+ * mr row pointers per tap and transposes them into the panel; the B packer (patches as the summed
+ * dimension: a weight gradient) copies each patch row's runs into a panel row. Taps in the padding are
+ * NULL pointers, packed as zeros. */
+#include <cblas.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "core/gemm_internal.h"
+
+enum { MAX_MR = 16 };
+
+df_conv_patches df_conv_patches_make(const float *x, int n, int H, int W, int C, int k, int stride, int pad) {
+    DF_ASSERT(n >= 1 && H >= 1 && W >= 1 && C >= 1 && k >= 1 && stride >= 1 && pad >= 0);
+    DF_ASSERT(k <= H + 2 * pad && k <= W + 2 * pad);
+    df_conv_patches p = {x, n, H, W, C, k, stride, pad, (H + 2 * pad - k) / stride + 1,
+                         (W + 2 * pad - k) / stride + 1};
+    return p;
+}
+
+void df_gemm_pack_rows(int mr, const float *const *rows, int len, float *dst) {
+    for (int i = 0; i < mr; i++) {
+        const float *src = rows[i];
+        if (src)
+            for (int c = 0; c < len; c++) dst[(ptrdiff_t)c * mr + i] = src[c];
+        else
+            for (int c = 0; c < len; c++) dst[(ptrdiff_t)c * mr + i] = 0.0f;
+    }
+}
+
+void df_gemm_pack_a_patches(const df_gemm_kernel *kern, const df_conv_patches *pt, int i0, int rows, int k0,
+                            int kc, float *dst) {
+    const int mr = kern->mr, C = pt->C;
+    const df_gemm_pack_rows_fn pack_rows = kern->pack_rows ? kern->pack_rows : df_gemm_pack_rows;
+    DF_ASSERT(mr <= MAX_MR);
+    df_gemm_patch_pos pos[MAX_MR];
+    const float *src[MAX_MR];
+    for (int p = 0; p < rows; p += mr, dst += (ptrdiff_t)mr * kc) {
+        const int h = rows - p < mr ? rows - p : mr;
+        for (int i = 0; i < h; i++) pos[i] = df_gemm_patch_pos_at(pt, i0 + p + i);
+        for (int i = h; i < mr; i++) src[i] = NULL;
+        for (int k = k0; k < k0 + kc;) {
+            const int t = k / C, c0 = k % C, len = C - c0 < k0 + kc - k ? C - c0 : k0 + kc - k;
+            const df_gemm_patch_seg seg = {t / pt->k, t % pt->k, c0, len, 0};
+            for (int i = 0; i < h; i++) src[i] = df_gemm_patch_src(pt, pos[i], &seg);
+            pack_rows(mr, src, len, dst + (ptrdiff_t)(k - k0) * mr);
+            k += len;
+        }
+    }
+}
+
+int df_gemm_patch_segments(const df_conv_patches *pt, int j0, int cols, df_gemm_patch_seg *seg) {
+    int n = 0;
+    for (int j = j0; j < j0 + cols;) {
+        const int t = j / pt->C, c0 = j % pt->C;
+        const int len = pt->C - c0 < j0 + cols - j ? pt->C - c0 : j0 + cols - j;
+        seg[n++] = (df_gemm_patch_seg){t / pt->k, t % pt->k, c0, len, j - j0};
+        j += len;
+    }
+    return n;
+}
+
+void df_gemm_pack_b_patches(int nr, const df_conv_patches *pt, int k0, int kc, int j0, int cols, float *dst) {
+    df_gemm_patch_seg seg[64];
+    DF_ASSERT(nr <= 64);
+    const int nseg = df_gemm_patch_segments(pt, j0, cols, seg);
+    df_gemm_patch_pos pos = df_gemm_patch_pos_at(pt, k0);
+    for (int r = 0; r < kc; r++, dst += nr, df_gemm_patch_next(pt, &pos)) {
+        for (int s = 0; s < nseg; s++) {
+            const float *src = df_gemm_patch_src(pt, pos, &seg[s]);
+            if (src)
+                memcpy(dst + seg[s].off, src, sizeof(float) * (size_t)seg[s].len);
+            else
+                memset(dst + seg[s].off, 0, sizeof(float) * (size_t)seg[s].len);
+        }
+        for (int j = cols; j < nr; j++) dst[j] = 0.0f;
+    }
+}
+
+/* ---- entry points ---- */
+
+/* The selected backend's kernel with its patch packers, or 0 for OpenBLAS. The AVX-512 packers are
+ * attached here rather than in the kernel's constant, so that file keeps to the micro-kernel. Inside a
+ * parallel region OpenBLAS's own threads would multiply with the caller's, so there the best hand-written
+ * kernel runs instead, as df_sgemm does. */
+static int blocked_kernel(df_gemm_kernel *k) {
+    df_gemm_backend b = df_gemm_get_backend();
+    if (b == DF_GEMM_OPENBLAS) {
+        if (!omp_in_parallel()) return 0;
+        __builtin_cpu_init();
+        b = __builtin_cpu_supports("avx512f")                                       ? DF_GEMM_AVX512
+            : __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? DF_GEMM_AVX2
+                                                                                    : DF_GEMM_PORTABLE;
+    }
+    switch (b) {
+    case DF_GEMM_AVX512:
+        *k = df_gemm_kernel_avx512;
+        k->pack_rows = df_gemm_pack_rows_avx512;
+        k->pack_b_patches = df_gemm_pack_b_patches_avx512;
+        k->pack_a_patches = df_gemm_pack_a_patches_avx512;
+        return 1;
+    case DF_GEMM_AVX2: *k = df_gemm_kernel_avx2; return 1;
+    default: *k = df_gemm_kernel_portable; return 1;
+    }
+}
+
+/* Rows [r0, r0 + n) of the patch matrix, stored (n, cols): the OpenBLAS path. */
+static void store_rows(const df_conv_patches *pt, int r0, int n, float *dst) {
+    const int cols = df_conv_patches_cols(pt);
+    df_gemm_patch_seg seg[1];
+    df_gemm_patch_pos pos = df_gemm_patch_pos_at(pt, r0);
+    for (int r = 0; r < n; r++, dst += cols, df_gemm_patch_next(pt, &pos))
+        for (int t = 0; t < pt->k * pt->k; t++) {
+            seg[0] = (df_gemm_patch_seg){t / pt->k, t % pt->k, 0, pt->C, t * pt->C};
+            const float *src = df_gemm_patch_src(pt, pos, &seg[0]);
+            if (src)
+                memcpy(dst + seg[0].off, src, sizeof(float) * (size_t)pt->C);
+            else
+                memset(dst + seg[0].off, 0, sizeof(float) * (size_t)pt->C);
+        }
+}
+
+/* Patch rows per stored slice on the OpenBLAS path: about 16 MiB. */
+static int slice_rows(const df_conv_patches *pt) {
+    int rows = (int)(((size_t)4 << 20) / (size_t)df_conv_patches_cols(pt));
+    return rows < 1 ? 1 : rows;
+}
+
+static void scale_c(int M, int N, float beta, float *C, int ldc) {
+    for (int i = 0; i < M; i++)
+        for (int j = 0; j < N; j++) C[(ptrdiff_t)i * ldc + j] = beta == 0.0f ? 0.0f : beta * C[(ptrdiff_t)i * ldc + j];
+}
+
+void df_sgemm_patches_a(const df_conv_patches *a, int trans_b, int N, float alpha, const float *B, int ldb,
+                        float beta, float *C, int ldc) {
+    const int M = df_conv_patches_rows(a), K = df_conv_patches_cols(a);
+    DF_ASSERT(N >= 0 && ldc >= (N > 1 ? N : 1) && ldb >= ((trans_b ? K : N) > 1 ? (trans_b ? K : N) : 1));
+    if (N == 0) return;
+    if (alpha == 0.0f) {
+        scale_c(M, N, beta, C, ldc);
+        return;
+    }
+    df_gemm_kernel kern;
+    if (blocked_kernel(&kern)) {
+        const df_gemm_operand ao = {0, NULL, 0, a}, bo = {trans_b, B, ldb, NULL};
+        df_gemm_blocked_op(&kern, M, N, K, alpha, &ao, &bo, beta, C, ldc);
+        return;
+    }
+    const int slice = slice_rows(a);
+    float *buf = df_malloc(sizeof(float) * (size_t)slice * K);
+    for (int r0 = 0; r0 < M; r0 += slice) {
+        const int n = M - r0 < slice ? M - r0 : slice;
+        store_rows(a, r0, n, buf);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, n, N, K, alpha, buf, K, B,
+                    ldb, beta, C + (ptrdiff_t)r0 * ldc, ldc);
+    }
+    free(buf);
+}
+
+void df_sgemm_patches_b(int trans_a, int M, float alpha, const float *A, int lda, const df_conv_patches *b,
+                        float beta, float *C, int ldc) {
+    const int K = df_conv_patches_rows(b), N = df_conv_patches_cols(b);
+    DF_ASSERT(M >= 0 && ldc >= N && lda >= ((trans_a ? M : K) > 1 ? (trans_a ? M : K) : 1));
+    if (M == 0) return;
+    if (alpha == 0.0f) {
+        scale_c(M, N, beta, C, ldc);
+        return;
+    }
+    df_gemm_kernel kern;
+    if (blocked_kernel(&kern)) {
+        const df_gemm_operand ao = {trans_a, A, lda, NULL}, bo = {0, NULL, 0, b};
+        df_gemm_blocked_op(&kern, M, N, K, alpha, &ao, &bo, beta, C, ldc);
+        return;
+    }
+    const int slice = slice_rows(b);
+    float *buf = df_malloc(sizeof(float) * (size_t)slice * N);
+    for (int r0 = 0; r0 < K; r0 += slice) {
+        const int n = K - r0 < slice ? K - r0 : slice;
+        store_rows(b, r0, n, buf);
+        /* Column r0 of op(A) starts at row r0 of A when A is stored transposed. */
+        const float *a0 = trans_a ? A + (ptrdiff_t)r0 * lda : A + r0;
+        cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, CblasNoTrans, M, N, n, alpha, a0, lda, buf,
+                    N, r0 == 0 ? beta : 1.0f, C, ldc);
+    }
+    free(buf);
+}
