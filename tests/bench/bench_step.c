@@ -5,8 +5,8 @@
  *   BENCH step_<model> ours=<images/s> ref=<images/s> unit=img/s ratio=<ours/ref>
  *
  * `ref` is the figure in the environment variable DF_BENCH_REF_STEP_<MODEL> when set (scripts/bench_compare.sh
- * passes PyTorch's best measured in the same run of scripts/bench_compare.sh); otherwise the same step with df_sgemm switched to
- * OpenBLAS (same layers, only the GEMM differs). Figures are medians of STEPS timed steps after warm-up.
+ * passes PyTorch's best, measured just before); otherwise the same step with df_sgemm switched to OpenBLAS
+ * (same layers, only the GEMM differs). Figures are medians of STEPS timed steps after warm-up.
  *
  * step_image_fused is the same network built here with the fused batchnorm+ReLU op (layers/fused.h) in place
  * of batchnorm then relu: what the image model costs once train/model.c builds it that way.
