@@ -14,6 +14,8 @@
 #include "core/gemm.h"
 #include "peak.h"
 
+#include "bench_util.h"
+
 enum { ROUNDS = 5, PER_ROUND = 3 };
 
 typedef struct {
@@ -41,15 +43,6 @@ static void run(int openblas, const shape *s, const float *A, const float *B, fl
         df_sgemm(0, 0, s->M, s->N, s->K, 1.0f, A, s->K, B, s->N, 0.0f, C, s->N);
 }
 
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n) {
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
 
 /* Median GFLOP/s of ours (out[0]) and OpenBLAS (out[1]). Each sample repeats the call to last >= 20 ms.
  * The two are measured in alternating rounds rather than alternating calls, with a pause before each
@@ -73,8 +66,8 @@ static void measure(const shape *s, const float *A, const float *B, float *C, do
                 g[which][r * PER_ROUND + i] = flops * calls / (omp_get_wtime() - t) * 1e-9;
             }
         }
-    out[0] = median(g[0], ROUNDS * PER_ROUND);
-    out[1] = median(g[1], ROUNDS * PER_ROUND);
+    out[0] = bench_median(g[0], ROUNDS * PER_ROUND);
+    out[1] = bench_median(g[1], ROUNDS * PER_ROUND);
 }
 
 int main(void) {

@@ -17,13 +17,10 @@
 #include "train/model.h"
 #include "train/step.h"
 
+#include "bench_util.h"
+
 #define OUT 224
 
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + 1e-9 * t.tv_nsec;
-}
 
 static int write_set(const char *dir, const char *tag, int w, int h, int n, char **paths) {
     df_synth_opts o;
@@ -64,7 +61,7 @@ static int one(const char *path, int full, const df_augment_opts *ao, uint64_t k
 static double rate(char **paths, int n, int reps, int threads, int full, const df_cache *cache,
                    const df_augment_opts *ao) {
     int total = n * reps, bad = 0;
-    double t0 = now();
+    double t0 = bench_now();
 #pragma omp parallel num_threads(threads) reduction(+ : bad)
     {
         float *out = malloc(sizeof(float) * OUT * OUT * 3);
@@ -80,7 +77,7 @@ static double rate(char **paths, int n, int reps, int threads, int full, const d
         }
         free(out);
     }
-    double dt = now() - t0;
+    double dt = bench_now() - t0;
     return bad ? 0 : total / dt;
 }
 
@@ -106,9 +103,9 @@ static double training_rate(void) {
     for (int i = 0; i < B; i++) t[i] = (float)(i % 2);
     df_train_step(m->g, m->loss, o, 1e-3f, 0); /* warm-up */
     int steps = 3;
-    double t0 = now();
+    double t0 = bench_now();
     for (int i = 0; i < steps; i++) df_train_step(m->g, m->loss, o, 1e-3f, 0);
-    double r = steps * B / (now() - t0);
+    double r = steps * B / (bench_now() - t0);
     df_optim_free(o);
     df_model_free(m);
     return r;
@@ -120,9 +117,9 @@ int main(void) {
     int nt = omp_get_max_threads();
     enum { NS = 16, NL = 4 };
     char *small[NS], *large[NL];
-    double t0 = now();
+    double t0 = bench_now();
     if (write_set(dir, "s", 1024, 768, NS, small) || write_set(dir, "l", 4000, 3000, NL, large)) return 1;
-    printf("# drew %d JPEGs of 1024x768 and %d of 4000x3000 in %.1f s; %d threads\n", NS, NL, now() - t0, nt);
+    printf("# drew %d JPEGs of 1024x768 and %d of 4000x3000 in %.1f s; %d threads\n", NS, NL, bench_now() - t0, nt);
     df_augment_opts ao;
     df_augment_defaults(&ao, OUT, OUT);
     ao.train = 1;

@@ -24,17 +24,10 @@
 #include "layers/fused.h"
 #include "layers/layers.h"
 
+#include "bench_util.h"
+
 enum { ROUNDS = 5, PER_ROUND = 3 };
 
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n) {
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
 
 typedef void (*bench_fn)(void *ctx);
 
@@ -51,8 +44,8 @@ static void measure(bench_fn fn[2], void *ctx, double sec[2]) {
                 s[which][r * PER_ROUND + i] = omp_get_wtime() - t;
             }
         }
-    sec[0] = median(s[0], ROUNDS * PER_ROUND);
-    sec[1] = median(s[1], ROUNDS * PER_ROUND);
+    sec[0] = bench_median(s[0], ROUNDS * PER_ROUND);
+    sec[1] = bench_median(s[1], ROUNDS * PER_ROUND);
 }
 
 /* Prints the BENCH line; `ours` and `ref` are throughputs (higher is better). */

@@ -27,17 +27,10 @@
 #include "train/model.h"
 #include "train/step.h"
 
+#include "bench_util.h"
+
 enum { BATCH = 32, SIZE = 128, META_DIM = 16, WARMUP = 2, STEPS = 9, PROFILE_STEPS = 5 };
 
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n) {
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
 
 static df_model *build(df_fusion fusion) {
     df_model_spec s = df_model_spec_default(fusion, 2, SIZE, fusion == DF_FUSION_IMAGE ? 0 : META_DIM);
@@ -117,7 +110,7 @@ static double step_rate(df_model *m, df_optim *o) {
             exit(1);
         }
     }
-    return BATCH / median(t, STEPS);
+    return BATCH / bench_median(t, STEPS);
 }
 
 typedef struct {
@@ -163,7 +156,7 @@ static void profile(df_model *m, df_optim *o) {
     printf("# %-28s %-10s %9s %9s %9s\n", "node", "op", "fwd ms", "bwd ms", "GFLOP/s");
     for (int i = 0; i < g->n_nodes; i++) {
         df_node *n = &g->nodes[i];
-        double f = median(nt[i].fwd, PROFILE_STEPS) * 1e3, b = median(nt[i].bwd, PROFILE_STEPS) * 1e3;
+        double f = bench_median(nt[i].fwd, PROFILE_STEPS) * 1e3, b = bench_median(nt[i].bwd, PROFILE_STEPS) * 1e3;
         double flop = n->op->flops(g, n) * g->batch;
         /* Backward of a layer with weights costs two forwards (input and weight gradients), one if the
          * input needs no gradient. */
@@ -177,7 +170,7 @@ static void profile(df_model *m, df_optim *o) {
         if (k == nk && nk < KINDS) kind[nk++] = n->op->name;
         if (k < KINDS) kf[k] += f, kb[k] += b;
     }
-    double o_ms = median(other, PROFILE_STEPS) * 1e3, t_ms = median(total, PROFILE_STEPS) * 1e3;
+    double o_ms = bench_median(other, PROFILE_STEPS) * 1e3, t_ms = bench_median(total, PROFILE_STEPS) * 1e3;
     printf("# per op kind (fwd + bwd ms):");
     for (int k = 0; k < nk; k++) printf("  %s %.1f+%.1f", kind[k], kf[k], kb[k]);
     printf("\n# ops %.1f ms, clip+SGD %.1f ms, step %.1f ms (%.1f img/s)\n", sum, o_ms, t_ms,
