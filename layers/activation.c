@@ -13,7 +13,8 @@ static inline float sigmoidf(float x) { return 1.0f / (1.0f + expf(-x)); }
 
 /* ReLU runs over fixed blocks of DF_ELEMENTS_PER_BLOCK, each a vectorised loop. */
 DF_SIMD_CLONES static void relu_block(const float *x, float *y, long n) {
-    for (long i = 0; i < n; i++) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+    /* Written so that a NaN passes through (max(0, NaN) would hide it from the trainer's NaN guard). */
+    for (long i = 0; i < n; i++) y[i] = x[i] < 0.0f ? 0.0f : x[i];
 }
 
 DF_SIMD_CLONES static void relu_grad_block(const float *x, const float *dy, float *dx, long n, int acc) {

@@ -68,7 +68,7 @@ void df_bn_stats(size_t rows, int C, const float *x, double *mean, double *var, 
         }
         double m = s / (double)rows, v = q / (double)rows - m * m;
         mean[c] = (double)k[c] + m;
-        var[c] = v > 0 ? v : 0;
+        var[c] = v < 0 ? 0 : v;
     }
 }
 
@@ -80,7 +80,7 @@ DF_SIMD_CLONES static void apply_rows(const float *x, float *y, size_t n_rows, i
         if (relu)
             for (int c = 0; c < C; c++) {
                 float v = xr[c] * scale[c] + shift[c];
-                yr[c] = v > 0.0f ? v : 0.0f;
+                yr[c] = v < 0.0f ? 0.0f : v; /* a NaN passes through */
             }
         else
             for (int c = 0; c < C; c++) yr[c] = xr[c] * scale[c] + shift[c];

@@ -1,6 +1,7 @@
 /* test_learning.c: the models learn. A metadata MLP overfits one batch of random labels to near-zero loss;
  * a small CNN learns a generated image task (stripe orientation under noise) far above chance; and the same
  * seed gives bit-identical weights after several steps with 1 and with 2 threads. */
+#include <math.h>
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -137,7 +138,34 @@ static void test_thread_determinism(void) {
     free(two);
 }
 
+/* The NaN guard: a non-finite loss or gradient stops the step before the optimizer touches the weights. */
+static void test_nan_guard(void) {
+    df_model_spec s = df_model_spec_default(DF_FUSION_META, 2, 0, 4);
+    df_error err;
+    df_model *m = df_model_build(&s, 4, 1, &err);
+    df_optim *o = m ? adam(m, 1e-2f) : NULL;
+    CHECK(o != NULL);
+    if (!o) return;
+    for (int i = 0; i < 16; i++) df_graph_out(m->g, m->meta)[i] = (float)(i % 5) - 2.0f;
+    for (int i = 0; i < 4; i++) df_graph_out(m->g, m->target)[i] = (float)(i % 2);
+    int t = df_graph_find_tensor(m->g, "meta.fc1.weight");
+    m->g->params[m->g->tensors[t].offset] = NAN;
+    float *before = df_malloc(m->g->n_param_floats * sizeof(float));
+    memcpy(before, m->g->params, m->g->n_param_floats * sizeof(float));
+    df_step_result r = df_train_step(m->g, m->loss, o, 1e-2f, 0);
+    CHECK(!r.finite);
+    int unchanged = 1;
+    for (size_t i = 0; i < m->g->n_param_floats; i++)
+        unchanged &= memcmp(&before[i], &m->g->params[i], sizeof(float)) == 0;
+    CHECK_MSG(unchanged, "a step with a non-finite loss changed the weights");
+    CHECK(df_optim_get_step(o) == 0);
+    free(before);
+    df_optim_free(o);
+    df_model_free(m);
+}
+
 int main(void) {
+    test_nan_guard();
     test_overfit_one_batch();
     test_cnn_learns_stripes();
     test_thread_determinism();
