@@ -189,6 +189,17 @@ def main():
                              "model:\n  fusion: meta\ntrain:\n  optimiser: adam\n")
         p = run(["train", bad], expect=1)
         check(f"{bad}:9:3" in p.stderr and "optimizer" in p.stderr, f"typo names line and suggestion: {p.stderr.strip()}")
+        for text, where, what in (("  epochs: ten\n", ":9:11", "integer"), ("  batch_size: 32\n  lr: fast\n", ":10:7", "number")):
+            wrong = os.path.join(tmp, "wrong-type.yaml")
+            open(wrong, "w").write("run:\n  name: x\ndata:\n  layout: isic\n  train_csv: data/metadata.csv\n"
+                                   "model:\n  fusion: meta\ntrain:\n" + text)
+            p = run(["train", wrong], expect=1)
+            check(f"{wrong}{where}" in p.stderr and what in p.stderr, f"wrong type named: {p.stderr.strip()}")
+        missing = os.path.join(tmp, "missing.yaml")
+        open(missing, "w").write("run:\n  name: x\ndata:\n  layout: isic\n  train_csv: nowhere.csv\n"
+                                 "model:\n  fusion: meta\n")
+        p = run(["train", missing], expect=1)
+        check(f"{missing}:5:14" in p.stderr and "nowhere.csv" in p.stderr, f"missing file named: {p.stderr.strip()}")
         p = run(["train", write_config(tmp, "neg", "meta"), "--set", "train.lr=-0.1"], expect=1)
         check("train.lr=-0.1" in p.stderr and ">" in p.stderr, f"negative lr refused: {p.stderr.strip()}")
 
