@@ -9,11 +9,11 @@
 #include <string.h>
 
 #include "core/gemm.h"
-#include "data/csv.h"
 #include "train/checkpoint.h"
 #include "train/config_schema.h"
 #include "train/late_fusion.h"
 #include "train/run_data.h"
+#include "train/run_files.h"
 #include "train/safetensors.h"
 #include "train/trainer.h"
 
@@ -183,29 +183,16 @@ static int eval_or_predict(int argc, char **argv, int write_csv) {
         printf("\n");
     }
     if (rc == 0 && write_csv) {
-        FILE *f = fopen(cli.out, "w");
-        if (!f) {
-            rc = df_fail(&err, "cannot write %s", cli.out);
-        } else {
-            /* MILK10k's challenge takes lesion_id and one probability column per class; other layouts also
-             * get the true label, for analysis. */
-            const df_dataset *ds = rd.ds[split];
-            int milk = !strcmp(cfg.data.layout, "milk10k"), lead = milk ? 1 : 2;
-            const char *head[2 + DF_MAX_CLASSES] = {milk ? "lesion_id" : "id", "label"};
-            for (int k = 0; k < p.K; k++) head[lead + k] = ds->class_names[k];
-            df_csv_write_row(f, head, lead + p.K);
-            for (int i = 0; i < p.n; i++) {
-                char cells[DF_MAX_CLASSES][32];
-                const char *row[2 + DF_MAX_CLASSES] = {ds->ids[p.indices[i]], ds->class_names[p.labels[i]]};
-                for (int k = 0; k < p.K; k++) {
-                    snprintf(cells[k], sizeof cells[k], "%.6g", p.prob[(size_t)i * p.K + k]);
-                    row[lead + k] = cells[k];
-                }
-                df_csv_write_row(f, row, lead + p.K);
-            }
-            if (fclose(f)) rc = df_fail(&err, "cannot write %s", cli.out);
-            else printf("wrote %d predictions to %s\n", p.n, cli.out);
-        }
+        /* MILK10k's challenge takes lesion_id and one probability column per class; other layouts also get
+         * the true label, for analysis. Written whole through a temporary file, never half. */
+        char *text = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&text, &len);
+        df_predictions_csv(f, rd.ds[split], &p, !strcmp(cfg.data.layout, "milk10k"));
+        fclose(f);
+        rc = df_write_file_atomic(cli.out, text, len, &err);
+        free(text);
+        if (rc == 0) printf("wrote %d predictions to %s\n", p.n, cli.out);
     }
     if (rc == 0) {
         df_predictions_free(&p);

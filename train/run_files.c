@@ -86,7 +86,8 @@ static int truncate_log(const char *path, int epoch, int csv, df_error *err) {
     return rc;
 }
 
-int df_run_files_truncate(const char *dir, int epoch, df_error *err) {
+/* Drops log lines of epochs >= epoch (a resumed run redoes them). */
+static int truncate_logs(const char *dir, int epoch, df_error *err) {
     char path[4200];
     snprintf(path, sizeof path, "%s/metrics.jsonl", dir);
     if (truncate_log(path, epoch, 0, err)) return -1;
@@ -94,7 +95,7 @@ int df_run_files_truncate(const char *dir, int epoch, df_error *err) {
     return truncate_log(path, epoch, 1, err);
 }
 
-int df_run_files_begin(const char *dir, const df_run_config *cfg, int resume, df_error *err) {
+int df_run_files_begin(const char *dir, int resume, df_error *err) {
     if (df_make_dirs(dir, err)) return -1;
     char path[4200];
     struct stat st;
@@ -102,8 +103,14 @@ int df_run_files_begin(const char *dir, const df_run_config *cfg, int resume, df
     if (!resume && stat(path, &st) == 0)
         return df_fail(err, "%s already holds a run; resume it with --resume, or choose another run.name / "
                        "run.out_dir", dir);
+    return 0;
+}
+
+int df_run_files_start(const char *dir, const df_run_config *cfg, int epoch, df_error *err) {
+    char path[4200];
     snprintf(path, sizeof path, "%s/config.yaml", dir);
-    return df_write_file_atomic(path, cfg->text, strlen(cfg->text), err);
+    if (df_write_file_atomic(path, cfg->text, strlen(cfg->text), err)) return -1;
+    return truncate_logs(dir, epoch, err);
 }
 
 /* Appends one line to a file by rewriting it whole through a temporary file. */
@@ -165,6 +172,22 @@ int df_run_files_log_epoch(const char *dir, const df_epoch_log *log, const df_me
                        line, err);
 }
 
+void df_predictions_csv(FILE *f, const df_dataset *ds, const df_predictions *p, int submission) {
+    int lead = submission ? 1 : 2;
+    const char *head[2 + DF_MAX_CLASSES] = {submission ? "lesion_id" : "id", "label"};
+    for (int k = 0; k < p->K; k++) head[lead + k] = ds->class_names[k];
+    df_csv_write_row(f, head, lead + p->K);
+    for (int i = 0; i < p->n; i++) {
+        char cells[DF_MAX_CLASSES][32];
+        const char *row[2 + DF_MAX_CLASSES] = {ds->ids[p->indices[i]], ds->class_names[p->labels[i]]};
+        for (int k = 0; k < p->K; k++) {
+            snprintf(cells[k], sizeof cells[k], "%.6g", p->prob[(size_t)i * p->K + k]);
+            row[lead + k] = cells[k];
+        }
+        df_csv_write_row(f, row, lead + p->K);
+    }
+}
+
 int df_write_test_results(const char *dir, const df_run_data *rd, int split, const df_predictions *p,
                           const df_metrics *m, df_error *err) {
     const df_dataset *ds = rd->ds[split];
@@ -180,22 +203,7 @@ int df_write_test_results(const char *dir, const df_run_data *rd, int split, con
     free(text);
     if (rc) return -1;
     f = open_memstream(&text, &len);
-    const char *head[2 + DF_MAX_CLASSES];
-    head[0] = "id";
-    head[1] = "label";
-    for (int k = 0; k < p->K; k++) head[2 + k] = ds->class_names[k];
-    df_csv_write_row(f, head, 2 + p->K);
-    for (int i = 0; i < p->n; i++) {
-        char cells[2 + DF_MAX_CLASSES][32];
-        const char *row[2 + DF_MAX_CLASSES];
-        row[0] = ds->ids[p->indices[i]];
-        row[1] = ds->class_names[p->labels[i]];
-        for (int k = 0; k < p->K; k++) {
-            snprintf(cells[k], sizeof cells[k], "%.6g", p->prob[(size_t)i * p->K + k]);
-            row[2 + k] = cells[k];
-        }
-        df_csv_write_row(f, row, 2 + p->K);
-    }
+    df_predictions_csv(f, ds, p, 0);
     fclose(f);
     snprintf(path, sizeof path, "%s/test_predictions.csv", dir);
     rc = df_write_file_atomic(path, text, len, err);

@@ -1,7 +1,6 @@
 /* trainer.c: the epoch loop (see trainer.h). */
 #include "train/trainer.h"
 
-#include <errno.h>
 #include <math.h>
 #include <omp.h>
 #include <stdio.h>
@@ -236,19 +235,19 @@ static int train_model(const df_run_config *cfg, df_fusion fusion, const df_trai
                        df_error *err) {
     run r;
     int rc = setup(&r, cfg, fusion, opts, err);
-    if (rc == 0 && df_run_files_begin(r.dir, cfg, opts->resume, err)) rc = -1;
+    if (rc == 0 && df_run_files_begin(r.dir, opts->resume, err)) rc = -1;
     if (rc == 0 && opts->resume) {
         char last[4200];
         snprintf(last, sizeof last, "%s/last.safetensors", r.dir);
         struct stat st;
         if (stat(last, &st) == 0) rc = resume(&r, err);
-        if (rc == 0) rc = df_run_files_truncate(r.dir, r.state.epoch, err);
     }
     if (rc == 0 && r.state.finished) {
         printf("%s: the run is already finished (epoch %d); nothing to do\n", r.dir, r.state.epoch);
         run_free(&r);
         return 0;
     }
+    if (rc == 0) rc = df_run_files_start(r.dir, cfg, r.state.epoch, err);
     df_progress prog;
     long per_epoch = rc == 0 ? df_loader_batches_per_epoch(r.train) : 0;
     long total = per_epoch * cfg->train.epochs;
