@@ -1,5 +1,6 @@
 /* batchnorm.c: y = gamma * (x - mean) / sqrt(var + eps) + beta, statistics per channel (the last
- * dimension) over all other dimensions; and the same followed by y = max(y, 0) as one op (layers/fused.h).
+ * dimension) over all other dimensions; and, as single ops (layers/fused.h), the same followed by
+ * y = max(y, 0), or by that and 2x2 stride-2 max pooling.
  *
  * Training mode uses the batch's mean and biased variance and updates the running statistics (running_var
  * with the unbiased variance, as PyTorch does); inference mode uses the running statistics. The memory
@@ -16,15 +17,19 @@
 typedef struct {
     size_t rows;
     int C;
+    int B, H, W; /* of the input, for the pooled op */
 } bn_dims;
 
+/* Over the input: the pooled op's output is smaller than what it normalises. */
 static bn_dims dims_of(const df_graph *g, const df_node *n) {
-    bn_dims d = {df_shape_per_sample(n->shape) / (size_t)n->shape.d[n->shape.rank - 1] * (size_t)g->batch,
-                 n->shape.d[n->shape.rank - 1]};
+    const df_shape s = g->nodes[n->in[0]].shape;
+    const int C = s.d[s.rank - 1];
+    bn_dims d = {df_shape_per_sample(s) / (size_t)C * (size_t)g->batch, C, g->batch, s.d[1], s.d[2]};
     return d;
 }
 
 static int fused_relu(const df_node *n);
+static int fused_pool(const df_node *n);
 
 /* Scratch: the kernels' partial sums, then 2 C doubles and 3 C floats of per-channel constants. */
 static size_t scratch_bytes(int C) {
@@ -58,7 +63,10 @@ static void batchnorm_forward(df_graph *g, df_node *n) {
         scale[c] = gamma[c] * invstd[c];
         shift[c] = beta[c] - mean[c] * scale[c];
     }
-    df_bn_apply(d.rows, d.C, x, n->out, scale, shift, fused_relu(n));
+    if (fused_pool(n))
+        df_bn_relu_pool_apply(d.B, d.H, d.W, d.C, x, n->out, scale, shift);
+    else
+        df_bn_apply(d.rows, d.C, x, n->out, scale, shift, fused_relu(n));
 }
 
 static void batchnorm_backward(df_graph *g, df_node *n) {
@@ -69,8 +77,11 @@ static void batchnorm_backward(df_graph *g, df_node *n) {
     const float *mean = n->saved, *invstd = mean + d.C, *scale = invstd + d.C, *shift = scale + d.C;
     const int relu = fused_relu(n);
     double *sg = (double *)((unsigned char *)g->scratch + df_bn_scratch_bytes(d.C)), *sgc = sg + d.C;
-    df_bn_grad_sums(d.rows, d.C, n->dout, xn->out, mean, relu ? scale : NULL, relu ? shift : NULL, sg, sgc,
-                    g->scratch);
+    if (fused_pool(n))
+        df_bn_relu_pool_grad_sums(d.B, d.H, d.W, d.C, n->dout, xn->out, mean, scale, shift, sg, sgc, g->scratch);
+    else
+        df_bn_grad_sums(d.rows, d.C, n->dout, xn->out, mean, relu ? scale : NULL, relu ? shift : NULL, sg, sgc,
+                        g->scratch);
     for (int c = 0; c < d.C; c++) {
         dgamma[c] += (float)(invstd[c] * sgc[c]); /* sum g * xhat */
         dbeta[c] += (float)sg[c];
@@ -88,20 +99,27 @@ static void batchnorm_backward(df_graph *g, df_node *n) {
             b[c] = k[c] = 0.0f;
         }
     }
-    df_bn_grad_apply(d.rows, d.C, n->dout, xn->out, xn->dout, mean, relu ? scale : NULL, relu ? shift : NULL,
-                     a, b, k, n->grad_accum[0]);
+    if (fused_pool(n))
+        df_bn_relu_pool_grad_apply(d.B, d.H, d.W, d.C, n->dout, xn->out, xn->dout, mean, scale, shift, a, b, k,
+                                   n->grad_accum[0]);
+    else
+        df_bn_grad_apply(d.rows, d.C, n->dout, xn->out, xn->dout, mean, relu ? scale : NULL,
+                         relu ? shift : NULL, a, b, k, n->grad_accum[0]);
 }
 
 static double batchnorm_flops(const df_graph *g, const df_node *n) {
-    (void)g;
-    return 4.0 * (double)df_shape_per_sample(n->shape);
+    return 4.0 * (double)df_shape_per_sample(g->nodes[n->in[0]].shape);
 }
 
 static const df_op batchnorm_op = {"batchnorm", batchnorm_forward, batchnorm_backward, batchnorm_flops};
 static const df_op batchnorm_relu_op = {"batchnorm_relu", batchnorm_forward, batchnorm_backward,
                                         batchnorm_flops};
 
-static int fused_relu(const df_node *n) { return n->op == &batchnorm_relu_op; }
+static const df_op batchnorm_relu_pool_op = {"batchnorm_relu_maxpool", batchnorm_forward, batchnorm_backward,
+                                             batchnorm_flops};
+
+static int fused_relu(const df_node *n) { return n->op == &batchnorm_relu_op || fused_pool(n); }
+static int fused_pool(const df_node *n) { return n->op == &batchnorm_relu_pool_op; }
 
 static int add_batchnorm(df_graph *g, const df_op *op, const char *name, int x, float eps, float momentum) {
     if (df_graph_check_inputs(g, name, &x, 1)) return -1;
@@ -113,7 +131,15 @@ static int add_batchnorm(df_graph *g, const df_op *op, const char *name, int x, 
     if (!(eps > 0) || !(momentum >= 0 && momentum <= 1))
         return df_graph_fail(g, "layer '%s' (%s): need eps > 0 and momentum in [0, 1], got %g, %g", name,
                              op->name, eps, momentum);
-    df_node *n = df_graph_add_node(g, op, name, &x, 1, xs);
+    df_shape ys = xs;
+    if (op == &batchnorm_relu_pool_op) {
+        if (xs.rank != 4 || xs.d[1] < 2 || xs.d[2] < 2)
+            return df_graph_fail(g, "layer '%s' (%s): expects (batch, height, width, channels) with height and "
+                                 "width at least 2 to pool, got %s", name, op->name, df_shape_str(xs, s, sizeof s));
+        ys.d[1] /= 2;
+        ys.d[2] /= 2;
+    }
+    df_node *n = df_graph_add_node(g, op, name, &x, 1, ys);
     if (!n) return -1;
     n->a.norm.eps = eps;
     n->a.norm.momentum = momentum;
@@ -134,4 +160,8 @@ int df_batchnorm(df_graph *g, const char *name, int x, float eps, float momentum
 
 int df_batchnorm_relu(df_graph *g, const char *name, int x, float eps, float momentum) {
     return add_batchnorm(g, &batchnorm_relu_op, name, x, eps, momentum);
+}
+
+int df_batchnorm_relu_maxpool(df_graph *g, const char *name, int x, float eps, float momentum) {
+    return add_batchnorm(g, &batchnorm_relu_pool_op, name, x, eps, momentum);
 }

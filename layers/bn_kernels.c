@@ -27,6 +27,20 @@ static chunk_acc chunk_of(void *scratch, int C, int ch) {
 
 static int n_chunks(size_t rows) { return rows < CHUNKS ? (int)rows : CHUNKS; }
 
+/* s0[c], s1[c] = the chunks' d0[c], d1[c] added in chunk order. */
+static void sum_chunks(void *scratch, int C, int nc, double *s0, double *s1) {
+    for (int c = 0; c < C; c++) {
+        double s = 0, q = 0;
+        for (int ch = 0; ch < nc; ch++) {
+            chunk_acc a = chunk_of(scratch, C, ch);
+            s += a.d0[c];
+            q += a.d1[c];
+        }
+        s0[c] = s;
+        s1[c] = q;
+    }
+}
+
 /* Over rows [r0, r1): d0 = sum (x - k), d1 = sum (x - k)^2. The shift k (a sample of the channel) keeps the
  * variance from cancelling when the mean is large against the spread. */
 DF_SIMD_CLONES static void stats_chunk(const float *restrict x, size_t r0, size_t r1, int C,
@@ -59,14 +73,9 @@ void df_bn_stats(size_t rows, int C, const float *x, double *mean, double *var, 
         chunk_acc a = chunk_of(scratch, C, ch);
         stats_chunk(x, rows * ch / nc, rows * (ch + 1) / nc, C, k, a.f0, a.f1, a.d0, a.d1);
     }
+    sum_chunks(scratch, C, nc, mean, var); /* sums of x - k and (x - k)^2 */
     for (int c = 0; c < C; c++) {
-        double s = 0, q = 0;
-        for (int ch = 0; ch < nc; ch++) {
-            chunk_acc a = chunk_of(scratch, C, ch);
-            s += a.d0[c];
-            q += a.d1[c];
-        }
-        double m = s / (double)rows, v = q / (double)rows - m * m;
+        double m = mean[c] / (double)rows, v = var[c] / (double)rows - m * m;
         mean[c] = (double)k[c] + m;
         var[c] = v < 0 ? 0 : v;
     }
@@ -142,16 +151,7 @@ void df_bn_grad_sums(size_t rows, int C, const float *dy, const float *x, const 
         grad_sums_chunk(dy, x, rows * ch / nc, rows * (ch + 1) / nc, C, mean, relu_scale, relu_shift, a.f0,
                         a.f1, a.d0, a.d1);
     }
-    for (int c = 0; c < C; c++) {
-        double s = 0, q = 0;
-        for (int ch = 0; ch < nc; ch++) {
-            chunk_acc a = chunk_of(scratch, C, ch);
-            s += a.d0[c];
-            q += a.d1[c];
-        }
-        sg[c] = s;
-        sgc[c] = q;
-    }
+    sum_chunks(scratch, C, nc, sg, sgc);
 }
 
 DF_SIMD_CLONES static void grad_apply_rows(const float *dy, const float *x, float *dx, size_t n_rows, int C,
@@ -188,5 +188,162 @@ void df_bn_grad_apply(size_t rows, int C, const float *dy, const float *x, float
         size_t r0 = (size_t)k * rb, n = rows - r0 < rb ? rows - r0 : rb;
         grad_apply_rows(dy + r0 * C, x + r0 * C, dx + r0 * C, n, C, mean, relu_scale, relu_shift, a, b, d,
                         accumulate);
+    }
+}
+
+/* Batch norm, ReLU and 2x2/2 max pooling over (B, H, W, C) in NHWC. Output row (b, oh) of the pooling covers
+ * input rows 2oh and 2oh+1 of image b; its windows are the pixel pairs (2ow, 2ow+1) of both. Inside a window
+ * the taps are taken in the order (0,0), (0,1), (1,0), (1,1) exactly as df_maxpool does on the output of
+ * df_batchnorm_relu: the first maximum wins, a NaN never wins after the first tap. */
+
+static inline float relu_of(float v) { return v < 0.0f ? 0.0f : v; /* a NaN passes through */ }
+
+DF_SIMD_CLONES static void pool_apply_row(const float *restrict x0, const float *restrict x1, float *restrict y,
+                                          int OW, int C, const float *restrict scale,
+                                          const float *restrict shift) {
+    for (int ow = 0; ow < OW; ow++) {
+        const float *p0 = x0 + (size_t)2 * ow * C, *p1 = p0 + C, *p2 = x1 + (size_t)2 * ow * C, *p3 = p2 + C;
+        float *yo = y + (size_t)ow * C;
+        for (int c = 0; c < C; c++) {
+            float m = relu_of(p0[c] * scale[c] + shift[c]);
+            float v = relu_of(p1[c] * scale[c] + shift[c]);
+            m = v > m ? v : m;
+            v = relu_of(p2[c] * scale[c] + shift[c]);
+            m = v > m ? v : m;
+            v = relu_of(p3[c] * scale[c] + shift[c]);
+            yo[c] = v > m ? v : m;
+        }
+    }
+}
+
+void df_bn_relu_pool_apply(int B, int H, int W, int C, const float *x, float *y, const float *scale,
+                           const float *shift) {
+    const int OH = H / 2, OW = W / 2;
+    const size_t in_row = (size_t)W * C;
+#pragma omp parallel for schedule(static)
+    for (long r = 0; r < (long)B * OH; r++) {
+        const float *x0 = x + ((size_t)(r / OH) * H + 2 * (size_t)(r % OH)) * in_row;
+        pool_apply_row(x0, x0 + in_row, y + (size_t)r * OW * C, OW, C, scale, shift);
+    }
+}
+
+/* The pooled gradient gc routed back through the window's max and ReLU: to the tap that won (the forward's
+ * comparisons on the same pre-activation values v0..v3, first maximum wins) if it passed the ReLU, 0 to the
+ * rest. A later tap wins only by exceeding a value >= 0, so only tap 0 needs its own ReLU test. Written as
+ * selects on floats so the loops vectorise. */
+static inline void route_window(float v0, float v1, float v2, float v3, float gc, float g[4]) {
+    float r0 = relu_of(v0), r1 = relu_of(v1), r2 = relu_of(v2), r3 = relu_of(v3);
+    float m1 = r1 > r0 ? r1 : r0, m2 = r2 > m1 ? r2 : m1;
+    g[3] = r3 > m2 ? gc : 0.0f;
+    float rest = r3 > m2 ? 0.0f : gc;
+    g[2] = r2 > m1 ? rest : 0.0f;
+    rest = r2 > m1 ? 0.0f : rest;
+    g[1] = r1 > r0 ? rest : 0.0f;
+    rest = r1 > r0 ? 0.0f : rest;
+    g[0] = v0 > 0.0f ? rest : 0.0f;
+}
+
+DF_SIMD_CLONES static void pool_grad_sums_row(const float *restrict dy, const float *restrict x0,
+                                              const float *restrict x1, int OW, int C,
+                                              const float *restrict mean, const float *restrict scale,
+                                              const float *restrict shift, float *restrict f0,
+                                              float *restrict f1) {
+    for (int c = 0; c < C; c++) f0[c] = f1[c] = 0.0f;
+    for (int ow = 0; ow < OW; ow++) {
+        const float *p0 = x0 + (size_t)2 * ow * C, *p1 = p0 + C, *p2 = x1 + (size_t)2 * ow * C, *p3 = p2 + C;
+        const float *g = dy + (size_t)ow * C;
+        for (int c = 0; c < C; c++) {
+            float a0 = p0[c], a1 = p1[c], a2 = p2[c], a3 = p3[c], gc = g[c];
+            float v0 = a0 * scale[c] + shift[c], v1 = a1 * scale[c] + shift[c];
+            float v2 = a2 * scale[c] + shift[c], v3 = a3 * scale[c] + shift[c];
+            float gt[4];
+            route_window(v0, v1, v2, v3, gc, gt);
+            /* one of the four is nonzero: these sums are that term exactly */
+            f0[c] += (gt[0] + gt[1]) + (gt[2] + gt[3]);
+            f1[c] += (gt[0] * (a0 - mean[c]) + gt[1] * (a1 - mean[c])) + (gt[2] * (a2 - mean[c]) + gt[3] * (a3 - mean[c]));
+        }
+    }
+}
+
+void df_bn_relu_pool_grad_sums(int B, int H, int W, int C, const float *dy, const float *x, const float *mean,
+                               const float *scale, const float *shift, double *sg, double *sgc, void *scratch) {
+    const int OH = H / 2, OW = W / 2;
+    const size_t in_row = (size_t)W * C, rows = (size_t)B * OH;
+    const int nc = n_chunks(rows);
+#pragma omp parallel for schedule(static)
+    for (int ch = 0; ch < nc; ch++) {
+        chunk_acc a = chunk_of(scratch, C, ch);
+        for (int c = 0; c < C; c++) a.d0[c] = a.d1[c] = 0.0;
+        for (size_t r = rows * ch / nc; r < rows * (ch + 1) / nc; r++) {
+            const float *x0 = x + ((r / OH) * H + 2 * (r % OH)) * in_row;
+            pool_grad_sums_row(dy + r * OW * C, x0, x0 + in_row, OW, C, mean, scale, shift, a.f0, a.f1);
+            for (int c = 0; c < C; c++) {
+                a.d0[c] += a.f0[c];
+                a.d1[c] += a.f1[c];
+            }
+        }
+    }
+    sum_chunks(scratch, C, nc, sg, sgc);
+}
+
+/* dx of n pixels that no window covers (the last row or column of an odd size): g = 0. */
+DF_SIMD_CLONES static void pool_grad_uncovered(const float *restrict x, float *restrict dx, int n, int C,
+                                               const float *restrict mean, const float *restrict b,
+                                               const float *restrict d, int acc) {
+    for (int p = 0; p < n; p++)
+        for (int c = 0; c < C; c++) {
+            float v = b[c] * (x[(size_t)p * C + c] - mean[c]) + d[c];
+            dx[(size_t)p * C + c] = acc ? dx[(size_t)p * C + c] + v : v;
+        }
+}
+
+/* dx of the four taps of each window of an output row, stored (ACC 0) or added (ACC 1). */
+#define POOL_GRAD_APPLY_LOOP(ACC)                                                                            \
+    for (int c = 0; c < C; c++) {                                                                            \
+        float a0 = p0[c], a1 = p1[c], a2 = p2[c], a3 = p3[c], gt[4], e;                                      \
+        route_window(a0 * scale[c] + shift[c], a1 * scale[c] + shift[c], a2 * scale[c] + shift[c],           \
+                     a3 * scale[c] + shift[c], g[c], gt);                                                    \
+        e = a[c] * gt[0] + b[c] * (a0 - mean[c]) + d[c], q0[c] = ACC ? q0[c] + e : e;                  \
+        e = a[c] * gt[1] + b[c] * (a1 - mean[c]) + d[c], q1[c] = ACC ? q1[c] + e : e;                  \
+        e = a[c] * gt[2] + b[c] * (a2 - mean[c]) + d[c], q2[c] = ACC ? q2[c] + e : e;                  \
+        e = a[c] * gt[3] + b[c] * (a3 - mean[c]) + d[c], q3[c] = ACC ? q3[c] + e : e;                  \
+    }
+
+DF_SIMD_CLONES static void pool_grad_apply_row(const float *restrict dy, const float *restrict x0,
+                                               const float *restrict x1, float *restrict d0,
+                                               float *restrict d1, int OW, int C, const float *restrict mean,
+                                               const float *restrict scale, const float *restrict shift,
+                                               const float *restrict a, const float *restrict b,
+                                               const float *restrict d, int acc) {
+    for (int ow = 0; ow < OW; ow++) {
+        const size_t o = (size_t)2 * ow * C;
+        const float *p0 = x0 + o, *p1 = p0 + C, *p2 = x1 + o, *p3 = p2 + C;
+        float *q0 = d0 + o, *q1 = q0 + C, *q2 = d1 + o, *q3 = q2 + C;
+        const float *g = dy + (size_t)ow * C;
+        if (acc)
+            POOL_GRAD_APPLY_LOOP(1)
+        else
+            POOL_GRAD_APPLY_LOOP(0)
+    }
+}
+
+void df_bn_relu_pool_grad_apply(int B, int H, int W, int C, const float *dy, const float *x, float *dx,
+                                const float *mean, const float *scale, const float *shift, const float *a,
+                                const float *b, const float *d, int accumulate) {
+    const int OH = H / 2, OW = W / 2;
+    const size_t in_row = (size_t)W * C;
+#pragma omp parallel for schedule(static)
+    for (long r = 0; r < (long)B * OH; r++) {
+        const int oh = (int)(r % OH);
+        const size_t off = ((size_t)(r / OH) * H + 2 * (size_t)oh) * in_row;
+        pool_grad_apply_row(dy + (size_t)r * OW * C, x + off, x + off + in_row, dx + off, dx + off + in_row, OW,
+                            C, mean, scale, shift, a, b, d, accumulate);
+        /* Odd sizes: the last column of both rows, and the image's last row with the last output row. */
+        for (int i = 0; i < 2 && W % 2; i++) {
+            const size_t last = off + i * in_row + (size_t)(W - 1) * C;
+            pool_grad_uncovered(x + last, dx + last, 1, C, mean, b, d, accumulate);
+        }
+        if (H % 2 && oh == OH - 1)
+            pool_grad_uncovered(x + off + 2 * in_row, dx + off + 2 * in_row, W, C, mean, b, d, accumulate);
     }
 }

@@ -1,5 +1,5 @@
 /* bn_kernels.h: the memory passes of batch normalisation over a (rows, C) matrix (channels last), shared by
- * the batchnorm op and the fused batchnorm+ReLU op. Internal to layers/.
+ * the batchnorm op and the fused batchnorm+ReLU and batchnorm+ReLU+max-pool ops. Internal to layers/.
  *
  * Forward is two passes (statistics, then y = x*scale + shift, optionally clamped at 0); backward is two
  * (gradient sums, then dx). With the ReLU fused, the gradient reaching the norm is g = dy where
@@ -33,5 +33,18 @@ void df_bn_grad_sums(size_t rows, int C, const float *dy, const float *x, const 
 void df_bn_grad_apply(size_t rows, int C, const float *dy, const float *x, float *dx, const float *mean,
                       const float *relu_scale, const float *relu_shift, const float *a, const float *b,
                       const float *d, int accumulate);
+
+/* The same passes with ReLU and 2x2 stride-2 max pooling after the norm, over x (B, H, W, C), H, W >= 2; the
+ * output is (B, H/2, W/2, C) (a last odd row or column is in no window). Forward: y = max over each window of
+ * max(x * scale + shift, 0). Backward from the pooled gradient dy: g is dy at the window's winning tap where
+ * its x * scale + shift > 0, and 0 elsewhere; the winner is found again from x by the forward's comparisons,
+ * so nothing per element is saved. */
+void df_bn_relu_pool_apply(int B, int H, int W, int C, const float *x, float *y, const float *scale,
+                           const float *shift);
+void df_bn_relu_pool_grad_sums(int B, int H, int W, int C, const float *dy, const float *x, const float *mean,
+                               const float *scale, const float *shift, double *sg, double *sgc, void *scratch);
+void df_bn_relu_pool_grad_apply(int B, int H, int W, int C, const float *dy, const float *x, float *dx,
+                                const float *mean, const float *scale, const float *shift, const float *a,
+                                const float *b, const float *d, int accumulate);
 
 #endif

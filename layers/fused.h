@@ -3,7 +3,8 @@
  * names, so a checkpoint of the unfused model loads into the fused one.
  *
  * Activations are memory-bound: between a convolution and the next, batch norm and ReLU apart read and
- * write the feature map five times forward and eight times backward; fused, three and five. */
+ * write the feature map five times forward and eight times backward; fused, three and five. With the max
+ * pooling that ends a VGG stage folded in as well, two and a quarter forward and three and a half backward. */
 #ifndef DF_LAYERS_FUSED_H
 #define DF_LAYERS_FUSED_H
 
@@ -13,5 +14,11 @@
  * batchnorm's parameters ("<name>.weight", ".bias", ".running_mean", ".running_var"). The ReLU's mask is
  * recomputed from x in backward, so nothing beyond the batch norm's per-channel values is saved. */
 int df_batchnorm_relu(df_graph *g, const char *name, int x, float eps, float momentum);
+
+/* df_batchnorm_relu followed by df_maxpool(2, 2, 0), as one node named `name` with the batchnorm's parameters:
+ * input (B, H, W, C), H, W >= 2, output (B, H/2, W/2, C). The full-size normalised map is never written:
+ * forward reads x twice (statistics, then normalise-clamp-pool) and writes the pooled map; backward finds
+ * each window's winner again from x, so it reads x and the pooled gradient twice and writes dx once. */
+int df_batchnorm_relu_maxpool(df_graph *g, const char *name, int x, float eps, float momentum);
 
 #endif

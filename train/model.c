@@ -75,13 +75,20 @@ static int conv_bn_relu(df_graph *g, const df_model_spec *s, const char *p, int 
                 : df_batchnorm(g, join(n, p, "bn"), x, s->bn_eps, s->bn_momentum);
 }
 
+/* A VGG stage: (conv -> batchnorm+ReLU) x depth, then 2x2 max pooling, which runs inside the last batch
+ * norm's node (df_batchnorm_relu_maxpool) so the full-size normalised map is never stored. */
 static int vgg_backbone(df_graph *g, const df_model_spec *s, const char *prefix, int x) {
-    char p[NAME_BUF];
+    char p[NAME_BUF], n[NAME_BUF];
     for (int st = 0; st < s->n_stages; st++) {
-        for (int i = 0; i < s->depth[st]; i++)
-            x = conv_bn_relu(g, s, path(p, prefix, s->depth[st] > 1 ? "stage%d.conv%d" : "stage%d", st + 1, i + 1),
-                             x, s->widths[st], 3, 1, 1);
-        x = df_maxpool(g, path(p, prefix, "stage%d.pool", st + 1, 0), x, 2, 2, 0);
+        for (int i = 0; i < s->depth[st]; i++) {
+            path(p, prefix, s->depth[st] > 1 ? "stage%d.conv%d" : "stage%d", st + 1, i + 1);
+            if (i < s->depth[st] - 1) {
+                x = conv_bn_relu(g, s, p, x, s->widths[st], 3, 1, 1);
+                continue;
+            }
+            x = df_conv2d(g, join(n, p, "conv"), x, s->widths[st], 3, 1, 1, 0);
+            x = df_batchnorm_relu_maxpool(g, join(n, p, "bn"), x, s->bn_eps, s->bn_momentum);
+        }
     }
     return x;
 }

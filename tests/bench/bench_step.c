@@ -8,12 +8,12 @@
  * passes PyTorch's best, measured just before); otherwise the same step with df_sgemm switched to OpenBLAS
  * (same layers, only the GEMM differs). Figures are medians of STEPS timed steps after warm-up.
  *
- * step_image_fused is the same network built here with the fused batchnorm+ReLU op (layers/fused.h) in place
- * of batchnorm then relu: what the image model costs once train/model.c builds it that way.
+ * step_image_unfused is the same network built here from the plain ops, conv -> batchnorm -> relu -> maxpool,
+ * where train/model.c uses one fused batchnorm+ReLU+max-pool node (layers/fused.h): what the fusion saves.
  *
  * DF_PROFILE=1 also prints where a step's time goes: a runner that does what df_train_step does, node by
  * node in the order core/graph.c runs them, timing each op's forward and backward (medians over the
- * profiled steps), then totals per op kind. Usage: bench_step [image|intermediate|image_fused|all] */
+ * profiled steps), then totals per op kind. Usage: bench_step [image|intermediate|image_unfused|all] */
 #include <ctype.h>
 #include <omp.h>
 #include <stdio.h>
@@ -22,7 +22,6 @@
 
 #include "core/gemm.h"
 #include "core/rng.h"
-#include "layers/fused.h"
 #include "layers/layers.h"
 #include "train/model.h"
 #include "train/step.h"
@@ -51,8 +50,8 @@ static df_model *build(df_fusion fusion) {
     return m;
 }
 
-/* df_model_spec_default's image model, conv -> batchnorm+relu (one node) -> maxpool per stage. */
-static df_model *build_fused(void) {
+/* df_model_spec_default's image model from unfused ops: conv -> batchnorm -> relu -> maxpool per stage. */
+static df_model *build_unfused(void) {
     df_model *m = calloc(1, sizeof *m);
     m->spec = df_model_spec_default(DF_FUSION_IMAGE, 2, SIZE, 0);
     df_graph *g = m->g = df_graph_new(BATCH);
@@ -65,7 +64,9 @@ static df_model *build_fused(void) {
         snprintf(n, sizeof n, "image.stage%d.conv", st + 1);
         x = df_conv2d(g, n, x, m->spec.widths[st], 3, 1, 1, 0);
         snprintf(n, sizeof n, "image.stage%d.bn", st + 1);
-        x = df_batchnorm_relu(g, n, x, m->spec.bn_eps, m->spec.bn_momentum);
+        x = df_batchnorm(g, n, x, m->spec.bn_eps, m->spec.bn_momentum);
+        snprintf(n, sizeof n, "image.stage%d.relu", st + 1);
+        x = df_relu(g, n, x);
         snprintf(n, sizeof n, "image.stage%d.pool", st + 1);
         x = df_maxpool(g, n, x, 2, 2, 0);
     }
@@ -178,16 +179,16 @@ static void profile(df_model *m, df_optim *o) {
     free(nt);
 }
 
-static void bench(df_fusion fusion, int fused, int prof) {
+static void bench(df_fusion fusion, int unfused, int prof) {
     char name[64];
-    snprintf(name, sizeof name, "%s%s", df_fusion_name(fusion), fused ? "_fused" : "");
-    df_model *m = fused ? build_fused() : build(fusion);
+    snprintf(name, sizeof name, "%s%s", df_fusion_name(fusion), unfused ? "_unfused" : "");
+    df_model *m = unfused ? build_unfused() : build(fusion);
     df_optim *o = sgd(m);
     printf("# step_%s: %.2f GFLOP per image (forward)\n", name, df_graph_flops(m->g) * 1e-9);
     if (prof) profile(m, o);
     double ours = step_rate(m, o);
     char var[128], *v = var;
-    /* The fused variant is the same network: it is held to the same reference. */
+    /* The unfused variant is the same network: it is held to the same reference. */
     snprintf(var, sizeof var, "DF_BENCH_REF_STEP_%s", df_fusion_name(fusion));
     for (; *v; v++) *v = (char)toupper((unsigned char)*v);
     const char *env = getenv(var);
@@ -216,12 +217,12 @@ int main(int argc, char **argv) {
     printf("# threads %d, df_sgemm backend %s, batch %d, %dx%dx3\n", omp_get_max_threads(),
            df_gemm_backend_name(df_gemm_get_backend()), BATCH, SIZE, SIZE);
     int all = !strcmp(which, "all");
-    if (!all && strcmp(which, "image") && strcmp(which, "intermediate") && strcmp(which, "image_fused")) {
-        fprintf(stderr, "usage: bench_step [image|intermediate|image_fused|all]\n");
+    if (!all && strcmp(which, "image") && strcmp(which, "intermediate") && strcmp(which, "image_unfused")) {
+        fprintf(stderr, "usage: bench_step [image|intermediate|image_unfused|all]\n");
         return 2;
     }
     if (all || !strcmp(which, "image")) bench(DF_FUSION_IMAGE, 0, prof);
     if (all || !strcmp(which, "intermediate")) bench(DF_FUSION_INTERMEDIATE, 0, prof);
-    if (all || !strcmp(which, "image_fused")) bench(DF_FUSION_IMAGE, 1, prof);
+    if (all || !strcmp(which, "image_unfused")) bench(DF_FUSION_IMAGE, 1, prof);
     return 0;
 }

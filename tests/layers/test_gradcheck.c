@@ -1,7 +1,8 @@
 /* test_gradcheck.c: every op's backward against finite differences, wrt its inputs and its parameters, at
  * several shapes (odd sizes, stride 2, padding, batch 1, a batch smaller than the planned one), in training
  * and inference mode where they differ; and each fused op (layers/fused.h) against the composition of the
- * ops it replaces, which it must match bit for bit, forward and backward. */
+ * ops it replaces (bit for bit, or to stated rounding where it sums in another order). */
+#include <math.h>
 #include <stdlib.h>
 
 #include "gradcheck.h"
@@ -142,6 +143,99 @@ static void check_batchnorm_relu_matches_composition(int training) {
               training ? "train" : "eval");
     CHECK_MSG(adds, "batchnorm+relu %s: the two consumers' input gradients are not summed",
               training ? "train" : "eval");
+    free(both);
+    free(dx_b);
+    df_graph_free(g);
+}
+
+static void check_batchnorm_relu_maxpool(int B, int Hh, int W, int C, int training) {
+    df_graph *g = df_graph_new(B);
+    int x = df_input(g, "x", (df_shape){3, {Hh, W, C}}, 1);
+    int y = df_batchnorm_relu_maxpool(g, "bnpool", x, 1e-5f, 0.1f);
+    compile_or_die(g, y);
+    df_graph_set_training(g, training);
+    for (size_t i = 0; i < g->n_buffer_floats; i++) g->buffers[i] = 0.5f + 0.1f * (float)(i % 7);
+    char label[96];
+    snprintf(label, sizeof label, "batchnorm+relu+maxpool B%d %dx%dx%d %s", B, Hh, W, C,
+             training ? "train" : "eval");
+    gradcheck(g, y, H, GAP, 2 * ATOL, RTOL, label);
+    df_graph_free(g);
+}
+
+static int close_rel(float a, float b, float tol) { return fabsf(a - b) <= tol * (1.0f + fabsf(b)); }
+
+/* The fused batchnorm+ReLU+max-pool against batchnorm+ReLU then max pooling, fed the same input, parameters
+ * and output gradient. Outputs and running statistics are the same expressions on the same values: equal bit
+ * for bit. The gradient sums run over windows instead of pixels, a different order of the same float terms,
+ * so gradients agree to a few float roundings: 1e-5 relative, where a wrong winner, mask or missing term
+ * would be off by O(1). A second consumer of x checks that the fused op adds into an existing gradient. */
+static void check_batchnorm_relu_maxpool_matches_composition(int Hh, int W, int training) {
+    const int B = 3, C = 19; /* C not a multiple of a vector width */
+    df_graph *g = df_graph_new(B);
+    int x = df_input(g, "x", (df_shape){3, {Hh, W, C}}, 1);
+    int bn = df_batchnorm_relu(g, "a", x, 1e-5f, 0.1f);
+    int pa = df_maxpool(g, "a.pool", bn, 2, 2, 0);
+    int pb = df_batchnorm_relu_maxpool(g, "b", x, 1e-5f, 0.1f);
+    int sum = df_add(g, "sum", pa, pb);
+    compile_or_die(g, sum);
+    df_graph_set_training(g, training);
+    df_rng r = df_rng_make(5, 6);
+    size_t n = (size_t)B * Hh * W * C, m = (size_t)B * (Hh / 2) * (W / 2) * C;
+    for (size_t i = 0; i < n; i++) g->nodes[x].out[i] = 3.0f * df_rng_normal(&r) + 1.0f;
+    int ta = df_graph_find_tensor(g, "a.weight"), tb = df_graph_find_tensor(g, "b.weight");
+    for (int k = 0; k < 2; k++)
+        for (int c = 0; c < C; c++) {
+            float v = df_rng_normal(&r);
+            g->params[g->tensors[ta + k].offset + c] = g->params[g->tensors[tb + k].offset + c] = v;
+        }
+    for (int k = 2; k < 4; k++)
+        for (int c = 0; c < C; c++) {
+            float v = 0.5f + df_rng_uniform(&r);
+            g->buffers[g->tensors[ta + k].offset + c] = g->buffers[g->tensors[tb + k].offset + c] = v;
+        }
+    df_graph_forward(g);
+    const char *mode = training ? "train" : "eval";
+    int same_y = 1, zeros = 0;
+    for (size_t i = 0; i < m; i++) {
+        same_y &= g->nodes[pa].out[i] == g->nodes[pb].out[i];
+        zeros += g->nodes[pb].out[i] == 0.0f;
+    }
+    CHECK_MSG(same_y, "batchnorm+relu+maxpool %dx%d %s: output differs from the composition", Hh, W, mode);
+    CHECK_MSG(zeros > 0 && zeros < (int)m, "batchnorm+relu+maxpool: %d of %zu outputs zero, the test needs both",
+              zeros, m);
+    for (size_t i = 0; i < m; i++) g->nodes[sum].dout[i] = df_rng_normal(&r);
+    df_graph_zero_grads(g);
+    df_graph_backward(g);
+    int same_p = 1;
+    for (int k = 0; k < 4; k++)
+        for (int c = 0; c < C; c++) {
+            const df_tensor_info *a = &g->tensors[ta + k], *b = &g->tensors[tb + k];
+            if (a->kind == DF_PARAM)
+                same_p &= close_rel(g->grads[b->offset + c], g->grads[a->offset + c], 1e-5f);
+            else
+                same_p &= g->buffers[a->offset + c] == g->buffers[b->offset + c];
+        }
+    CHECK_MSG(same_p, "batchnorm+relu+maxpool %dx%d %s: parameter gradients or running statistics differ", Hh,
+              W, mode);
+    /* Each branch's input gradient alone (the fused node ran first in reverse order and stored; the
+     * composition's batchnorm added): equal to tolerance, and their sum what the graph produced. */
+    float *both = df_malloc(n * sizeof(float)), *dx_b = df_malloc(n * sizeof(float));
+    memcpy(both, g->nodes[x].dout, n * sizeof(float));
+    df_node *fused = &g->nodes[pb], *plain = &g->nodes[bn];
+    CHECK(fused->grad_accum[0] == 0 && plain->grad_accum[0] == 1);
+    fused->op->backward(g, fused);
+    memcpy(dx_b, g->nodes[x].dout, n * sizeof(float));
+    plain->grad_accum[0] = 0;
+    plain->op->backward(g, plain);
+    int same_dx = 1, adds = 1;
+    for (size_t i = 0; i < n; i++) {
+        same_dx &= close_rel(dx_b[i], g->nodes[x].dout[i], 1e-5f);
+        adds &= close_rel(both[i], dx_b[i] + g->nodes[x].dout[i], 1e-6f);
+    }
+    CHECK_MSG(same_dx, "batchnorm+relu+maxpool %dx%d %s: input gradient differs from the composition", Hh, W,
+              mode);
+    CHECK_MSG(adds, "batchnorm+relu+maxpool %dx%d %s: the two consumers' input gradients are not summed", Hh, W,
+              mode);
     free(both);
     free(dx_b);
     df_graph_free(g);
@@ -310,6 +404,12 @@ int main(void) {
     check_batchnorm_relu((df_shape){3, {3, 4, 5}}, 2, 0);
     check_batchnorm_relu_matches_composition(1);
     check_batchnorm_relu_matches_composition(0);
+    for (int training = 0; training < 2; training++) {
+        check_batchnorm_relu_maxpool(2, 6, 4, 3, training);
+        check_batchnorm_relu_maxpool(1, 5, 7, 2, training); /* odd: a row and a column in no window */
+        check_batchnorm_relu_maxpool_matches_composition(6, 8, training);
+        check_batchnorm_relu_maxpool_matches_composition(7, 5, training);
+    }
     check_activation(DF_ACT_RELU, "relu");
     check_activation(DF_ACT_SILU, "silu");
     check_activation(DF_ACT_SIGMOID, "sigmoid");

@@ -72,7 +72,7 @@ def run(folder, case):
             b = get("conv.bias", [co]).requires_grad_()
             params["conv.bias"] = b
         y = F.conv2d(xt, W.permute(0, 3, 1, 2), b, stride=attrs["stride"], padding=attrs["pad"])
-    elif op in ("batchnorm2d", "batchnorm1d"):
+    elif op in ("batchnorm2d", "batchnorm1d", "batchnorm_relu_maxpool"):
         c = shapes["x"][-1]
         W = get("bn.weight", [c]).requires_grad_()
         b = get("bn.bias", [c]).requires_grad_()
@@ -82,6 +82,8 @@ def run(folder, case):
                          eps=attrs["eps"])
         checks += [("after.bn.running_mean", get("after.bn.running_mean", [c]), rm),
                    ("after.bn.running_var", get("after.bn.running_var", [c]), rv)]
+        if op == "batchnorm_relu_maxpool":
+            y = F.max_pool2d(F.relu(y), 2, 2)
     elif op == "relu":
         y = F.relu(xt)
     elif op == "silu":

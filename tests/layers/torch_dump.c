@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/rng.h"
+#include "layers/fused.h"
 #include "layers/layers.h"
 
 static FILE *manifest;
@@ -149,6 +150,14 @@ int main(int argc, char **argv) {
         int x = df_input(g, "x", (df_shape){3, {5, 3, 6}}, 1);
         int y = df_batchnorm(g, "bn", x, 1e-5f, 0.1f);
         run_case(compiled(g, y), y, training ? "bn2d_train" : "bn2d_eval", "batchnorm2d",
+                 "\"eps\": 1e-5, \"momentum\": 0.1", training);
+        df_graph_free(g);
+    }
+    for (int training = 0; training < 2; training++) { /* odd width: its last column is in no window */
+        df_graph *g = df_graph_new(3);
+        int x = df_input(g, "x", (df_shape){3, {6, 5, 4}}, 1);
+        int y = df_batchnorm_relu_maxpool(g, "bn", x, 1e-5f, 0.1f);
+        run_case(compiled(g, y), y, training ? "bn_relu_pool_train" : "bn_relu_pool_eval", "batchnorm_relu_maxpool",
                  "\"eps\": 1e-5, \"momentum\": 0.1", training);
         df_graph_free(g);
     }
