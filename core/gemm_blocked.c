@@ -12,8 +12,7 @@
  * the same sequence of operations (kernel sums over each kc block in order, then alpha/beta update) for
  * any thread count, and results are bit-identical for 1 and N threads.
  *
- * Packing buffers are per thread (thread-local, grow-only) and reused across calls: fresh pages cost
- * ~10 us each to fault in on this machine, more than the multiply for small shapes. */
+ * Packing buffers are per thread (df_gemm_buf). */
 #include <omp.h>
 #include <stdalign.h>
 #include <stdlib.h>
@@ -27,14 +26,9 @@
 /* Largest mr * nr of any kernel: edge tiles are computed into a temporary of this size. */
 #define MAX_TILE (16 * 64)
 
-typedef struct {
-    float *p;
-    size_t cap; /* floats */
-} pack_buf;
+static _Thread_local df_gemm_buf a_buf, b_buf, bpanel_buf;
 
-static _Thread_local pack_buf a_buf, b_buf, bpanel_buf;
-
-static float *buf_reserve(pack_buf *b, size_t floats) {
+float *df_gemm_buf_reserve(df_gemm_buf *b, size_t floats) {
     if (floats > b->cap) {
         free(b->p);
         b->p = df_aligned_alloc(floats * sizeof(float));
@@ -127,7 +121,7 @@ void df_gemm_blocked_op(const df_gemm_kernel *kern, int M, int N, int K, float a
      * small per-thread buffer, and it is still in L1 when the kernel reads it. Otherwise B is packed
      * once per (jc, pc) into a buffer the row blocks share. */
     const int fused_b = mblocks == 1;
-    float *bpack = fused_b ? NULL : buf_reserve(&b_buf, (size_t)kc * nc);
+    float *bpack = fused_b ? NULL : df_gemm_buf_reserve(&b_buf, (size_t)kc * nc);
 
     for (int jc = 0; jc < N; jc += nc) {
         const int ncur = min_int(nc, N - jc);
@@ -157,8 +151,8 @@ void df_gemm_blocked_op(const df_gemm_kernel *kern, int M, int N, int K, float a
 
 #pragma omp parallel if (par)
             {
-                float *apack = buf_reserve(&a_buf, (size_t)mc * kc);
-                float *bpanel = fused_b ? buf_reserve(&bpanel_buf, (size_t)kc * nr) : NULL;
+                float *apack = df_gemm_buf_reserve(&a_buf, (size_t)mc * kc);
+                float *bpanel = fused_b ? df_gemm_buf_reserve(&bpanel_buf, (size_t)kc * nr) : NULL;
                 int packed_block = -1;
 #pragma omp for schedule(dynamic, 1)
                 for (int it = 0; it < items; it++) {

@@ -139,6 +139,7 @@ static void scale_c(int M, int N, float beta, float *C, int ldc) {
         for (int j = 0; j < N; j++) C[(ptrdiff_t)i * ldc + j] = beta == 0.0f ? 0.0f : beta * C[(ptrdiff_t)i * ldc + j];
 }
 
+/* On AVX-512, stride-1 shapes with a common channel count skip packing A (conv_direct_avx512.c). */
 void df_sgemm_patches_a(const df_conv_patches *a, int trans_b, int N, float alpha, const float *B, int ldb,
                         float beta, float *C, int ldc) {
     const int M = df_conv_patches_rows(a), K = df_conv_patches_cols(a);
@@ -149,7 +150,12 @@ void df_sgemm_patches_a(const df_conv_patches *a, int trans_b, int N, float alph
         return;
     }
     df_gemm_kernel kern;
-    if (blocked_kernel(&kern)) {
+    const int blocked = blocked_kernel(&kern);
+    if (blocked && kern.pack_a_patches == df_gemm_pack_a_patches_avx512 && df_conv_direct_avx512_applies(a)) {
+        df_conv_direct_avx512(a, trans_b, N, alpha, B, ldb, beta, C, ldc);
+        return;
+    }
+    if (blocked) {
         const df_gemm_operand ao = {0, NULL, 0, a}, bo = {trans_b, B, ldb, NULL};
         df_gemm_blocked_op(&kern, M, N, K, alpha, &ao, &bo, beta, C, ldc);
         return;

@@ -67,6 +67,14 @@ typedef struct {
     const df_conv_patches *patches;
 } df_gemm_operand;
 
+/* A grow-only buffer, kept per thread (_Thread_local) and reused across calls: fresh pages cost ~10 us
+ * each to fault in on this machine, more than the multiply for small shapes. */
+typedef struct {
+    float *p;
+    size_t cap; /* floats */
+} df_gemm_buf;
+float *df_gemm_buf_reserve(df_gemm_buf *b, size_t floats);
+
 extern const df_gemm_kernel df_gemm_kernel_portable;
 extern const df_gemm_kernel df_gemm_kernel_avx2;   /* only call where avx2 and fma are supported */
 extern const df_gemm_kernel df_gemm_kernel_avx512; /* only call where avx512f is supported */
@@ -141,5 +149,12 @@ void df_gemm_pack_a_patches_avx512(const df_gemm_kernel *kern, const df_conv_pat
 void df_gemm_pack_rows_avx512(int mr, const float *const *rows, int len, float *dst);
 void df_gemm_pack_b_patches_avx512(int nr, const df_conv_patches *pt, int k0, int kc, int j0, int cols,
                                    float *dst);
+
+/* df_sgemm_patches_a without packing A (conv_direct_avx512.c), for stride-1 patch matrices with
+ * pad <= k - 1, C in {16, 32, 64, 128, 256, 512} and output width >= 15 (k - 1): where _applies says so. Same contract as
+ * df_sgemm_patches_a (N > 0, alpha != 0); equal to the blocked driver's result when it runs K as one block. */
+int df_conv_direct_avx512_applies(const df_conv_patches *pt);
+void df_conv_direct_avx512(const df_conv_patches *pt, int trans_b, int N, float alpha, const float *B, int ldb,
+                           float beta, float *C, int ldc);
 
 #endif

@@ -210,7 +210,11 @@ static void test_patches(df_gemm_backend be) {
                                     {2, 9, 7, 5, 3, 1, 1, 19},  {1, 11, 13, 3, 7, 2, 3, 33},
                                     {3, 6, 6, 40, 3, 1, 2, 64}, {1, 8, 5, 64, 3, 2, 0, 17},
                                     {2, 12, 10, 17, 1, 1, 0, 30}, {1, 4, 4, 70, 3, 1, 1, 45},
-                                    {1, 3, 33, 60, 3, 1, 1, 24},  {1, 4, 31, 7, 2, 1, 1, 5}};
+                                    {1, 3, 33, 60, 3, 1, 1, 24},  {1, 4, 31, 7, 2, 1, 1, 5},
+                                    /* channel counts of AVX-512's unpacked path (conv_direct_avx512.c): */
+                                    {1, 3, 33, 16, 3, 1, 1, 19},  {1, 4, 40, 32, 3, 1, 0, 40},
+                                    {1, 3, 64, 16, 5, 1, 4, 16},  {1, 3, 31, 128, 3, 1, 2, 70},
+                                    {3, 5, 40, 16, 3, 1, 1, 48},  {1, 2, 20, 64, 1, 1, 0, 8}};
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
         const int *sh = shapes[s];
         float *x = random_matrix(sh[0] * sh[1] * sh[2], sh[3], sh[3]);
@@ -227,7 +231,19 @@ static void test_patches(df_gemm_backend be) {
                 for (size_t i = 0; i < (size_t)rows * N; i++) C1[i] = NAN;
             memcpy(C2, C1, sizeof(float) * (size_t)rows * N);
             df_sgemm(0, t, rows, N, cols, 0.5f, col, cols, B, t ? cols : N, beta, C1, N);
+            float *C3 = malloc(sizeof(float) * (size_t)rows * N);
+            memcpy(C3, C2, sizeof(float) * (size_t)rows * N);
             df_sgemm_patches_a(&pt, t, N, 0.5f, B, t ? cols : N, beta, C2, N);
+            if (be != DF_GEMM_OPENBLAS) { /* the same bits on one thread */
+                int threads = omp_get_max_threads();
+                omp_set_num_threads(1);
+                df_sgemm_patches_a(&pt, t, N, 0.5f, B, t ? cols : N, beta, C3, N);
+                omp_set_num_threads(threads);
+                CHECK_MSG(!memcmp(C2, C3, sizeof(float) * (size_t)rows * N),
+                          "%s patches as A, shape %zu, trans_b %d: 1 and %d threads differ",
+                          df_gemm_backend_name(be), s, t, threads);
+            }
+            free(C3);
             int exact = be != DF_GEMM_OPENBLAS && cols <= 256, bad = 0;
             for (size_t i = 0; i < (size_t)rows * N; i++)
                 bad += !exact ? !(fabsf(C1[i] - C2[i]) <= 1e-4f * (1.0f + fabsf(C1[i])))
