@@ -171,6 +171,8 @@ void df_sgemm_patches_a(const df_conv_patches *a, int trans_b, int N, float alph
     free(buf);
 }
 
+/* On AVX-512, weight gradients (trans_a) with channel counts a multiple of 16 skip packing
+ * (conv_wgrad_avx512.c). */
 void df_sgemm_patches_b(int trans_a, int M, float alpha, const float *A, int lda, const df_conv_patches *b,
                         float beta, float *C, int ldc) {
     const int K = df_conv_patches_rows(b), N = df_conv_patches_cols(b);
@@ -181,7 +183,13 @@ void df_sgemm_patches_b(int trans_a, int M, float alpha, const float *A, int lda
         return;
     }
     df_gemm_kernel kern;
-    if (blocked_kernel(&kern)) {
+    const int blocked = blocked_kernel(&kern);
+    if (blocked && trans_a && kern.pack_a_patches == df_gemm_pack_a_patches_avx512 &&
+        df_conv_wgrad_avx512_applies(b)) {
+        df_conv_wgrad_avx512(M, alpha, A, lda, b, beta, C, ldc);
+        return;
+    }
+    if (blocked) {
         const df_gemm_operand ao = {trans_a, A, lda, NULL}, bo = {0, NULL, 0, b};
         df_gemm_blocked_op(&kern, M, N, K, alpha, &ao, &bo, beta, C, ldc);
         return;

@@ -157,4 +157,11 @@ int df_conv_direct_avx512_applies(const df_conv_patches *pt);
 void df_conv_direct_avx512(const df_conv_patches *pt, int trans_b, int N, float alpha, const float *B, int ldb,
                            float beta, float *C, int ldc);
 
+/* df_sgemm_patches_b with trans_a (a weight gradient: A is dY, pixels x M) without packing either operand
+ * (conv_wgrad_avx512.c), for C a multiple of 16. Same contract; equal to the blocked driver's result while
+ * the pixels fit one block (512). */
+int df_conv_wgrad_avx512_applies(const df_conv_patches *pt);
+void df_conv_wgrad_avx512(int M, float alpha, const float *A, int lda, const df_conv_patches *pt, float beta,
+                          float *C, int ldc);
+
 #endif

@@ -187,8 +187,8 @@ static void test_names(void) {
 /* A convolution's patch matrix as an operand (df_sgemm_patches_a / _b) must give exactly what df_sgemm gives
  * on the stored matrix (the packers gather the same values); OpenBLAS, which stores it in slices, within
  * rounding. Exactness holds while the summed dimension (cols for patches as A, rows as B) fits one kc
- * block of df_sgemm (256 at least); beyond that the patch GEMMs block the sum longer, and are held to
- * rounding too. Shapes: padding, strides, channel runs that straddle packing panels, kc blocks that end
+ * block of df_sgemm (256 at least); beyond that the patch GEMMs block the sum otherwise, and are held to
+ * rounding too. Every hand-written backend gives the same bits on 1 thread as on several. Shapes: padding, strides, channel runs that straddle packing panels, kc blocks that end
  * inside a kernel tap. */
 static void store_patches(const df_conv_patches *pt, float *col) {
     int cols = df_conv_patches_cols(pt);
@@ -214,7 +214,8 @@ static void test_patches(df_gemm_backend be) {
                                     /* channel counts of AVX-512's unpacked path (conv_direct_avx512.c): */
                                     {1, 3, 33, 16, 3, 1, 1, 19},  {1, 4, 40, 32, 3, 1, 0, 40},
                                     {1, 3, 64, 16, 5, 1, 4, 16},  {1, 3, 31, 128, 3, 1, 2, 70},
-                                    {3, 5, 40, 16, 3, 1, 1, 48},  {1, 2, 20, 64, 1, 1, 0, 8}};
+                                    {3, 5, 40, 16, 3, 1, 1, 48},  {1, 2, 20, 64, 1, 1, 0, 8},
+                                    {2, 9, 9, 32, 3, 2, 1, 20}};
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
         const int *sh = shapes[s];
         float *x = random_matrix(sh[0] * sh[1] * sh[2], sh[3], sh[3]);
@@ -259,7 +260,19 @@ static void test_patches(df_gemm_backend be) {
                 for (size_t i = 0; i < (size_t)N * cols; i++) D1[i] = NAN;
             memcpy(D2, D1, sizeof(float) * (size_t)N * cols);
             df_sgemm(t, 0, N, cols, rows, 0.5f, A, t ? N : rows, col, cols, beta, D1, cols);
+            float *D3 = malloc(sizeof(float) * (size_t)N * cols);
+            memcpy(D3, D2, sizeof(float) * (size_t)N * cols);
             df_sgemm_patches_b(t, N, 0.5f, A, t ? N : rows, &pt, beta, D2, cols);
+            if (be != DF_GEMM_OPENBLAS) {
+                int threads = omp_get_max_threads();
+                omp_set_num_threads(1);
+                df_sgemm_patches_b(t, N, 0.5f, A, t ? N : rows, &pt, beta, D3, cols);
+                omp_set_num_threads(threads);
+                CHECK_MSG(!memcmp(D2, D3, sizeof(float) * (size_t)N * cols),
+                          "%s patches as B, shape %zu, trans_a %d: 1 and %d threads differ",
+                          df_gemm_backend_name(be), s, t, threads);
+            }
+            free(D3);
             exact = be != DF_GEMM_OPENBLAS && rows <= 256, bad = 0;
             for (size_t i = 0; i < (size_t)N * cols; i++)
                 bad += !exact ? !(fabsf(D1[i] - D2[i]) <= 1e-4f * (1.0f + fabsf(D1[i])))

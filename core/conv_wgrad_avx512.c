@@ -1,0 +1,139 @@
+/* conv_wgrad_avx512.c: df_sgemm_patches_b for a convolution's weight gradient on the AVX-512 backend,
+ *   C (M x k*k*C) = alpha * A^T * patches + beta * C,   A (pixels x M) = dY, M = output channels,
+ * with neither operand packed (contract: gemm_internal.h, df_conv_wgrad_avx512). Compiled with AVX-512
+ * flags; only called where the CPU has avx512f.
+ *
+ * Packing both operands took a quarter of the packed GEMM's time here (the patch matrix is 9x the input),
+ * and it ran at 120-145 GFLOP/s a core. But in NHWC every operand the micro-kernel needs is already in
+ * place: for kernel tap (ki, kj) and a 32-channel run, pixel p's B row is 32 contiguous input floats, and
+ * its A column (14 output channels) 14 contiguous floats of dY's row p. So a tile of C (14 output channels
+ * x 32 input channels of one tap) is a loop over pixels that loads 2 vectors from x, broadcasts 14 values
+ * from dY and does 28 FMAs, with pointers stepping by C and M. Pixels whose tap falls in the padding are
+ * skipped (their products are zeros): no padded copy either.
+ *
+ * Pixels are taken in blocks of whole output rows (about BLOCK_PIXELS), so that a block's dY and input
+ * rows stay in L2 while every tile passes over them; after each block a tile updates C (alpha * sum +
+ * beta * C, beta after the first block being 1), as the blocked driver does after each k block. Each
+ * thread owns a fixed set of tiles for the whole call and runs every block over them in order: each C
+ * element is one sum in one order, whatever the thread count. With at most BLOCK_PIXELS pixels (one
+ * block) the result equals df_sgemm's on the stored matrices. */
+#include <immintrin.h>
+#include <omp.h>
+
+#include "core/error.h"
+#include "core/gemm_internal.h"
+
+enum { MR = 14, NR = 32 };
+/* Pixels per block, rounded to whole output rows: dY (BLOCK_PIXELS x M) and the input rows it reads near
+ * 0.5 MiB for 64-256 channels, a quarter of L2. */
+#define BLOCK_PIXELS 512
+#define PAR_MIN_MACS (128.0 * 128 * 128)
+
+int df_conv_wgrad_avx512_applies(const df_conv_patches *pt) { return pt->C % 16 == 0; }
+
+typedef struct {
+    const df_conv_patches *pt;
+    const float *A;
+    int lda, M;
+    float *C;
+    int ldc;
+    float alpha;
+} wgrad_job;
+
+/* [lo, hi) of the output positions along one axis (out positions, input size n) whose tap t lands inside
+ * the input: o * stride + t - pad in [0, n). */
+static void valid_range(int out, int n, int t, int stride, int pad, int *lo, int *hi) {
+    int first = pad - t, l = first <= 0 ? 0 : (first + stride - 1) / stride;
+    int last = n - 1 + pad - t; /* o * stride <= last */
+    int h = last < 0 ? 0 : last / stride + 1;
+    *lo = l;
+    *hi = h < out ? h : out;
+    if (*hi < *lo) *hi = *lo;
+}
+
+/* One tile (rows output channels from co0, nv vectors of input channels from c0, tap t) over output rows
+ * [r0, r1) of the whole batch, then its update of C. */
+static inline __attribute__((always_inline)) void tile(const int rows, const int nv, const wgrad_job *j, int co0,
+                                                       int t, int c0, long r0, long r1, float beta) {
+    const df_conv_patches *pt = j->pt;
+    const int ki = t / pt->k, kj = t % pt->k, s = pt->stride, C = pt->C;
+    int oh_lo, oh_hi, ow_lo, ow_hi;
+    valid_range(pt->OH, pt->H, ki, s, pt->pad, &oh_lo, &oh_hi);
+    valid_range(pt->OW, pt->W, kj, s, pt->pad, &ow_lo, &ow_hi);
+    __m512 acc[MR][2];
+#pragma GCC unroll 16
+    for (int i = 0; i < rows; i++)
+#pragma GCC unroll 2
+        for (int v = 0; v < nv; v++) acc[i][v] = _mm512_setzero_ps();
+    for (long r = r0; r < r1; r++) {
+        const int b = (int)(r / pt->OH), oh = (int)(r % pt->OH);
+        if (oh < oh_lo || oh >= oh_hi) continue;
+        const int h = oh * s + ki - pt->pad;
+        const float *x = pt->x + (((size_t)b * pt->H + h) * pt->W + (size_t)(ow_lo * s + kj - pt->pad)) * C + c0;
+        const float *a = j->A + ((size_t)r * pt->OW + ow_lo) * j->lda + co0;
+        for (int ow = ow_lo; ow < ow_hi; ow++, x += (size_t)s * C, a += j->lda) {
+            __m512 bv[2];
+#pragma GCC unroll 2
+            for (int v = 0; v < nv; v++) bv[v] = _mm512_loadu_ps(x + 16 * v);
+#pragma GCC unroll 16
+            for (int i = 0; i < rows; i++) {
+                const __m512 av = _mm512_set1_ps(a[i]);
+#pragma GCC unroll 2
+                for (int v = 0; v < nv; v++) acc[i][v] = _mm512_fmadd_ps(av, bv[v], acc[i][v]);
+            }
+        }
+    }
+    const __m512 va = _mm512_set1_ps(j->alpha), vb = _mm512_set1_ps(beta);
+#pragma GCC unroll 16
+    for (int i = 0; i < rows; i++)
+#pragma GCC unroll 2
+        for (int v = 0; v < nv; v++) {
+            float *p = j->C + (size_t)(co0 + i) * j->ldc + (size_t)t * C + c0 + 16 * v;
+            __m512 r = _mm512_mul_ps(va, acc[i][v]);
+            if (beta != 0.0f) r = _mm512_fmadd_ps(vb, _mm512_loadu_ps(p), r);
+            _mm512_storeu_ps(p, r);
+        }
+}
+
+#define ROW_CASE(h)                                                                                      \
+    case h:                                                                                              \
+        if (nv == 2)                                                                                     \
+            tile(h, 2, j, co0, t, c0, r0, r1, beta);                                                     \
+        else                                                                                             \
+            tile(h, 1, j, co0, t, c0, r0, r1, beta);                                                     \
+        return;
+
+static void run_tile(int rows, int nv, const wgrad_job *j, int co0, int t, int c0, long r0, long r1,
+                     float beta) {
+    switch (rows) {
+        ROW_CASE(1) ROW_CASE(2) ROW_CASE(3) ROW_CASE(4) ROW_CASE(5) ROW_CASE(6) ROW_CASE(7)
+        ROW_CASE(8) ROW_CASE(9) ROW_CASE(10) ROW_CASE(11) ROW_CASE(12) ROW_CASE(13) ROW_CASE(14)
+    }
+}
+
+void df_conv_wgrad_avx512(int M, float alpha, const float *A, int lda, const df_conv_patches *pt, float beta,
+                          float *C, int ldc) {
+    DF_ASSERT(df_conv_wgrad_avx512_applies(pt));
+    const wgrad_job j = {pt, A, lda, M, C, ldc, alpha};
+    const int taps = pt->k * pt->k, row_tiles = (M + MR - 1) / MR, col_tiles = (pt->C + NR - 1) / NR;
+    const int tiles = row_tiles * taps * col_tiles;
+    const long out_rows = (long)pt->n * pt->OH;
+    const long block_rows = pt->OW >= BLOCK_PIXELS ? 1 : BLOCK_PIXELS / pt->OW;
+    const int par = !omp_in_parallel() && omp_get_max_threads() > 1 &&
+                    (double)df_conv_patches_rows(pt) * M * df_conv_patches_cols(pt) >= PAR_MIN_MACS;
+
+#pragma omp parallel if (par)
+    {
+        const int me = omp_get_thread_num(), threads = omp_get_num_threads();
+        for (long r0 = 0; r0 < out_rows; r0 += block_rows) {
+            const long r1 = r0 + block_rows < out_rows ? r0 + block_rows : out_rows;
+            const float beta_k = r0 == 0 ? beta : 1.0f;
+            /* Tiles column-major within a tap, so a thread's consecutive tiles share input channels. */
+            for (int it = me; it < tiles; it += threads) {
+                const int rt = it % row_tiles, rest = it / row_tiles, t = rest % taps, ct = rest / taps;
+                const int co0 = rt * MR, c0 = ct * NR;
+                run_tile(M - co0 < MR ? M - co0 : MR, pt->C - c0 >= NR ? 2 : 1, &j, co0, t, c0, r0, r1, beta_k);
+            }
+        }
+    }
+}
