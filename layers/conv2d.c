@@ -13,10 +13,10 @@
  * gradient dcol = dY W is gathered back into dx per input pixel, each pixel summing its covering taps in a
  * fixed order. The bias gradient is summed over pixels in order, threads split the channels.
  *
- * The weight gradient of patches of a few values (the first layer on RGB: K*K*Cin = 27) goes to
- * conv_small.c on a stored patch matrix instead (the implicit one measured 2x slower there, the implicit
- * forward 1.6x faster than conv_small's), built per group of G images chosen so it stays near cache size
- * (GROUP_BYTES). */
+ * Patches of a few values (the first layer on RGB: K*K*Cin = 27) make a GEMM pack 3-float runs and run
+ * mostly edge tiles; with the AVX-512 backend their forward and weight gradient go to the direct kernels of
+ * conv_small.c instead, which read x straight from NHWC (any stride and padding). Other backends keep the
+ * GEMM paths, so a reference run on another backend changes every product. */
 #include <math.h>
 #include <string.h>
 
@@ -26,7 +26,7 @@
 #include "layers/layers.h"
 #include "layers/simd.h"
 
-/* Target size of one group's patch matrix. */
+/* Target size of one group's patch gradient (explicit input gradient). */
 #define GROUP_BYTES ((size_t)6 << 20)
 
 typedef struct {
@@ -49,36 +49,6 @@ static int group_of(conv_dims d, int max_batch) {
     if (gsz < 1) gsz = 1;
     if (gsz > (size_t)max_batch) gsz = (size_t)max_batch;
     return (int)gsz;
-}
-
-/* Patch rows of output row oh of one image x (H, W, C): col (OW, k*k*C); out-of-image taps are zero. */
-DF_SIMD_CLONES static void im2col_row(conv_dims d, const float *x, int oh, float *col) {
-    size_t K = (size_t)d.k * d.k * d.C;
-    for (int ow = 0; ow < d.OW; ow++) {
-        float *row = col + (size_t)ow * K;
-        for (int i = 0; i < d.k; i++) {
-            int h = oh * d.s + i - d.p;
-            for (int j = 0; j < d.k; j++) {
-                int w = ow * d.s + j - d.p;
-                float *dst = row + ((size_t)i * d.k + j) * d.C;
-                if (h < 0 || h >= d.H || w < 0 || w >= d.W) {
-                    for (int c = 0; c < d.C; c++) dst[c] = 0.0f;
-                } else {
-                    const float *src = x + ((size_t)h * d.W + w) * d.C;
-                    for (int c = 0; c < d.C; c++) dst[c] = src[c];
-                }
-            }
-        }
-    }
-}
-
-/* col (n_img*OH*OW, K) from n_img consecutive images starting at x. */
-static void im2col(conv_dims d, const float *x, int n_img, float *col) {
-    size_t in_img = (size_t)d.H * d.W * d.C, K = (size_t)d.k * d.k * d.C;
-#pragma omp parallel for collapse(2) schedule(static)
-    for (int b = 0; b < n_img; b++)
-        for (int oh = 0; oh < d.OH; oh++)
-            im2col_row(d, x + b * in_img, oh, col + (((size_t)b * d.OH + oh) * d.OW) * K);
 }
 
 /* Input row h of one image's gradient from its patch gradient dcol (OH*OW, K): each pixel sums the taps
@@ -117,15 +87,18 @@ static void col2im(conv_dims d, const float *dcol, int n_img, float *dx, int acc
             col2im_row(d, dcol + b * col_img, h, dx + b * in_img + (size_t)h * d.W * d.C, acc);
 }
 
-/* Whether the explicit path may run: conv_small's shapes (weight gradient), and the input
- * gradient of strided convolutions (or padding wider than the kernel). */
-static int small_possible(conv_dims d) { return d.CO % 16 == 0 && d.k * d.k * d.C <= DF_CONV_SMALL_MAX_K; }
+/* Whether conv_small's kernels may run (they also need the AVX-512 backend, known only at run time), and
+ * whether the input gradient is an implicit GEMM (stride 1, padding within the kernel's reach). */
+static int small_possible(conv_dims d) {
+    return !is_pointwise(d) && d.CO % 16 == 0 && d.k * d.k * d.C <= DF_CONV_SMALL_MAX_K;
+}
+static int small_applies(conv_dims d) { return !is_pointwise(d) && df_conv_small_applies(d.k * d.k * d.C, d.CO); }
 static int dgrad_implicit(conv_dims d) { return d.s == 1 && d.p <= d.k - 1; }
 
-/* Scratch, in order: a group's patch matrix and its gradient (explicit path only), conv_small's area, the
+/* Scratch, in order: a group's patch gradient dcol (explicit input gradient only), conv_small's area, the
  * rearranged weights W' of the implicit input gradient. */
-static size_t col_floats(conv_dims d, int max_batch) {
-    if (is_pointwise(d) || (!small_possible(d) && dgrad_implicit(d))) return 0;
+static size_t dcol_floats(conv_dims d, int max_batch) {
+    if (is_pointwise(d) || dgrad_implicit(d)) return 0;
     return (size_t)group_of(d, max_batch) * d.OH * d.OW * d.k * d.k * d.C;
 }
 
@@ -133,13 +106,16 @@ static size_t small_bytes(conv_dims d) {
     return small_possible(d) ? df_conv_small_scratch_bytes(d.k * d.k * d.C, d.CO) : 0;
 }
 
+static size_t wflip_bytes(conv_dims d) {
+    return is_pointwise(d) || !dgrad_implicit(d) ? 0 : (size_t)d.k * d.k * d.C * d.CO * sizeof(float);
+}
+
 static size_t scratch_bytes(conv_dims d, int max_batch) {
-    size_t wflip = is_pointwise(d) || !dgrad_implicit(d) ? 0 : (size_t)d.k * d.k * d.C * d.CO * sizeof(float);
-    return 2 * col_floats(d, max_batch) * sizeof(float) + small_bytes(d) + wflip;
+    return dcol_floats(d, max_batch) * sizeof(float) + small_bytes(d) + wflip_bytes(d);
 }
 
 static void *small_scratch(df_graph *g, conv_dims d) {
-    return (float *)g->scratch + 2 * col_floats(d, g->max_batch);
+    return (float *)g->scratch + dcol_floats(d, g->max_batch);
 }
 
 static float *wflip_scratch(df_graph *g, conv_dims d) {
@@ -172,8 +148,13 @@ static void conv2d_forward(df_graph *g, df_node *n) {
     const float *w = df_node_param(g, n, 0);
     int P = d.OH * d.OW, K = d.k * d.k * d.C;
     float beta = 0.0f;
-    if (n->a.conv.has_bias) {
-        const float *bias = df_node_param(g, n, 1);
+    const float *bias = n->a.conv.has_bias ? df_node_param(g, n, 1) : NULL;
+    if (small_applies(d)) {
+        df_conv_patches pt = input_patches(g, d, x->out);
+        df_conv_small_forward(&pt, w, bias, d.CO, n->out, small_scratch(g, d));
+        return;
+    }
+    if (bias) {
         for (long p = 0; p < (long)g->batch * P; p++) memcpy(n->out + p * d.CO, bias, (size_t)d.CO * sizeof(float));
         beta = 1.0f;
     }
@@ -206,7 +187,6 @@ static void conv2d_backward(df_graph *g, df_node *n) {
     float *dw = df_node_param_grad(g, n, 0);
     int P = d.OH * d.OW, K = d.k * d.k * d.C, G = group_of(d, g->max_batch);
     size_t in_size = (size_t)d.H * d.W * d.C, out_size = (size_t)P * d.CO;
-    float *col = g->scratch, *dcol = (float *)g->scratch + col_floats(d, g->max_batch);
     const float dx_beta = n->grad_accum[0] ? 1.0f : 0.0f;
     if (n->a.conv.has_bias) bias_grad(n->dout, (long)g->batch * P, d.CO, df_node_param_grad(g, n, 1));
 
@@ -216,30 +196,25 @@ static void conv2d_backward(df_graph *g, df_node *n) {
         return;
     }
 
-    const int small = df_conv_small_applies(K, d.CO);
-    if (!small) {
-        df_conv_patches pt = input_patches(g, d, x->out);
+    df_conv_patches pt = input_patches(g, d, x->out);
+    if (small_applies(d))
+        df_conv_small_weight_grad(&pt, n->dout, d.CO, dw, small_scratch(g, d));
+    else
         df_sgemm_patches_b(1, d.CO, 1.0f, n->dout, d.CO, &pt, 1.0f, dw, K);
-    }
-    if (x->dout && dgrad_implicit(d)) {
+    if (!x->dout) return;
+
+    if (dgrad_implicit(d)) {
         float *wf = wflip_scratch(g, d);
         flip_weights(d, w, wf);
-        df_conv_patches pt = dgrad_patches(g, d, n->dout);
-        df_sgemm_patches_a(&pt, 0, d.C, 1.0f, wf, d.C, dx_beta, x->dout, d.C);
+        df_conv_patches dpt = dgrad_patches(g, d, n->dout);
+        df_sgemm_patches_a(&dpt, 0, d.C, 1.0f, wf, d.C, dx_beta, x->dout, d.C);
+        return;
     }
-    if (!small && (!x->dout || dgrad_implicit(d))) return;
-
+    float *dcol = g->scratch;
     for (int b0 = 0; b0 < g->batch; b0 += G) {
         int nb = g->batch - b0 < G ? g->batch - b0 : G;
-        const float *dyb = n->dout + b0 * out_size;
-        if (small) {
-            im2col(d, x->out + b0 * in_size, nb, col);
-            df_conv_small_weight_grad((long)nb * P, K, d.CO, col, dyb, dw, small_scratch(g, d));
-        }
-        if (x->dout && !dgrad_implicit(d)) {
-            df_sgemm(0, 0, nb * P, K, d.CO, 1.0f, dyb, d.CO, w, K, 0.0f, dcol, K);
-            col2im(d, dcol, nb, x->dout + b0 * in_size, n->grad_accum[0]);
-        }
+        df_sgemm(0, 0, nb * P, K, d.CO, 1.0f, n->dout + b0 * out_size, d.CO, w, K, 0.0f, dcol, K);
+        col2im(d, dcol, nb, x->dout + b0 * in_size, n->grad_accum[0]);
     }
 }
 

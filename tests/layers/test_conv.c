@@ -1,7 +1,11 @@
 /* test_conv.c: the conv2d layer's forward, input gradient (stored, and added onto an existing gradient),
- * weight gradient and bias gradient against plain direct loops in double, on odd shapes (1x1, 3x3, 5x5,
- * 7x7; stride 1 and 2; padding 0 up to wider than the kernel's reach; odd channel counts and sizes; batch 1
- * and 3), on every df_sgemm backend this CPU runs; and bit-identical results for 1 and 2 threads. */
+ * weight gradient and bias gradient (added onto existing gradients) against plain direct loops in double, on
+ * odd shapes (1x1, 3x3, 5x5, 7x7; stride 1 to 3; padding 0 up to wider than the kernel's reach; odd channel
+ * counts and sizes; batch 1 to 3), on every df_sgemm backend this CPU runs; and bit-identical results for 1
+ * and 2 threads. On the AVX-512 backend the short-patch shapes (k*k*C <= DF_CONV_SMALL_MAX_K, CO a multiple
+ * of 16) run the direct kernels of layers/conv_small.c: rows of a width that is not a multiple of their
+ * 12-pixel block, 16-channel tails (CO = 48), a stride larger than the kernel, rows longer than one
+ * segment, rows wholly in the padding. */
 #include <math.h>
 #include <omp.h>
 #include <stdlib.h>
@@ -10,6 +14,7 @@
 #include "check.h"
 #include "core/gemm.h"
 #include "core/rng.h"
+#include "layers/conv_small.h"
 #include "layers/layers.h"
 
 typedef struct {
@@ -28,8 +33,24 @@ static const conv_case cases[] = {
     {2, 12, 12, 64, 40, 3, 1, 1, 1}, /* K = 576: more than one kc block */
     {2, 5, 37, 21, 18, 3, 1, 1, 0},  /* rows of 14 pixels packed once for a kernel row's taps */
     {1, 6, 31, 9, 16, 2, 1, 1, 1},   /* an even kernel */
-    {3, 20, 20, 32, 48, 3, 1, 1, 0}, /* large enough to run on 2 threads */
+    /* Short patches: the direct kernels on AVX-512, the GEMM elsewhere. */
+    {2, 13, 29, 3, 32, 3, 1, 1, 0},  /* RGB 3x3 -> 32: 29 = 2 pixel blocks + 5 */
+    {1, 11, 25, 1, 16, 3, 1, 1, 1},  /* one input channel: 3 taps per kernel row */
+    {3, 9, 14, 3, 48, 3, 2, 1, 1},   /* stride 2, CO = 32 + a 16-channel tail */
+    {1, 27, 31, 3, 48, 5, 2, 2, 1},  /* 5x5 stride 2: 75 taps, 15 per kernel row */
+    {2, 15, 17, 3, 32, 7, 2, 3, 1},  /* 7x7 stride 2 on RGB (a ResNet stem): 147 taps */
+    {1, 10, 23, 4, 16, 2, 3, 1, 0},  /* stride 3 > kernel 2: windows copied one by one */
+    {2, 9, 9, 12, 16, 1, 2, 0, 1},   /* 1x1 stride 2 */
+    {1, 5, 5, 3, 16, 3, 1, 3, 1},    /* output rows whose input rows are all padding */
+    {1, 3, 200, 3, 64, 3, 1, 1, 0},  /* weight gradient: rows of 3 segments */
+    {1, 2, 700, 3, 16, 4, 1, 1, 1},  /* forward: rows of 2 segments */
+    {3, 17, 10, 3, 16, 3, 1, 1, 1},  /* weight gradient: 51 output rows, more than its 32 chunks */
+    {3, 20, 20, 32, 48, 3, 1, 1, 0}, /* 288 taps: the GEMM on every backend; 2 threads */
 };
+
+/* Cases that run on the direct kernels where the backend is AVX-512 (checked against the rule the layer
+ * uses, so a change to it does not silently leave them on the GEMM). */
+enum { N_DIRECT = 14 };
 
 typedef struct {
     df_graph *g;
@@ -59,20 +80,30 @@ static void fill(float *p, size_t n, df_rng *r) {
     for (size_t i = 0; i < n; i++) p[i] = 2.0f * df_rng_uniform(r) - 1.0f;
 }
 
-/* Gradients start from junk (the op must store, not add, where grad_accum is 0; parameter gradients are
- * added, so they start from zero as df_graph_zero_grads leaves them). */
-static void run(conv_net *net, int accumulate_dx, const float *dx0) {
+/* y starts as NaN (the forward must store it without reading it), dx from junk (stored, not added, where
+ * grad_accum is 0), parameter gradients from dw0 (they are always added; NULL: zero, as
+ * df_graph_zero_grads leaves them). */
+static void run(conv_net *net, int accumulate_dx, const float *dx0, const float *dw0) {
+    memset(net->n->out, 0xff, net->ny * sizeof(float));
     net->n->op->forward(net->g, net->n);
     df_graph_zero_grads(net->g);
+    if (dw0) memcpy(net->g->grads, dw0, net->g->n_param_floats * sizeof(float));
     net->n->grad_accum[0] = accumulate_dx;
     memcpy(net->x->dout, dx0, net->nx * sizeof(float));
     net->n->op->backward(net->g, net->n);
 }
 
-/* |got - want| <= bound, the bound from the count and magnitudes of the summed terms (float rounding in
- * any summation order, with FMA or not, stays within a few units of n * 2^-24 * sum |terms|). */
+/* |got - want| <= min(4 (n + 4) u, 1e-5) * sum |terms|, u = 2^-24, for a sum of n float products.
+ * 4 (n + 4) u bounds the rounding of any summation order, with FMA or not (a few units of n u): the bound
+ * for short sums, 7.6e-6 for the 27 taps of an RGB 3x3 forward. For long sums (a weight gradient over
+ * hundreds of pixels) the worst case grows with n, but it needs partial sums that grow like the sum of
+ * |terms|; the terms here are products of values uniform in [-1, 1], of mean zero, so partial sums grow
+ * like sqrt(k) and the error stays a few u of sum |terms| whatever the order: 1e-5 (170 u) holds them with
+ * a wide margin. A wrong, missing or doubled term, of size sum |terms| / n on average, exceeds the bound for
+ * any sum here (n < 10^4). */
 static int close_enough(float got, double want, double abs_sum, int terms) {
-    return fabs(got - want) <= 4.0 * (terms + 4) * (1.0 / (1 << 24)) * abs_sum + 1e-30;
+    double rel = fmin(4.0 * (terms + 4) * (1.0 / (1 << 24)), 1e-5);
+    return fabs(got - want) <= rel * abs_sum + 1e-30;
 }
 
 static void check_case(conv_case c, const char *backend) {
@@ -88,6 +119,9 @@ static void check_case(conv_case c, const char *backend) {
     const float *dy = net.n->dout;
     float *dx0 = malloc(net.nx * sizeof(float));
     fill(dx0, net.nx, &r);
+    const size_t np = net.g->n_param_floats;
+    float *dw0 = malloc(np * sizeof(float));
+    fill(dw0, np, &r);
 
     double *ry = calloc(net.ny, sizeof(double)), *ay = calloc(net.ny, sizeof(double));
     double *rdx = calloc(net.nx, sizeof(double)), *adx = calloc(net.nx, sizeof(double));
@@ -113,8 +147,11 @@ static void check_case(conv_case c, const char *backend) {
                         }
                 }
 
+    /* Round 1 adds the input gradient, and the parameter gradients onto non-zero ones. */
     for (int accumulate = 0; accumulate <= 1; accumulate++) {
-        run(&net, accumulate, dx0);
+        run(&net, accumulate, dx0, accumulate ? dw0 : NULL);
+        const float *gw = df_node_param_grad(net.g, net.n, 0), *gb = bias ? df_node_param_grad(net.g, net.n, 1) : NULL;
+        const float *gw0 = dw0 + (gw - net.g->grads), *gb0 = bias ? dw0 + (gb - net.g->grads) : NULL;
         int bad_y = 0, bad_dx = 0, bad_dw = 0, bad_db = 0;
         for (size_t i = 0; i < net.ny; i++) {
             double b = bias ? bias[i % (size_t)c.CO] : 0.0;
@@ -124,20 +161,22 @@ static void check_case(conv_case c, const char *backend) {
             double base = accumulate ? dx0[i] : 0.0;
             bad_dx += !close_enough(net.x->dout[i], rdx[i] + base, adx[i] + fabs(base), ndx[i] + 1);
         }
-        for (size_t i = 0; i < net.nw; i++)
-            bad_dw += !close_enough(df_node_param_grad(net.g, net.n, 0)[i], rdw[i], adw[i], c.B * OH * OW);
+        for (size_t i = 0; i < net.nw; i++) {
+            double base = accumulate ? gw0[i] : 0.0;
+            bad_dw += !close_enough(gw[i], rdw[i] + base, adw[i] + fabs(base), c.B * OH * OW + 1);
+        }
         if (bias)
             for (int co = 0; co < c.CO; co++) {
-                double s = 0, a = 0;
+                double s = accumulate ? gb0[co] : 0.0, a = fabs(s);
                 for (size_t p = 0; p < net.ny / (size_t)c.CO; p++) s += dy[p * c.CO + co], a += fabs(dy[p * c.CO + co]);
-                bad_db += !close_enough(df_node_param_grad(net.g, net.n, 1)[co], s, a, (int)(net.ny / c.CO));
+                bad_db += !close_enough(gb[co], s, a, (int)(net.ny / c.CO) + 1);
             }
         CHECK_MSG(bad_y + bad_dx + bad_dw + bad_db == 0,
                   "%s, %dx%d stride %d pad %d, B %d, %dx%dx%d -> %d, dx %s: wrong y %d, dx %d, dW %d, db %d",
                   backend, c.k, c.k, c.s, c.p, c.B, c.H, c.W, c.C, c.CO, accumulate ? "added" : "stored", bad_y,
                   bad_dx, bad_dw, bad_db);
     }
-    free(ry), free(ay), free(rdx), free(adx), free(rdw), free(adw), free(ndx), free(dx0);
+    free(ry), free(ay), free(rdx), free(adx), free(rdw), free(adw), free(ndx), free(dx0), free(dw0);
     df_graph_free(net.g);
 }
 
@@ -152,7 +191,7 @@ static void check_threads(conv_case c, const char *backend) {
     float *out[2][3];
     for (int t = 0; t < 2; t++) {
         omp_set_num_threads(t + 1);
-        run(&net, 0, dx0);
+        run(&net, 0, dx0, NULL);
         out[t][0] = malloc(net.ny * sizeof(float));
         out[t][1] = malloc(net.nx * sizeof(float));
         out[t][2] = malloc(net.nw * sizeof(float));
@@ -180,11 +219,17 @@ int main(void) {
             continue;
         }
         const char *name = df_gemm_backend_name(all[b]);
-        for (int i = 0; i < ncases; i++) check_case(cases[i], name);
+        int direct = 0;
+        for (int i = 0; i < ncases; i++) {
+            check_case(cases[i], name);
+            direct += !(cases[i].k == 1 && cases[i].s == 1 && cases[i].p == 0) &&
+                      df_conv_small_applies(cases[i].k * cases[i].k * cases[i].C, cases[i].CO);
+        }
+        CHECK_MSG(direct == (all[b] == DF_GEMM_AVX512 ? N_DIRECT : 0), "%s: %d cases on the direct kernels",
+                  name, direct);
         if (all[b] != DF_GEMM_OPENBLAS) {
-            check_threads(cases[ncases - 1], name);
-            check_threads(cases[3], name);
-            check_threads(cases[1], name);
+            for (int i = 0; i < ncases; i++)
+                if (i == 1 || i == 3 || i >= 11) check_threads(cases[i], name);
         }
     }
     return check_report();
