@@ -10,8 +10,10 @@
  *   buffer of about BAND_BYTES (it stays in L2 while every output-channel panel is computed from it).
  * - Output pixels are numbered q = row * Wp + col over the padded width Wp = OW + k - 1, so that tap
  *   (ki, kj) of pixel q is padded pixel q + ki * Wp + kj: consecutive pixels are C floats apart even across
- *   rows. A tile is 14 consecutive q; the k - 1 columns per row that are no output pixel are computed and
- *   not stored (k - 1 of every Wp: 3% at 64 wide, 6% at 32; narrower maps keep the packed GEMM).
+ *   rows. A tile is 14 consecutive q. Tiles either start at each row's first pixel (when OW is a multiple
+ *   of 14 or nearly: 56, 28, 14 wide), or run along the numbering across rows, computing and not storing
+ *   the k - 1 columns per row that are no output pixel (3% at 64 wide, 6% at 32). Shapes where either way
+ *   wastes more than 1/16 keep the packed GEMM.
  * - With C a compile-time constant (one instantiation per supported channel count) the 14 rows of a tile
  *   are constant displacements from one pointer, so the loop is the GEMM kernel's: 2 B vectors, 14
  *   broadcasts from memory, 28 FMAs per step.
@@ -33,11 +35,21 @@ enum { MR = 14, NR = 32 };
 /* Below this many multiply-adds, forking threads costs more than it saves (as in gemm_blocked.c). */
 #define PAR_MIN_MACS (128.0 * 128 * 128)
 
+/* Whether tiles start at each row's first pixel (whole tiles, a short last one computed in full) rather
+ * than every 14 pixels of the numbering (k - 1 unstored columns in each Wp): whichever computes fewer. */
+static int row_tiled(const df_conv_patches *pt) { return (pt->OW + MR - 1) / MR * MR <= pt->OW + pt->k - 1; }
+
+/* Whether more than 1/16 of the pixels computed are not stored. */
+static int wasteful(const df_conv_patches *pt) {
+    const int per_row = row_tiled(pt) ? (pt->OW + MR - 1) / MR * MR : pt->OW + pt->k - 1;
+    return 16 * (per_row - pt->OW) > pt->OW;
+}
+
 int df_conv_direct_avx512_applies(const df_conv_patches *pt) {
     if (pt->stride != 1 || pt->pad > pt->k - 1) return 0;
-    /* Narrow maps lose more to the unstored columns than packing costs: 16 wide (11%) measured 10% slower
-     * than the packed GEMM, 32 wide (6%) as fast forward and 15% faster for the input gradient. */
-    if (16 * (pt->k - 1) > pt->OW + pt->k - 1) return 0;
+    /* Beyond 1/16 the packed GEMM is faster: 16 wide (2 of 18 by the numbering, 12 of 28 by rows) measured
+     * 10% slower; 32 wide (2 of 34) as fast forward and 15% faster for the input gradient. */
+    if (wasteful(pt)) return 0;
     switch (pt->C) {
     case 16: case 32: case 64: case 128: case 256: case 512: return 1;
     default: return 0;
@@ -73,33 +85,45 @@ static inline __attribute__((always_inline)) void tile_sum(const int CC, const i
         }
 }
 
-/* What one band computes: pixels [0, n_q) of the padded numbering, output rows starting at c_row. */
+/* What one band computes: output rows [0, rows) of the band, from the padded copy x. */
 typedef struct {
     const float *x; /* padded band */
-    int Wp, OW, n_q, k;
+    int Wp, OW, rows, k;
+    int row_tiles;   /* tiles start at each row's first pixel (else every 14 pixels of the numbering) */
     float *c;        /* C at the band's first output pixel */
     ptrdiff_t ldc;
     float alpha, beta;
 } band_job;
 
+/* One tile from pixel q0 of the padded numbering, storing the first n of its pixels that are outputs. */
+static inline __attribute__((always_inline)) void tile_run(const int CC, const int nv, const band_job *j,
+                                                           const float *panel, int j0, __mmask16 last, int q0,
+                                                           int n) {
+    const __m512 va = _mm512_set1_ps(j->alpha), vb = _mm512_set1_ps(j->beta);
+    __m512 acc[MR][2];
+    tile_sum(CC, nv, j->k, j->Wp, j->x + (size_t)q0 * CC, panel, acc);
+    for (int i = 0; i < n; i++) {
+        const int q = q0 + i, col = q % j->Wp;
+        if (col >= j->OW) continue;
+        float *p = j->c + ((ptrdiff_t)(q / j->Wp) * j->OW + col) * j->ldc + j0;
+        for (int v = 0; v < nv; v++) {
+            const __mmask16 m = v == nv - 1 ? last : 0xffff;
+            __m512 r = _mm512_mul_ps(va, acc[i][v]);
+            if (j->beta != 0.0f) r = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m, p + 16 * v), r);
+            _mm512_mask_storeu_ps(p + 16 * v, m, r);
+        }
+    }
+}
+
 static inline __attribute__((always_inline)) void band_panel(const int CC, const int nv, const band_job *j,
                                                              const float *panel, int j0, __mmask16 last) {
-    const __m512 va = _mm512_set1_ps(j->alpha), vb = _mm512_set1_ps(j->beta);
-    for (int q0 = 0; q0 < j->n_q; q0 += MR) {
-        __m512 acc[MR][2];
-        tile_sum(CC, nv, j->k, j->Wp, j->x + (size_t)q0 * CC, panel, acc);
-        for (int i = 0; i < MR; i++) {
-            const int q = q0 + i, col = q % j->Wp;
-            if (q >= j->n_q) break;
-            if (col >= j->OW) continue;
-            float *p = j->c + ((ptrdiff_t)(q / j->Wp) * j->OW + col) * j->ldc + j0;
-            for (int v = 0; v < nv; v++) {
-                const __mmask16 m = v == nv - 1 ? last : 0xffff;
-                __m512 r = _mm512_mul_ps(va, acc[i][v]);
-                if (j->beta != 0.0f) r = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m, p + 16 * v), r);
-                _mm512_mask_storeu_ps(p + 16 * v, m, r);
-            }
-        }
+    if (j->row_tiles) {
+        for (int r = 0; r < j->rows; r++)
+            for (int t0 = 0; t0 < j->OW; t0 += MR)
+                tile_run(CC, nv, j, panel, j0, last, r * j->Wp + t0, j->OW - t0 < MR ? j->OW - t0 : MR);
+    } else {
+        const int n_q = (j->rows - 1) * j->Wp + j->OW;
+        for (int q0 = 0; q0 < n_q; q0 += MR) tile_run(CC, nv, j, panel, j0, last, q0, n_q - q0 < MR ? n_q - q0 : MR);
     }
 }
 
@@ -152,7 +176,7 @@ void df_conv_direct_avx512(const df_conv_patches *pt, int trans_b, int N, float 
                            float beta, float *C, int ldc) {
     DF_ASSERT(df_conv_direct_avx512_applies(pt));
     const int k = pt->k, K = k * k * pt->C, OH = pt->OH, OW = pt->OW, Wp = OW + k - 1;
-    const int npanels = (N + NR - 1) / NR;
+    const int npanels = (N + NR - 1) / NR, by_rows = row_tiled(pt);
     /* Output rows per band: the padded copy (rows + k - 1 input rows) near BAND_BYTES. */
     const size_t row_bytes = (size_t)Wp * pt->C * sizeof(float);
     int rows = (int)(BAND_BYTES / row_bytes) - (k - 1);
@@ -173,8 +197,8 @@ void df_conv_direct_avx512(const df_conv_patches *pt, int trans_b, int N, float 
         for (int it = 0; it < items; it++) {
             const int img = it / bands, oh0 = (it % bands) * rows, n_rows = OH - oh0 < rows ? OH - oh0 : rows;
             pad_rows(pt, img, oh0 - pt->pad, n_rows + k - 1, Wp, slack, band);
-            const band_job j = {band, Wp, OW, (n_rows - 1) * Wp + OW, k,
-                                C + ((ptrdiff_t)img * OH + oh0) * OW * ldc, ldc, alpha, beta};
+            const band_job j = {band, Wp, OW, n_rows, k, by_rows, C + ((ptrdiff_t)img * OH + oh0) * OW * ldc, ldc,
+                                alpha, beta};
             for (int p = 0; p < npanels; p++) {
                 const int j0 = p * NR, w = N - j0 < NR ? N - j0 : NR;
                 run_panel(pt->C, w, &j, panels + (size_t)p * K * NR, j0);
