@@ -194,10 +194,10 @@ static void bench_conv(void) {
     }
     double flops = 2.0 * CB * P * CCO * K, sec[2];
     bench_fn fwd[2] = {our_conv_fwd, ref_conv_fwd}, bwd[2] = {our_conv_bwd, ref_conv_bwd};
-    measure(fwd, &c, sec);
+    measure_settled(fwd, &c, sec, 1);
     printf("# conv3x3_fwd: ours %.2f ms, reference %.2f ms\n", sec[0] * 1e3, sec[1] * 1e3);
     report("conv3x3_fwd", flops / sec[0] * 1e-9, flops / sec[1] * 1e-9, "GFLOP/s");
-    measure(bwd, &c, sec);
+    measure_settled(bwd, &c, sec, 1);
     printf("# conv3x3_bwd: ours %.2f ms, reference %.2f ms\n", sec[0] * 1e3, sec[1] * 1e3);
     report("conv3x3_bwd", 2 * flops / sec[0] * 1e-9, 2 * flops / sec[1] * 1e-9, "GFLOP/s");
     free(c.y), free(c.dx), free(c.dw), free(c.col), free(c.dcol);
