@@ -1,9 +1,10 @@
 /* conv2d.c: y[b,oh,ow,co] = bias[co] + sum_{i,j,ci} x[b, oh*s+i-p, ow*s+j-p, ci] * W[co,i,j,ci]  (NHWC).
  *
  * Lowered to GEMMs over the patch matrix col (B*OH*OW, K*K*Cin) of the whole batch, which is never stored:
- * df_sgemm_patches_a / _b (core/gemm.h) gather it from x while packing GEMM panels ("implicit GEMM"). NHWC
- * is row-major (pixels, channels), so col W^T (K*K*Cin, Cout) is the output directly, and a 1x1 stride-1
- * convolution is a plain GEMM on x.
+ * df_sgemm_patches_a / _b (core/gemm.h) gather it from x while packing GEMM panels ("implicit GEMM"), or on
+ * the AVX-512 backend, for the usual channel counts, let the micro-kernel read it in place with no packing
+ * at all (core/conv_direct_avx512.c, core/conv_wgrad_avx512.c). NHWC is row-major (pixels, channels), so
+ * col W^T (K*K*Cin, Cout) is the output directly, and a 1x1 stride-1 convolution is a plain GEMM on x.
  *
  * Backward: dW += dY^T col, one GEMM over the whole batch (its sum order depends on the shape only). The
  * input gradient of a stride-1 convolution is itself a convolution: dx = conv(dY, W'), padding K-1-p, with
