@@ -8,15 +8,12 @@
  *
  * - A band of output rows of one image gets a zero-padded copy of the input rows it reads, in a per-thread
  *   buffer of about BAND_BYTES (it stays in L2 while every output-channel panel is computed from it).
- * - Output pixels are numbered q = row * Wp + col over the padded width Wp = OW + k - 1, so that tap
- *   (ki, kj) of pixel q is padded pixel q + ki * Wp + kj: consecutive pixels are C floats apart even across
- *   rows. A tile is 14 consecutive q. Tiles either start at each row's first pixel (when OW is a multiple
- *   of 14 or nearly: 56, 28, 14 wide), or run along the numbering across rows, computing and not storing
- *   the k - 1 columns per row that are no output pixel (3% at 64 wide, 6% at 32). Shapes where either way
- *   wastes more than 1/16 keep the packed GEMM.
- * - With C a compile-time constant (one instantiation per supported channel count) the 14 rows of a tile
- *   are constant displacements from one pointer, so the loop is the GEMM kernel's: 2 B vectors, 14
- *   broadcasts from memory, 28 FMAs per step.
+ * - A tile is 7 to 14 consecutive output pixels of one row (a row is cut into equal tiles): tap (ki, kj)
+ *   of its pixel i is padded pixel i + ki * Wp + kj of the band (Wp = OW + k - 1, the padded width),
+ *   consecutive pixels C floats apart.
+ * - With C and the tile size compile-time constants (one instantiation each) a tile's pixels are
+ *   constant displacements from one pointer, so the loop is the GEMM kernel's: 2 B vectors, up to 14
+ *   broadcasts from memory, up to 28 FMAs per step.
  *
  * The whole K = k * k * C is summed in registers, in increasing order, then alpha * sum + beta * C as the
  * GEMM kernel does: results equal df_sgemm's on the stored patch matrix whenever that runs K as one block.
@@ -35,21 +32,13 @@ enum { MR = 14, NR = 32 };
 /* Below this many multiply-adds, forking threads costs more than it saves (as in gemm_blocked.c). */
 #define PAR_MIN_MACS (128.0 * 128 * 128)
 
-/* Whether tiles start at each row's first pixel (whole tiles, a short last one computed in full) rather
- * than every 14 pixels of the numbering (k - 1 unstored columns in each Wp): whichever computes fewer. */
-static int row_tiled(const df_conv_patches *pt) { return (pt->OW + MR - 1) / MR * MR <= pt->OW + pt->k - 1; }
-
-/* Whether more than 1/16 of the pixels computed are not stored. */
-static int wasteful(const df_conv_patches *pt) {
-    const int per_row = row_tiled(pt) ? (pt->OW + MR - 1) / MR * MR : pt->OW + pt->k - 1;
-    return 16 * (per_row - pt->OW) > pt->OW;
-}
+/* Output rows are cut into tiles of 7 to 14 pixels, as equal as they come (64 = 13+13+13+13+12): each
+ * tile's size is an instantiation, so no pixel is computed that is not stored, and even the smallest tile
+ * keeps 14 FMA chains in flight. */
+enum { MIN_ROWS = 7 };
 
 int df_conv_direct_avx512_applies(const df_conv_patches *pt) {
-    if (pt->stride != 1 || pt->pad > pt->k - 1) return 0;
-    /* Beyond 1/16 the packed GEMM is faster: 16 wide (2 of 18 by the numbering, 12 of 28 by rows) measured
-     * 10% slower; 32 wide (2 of 34) as fast forward and 15% faster for the input gradient. */
-    if (wasteful(pt)) return 0;
+    if (pt->stride != 1 || pt->pad > pt->k - 1 || pt->OW < MIN_ROWS) return 0;
     switch (pt->C) {
     case 16: case 32: case 64: case 128: case 256: case 512: return 1;
     default: return 0;
@@ -58,73 +47,77 @@ int df_conv_direct_avx512_applies(const df_conv_patches *pt) {
 
 static _Thread_local df_gemm_buf band_buf, panel_buf;
 
-/* acc (14 x nv vectors) = sum over taps and channels of x[q + tap offset][c] * panel[k], k increasing. x is
- * the padded band at the tile's first pixel, Wp its width, panel the K x 32 packed B panel. */
-static inline __attribute__((always_inline)) void tile_sum(const int CC, const int nv, int k, int Wp,
-                                                           const float *x, const float *panel,
-                                                           __m512 acc[MR][2]) {
+/* What one band computes: output rows [0, rows) of the band, from the padded copy x (rows Wp pixels). */
+typedef struct {
+    const float *x;
+    int Wp, OW, rows, k;
+    float *c; /* C at the band's first output pixel */
+    ptrdiff_t ldc;
+    float alpha, beta;
+} band_job;
+
+/* One tile: `rows` consecutive output pixels of one row, from x at the tile's first pixel, times the K x 32
+ * B panel: acc = sum over taps and channels, k increasing; then alpha * acc + beta * C stored at c. */
+static inline __attribute__((always_inline)) void tile(const int CC, const int nv, const int rows,
+                                                       const band_job *j, const float *x, const float *panel,
+                                                       float *c, __mmask16 last) {
+    __m512 acc[MR][2];
 #pragma GCC unroll 16
-    for (int i = 0; i < MR; i++)
+    for (int i = 0; i < rows; i++)
 #pragma GCC unroll 2
         for (int v = 0; v < nv; v++) acc[i][v] = _mm512_setzero_ps();
     const float *b = panel;
-    for (int ki = 0; ki < k; ki++)
-        for (int kj = 0; kj < k; kj++) {
-            const float *src = x + ((size_t)ki * Wp + kj) * CC;
-            for (int c = 0; c < CC; c++, b += NR) {
+    for (int ki = 0; ki < j->k; ki++)
+        for (int kj = 0; kj < j->k; kj++) {
+            const float *src = x + ((size_t)ki * j->Wp + kj) * CC;
+            for (int ch = 0; ch < CC; ch++, b += NR) {
                 __m512 bv[2];
 #pragma GCC unroll 2
                 for (int v = 0; v < nv; v++) bv[v] = _mm512_load_ps(b + 16 * v);
 #pragma GCC unroll 16
-                for (int i = 0; i < MR; i++) {
-                    __m512 av = _mm512_set1_ps(src[i * CC + c]);
+                for (int i = 0; i < rows; i++) {
+                    __m512 av = _mm512_set1_ps(src[i * CC + ch]);
 #pragma GCC unroll 2
                     for (int v = 0; v < nv; v++) acc[i][v] = _mm512_fmadd_ps(av, bv[v], acc[i][v]);
                 }
             }
         }
-}
-
-/* What one band computes: output rows [0, rows) of the band, from the padded copy x. */
-typedef struct {
-    const float *x; /* padded band */
-    int Wp, OW, rows, k;
-    int row_tiles;   /* tiles start at each row's first pixel (else every 14 pixels of the numbering) */
-    float *c;        /* C at the band's first output pixel */
-    ptrdiff_t ldc;
-    float alpha, beta;
-} band_job;
-
-/* One tile from pixel q0 of the padded numbering, storing the first n of its pixels that are outputs. */
-static inline __attribute__((always_inline)) void tile_run(const int CC, const int nv, const band_job *j,
-                                                           const float *panel, int j0, __mmask16 last, int q0,
-                                                           int n) {
     const __m512 va = _mm512_set1_ps(j->alpha), vb = _mm512_set1_ps(j->beta);
-    __m512 acc[MR][2];
-    tile_sum(CC, nv, j->k, j->Wp, j->x + (size_t)q0 * CC, panel, acc);
-    for (int i = 0; i < n; i++) {
-        const int q = q0 + i, col = q % j->Wp;
-        if (col >= j->OW) continue;
-        float *p = j->c + ((ptrdiff_t)(q / j->Wp) * j->OW + col) * j->ldc + j0;
+#pragma GCC unroll 16
+    for (int i = 0; i < rows; i++)
+#pragma GCC unroll 2
         for (int v = 0; v < nv; v++) {
+            float *p = c + i * j->ldc + 16 * v;
             const __mmask16 m = v == nv - 1 ? last : 0xffff;
             __m512 r = _mm512_mul_ps(va, acc[i][v]);
-            if (j->beta != 0.0f) r = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m, p + 16 * v), r);
-            _mm512_mask_storeu_ps(p + 16 * v, m, r);
+            if (j->beta != 0.0f) r = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m, p), r);
+            _mm512_mask_storeu_ps(p, m, r);
         }
+}
+
+#define TILE_CASE(R)                                                                                       \
+    case R: tile(CC, nv, R, j, x, panel, c, last); return;
+
+static inline __attribute__((always_inline)) void tile_of(const int CC, const int nv, int rows, const band_job *j,
+                                                          const float *x, const float *panel, float *c,
+                                                          __mmask16 last) {
+    switch (rows) {
+        TILE_CASE(7) TILE_CASE(8) TILE_CASE(9) TILE_CASE(10) TILE_CASE(11) TILE_CASE(12) TILE_CASE(13)
+        TILE_CASE(14)
+    default: DF_ASSERT(!"direct convolution tile outside 7..14 pixels");
     }
 }
 
 static inline __attribute__((always_inline)) void band_panel(const int CC, const int nv, const band_job *j,
                                                              const float *panel, int j0, __mmask16 last) {
-    if (j->row_tiles) {
-        for (int r = 0; r < j->rows; r++)
-            for (int t0 = 0; t0 < j->OW; t0 += MR)
-                tile_run(CC, nv, j, panel, j0, last, r * j->Wp + t0, j->OW - t0 < MR ? j->OW - t0 : MR);
-    } else {
-        const int n_q = (j->rows - 1) * j->Wp + j->OW;
-        for (int q0 = 0; q0 < n_q; q0 += MR) tile_run(CC, nv, j, panel, j0, last, q0, n_q - q0 < MR ? n_q - q0 : MR);
-    }
+    const int tiles = (j->OW + MR - 1) / MR, base = j->OW / tiles, longer = j->OW % tiles;
+    for (int r = 0; r < j->rows; r++)
+        for (int t = 0, ow = 0; t < tiles; t++) {
+            const int n = base + (t < longer);
+            tile_of(CC, nv, n, j, j->x + ((size_t)r * j->Wp + ow) * CC, panel,
+                    j->c + ((ptrdiff_t)r * j->OW + ow) * j->ldc + j0, last);
+            ow += n;
+        }
 }
 
 #define CHANNEL_CASES(NV)                                                                                  \
@@ -147,8 +140,8 @@ static void run_panel(int CC, int w, const band_job *j, const float *panel, int 
 }
 
 /* Padded copy of input rows [h0, h0 + rows) of image img (rows outside the image are zeros), each Wp pixels
- * with pad zero pixels on the left, then `slack` zero pixels. */
-static void pad_rows(const df_conv_patches *pt, int img, int h0, int rows, int Wp, size_t slack, float *dst) {
+ * with pad zero pixels on the left. */
+static void pad_rows(const df_conv_patches *pt, int img, int h0, int rows, int Wp, float *dst) {
     const size_t C = (size_t)pt->C, row = (size_t)Wp * C;
     for (int r = 0; r < rows; r++, dst += row) {
         const int h = h0 + r;
@@ -161,7 +154,6 @@ static void pad_rows(const df_conv_patches *pt, int img, int h0, int rows, int W
         memcpy(dst + left, pt->x + ((size_t)img * pt->H + h) * body, body * sizeof(float));
         memset(dst + left + body, 0, (row - left - body) * sizeof(float));
     }
-    memset(dst, 0, slack * C * sizeof(float));
 }
 
 /* B panel p (columns [32p, 32p + 32) of op(B), zero beyond N) as K rows of 32 floats. */
@@ -176,14 +168,13 @@ void df_conv_direct_avx512(const df_conv_patches *pt, int trans_b, int N, float 
                            float beta, float *C, int ldc) {
     DF_ASSERT(df_conv_direct_avx512_applies(pt));
     const int k = pt->k, K = k * k * pt->C, OH = pt->OH, OW = pt->OW, Wp = OW + k - 1;
-    const int npanels = (N + NR - 1) / NR, by_rows = row_tiled(pt);
+    const int npanels = (N + NR - 1) / NR;
     /* Output rows per band: the padded copy (rows + k - 1 input rows) near BAND_BYTES. */
     const size_t row_bytes = (size_t)Wp * pt->C * sizeof(float);
     int rows = (int)(BAND_BYTES / row_bytes) - (k - 1);
     rows = rows < 1 ? 1 : rows > OH ? OH : rows;
     const int bands = (OH + rows - 1) / rows, items = pt->n * bands;
-    /* The last tile of a band reads up to MR - 1 pixels past its rows, plus the taps' reach. */
-    const size_t slack = MR + (size_t)k, band_floats = ((size_t)(rows + k - 1) * Wp + slack) * pt->C;
+    const size_t band_floats = (size_t)(rows + k - 1) * Wp * pt->C;
     float *panels = df_gemm_buf_reserve(&panel_buf, (size_t)npanels * K * NR);
     const int par = !omp_in_parallel() && omp_get_max_threads() > 1 &&
                     (double)df_conv_patches_rows(pt) * N * K >= PAR_MIN_MACS;
@@ -196,9 +187,9 @@ void df_conv_direct_avx512(const df_conv_patches *pt, int trans_b, int N, float 
 #pragma omp for schedule(dynamic, 1)
         for (int it = 0; it < items; it++) {
             const int img = it / bands, oh0 = (it % bands) * rows, n_rows = OH - oh0 < rows ? OH - oh0 : rows;
-            pad_rows(pt, img, oh0 - pt->pad, n_rows + k - 1, Wp, slack, band);
-            const band_job j = {band, Wp, OW, n_rows, k, by_rows, C + ((ptrdiff_t)img * OH + oh0) * OW * ldc, ldc,
-                                alpha, beta};
+            pad_rows(pt, img, oh0 - pt->pad, n_rows + k - 1, Wp, band);
+            const band_job j = {band, Wp, OW, n_rows, k, C + ((ptrdiff_t)img * OH + oh0) * OW * ldc, ldc, alpha,
+                                beta};
             for (int p = 0; p < npanels; p++) {
                 const int j0 = p * NR, w = N - j0 < NR ? N - j0 : NR;
                 run_panel(pt->C, w, &j, panels + (size_t)p * K * NR, j0);

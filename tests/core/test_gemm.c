@@ -211,13 +211,16 @@ static void test_patches(df_gemm_backend be) {
                                     {3, 6, 6, 40, 3, 1, 2, 64}, {1, 8, 5, 64, 3, 2, 0, 17},
                                     {2, 12, 10, 17, 1, 1, 0, 30}, {1, 4, 4, 70, 3, 1, 1, 45},
                                     {1, 3, 33, 60, 3, 1, 1, 24},  {1, 4, 31, 7, 2, 1, 1, 5},
-                                    /* channel counts of AVX-512's unpacked paths (conv_direct_avx512.c,
-                                     * tiles along the numbering, then by rows; conv_wgrad_avx512.c): */
+                                    /* channel counts of AVX-512's unpacked paths (conv_direct_avx512.c with
+                                     * rows cut into tiles of 7..14 pixels, or too short: 6; and
+                                     * conv_wgrad_avx512.c): */
                                     {1, 3, 33, 16, 3, 1, 1, 19},  {1, 4, 40, 32, 3, 1, 0, 40},
                                     {1, 3, 64, 16, 5, 1, 4, 16},  {1, 3, 31, 128, 3, 1, 2, 70},
                                     {3, 5, 40, 16, 3, 1, 1, 48},  {1, 2, 20, 64, 1, 1, 0, 8},
                                     {2, 9, 9, 32, 3, 2, 1, 20},   {1, 3, 28, 16, 3, 1, 1, 19},
-                                    {2, 4, 27, 32, 3, 1, 1, 33}};
+                                    {2, 4, 27, 32, 3, 1, 1, 33},  {1, 3, 15, 16, 3, 1, 1, 21},
+                                    {1, 2, 12, 32, 3, 1, 1, 9},   {2, 3, 8, 16, 1, 1, 0, 40},
+                                    {1, 3, 9, 64, 3, 1, 0, 17},   {1, 2, 6, 16, 3, 1, 1, 16}};
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
         const int *sh = shapes[s];
         float *x = random_matrix(sh[0] * sh[1] * sh[2], sh[3], sh[3]);
