@@ -151,8 +151,7 @@ void df_gemm_pack_b_patches_avx512(int nr, const df_conv_patches *pt, int k0, in
                                    float *dst);
 
 /* df_sgemm_patches_a without packing A (conv_direct_avx512.c), for stride-1 patch matrices with
- * pad <= k - 1, C in {16, 32, 64, 128, 256, 512} and an output width its tiles fit well: where _applies
- * says so. Same contract as
+ * pad <= k - 1, C in {16, 32, 64, 128, 256, 512} and output width >= 7: where _applies says so. Same contract as
  * df_sgemm_patches_a (N > 0, alpha != 0); equal to the blocked driver's result when it runs K as one block. */
 int df_conv_direct_avx512_applies(const df_conv_patches *pt);
 void df_conv_direct_avx512(const df_conv_patches *pt, int trans_b, int N, float alpha, const float *B, int ldb,
