@@ -38,15 +38,27 @@ enum { ROUNDS = 5, PER_ROUND = 3 };
 
 typedef void (*bench_fn)(void *ctx);
 
-/* Median seconds per call of fn[0] (ours) and fn[1] (the reference), in alternating rounds. With settle,
- * each round of ours starts after a pause: OpenBLAS's pthreads spin for a while after a call and would
- * take the cores from ours. */
-static void measure_settled(bench_fn fn[2], void *ctx, double sec[2], int settle) {
+/* The reference figure given in the environment for a BENCH line, DF_BENCH_REF_<NAME>, or 0. */
+static double external_ref(const char *name) {
+    char var[96], *v;
+    snprintf(var, sizeof var, "DF_BENCH_REF_%s", name);
+    for (v = var; *v; v++) *v = (char)toupper((unsigned char)*v);
+    const char *env = getenv(var);
+    return env && atof(env) > 0 ? atof(env) : 0.0;
+}
+
+/* Median seconds per call of fn[0] (ours) and fn[1] (the in-binary reference), in alternating rounds. With
+ * settle, each round of ours starts after a pause: OpenBLAS's pthreads spin for a while after a call and
+ * would take the cores from ours. When the environment gives the reference figure for `name` (see report),
+ * the in-binary one is not run at all, so nothing of it runs beside ours; sec[1] is then 0. */
+static void measure(const char *name, bench_fn fn[2], void *ctx, double sec[2], int settle) {
+    const int n_ref = external_ref(name) > 0 ? 0 : 2;
     double s[2][ROUNDS * PER_ROUND];
-    for (int w = 0; w < 2; w++) fn[0](ctx), fn[1](ctx);
+    for (int w = 0; w < 2; w++)
+        for (int which = 0; which < n_ref || which == 0; which++) fn[which](ctx);
     for (int r = 0; r < ROUNDS; r++)
-        for (int which = 0; which < 2; which++) {
-            if (settle && which == 0) nanosleep(&(struct timespec){0, SETTLE_NS}, NULL);
+        for (int which = 0; which < n_ref || which == 0; which++) {
+            if (settle && which == 0 && n_ref) nanosleep(&(struct timespec){0, SETTLE_NS}, NULL);
             fn[which](ctx);
             for (int i = 0; i < PER_ROUND; i++) {
                 double t = omp_get_wtime();
@@ -55,20 +67,23 @@ static void measure_settled(bench_fn fn[2], void *ctx, double sec[2], int settle
             }
         }
     sec[0] = bench_median(s[0], ROUNDS * PER_ROUND);
-    sec[1] = bench_median(s[1], ROUNDS * PER_ROUND);
+    sec[1] = n_ref ? bench_median(s[1], ROUNDS * PER_ROUND) : 0.0;
 }
 
-static void measure(bench_fn fn[2], void *ctx, double sec[2]) { measure_settled(fn, ctx, sec, 0); }
+/* "# <name>: <a> x ms, <b> y ms", the second only where the reference ran. */
+static void print_times(const char *name, const char *a, const char *b, const double sec[2]) {
+    printf("# %s: %s %.2f ms", name, a, sec[0] * 1e3);
+    if (sec[1] > 0) printf(", %s %.2f ms", b, sec[1] * 1e3);
+    printf("\n");
+}
 
-/* Prints the BENCH line; `ours` and `ref` are throughputs (higher is better). */
+/* Prints the BENCH line; `ours` and `ref` are throughputs (higher is better). DF_BENCH_REF_<NAME> in the
+ * environment replaces the in-binary reference (scripts/bench_compare.sh passes PyTorch's figures). */
 static void report(const char *name, double ours, double ref, const char *unit) {
-    char var[96], *v;
-    snprintf(var, sizeof var, "DF_BENCH_REF_%s", name);
-    for (v = var; *v; v++) *v = (char)toupper((unsigned char)*v);
-    const char *env = getenv(var);
-    if (env && atof(env) > 0) {
-        printf("# %s: in-binary reference %.1f %s replaced by %s=%s\n", name, ref, unit, var, env);
-        ref = atof(env);
+    const double given = external_ref(name);
+    if (given > 0) {
+        printf("# %s: reference from the environment, %.1f %s\n", name, given, unit);
+        ref = given;
     }
     printf("BENCH %s ours=%.1f ref=%.1f unit=%s ratio=%.3f\n", name, ours, ref, unit, ours / ref);
     fflush(stdout);
@@ -194,11 +209,11 @@ static void bench_conv(void) {
     }
     double flops = 2.0 * CB * P * CCO * K, sec[2];
     bench_fn fwd[2] = {our_conv_fwd, ref_conv_fwd}, bwd[2] = {our_conv_bwd, ref_conv_bwd};
-    measure_settled(fwd, &c, sec, 1);
-    printf("# conv3x3_fwd: ours %.2f ms, reference %.2f ms\n", sec[0] * 1e3, sec[1] * 1e3);
+    measure("conv3x3_fwd", fwd, &c, sec, 1);
+    print_times("conv3x3_fwd", "ours", "reference", sec);
     report("conv3x3_fwd", flops / sec[0] * 1e-9, flops / sec[1] * 1e-9, "GFLOP/s");
-    measure_settled(bwd, &c, sec, 1);
-    printf("# conv3x3_bwd: ours %.2f ms, reference %.2f ms\n", sec[0] * 1e3, sec[1] * 1e3);
+    measure("conv3x3_bwd", bwd, &c, sec, 1);
+    print_times("conv3x3_bwd", "ours", "reference", sec);
     report("conv3x3_bwd", 2 * flops / sec[0] * 1e-9, 2 * flops / sec[1] * 1e-9, "GFLOP/s");
     free(c.y), free(c.dx), free(c.dw), free(c.col), free(c.dcol);
     df_graph_free(g);
@@ -256,11 +271,11 @@ static void bench_conv_rgb(void) {
     }
     double flops = 2.0 * RB * RH * RW * RCO * 9 * RC, sec[2];
     bench_fn fwd[2] = {our_rgb_fwd, ref_rgb_fwd}, bwd[2] = {our_rgb_bwd, ref_rgb_bwd};
-    measure_settled(fwd, &c, sec, 1);
-    printf("# conv_rgb_fwd: ours %.2f ms, reference %.2f ms\n", sec[0] * 1e3, sec[1] * 1e3);
+    measure("conv_rgb_fwd", fwd, &c, sec, 1);
+    print_times("conv_rgb_fwd", "ours", "reference", sec);
     report("conv_rgb_fwd", flops / sec[0] * 1e-9, flops / sec[1] * 1e-9, "GFLOP/s");
-    measure_settled(bwd, &c, sec, 1);
-    printf("# conv_rgb_bwd: ours %.2f ms, reference %.2f ms\n", sec[0] * 1e3, sec[1] * 1e3);
+    measure("conv_rgb_bwd", bwd, &c, sec, 1);
+    print_times("conv_rgb_bwd", "ours", "reference", sec);
     report("conv_rgb_bwd", flops / sec[0] * 1e-9, flops / sec[1] * 1e-9, "GFLOP/s");
     df_gemm_set_backend(c.ours);
     free(y_ref), free(dw_ref);
@@ -355,13 +370,12 @@ static void bench_batchnorm(void) {
     }
     double sec[2];
     bench_fn f[2] = {our_bn, ref_bn};
-    measure(f, &c, sec);
-    printf("# batchnorm_fwd_bwd: ours %.2f ms, reference %.2f ms\n", sec[0] * 1e3, sec[1] * 1e3);
+    measure("batchnorm_fwd_bwd", f, &c, sec, 0);
+    print_times("batchnorm_fwd_bwd", "ours", "reference", sec);
     report("batchnorm_fwd_bwd", BB / sec[0], BB / sec[1], "img/s");
     bench_fn f2[2] = {our_bn_relu_fused, our_bn_then_relu};
-    measure(f2, &c, sec);
-    printf("# batchnorm_relu_fwd_bwd: fused %.2f ms, batchnorm then relu %.2f ms\n", sec[0] * 1e3,
-           sec[1] * 1e3);
+    measure("batchnorm_relu_fwd_bwd", f2, &c, sec, 0);
+    print_times("batchnorm_relu_fwd_bwd", "fused", "batchnorm then relu", sec);
     report("batchnorm_relu_fwd_bwd", BB / sec[0], BB / sec[1], "img/s");
     free(c.y), free(c.dx), free(c.mean), free(c.invstd);
     df_graph_free(g);
