@@ -131,11 +131,10 @@ void df_gemm_blocked_op(const df_gemm_kernel *kern, int M, int N, int K, float a
          * still computed by one thread in the same k order, so results do not depend on who runs what.
          * Items are row-block-major, so a thread mostly keeps its packed A block; with many row blocks
          * (tall C, e.g. a convolution's pixels x channels) they alone balance the threads, and a block is
-         * not cut at all, since two threads taking halves of it would each pack the same A block. Chunks
-         * hold equally many panels (18 panels make 6 chunks of 3, not 8 of 2 or 3), so no thread waits on
-         * a last, larger one. */
-        const int chunk_panels = ceil_div(npanels, 4 * nthreads);
-        const int nchunks = !par || mblocks >= 8 * nthreads ? 1 : ceil_div(npanels, chunk_panels);
+         * not cut at all, since two threads taking halves of it would each pack the same A block. There are
+         * 4 chunks a thread, their panels shared out as evenly as they come (49 panels make 8 chunks of 6 or
+         * 7: 25 and 24 panels on 2 threads, where 7 chunks of 7 made it 28 and 21). */
+        const int nchunks = !par || mblocks >= 8 * nthreads ? 1 : min_int(npanels, 4 * nthreads);
         const int items = mblocks * nchunks;
         for (int pc = 0; pc < K; pc += kc) {
             const int kcur = min_int(kc, K - pc);
