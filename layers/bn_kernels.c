@@ -194,9 +194,12 @@ void df_bn_grad_apply(size_t rows, int C, const float *dy, const float *x, float
 /* Batch norm, ReLU and 2x2/2 max pooling over (B, H, W, C) in NHWC. Output row (b, oh) of the pooling covers
  * input rows 2oh and 2oh+1 of image b; its windows are the pixel pairs (2ow, 2ow+1) of both. Inside a window
  * the taps are taken in the order (0,0), (0,1), (1,0), (1,1) exactly as df_maxpool does on the output of
- * df_batchnorm_relu: the first maximum wins, a NaN never wins after the first tap. */
+ * df_batchnorm_relu: the first maximum wins, and a NaN wins (so it reaches the output, as in PyTorch). */
 
 static inline float relu_of(float v) { return v < 0.0f ? 0.0f : v; /* a NaN passes through */ }
+
+/* Whether v takes the place of the window's maximum so far, m. */
+static inline int beats(float v, float m) { return v > m || v != v; }
 
 DF_SIMD_CLONES static void pool_apply_row(const float *restrict x0, const float *restrict x1, float *restrict y,
                                           int OW, int C, const float *restrict scale,
@@ -207,11 +210,11 @@ DF_SIMD_CLONES static void pool_apply_row(const float *restrict x0, const float 
         for (int c = 0; c < C; c++) {
             float m = relu_of(p0[c] * scale[c] + shift[c]);
             float v = relu_of(p1[c] * scale[c] + shift[c]);
-            m = v > m ? v : m;
+            m = beats(v, m) ? v : m;
             v = relu_of(p2[c] * scale[c] + shift[c]);
-            m = v > m ? v : m;
+            m = beats(v, m) ? v : m;
             v = relu_of(p3[c] * scale[c] + shift[c]);
-            yo[c] = v > m ? v : m;
+            yo[c] = beats(v, m) ? v : m;
         }
     }
 }
@@ -228,18 +231,18 @@ void df_bn_relu_pool_apply(int B, int H, int W, int C, const float *x, float *y,
 }
 
 /* The pooled gradient gc routed back through the window's max and ReLU: to the tap that won (the forward's
- * comparisons on the same pre-activation values v0..v3, first maximum wins) if it passed the ReLU, 0 to the
- * rest. A later tap wins only by exceeding a value >= 0, so only tap 0 needs its own ReLU test. Written as
- * selects on floats so the loops vectorise. */
+ * comparisons on the same pre-activation values v0..v3) if it passed the ReLU, 0 to the rest. A later tap
+ * that wins by exceeding a number (>= 0 after the ReLU) passed it; one that wins by being NaN did not, and
+ * neither did a tap 0 that is not positive. Written as selects on floats so the loops vectorise. */
 static inline void route_window(float v0, float v1, float v2, float v3, float gc, float g[4]) {
     float r0 = relu_of(v0), r1 = relu_of(v1), r2 = relu_of(v2), r3 = relu_of(v3);
-    float m1 = r1 > r0 ? r1 : r0, m2 = r2 > m1 ? r2 : m1;
+    float m1 = beats(r1, r0) ? r1 : r0, m2 = beats(r2, m1) ? r2 : m1;
     g[3] = r3 > m2 ? gc : 0.0f;
-    float rest = r3 > m2 ? 0.0f : gc;
+    float rest = beats(r3, m2) ? 0.0f : gc;
     g[2] = r2 > m1 ? rest : 0.0f;
-    rest = r2 > m1 ? 0.0f : rest;
+    rest = beats(r2, m1) ? 0.0f : rest;
     g[1] = r1 > r0 ? rest : 0.0f;
-    rest = r1 > r0 ? 0.0f : rest;
+    rest = beats(r1, r0) ? 0.0f : rest;
     g[0] = v0 > 0.0f ? rest : 0.0f;
 }
 

@@ -1,5 +1,5 @@
 /* pool.c: window pooling over NHWC images, and global average pooling.
- *   maxpool:  y[b,oh,ow,c] = max over the k x k window of x (padding never wins)
+ *   maxpool:  y[b,oh,ow,c] = max over the k x k window of x (padding never wins; a NaN in the window wins)
  *   avgpool:  y[b,oh,ow,c] = sum over the window / (k*k)  (padding counts as zeros)
  *   gap:      y[b,c] = mean over h, w of x[b,h,w,c]
  * Max pooling saves, per output element, which tap of its window won (i * k + j, 16 bits; the first maximum
@@ -42,7 +42,8 @@ DF_SIMD_CLONES static void maxpool_row(pool_dims d, const float *xb, int oh, flo
                     first = 0;
                 } else {
                     for (int c = 0; c < d.C; c++) {
-                        int win = xr[c] > yo[c]; /* the first maximum wins ties; NaN never wins */
+                        /* the first maximum wins ties; a NaN wins, so it is not lost (as in PyTorch) */
+                        int win = xr[c] > yo[c] || xr[c] != xr[c];
                         yo[c] = win ? xr[c] : yo[c];
                         ao[c] = win ? tap : ao[c];
                     }

@@ -241,6 +241,49 @@ static void check_batchnorm_relu_maxpool_matches_composition(int Hh, int W, int 
     df_graph_free(g);
 }
 
+/* A NaN in a max-pooling window reaches the output (as in PyTorch) instead of losing to its neighbours, so
+ * the NaN guard sees it; in max pooling alone and in the fused batchnorm+ReLU+max-pool, whose input gradient
+ * must still equal the composition's (the ReLU stops the gradient at a NaN). */
+static void check_maxpool_nan(void) {
+    df_graph *g = df_graph_new(1);
+    int x = df_input(g, "x", (df_shape){3, {2, 4, 1}}, 1);
+    int plain = df_maxpool(g, "pool", x, 2, 2, 0);
+    int bn = df_batchnorm_relu(g, "a", x, 1e-5f, 0.1f);
+    int pa = df_maxpool(g, "a.pool", bn, 2, 2, 0);
+    int pb = df_batchnorm_relu_maxpool(g, "b", x, 1e-5f, 0.1f);
+    int s1 = df_add(g, "s1", pa, pb), out = df_add(g, "out", s1, plain);
+    compile_or_die(g, out);
+    df_graph_set_training(g, 0); /* running statistics 0 and 1: the norm is (nearly) the identity */
+    const float in[8] = {1.0f, NAN, 2.0f, 5.0f, 3.0f, 2.0f, 4.0f, -1.0f}; /* windows {1,NaN,3,2}, {2,5,4,-1} */
+    memcpy(g->nodes[x].out, in, sizeof in);
+    df_graph_forward(g);
+    const float *yp = g->nodes[plain].out, *ya = g->nodes[pa].out, *yb = g->nodes[pb].out;
+    CHECK_MSG(isnan(yp[0]) && isnan(ya[0]) && isnan(yb[0]), "max pooling lost a NaN: %g %g %g", yp[0], ya[0],
+              yb[0]);
+    CHECK_MSG(yp[1] == 5.0f && ya[1] == yb[1] && fabsf(yb[1] - 5.0f) < 1e-3f, "max pooling: %g %g %g, want 5",
+              yp[1], ya[1], yb[1]);
+    for (int i = 0; i < 2; i++) g->nodes[out].dout[i] = 1.0f;
+    df_graph_zero_grads(g);
+    df_graph_backward(g);
+    float dx_b[8];
+    df_node *fused = &g->nodes[pb];
+    const int acc = fused->grad_accum[0];
+    fused->grad_accum[0] = 0;
+    fused->op->backward(g, fused);
+    memcpy(dx_b, g->nodes[x].dout, sizeof dx_b);
+    fused->grad_accum[0] = acc;
+    g->nodes[bn].grad_accum[0] = 0;
+    g->nodes[bn].op->backward(g, &g->nodes[bn]); /* from a.pool's gradient, still in a's dout */
+    int same = 1;
+    for (int i = 0; i < 8; i++) /* the NaN input's own gradient is NaN in both (0 * NaN) */
+        same &= dx_b[i] == g->nodes[x].dout[i] || (isnan(dx_b[i]) && isnan(g->nodes[x].dout[i]));
+    CHECK_MSG(same, "batchnorm+relu+maxpool: input gradient around a NaN differs from the composition");
+    CHECK_MSG(dx_b[3] > 0.5f && dx_b[0] == 0.0f && dx_b[4] == 0.0f && dx_b[5] == 0.0f,
+              "batchnorm+relu+maxpool: gradient %g at the winning 5, %g %g %g beside the NaN", dx_b[3], dx_b[0],
+              dx_b[4], dx_b[5]);
+    df_graph_free(g);
+}
+
 static void check_activation(df_activation kind, const char *label) {
     df_graph *g = df_graph_new(3);
     int x = df_input(g, "x", (df_shape){3, {3, 4, 5}}, 1);
@@ -410,6 +453,7 @@ int main(void) {
         check_batchnorm_relu_maxpool_matches_composition(6, 8, training);
         check_batchnorm_relu_maxpool_matches_composition(7, 5, training);
     }
+    check_maxpool_nan();
     check_activation(DF_ACT_RELU, "relu");
     check_activation(DF_ACT_SILU, "silu");
     check_activation(DF_ACT_SIGMOID, "sigmoid");
