@@ -7,7 +7,9 @@
  *     the OpenBLAS backend (the default backend takes the direct short-patch kernels, OpenBLAS the GEMM);
  *   batchnorm 64 channels, 56x56, batch 32, training forward + backward, in images/s, against a plain
  *     two-pass implementation (per-element double sums);
- *   batchnorm + ReLU the same way, the fused op against the batchnorm and relu ops run one after the other.
+ *   batchnorm + ReLU the same way, the fused op against the batchnorm and relu ops run one after the other;
+ *   batchnorm + ReLU + 2x2 max pooling (a VGG stage's tail) the same way, the one fused node against the
+ *     fused batchnorm + ReLU node followed by the max-pooling node.
  *
  *   BENCH <name> ours=<x> ref=<y> unit=<u> ratio=<ours/ref>     (ratio > 1: ours is faster)
  *
@@ -15,7 +17,7 @@
  * replaces the in-binary reference: scripts/bench_compare.sh passes PyTorch's figures that way. Figures are
  * medians of samples taken in alternating rounds of ours and the reference, so the VM's noise hits both.
  *
- * Usage: bench_layers [conv3x3|conv_rgb|batchnorm]...   (no argument: all) */
+ * Usage: bench_layers [conv3x3|conv_rgb|batchnorm|bn_pool]...   (no argument: all) */
 #include <cblas.h>
 #include <ctype.h>
 #include <math.h>
@@ -381,6 +383,58 @@ static void bench_batchnorm(void) {
     df_graph_free(g);
 }
 
+/* ---- batchnorm + ReLU + max pooling ---- */
+
+typedef struct {
+    df_graph *g;
+    df_node *bnrelu, *pool, *fused;
+} bn_pool_ctx;
+
+static void our_bn_pool_fused(void *p) {
+    bn_pool_ctx *c = p;
+    run_fwd_bwd(c->g, &c->fused, 1);
+}
+
+static void our_bn_relu_then_pool(void *p) {
+    bn_pool_ctx *c = p;
+    df_node *nodes[2] = {c->bnrelu, c->pool};
+    run_fwd_bwd(c->g, nodes, 2);
+}
+
+static void bench_bn_pool(void) {
+    df_graph *g = df_graph_new(BB);
+    int x = df_input(g, "x", (df_shape){3, {BH, BW, BC}}, 1);
+    int bnrelu = df_batchnorm_relu(g, "a", x, 1e-5f, 0.1f);
+    int pool = df_maxpool(g, "a.pool", bnrelu, 2, 2, 0);
+    int fused = df_batchnorm_relu_maxpool(g, "b", x, 1e-5f, 0.1f);
+    compile_or_die(g, df_add(g, "sum", pool, fused)); /* puts both branches on the loss path */
+    df_graph_set_training(g, 1);
+    const size_t n = (size_t)BB * BH * BW * BC, m = n / 4;
+    fill(g->nodes[x].out, n, 6);
+    fill(g->nodes[pool].dout, m, 7);
+    memcpy(g->nodes[fused].dout, g->nodes[pool].dout, m * sizeof(float));
+    bn_pool_ctx c = {g, &g->nodes[bnrelu], &g->nodes[pool], &g->nodes[fused]};
+
+    /* The two must agree (to the rounding of their sums, which run in another order) before timing. */
+    our_bn_relu_then_pool(&c);
+    float *dx = malloc(n * sizeof(float));
+    memcpy(dx, g->nodes[x].dout, n * sizeof(float));
+    our_bn_pool_fused(&c);
+    double e = max_rel_diff(g->nodes[x].dout, dx, n), ey = max_rel_diff(c.fused->out, c.pool->out, m);
+    printf("# batchnorm+relu+maxpool fused vs unfused, max |diff| / max |ref|: y %.1e, dx %.1e\n", ey, e);
+    if (e > 1e-5 || ey != 0) {
+        fprintf(stderr, "bench_layers: fused batchnorm+relu+maxpool differs from the unfused ops\n");
+        exit(1);
+    }
+    free(dx);
+    double sec[2];
+    bench_fn f[2] = {our_bn_pool_fused, our_bn_relu_then_pool};
+    measure("batchnorm_relu_pool_fwd_bwd", f, &c, sec, 0);
+    print_times("batchnorm_relu_pool_fwd_bwd", "fused", "batchnorm+relu then maxpool", sec);
+    report("batchnorm_relu_pool_fwd_bwd", BB / sec[0], BB / sec[1], "img/s");
+    df_graph_free(g);
+}
+
 /* Whether the command line asks for case `name` (an empty one asks for all). */
 static int wanted(int argc, char **argv, const char *name) {
     if (argc < 2) return 1;
@@ -391,8 +445,9 @@ static int wanted(int argc, char **argv, const char *name) {
 
 int main(int argc, char **argv) {
     for (int i = 1; i < argc; i++)
-        if (strcmp(argv[i], "conv3x3") && strcmp(argv[i], "conv_rgb") && strcmp(argv[i], "batchnorm")) {
-            fprintf(stderr, "bench_layers: unknown case '%s' (conv3x3, conv_rgb, batchnorm)\n", argv[i]);
+        if (strcmp(argv[i], "conv3x3") && strcmp(argv[i], "conv_rgb") && strcmp(argv[i], "batchnorm") &&
+            strcmp(argv[i], "bn_pool")) {
+            fprintf(stderr, "bench_layers: unknown case '%s' (conv3x3, conv_rgb, batchnorm, bn_pool)\n", argv[i]);
             return 2;
         }
     df_gemm_set_backend(DF_GEMM_AUTO);
@@ -402,5 +457,6 @@ int main(int argc, char **argv) {
     if (wanted(argc, argv, "conv3x3")) bench_conv();
     if (wanted(argc, argv, "conv_rgb")) bench_conv_rgb();
     if (wanted(argc, argv, "batchnorm")) bench_batchnorm();
+    if (wanted(argc, argv, "bn_pool")) bench_bn_pool();
     return 0;
 }
