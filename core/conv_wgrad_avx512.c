@@ -36,7 +36,7 @@ int df_conv_wgrad_avx512_applies(const df_conv_patches *pt) { return pt->C % 16 
 typedef struct {
     const df_conv_patches *pt;
     const float *A;
-    int lda, M;
+    int lda;
     float *C;
     int ldc;
     float alpha;
@@ -116,7 +116,7 @@ static void run_tile(int rows, int nv, const wgrad_job *j, int co0, int t, int c
 void df_conv_wgrad_avx512(int M, float alpha, const float *A, int lda, const df_conv_patches *pt, float beta,
                           float *C, int ldc) {
     DF_ASSERT(df_conv_wgrad_avx512_applies(pt));
-    const wgrad_job j = {pt, A, lda, M, C, ldc, alpha};
+    const wgrad_job j = {pt, A, lda, C, ldc, alpha};
     const int taps = pt->k * pt->k, row_tiles = (M + MR - 1) / MR, col_tiles = (pt->C + NR - 1) / NR;
     const int tiles = row_tiles * taps * col_tiles, base = M / row_tiles, longer = M % row_tiles;
     const long out_rows = (long)pt->n * pt->OH;
