@@ -65,31 +65,32 @@ static char *path(char *buf, const char *prefix, const char *fmt, int a, int b) 
     return join(buf, prefix, tail);
 }
 
-/* conv -> batchnorm (-> relu), named <p>.conv, <p>.bn. Convolutions before batch norm carry no bias: the
- * norm's shift makes it redundant. Batch norm and ReLU run as one fused node (layers/fused.h). */
+/* What follows a convolution's batch norm in the same node (layers/fused.h). */
+typedef enum { NORM, NORM_RELU, NORM_RELU_POOL } norm_tail;
+
+/* conv -> batchnorm (-> relu (-> 2x2 max pooling)), named <p>.conv, <p>.bn. Convolutions before batch norm
+ * carry no bias: the norm's shift makes it redundant. Whatever follows the norm runs in the norm's node. */
 static int conv_bn_relu(df_graph *g, const df_model_spec *s, const char *p, int x, int ch, int k, int stride,
-                        int relu) {
+                        norm_tail tail) {
     char n[NAME_BUF];
     x = df_conv2d(g, join(n, p, "conv"), x, ch, k, stride, k / 2, 0);
-    return relu ? df_batchnorm_relu(g, join(n, p, "bn"), x, s->bn_eps, s->bn_momentum)
-                : df_batchnorm(g, join(n, p, "bn"), x, s->bn_eps, s->bn_momentum);
+    join(n, p, "bn");
+    switch (tail) {
+    case NORM_RELU: return df_batchnorm_relu(g, n, x, s->bn_eps, s->bn_momentum);
+    case NORM_RELU_POOL: return df_batchnorm_relu_maxpool(g, n, x, s->bn_eps, s->bn_momentum);
+    case NORM: break;
+    }
+    return df_batchnorm(g, n, x, s->bn_eps, s->bn_momentum);
 }
 
 /* A VGG stage: (conv -> batchnorm+ReLU) x depth, then 2x2 max pooling, which runs inside the last batch
  * norm's node (df_batchnorm_relu_maxpool) so the full-size normalised map is never stored. */
 static int vgg_backbone(df_graph *g, const df_model_spec *s, const char *prefix, int x) {
-    char p[NAME_BUF], n[NAME_BUF];
-    for (int st = 0; st < s->n_stages; st++) {
-        for (int i = 0; i < s->depth[st]; i++) {
-            path(p, prefix, s->depth[st] > 1 ? "stage%d.conv%d" : "stage%d", st + 1, i + 1);
-            if (i < s->depth[st] - 1) {
-                x = conv_bn_relu(g, s, p, x, s->widths[st], 3, 1, 1);
-                continue;
-            }
-            x = df_conv2d(g, join(n, p, "conv"), x, s->widths[st], 3, 1, 1, 0);
-            x = df_batchnorm_relu_maxpool(g, join(n, p, "bn"), x, s->bn_eps, s->bn_momentum);
-        }
-    }
+    char p[NAME_BUF];
+    for (int st = 0; st < s->n_stages; st++)
+        for (int i = 0; i < s->depth[st]; i++)
+            x = conv_bn_relu(g, s, path(p, prefix, s->depth[st] > 1 ? "stage%d.conv%d" : "stage%d", st + 1, i + 1),
+                             x, s->widths[st], 3, 1, i < s->depth[st] - 1 ? NORM_RELU : NORM_RELU_POOL);
     return x;
 }
 
@@ -97,10 +98,10 @@ static int vgg_backbone(df_graph *g, const df_model_spec *s, const char *prefix,
 static int basic_block(df_graph *g, const df_model_spec *s, const char *p, int x, int ch, int stride) {
     char n[NAME_BUF];
     int in_ch = g->failed ? ch : g->nodes[x].shape.d[3];
-    int y = conv_bn_relu(g, s, join(n, p, "a"), x, ch, 3, stride, 1);
-    y = conv_bn_relu(g, s, join(n, p, "b"), y, ch, 3, 1, 0);
+    int y = conv_bn_relu(g, s, join(n, p, "a"), x, ch, 3, stride, NORM_RELU);
+    y = conv_bn_relu(g, s, join(n, p, "b"), y, ch, 3, 1, NORM);
     int shortcut = x;
-    if (stride != 1 || in_ch != ch) shortcut = conv_bn_relu(g, s, join(n, p, "down"), x, ch, 1, stride, 0);
+    if (stride != 1 || in_ch != ch) shortcut = conv_bn_relu(g, s, join(n, p, "down"), x, ch, 1, stride, NORM);
     y = df_add(g, join(n, p, "add"), y, shortcut);
     return df_relu(g, join(n, p, "relu"), y);
 }
@@ -108,10 +109,10 @@ static int basic_block(df_graph *g, const df_model_spec *s, const char *p, int x
 static int resnet_backbone(df_graph *g, const df_model_spec *s, const char *prefix, int x) {
     char p[NAME_BUF];
     if (s->stem_stride == 2) {
-        x = conv_bn_relu(g, s, path(p, prefix, "stem", 0, 0), x, s->stem_width, 7, 2, 1);
+        x = conv_bn_relu(g, s, path(p, prefix, "stem", 0, 0), x, s->stem_width, 7, 2, NORM_RELU);
         x = df_maxpool(g, path(p, prefix, "stem.pool", 0, 0), x, 3, 2, 1);
     } else {
-        x = conv_bn_relu(g, s, path(p, prefix, "stem", 0, 0), x, s->stem_width, 3, 1, 1);
+        x = conv_bn_relu(g, s, path(p, prefix, "stem", 0, 0), x, s->stem_width, 3, 1, NORM_RELU);
     }
     for (int st = 0; st < s->n_stages; st++)
         for (int b = 0; b < s->depth[st]; b++)
