@@ -112,6 +112,9 @@ static int blocked_kernel(df_gemm_kernel *k) {
     }
 }
 
+/* Whether blocked_kernel chose the AVX-512 kernel, whose in-place convolution paths then apply. */
+static int is_avx512(const df_gemm_kernel *k) { return k->pack_a_patches == df_gemm_pack_a_patches_avx512; }
+
 /* Rows [r0, r0 + n) of the patch matrix, stored (n, cols): the OpenBLAS path. */
 static void store_rows(const df_conv_patches *pt, int r0, int n, float *dst) {
     const int cols = df_conv_patches_cols(pt);
@@ -151,7 +154,7 @@ void df_sgemm_patches_a(const df_conv_patches *a, int trans_b, int N, float alph
     }
     df_gemm_kernel kern;
     const int blocked = blocked_kernel(&kern);
-    if (blocked && kern.pack_a_patches == df_gemm_pack_a_patches_avx512 && df_conv_direct_avx512_applies(a)) {
+    if (blocked && is_avx512(&kern) && df_conv_direct_avx512_applies(a)) {
         df_conv_direct_avx512(a, trans_b, N, alpha, B, ldb, beta, C, ldc);
         return;
     }
@@ -184,8 +187,7 @@ void df_sgemm_patches_b(int trans_a, int M, float alpha, const float *A, int lda
     }
     df_gemm_kernel kern;
     const int blocked = blocked_kernel(&kern);
-    if (blocked && trans_a && kern.pack_a_patches == df_gemm_pack_a_patches_avx512 &&
-        df_conv_wgrad_avx512_applies(b)) {
+    if (blocked && trans_a && is_avx512(&kern) && df_conv_wgrad_avx512_applies(b)) {
         df_conv_wgrad_avx512(M, alpha, A, lda, b, beta, C, ldc);
         return;
     }

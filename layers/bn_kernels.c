@@ -27,6 +27,8 @@ static chunk_acc chunk_of(void *scratch, int C, int ch) {
 
 static int n_chunks(size_t rows) { return rows < CHUNKS ? (int)rows : CHUNKS; }
 
+static inline float relu_of(float v) { return v < 0.0f ? 0.0f : v; /* a NaN passes through */ }
+
 /* s0[c], s1[c] = the chunks' d0[c], d1[c] added in chunk order. */
 static void sum_chunks(void *scratch, int C, int nc, double *s0, double *s1) {
     for (int c = 0; c < C; c++) {
@@ -87,10 +89,7 @@ DF_SIMD_CLONES static void apply_rows(const float *x, float *y, size_t n_rows, i
         const float *xr = x + r * C;
         float *yr = y + r * C;
         if (relu)
-            for (int c = 0; c < C; c++) {
-                float v = xr[c] * scale[c] + shift[c];
-                yr[c] = v < 0.0f ? 0.0f : v; /* a NaN passes through */
-            }
+            for (int c = 0; c < C; c++) yr[c] = relu_of(xr[c] * scale[c] + shift[c]);
         else
             for (int c = 0; c < C; c++) yr[c] = xr[c] * scale[c] + shift[c];
     }
@@ -195,8 +194,6 @@ void df_bn_grad_apply(size_t rows, int C, const float *dy, const float *x, float
  * input rows 2oh and 2oh+1 of image b; its windows are the pixel pairs (2ow, 2ow+1) of both. Inside a window
  * the taps are taken in the order (0,0), (0,1), (1,0), (1,1) exactly as df_maxpool does on the output of
  * df_batchnorm_relu: the first maximum wins, and a NaN wins (so it reaches the output, as in PyTorch). */
-
-static inline float relu_of(float v) { return v < 0.0f ? 0.0f : v; /* a NaN passes through */ }
 
 /* Whether v takes the place of the window's maximum so far, m. */
 static inline int beats(float v, float m) { return v > m || v != v; }
