@@ -212,7 +212,8 @@ static void test_patches(df_gemm_backend be) {
                                     {2, 12, 10, 17, 1, 1, 0, 30}, {1, 4, 4, 70, 3, 1, 1, 45},
                                     {1, 3, 33, 60, 3, 1, 1, 24},  {1, 4, 31, 7, 2, 1, 1, 5},
                                     /* channel counts of AVX-512's unpacked paths (conv_direct_avx512.c with
-                                     * rows cut into tiles of 7..14 pixels, or too short: 6; and
+                                     * rows cut into tiles of 7..14 pixels for N <= 32, 4..8 for 48, 3..6
+                                     * for 64, panels of 64 plus a rest, or rows too short: 6; and
                                      * conv_wgrad_avx512.c): */
                                     {1, 3, 33, 16, 3, 1, 1, 19},  {1, 4, 40, 32, 3, 1, 0, 40},
                                     {1, 3, 64, 16, 5, 1, 4, 16},  {1, 3, 31, 128, 3, 1, 2, 70},
@@ -220,7 +221,9 @@ static void test_patches(df_gemm_backend be) {
                                     {2, 9, 9, 32, 3, 2, 1, 20},   {1, 3, 28, 16, 3, 1, 1, 19},
                                     {2, 4, 27, 32, 3, 1, 1, 33},  {1, 3, 15, 16, 3, 1, 1, 21},
                                     {1, 2, 12, 32, 3, 1, 1, 9},   {2, 3, 8, 16, 1, 1, 0, 40},
-                                    {1, 3, 9, 64, 3, 1, 0, 17},   {1, 2, 6, 16, 3, 1, 1, 16}};
+                                    {1, 3, 9, 64, 3, 1, 0, 17},   {1, 2, 6, 16, 3, 1, 1, 16},
+                                    {1, 3, 9, 32, 3, 1, 0, 64},   {2, 3, 9, 16, 3, 1, 1, 40},
+                                    {1, 4, 13, 16, 3, 1, 1, 136}};
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
         const int *sh = shapes[s];
         float *x = random_matrix(sh[0] * sh[1] * sh[2], sh[3], sh[3]);
