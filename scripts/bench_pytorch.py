@@ -3,7 +3,7 @@
 
 Prints one line per figure, in the C benchmarks' units (higher is better):
     TORCH <name> <value> <unit> <ms per call>
-names: conv3x3_fwd, conv3x3_bwd (GFLOP/s), batchnorm_fwd_bwd, batchnorm_relu_fwd_bwd (img/s),
+names: conv3x3_fwd, conv3x3_bwd, conv3x3_fwd_bwd (GFLOP/s), batchnorm_fwd_bwd, batchnorm_relu_fwd_bwd (img/s),
 step_image, step_intermediate (img/s). Each figure is the median of timed calls after warm-up.
 
 Usage: bench_pytorch.py [--threads N] [--channels-last] [--quick]
@@ -62,6 +62,14 @@ def bench_conv(cl, reps):
 
     ms = median_ms(bwd, 3, reps)
     emit("conv3x3_bwd", 2 * flops / (ms * 1e-3) * 1e-9, "GFLOP/s", ms)
+
+    def fwd_bwd():
+        x.grad = None
+        conv.weight.grad = None
+        torch.autograd.backward(conv(x), dy)
+
+    ms = median_ms(fwd_bwd, 3, reps)
+    emit("conv3x3_fwd_bwd", 3 * flops / (ms * 1e-3) * 1e-9, "GFLOP/s", ms)
 
 
 def bench_bn(cl, reps):

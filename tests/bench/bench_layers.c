@@ -1,7 +1,8 @@
 /* bench_layers.c: speed of single layers, each against a plain reference measured in the same run.
  *
- *   conv3x3 64->64, 56x56, batch 8 (NHWC): forward, and backward (input and weight gradients), in GFLOP/s,
- *     against the plain lowering: per image im2col, cblas_sgemm (OpenBLAS), and col2im over a zeroed dx;
+ *   conv3x3 64->64, 56x56, batch 8 (NHWC): forward, backward (input and weight gradients), and the two
+ *     together (one training iteration of the layer), in GFLOP/s, against the plain lowering: per image
+ *     im2col, cblas_sgemm (OpenBLAS), and col2im over a zeroed dx;
  *   conv3x3 3->32, 128x128, batch 32 (the VGG's first layer, on RGB): forward, and backward (the weight
  *     gradient only: the network's input needs none), in GFLOP/s, against the same layer with df_sgemm on
  *     the OpenBLAS backend (the default backend takes the direct short-patch kernels, OpenBLAS the GEMM);
@@ -176,6 +177,10 @@ static void our_conv_bwd(void *p) {
     c->n->op->backward(c->g, c->n);
 }
 
+/* One training iteration of the layer: the forward, then both gradients. */
+static void our_conv_fwd_bwd(void *p) { our_conv_fwd(p), our_conv_bwd(p); }
+static void ref_conv_fwd_bwd(void *p) { ref_conv_fwd(p), ref_conv_bwd(p); }
+
 static double max_rel_diff(const float *a, const float *b, size_t n) {
     double worst = 0, scale = 1e-6;
     for (size_t i = 0; i < n; i++) scale = fmax(scale, fabs(b[i]));
@@ -217,6 +222,10 @@ static void bench_conv(void) {
     measure("conv3x3_bwd", bwd, &c, sec, 1);
     print_times("conv3x3_bwd", "ours", "reference", sec);
     report("conv3x3_bwd", 2 * flops / sec[0] * 1e-9, 2 * flops / sec[1] * 1e-9, "GFLOP/s");
+    bench_fn both[2] = {our_conv_fwd_bwd, ref_conv_fwd_bwd};
+    measure("conv3x3_fwd_bwd", both, &c, sec, 1);
+    print_times("conv3x3_fwd_bwd", "ours", "reference", sec);
+    report("conv3x3_fwd_bwd", 3 * flops / sec[0] * 1e-9, 3 * flops / sec[1] * 1e-9, "GFLOP/s");
     free(c.y), free(c.dx), free(c.dw), free(c.col), free(c.dcol);
     df_graph_free(g);
 }
