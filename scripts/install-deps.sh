@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what dermfuse needs to build and test on Debian 12, skipping what is already there.
 set -euo pipefail
-packages=(gcc pkg-config meson ninja-build libopenblas-dev libjpeg62-turbo-dev libpng-dev libyaml-dev python3)
+packages=(gcc pkg-config meson ninja-build libopenblas-dev libjpeg62-turbo-dev libpng-dev libyaml-dev python3 valgrind)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -5,6 +5,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 static int check_failures_;
 static int check_count_;
@@ -40,6 +41,20 @@ static int check_count_;
                     __LINE__, #a, a_, #b, b_, (double)(atol), (double)(rtol));                     \
         }                                                                                          \
     } while (0)
+
+/* meson runs the kernel tests a second time under valgrind (the *_avx2_only tests), whose virtual CPU has
+ * AVX2 and no AVX-512, so every run-time dispatch takes its AVX2 path. With DF_TEST_EXPECT_NO_AVX512=1 a
+ * test checks that this is so, and fails rather than pass on AVX-512 a second time. */
+static inline void check_expected_cpu(void) {
+#if defined(__x86_64__) && defined(__GNUC__)
+    const char *e = getenv("DF_TEST_EXPECT_NO_AVX512");
+    if (e && e[0] == '1') {
+        __builtin_cpu_init();
+        CHECK_MSG(!__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx2"),
+                  "DF_TEST_EXPECT_NO_AVX512: this CPU should have AVX2 and no AVX-512");
+    }
+#endif
+}
 
 static inline int check_report(void) {
     if (check_failures_)

@@ -211,6 +211,7 @@ static void check_threads(conv_case c, const char *backend) {
 }
 
 int main(void) {
+    check_expected_cpu();
     const df_gemm_backend all[] = {DF_GEMM_AVX512, DF_GEMM_AVX2, DF_GEMM_PORTABLE, DF_GEMM_OPENBLAS};
     const int ncases = (int)(sizeof cases / sizeof cases[0]);
     for (size_t b = 0; b < sizeof all / sizeof all[0]; b++) {

@@ -414,6 +414,7 @@ static void check_losses(void) {
 }
 
 int main(void) {
+    check_expected_cpu();
     check_linear(3, 7, 5, 1);
     check_linear(1, 4, 3, 0);
     check_conv(2, 5, 6, 3, 4, 3, 1, 1, 1);
