@@ -214,7 +214,8 @@ static void test_patches(df_gemm_backend be) {
                                     /* channel counts of AVX-512's unpacked paths (conv_direct_avx512.c with
                                      * rows cut into tiles of 7..14 pixels for N <= 32, 4..8 for 48, 3..6
                                      * for 64, panels of 64 plus a rest, or rows too short: 6; and
-                                     * conv_wgrad_avx512.c): */
+                                     * conv_wgrad_avx512.c, 16-80 channels, column tiles of 64 plus a
+                                     * rest of 1-3 vectors): */
                                     {1, 3, 33, 16, 3, 1, 1, 19},  {1, 4, 40, 32, 3, 1, 0, 40},
                                     {1, 3, 64, 16, 5, 1, 4, 16},  {1, 3, 31, 128, 3, 1, 2, 70},
                                     {3, 5, 40, 16, 3, 1, 1, 48},  {1, 2, 20, 64, 1, 1, 0, 8},
@@ -223,7 +224,8 @@ static void test_patches(df_gemm_backend be) {
                                     {1, 2, 12, 32, 3, 1, 1, 9},   {2, 3, 8, 16, 1, 1, 0, 40},
                                     {1, 3, 9, 64, 3, 1, 0, 17},   {1, 2, 6, 16, 3, 1, 1, 16},
                                     {1, 3, 9, 32, 3, 1, 0, 64},   {2, 3, 9, 16, 3, 1, 1, 40},
-                                    {1, 4, 13, 16, 3, 1, 1, 136}};
+                                    {1, 4, 13, 16, 3, 1, 1, 136}, {1, 4, 9, 48, 3, 1, 1, 20},
+                                    {2, 3, 8, 80, 3, 1, 1, 13}};
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
         const int *sh = shapes[s];
         float *x = random_matrix(sh[0] * sh[1] * sh[2], sh[3], sh[3]);
