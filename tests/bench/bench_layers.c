@@ -34,6 +34,7 @@
 #include "layers/layers.h"
 
 #include "bench_util.h"
+#include "peak.h"
 
 enum { ROUNDS = 5, PER_ROUND = 3 };
 #define SETTLE_NS 300000000L
@@ -80,9 +81,13 @@ static void print_times(const char *name, const char *a, const char *b, const do
     printf("\n");
 }
 
+/* This machine's ceilings, measured at start (peak.h). */
+static double peak_gflops, triad_gbs;
+
 /* Prints the BENCH line; `ours` and `ref` are throughputs (higher is better). DF_BENCH_REF_<NAME> in the
- * environment replaces the in-binary reference (scripts/bench_compare.sh passes PyTorch's figures). */
-static void report(const char *name, double ours, double ref, const char *unit) {
+ * environment replaces the in-binary reference (scripts/bench_compare.sh passes PyTorch's figures). Returns
+ * the reference figure printed. */
+static double report(const char *name, double ours, double ref, const char *unit) {
     const double given = external_ref(name);
     if (given > 0) {
         printf("# %s: reference from the environment, %.1f %s\n", name, given, unit);
@@ -90,6 +95,23 @@ static void report(const char *name, double ours, double ref, const char *unit) 
     }
     printf("BENCH %s ours=%.1f ref=%.1f unit=%s ratio=%.3f\n", name, ours, ref, unit, ours / ref);
     fflush(stdout);
+    return ref;
+}
+
+/* For a compute-bound line in GFLOP/s: both figures as shares of the measured FMA peak. */
+static void report_gflops(const char *name, double ours, double ref) {
+    ref = report(name, ours, ref, "GFLOP/s");
+    printf("#   share of the measured FP32 peak (%.0f GFLOP/s): ours %.0f%%, reference %.0f%%\n", peak_gflops,
+           100 * ours / peak_gflops, 100 * ref / peak_gflops);
+}
+
+/* For a memory-bound line in images/s: what our `passes` passes over `bytes` per image (the kernels' reads
+ * and writes, as layers/bn_kernels.h counts them) come to, against the measured triad bandwidth. */
+static void report_bandwidth(const char *name, double ours, double ref, double passes, double bytes) {
+    report(name, ours, ref, "img/s");
+    const double gbs = ours * passes * bytes * 1e-9;
+    printf("#   ours: %.2f passes over %.1f MB an image, %.1f GB/s, %.0f%% of the measured triad (%.1f GB/s)\n",
+           passes, bytes * 1e-6, gbs, 100 * gbs / triad_gbs, triad_gbs);
 }
 
 static void fill(float *p, size_t n, uint64_t seed) {
@@ -218,14 +240,14 @@ static void bench_conv(void) {
     bench_fn fwd[2] = {our_conv_fwd, ref_conv_fwd}, bwd[2] = {our_conv_bwd, ref_conv_bwd};
     measure("conv3x3_fwd", fwd, &c, sec, 1);
     print_times("conv3x3_fwd", "ours", "reference", sec);
-    report("conv3x3_fwd", flops / sec[0] * 1e-9, flops / sec[1] * 1e-9, "GFLOP/s");
+    report_gflops("conv3x3_fwd", flops / sec[0] * 1e-9, flops / sec[1] * 1e-9);
     measure("conv3x3_bwd", bwd, &c, sec, 1);
     print_times("conv3x3_bwd", "ours", "reference", sec);
-    report("conv3x3_bwd", 2 * flops / sec[0] * 1e-9, 2 * flops / sec[1] * 1e-9, "GFLOP/s");
+    report_gflops("conv3x3_bwd", 2 * flops / sec[0] * 1e-9, 2 * flops / sec[1] * 1e-9);
     bench_fn both[2] = {our_conv_fwd_bwd, ref_conv_fwd_bwd};
     measure("conv3x3_fwd_bwd", both, &c, sec, 1);
     print_times("conv3x3_fwd_bwd", "ours", "reference", sec);
-    report("conv3x3_fwd_bwd", 3 * flops / sec[0] * 1e-9, 3 * flops / sec[1] * 1e-9, "GFLOP/s");
+    report_gflops("conv3x3_fwd_bwd", 3 * flops / sec[0] * 1e-9, 3 * flops / sec[1] * 1e-9);
     free(c.y), free(c.dx), free(c.dw), free(c.col), free(c.dcol);
     df_graph_free(g);
 }
@@ -284,10 +306,10 @@ static void bench_conv_rgb(void) {
     bench_fn fwd[2] = {our_rgb_fwd, ref_rgb_fwd}, bwd[2] = {our_rgb_bwd, ref_rgb_bwd};
     measure("conv_rgb_fwd", fwd, &c, sec, 1);
     print_times("conv_rgb_fwd", "ours", "reference", sec);
-    report("conv_rgb_fwd", flops / sec[0] * 1e-9, flops / sec[1] * 1e-9, "GFLOP/s");
+    report_gflops("conv_rgb_fwd", flops / sec[0] * 1e-9, flops / sec[1] * 1e-9);
     measure("conv_rgb_bwd", bwd, &c, sec, 1);
     print_times("conv_rgb_bwd", "ours", "reference", sec);
-    report("conv_rgb_bwd", flops / sec[0] * 1e-9, flops / sec[1] * 1e-9, "GFLOP/s");
+    report_gflops("conv_rgb_bwd", flops / sec[0] * 1e-9, flops / sec[1] * 1e-9);
     df_gemm_set_backend(c.ours);
     free(y_ref), free(dw_ref);
     df_graph_free(g);
@@ -383,11 +405,14 @@ static void bench_batchnorm(void) {
     bench_fn f[2] = {our_bn, ref_bn};
     measure("batchnorm_fwd_bwd", f, &c, sec, 0);
     print_times("batchnorm_fwd_bwd", "ours", "reference", sec);
-    report("batchnorm_fwd_bwd", BB / sec[0], BB / sec[1], "img/s");
+    /* Forward: statistics (read x), apply (read x, write y); backward: sums (read dy, x), dx (read dy, x,
+     * write dx). The same with the ReLU fused. */
+    const double image_bytes = (double)BH * BW * BC * sizeof(float);
+    report_bandwidth("batchnorm_fwd_bwd", BB / sec[0], BB / sec[1], 8, image_bytes);
     bench_fn f2[2] = {our_bn_relu_fused, our_bn_then_relu};
     measure("batchnorm_relu_fwd_bwd", f2, &c, sec, 0);
     print_times("batchnorm_relu_fwd_bwd", "fused", "batchnorm then relu", sec);
-    report("batchnorm_relu_fwd_bwd", BB / sec[0], BB / sec[1], "img/s");
+    report_bandwidth("batchnorm_relu_fwd_bwd", BB / sec[0], BB / sec[1], 8, image_bytes);
     free(c.y), free(c.dx), free(c.mean), free(c.invstd);
     df_graph_free(g);
 }
@@ -440,7 +465,9 @@ static void bench_bn_pool(void) {
     bench_fn f[2] = {our_bn_pool_fused, our_bn_relu_then_pool};
     measure("batchnorm_relu_pool_fwd_bwd", f, &c, sec, 0);
     print_times("batchnorm_relu_pool_fwd_bwd", "fused", "batchnorm+relu then maxpool", sec);
-    report("batchnorm_relu_pool_fwd_bwd", BB / sec[0], BB / sec[1], "img/s");
+    /* As batchnorm's 8 passes, with y and dy a quarter of x's size: 2.25 forward, 3.5 backward. */
+    report_bandwidth("batchnorm_relu_pool_fwd_bwd", BB / sec[0], BB / sec[1], 5.75,
+                     (double)BH * BW * BC * sizeof(float));
     df_graph_free(g);
 }
 
@@ -463,6 +490,11 @@ int main(int argc, char **argv) {
     printf("# threads %d, df_sgemm backend %s, OpenBLAS core %s\n", omp_get_max_threads(),
            df_gemm_backend_name(df_gemm_get_backend()), openblas_get_corename());
     openblas_set_num_threads(omp_get_max_threads());
+    const char *isa;
+    peak_gflops = bench_best_peak_gflops(omp_get_max_threads(), &isa);
+    triad_gbs = bench_triad_gbs(omp_get_max_threads());
+    printf("# measured on %d threads: FP32 FMA peak (%s) %.1f GFLOP/s, triad bandwidth %.1f GB/s\n",
+           omp_get_max_threads(), isa, peak_gflops, triad_gbs);
     if (wanted(argc, argv, "conv3x3")) bench_conv();
     if (wanted(argc, argv, "conv_rgb")) bench_conv_rgb();
     if (wanted(argc, argv, "batchnorm")) bench_batchnorm();

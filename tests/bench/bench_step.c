@@ -27,6 +27,7 @@
 #include "train/step.h"
 
 #include "bench_util.h"
+#include "peak.h"
 
 enum { BATCH = 32, SIZE = 128, META_DIM = 16, WARMUP = 2, STEPS = 9, PROFILE_STEPS = 5 };
 
@@ -179,6 +180,9 @@ static void profile(df_model *m, df_optim *o) {
     free(nt);
 }
 
+/* The measured FMA peak on the benchmark's threads (peak.h), set in main. */
+static double peak_gflops;
+
 static void bench(df_fusion fusion, int unfused, int prof) {
     char name[64];
     snprintf(name, sizeof name, "%s%s", df_fusion_name(fusion), unfused ? "_unfused" : "");
@@ -204,6 +208,12 @@ static void bench(df_fusion fusion, int unfused, int prof) {
         printf("# ref: the same step with df_sgemm on OpenBLAS\n");
     }
     printf("BENCH step_%s ours=%.1f ref=%.1f unit=img/s ratio=%.3f\n", name, ours, ref, ours / ref);
+    /* A step as 3x the forward's FLOPs: the backward of each convolution and linear layer is two products of
+     * the forward's size (the first layer skips its input gradient, so this slightly overcounts). */
+    const double step_gflop = 3 * df_graph_flops(m->g) * 1e-9;
+    printf("#   at %.2f GFLOP an image a step: ours %.0f GFLOP/s (%.0f%% of the measured peak, %.0f GFLOP/s), "
+           "reference %.0f%%\n", step_gflop, ours * step_gflop, 100 * ours * step_gflop / peak_gflops, peak_gflops,
+           100 * ref * step_gflop / peak_gflops);
     fflush(stdout);
     df_optim_free(o);
     df_model_free(m);
@@ -221,6 +231,9 @@ int main(int argc, char **argv) {
         fprintf(stderr, "usage: bench_step [image|intermediate|image_unfused|all]\n");
         return 2;
     }
+    const char *isa;
+    peak_gflops = bench_best_peak_gflops(omp_get_max_threads(), &isa);
+    printf("# measured FP32 FMA peak (%s) on %d threads: %.1f GFLOP/s\n", isa, omp_get_max_threads(), peak_gflops);
     if (all || !strcmp(which, "image")) bench(DF_FUSION_IMAGE, 0, prof);
     if (all || !strcmp(which, "intermediate")) bench(DF_FUSION_INTERMEDIATE, 0, prof);
     if (all || !strcmp(which, "image_unfused")) bench(DF_FUSION_IMAGE, 1, prof);
