@@ -9,8 +9,8 @@
  * - A band of output rows of one image gets a zero-padded copy of the input rows it reads, in a per-thread
  *   buffer of about BAND_BYTES (it stays in L2 while every output-channel panel is computed from it).
  * - A tile is up to 64 output channels (nv = 1..4 vectors of 16) times a few consecutive output pixels of
- *   one row, as many as keep 24-28 accumulators in the 32 zmm registers: 14 pixels for one or two vectors, 8
- *   for three, 6 for four. A row is cut into equal tiles, each size its own instantiation, so no pixel is
+ *   one row, as many as keep 24-28 accumulators in the 32 zmm registers: 14 pixels for two vectors, 8 for
+ *   three, 6 for four (and 14, a row's longest tile, for one: 14 chains still cover the FMA latency). A row is cut into equal tiles, each size its own instantiation, so no pixel is
  *   computed that is not stored. Tap (ki, kj) of pixel i is padded pixel i + ki * Wp + kj of the band
  *   (Wp = OW + k - 1, the padded width), consecutive pixels C floats apart.
  * - With C, nv and the tile size compile-time constants a tile's pixels are constant displacements from one
@@ -36,8 +36,8 @@ enum { PANEL = 64, MAX_TILE = 14 };
 /* Below this many multiply-adds, forking threads costs more than it saves (as in gemm_blocked.c). */
 #define PAR_MIN_MACS (128.0 * 128 * 128)
 
-/* Pixels per tile for nv vectors of output channels: 24-28 accumulators, and room for the nv B vectors and
- * a broadcast. A row is cut into tiles of at most this many pixels, as equal as they come, so a tile has
+/* Pixels per tile for nv vectors of output channels: 24-28 accumulators (14 for one vector), and room for
+ * the nv B vectors and a broadcast. A row is cut into tiles of at most this many pixels, as equal as they come, so a tile has
  * at least half of it (a row is at least MIN_ROW pixels). */
 static inline int tile_pixels(int nv) { return nv <= 2 ? 14 : nv == 3 ? 8 : 6; }
 enum { MIN_ROW = 7 };

@@ -101,6 +101,7 @@ static double report(const char *name, double ours, double ref, const char *unit
 /* For a compute-bound line in GFLOP/s: both figures as shares of the measured FMA peak. */
 static void report_gflops(const char *name, double ours, double ref) {
     ref = report(name, ours, ref, "GFLOP/s");
+    if (peak_gflops <= 0) return; /* a CPU without AVX2: no FMA loop to measure */
     printf("#   share of the measured FP32 peak (%.0f GFLOP/s): ours %.0f%%, reference %.0f%%\n", peak_gflops,
            100 * ours / peak_gflops, 100 * ref / peak_gflops);
 }

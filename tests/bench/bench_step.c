@@ -211,9 +211,11 @@ static void bench(df_fusion fusion, int unfused, int prof) {
     /* A step as 3x the forward's FLOPs: the backward of each convolution and linear layer is two products of
      * the forward's size (the first layer skips its input gradient, so this slightly overcounts). */
     const double step_gflop = 3 * df_graph_flops(m->g) * 1e-9;
-    printf("#   at %.2f GFLOP an image a step: ours %.0f GFLOP/s (%.0f%% of the measured peak, %.0f GFLOP/s), "
-           "reference %.0f%%\n", step_gflop, ours * step_gflop, 100 * ours * step_gflop / peak_gflops, peak_gflops,
-           100 * ref * step_gflop / peak_gflops);
+    if (peak_gflops > 0) /* 0 on a CPU without AVX2: no FMA loop to measure */
+        printf("#   at %.2f GFLOP an image a step: ours %.0f GFLOP/s (%.0f%% of the measured peak, %.0f GFLOP/s), "
+               "reference %.0f%%\n",
+               step_gflop, ours * step_gflop, 100 * ours * step_gflop / peak_gflops, peak_gflops,
+               100 * ref * step_gflop / peak_gflops);
     fflush(stdout);
     df_optim_free(o);
     df_model_free(m);
