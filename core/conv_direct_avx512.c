@@ -10,9 +10,10 @@
  *   buffer of about BAND_BYTES (it stays in L2 while every output-channel panel is computed from it).
  * - A tile is up to 64 output channels (nv = 1..4 vectors of 16) times a few consecutive output pixels of
  *   one row, as many as keep 24-28 accumulators in the 32 zmm registers: 14 pixels for two vectors, 8 for
- *   three, 6 for four (and 14, a row's longest tile, for one: 14 chains still cover the FMA latency). A row is cut into equal tiles, each size its own instantiation, so no pixel is
- *   computed that is not stored. Tap (ki, kj) of pixel i is padded pixel i + ki * Wp + kj of the band
- *   (Wp = OW + k - 1, the padded width), consecutive pixels C floats apart.
+ *   three, 6 for four (and 14, a row's longest tile, for one: 14 chains still cover the FMA latency). A
+ *   row is cut into equal tiles, each size its own instantiation, so no pixel is computed that is not
+ *   stored. Tap (ki, kj) of pixel i is padded pixel i + ki * Wp + kj of the band (Wp = OW + k - 1, the
+ *   padded width), consecutive pixels C floats apart.
  * - With C, nv and the tile size compile-time constants a tile's pixels are constant displacements from one
  *   pointer, so the loop is the GEMM kernel's: nv B vectors and one broadcast per pixel, nv FMAs each.
  *   Four vectors by 6 pixels load 10 values per 24 FMAs, against 16 per 28 for 2 by 14: on an AVX-512
@@ -37,8 +38,8 @@ enum { PANEL = 64, MAX_TILE = 14 };
 #define PAR_MIN_MACS (128.0 * 128 * 128)
 
 /* Pixels per tile for nv vectors of output channels: 24-28 accumulators (14 for one vector), and room for
- * the nv B vectors and a broadcast. A row is cut into tiles of at most this many pixels, as equal as they come, so a tile has
- * at least half of it (a row is at least MIN_ROW pixels). */
+ * the nv B vectors and a broadcast. A row is cut into tiles of at most this many pixels, as equal as they
+ * come, so a tile has at least half of it (a row is at least MIN_ROW pixels). */
 static inline int tile_pixels(int nv) { return nv <= 2 ? 14 : nv == 3 ? 8 : 6; }
 enum { MIN_ROW = 7 };
 
@@ -171,6 +172,9 @@ static void pad_rows(const df_conv_patches *pt, int img, int h0, int rows, int W
     }
 }
 
+/* Output channels in panel p (of PANEL each, the last one the rest of N). */
+static inline int panel_width(int N, int p) { return N - p * PANEL < PANEL ? N - p * PANEL : PANEL; }
+
 /* Columns [j0, j0 + w) of op(B) as K rows of ld = 16 * ceil(w / 16) floats, zero beyond w. */
 static void pack_panel(int trans_b, const float *B, int ldb, int K, int j0, int w, float *dst) {
     const int ld = (w + 15) / 16 * 16;
@@ -197,10 +201,8 @@ void df_conv_direct_avx512(const df_conv_patches *pt, int trans_b, int N, float 
 #pragma omp parallel if (par)
     {
 #pragma omp for schedule(static)
-        for (int p = 0; p < npanels; p++) {
-            const int j0 = p * PANEL, w = N - j0 < PANEL ? N - j0 : PANEL;
-            pack_panel(trans_b, B, ldb, K, j0, w, panels + (size_t)p * K * PANEL);
-        }
+        for (int p = 0; p < npanels; p++)
+            pack_panel(trans_b, B, ldb, K, p * PANEL, panel_width(N, p), panels + (size_t)p * K * PANEL);
         float *band = df_gemm_buf_reserve(&band_buf, band_floats);
 #pragma omp for schedule(dynamic, 1)
         for (int it = 0; it < items; it++) {
@@ -208,10 +210,8 @@ void df_conv_direct_avx512(const df_conv_patches *pt, int trans_b, int N, float 
             pad_rows(pt, img, oh0 - pt->pad, n_rows + k - 1, Wp, band);
             const band_job j = {band, Wp, OW, n_rows, k, C + ((ptrdiff_t)img * OH + oh0) * OW * ldc, ldc, alpha,
                                 beta};
-            for (int p = 0; p < npanels; p++) {
-                const int j0 = p * PANEL, w = N - j0 < PANEL ? N - j0 : PANEL;
-                run_panel(pt->C, w, &j, panels + (size_t)p * K * PANEL, j0);
-            }
+            for (int p = 0; p < npanels; p++)
+                run_panel(pt->C, panel_width(N, p), &j, panels + (size_t)p * K * PANEL, p * PANEL);
         }
     }
 }
