@@ -14,8 +14,8 @@
 #include "data/cache.h"
 #include "data/resize.h"
 #include "data/synth.h"
-#include "train/model.h"
-#include "train/step.h"
+#include "train/model/model.h"
+#include "train/model/step.h"
 
 #include "bench_util.h"
 

@@ -9,7 +9,7 @@
  * (same layers, only the GEMM differs). Figures are medians of STEPS timed steps after warm-up.
  *
  * step_image_unfused is the same network built here from the plain ops, conv -> batchnorm -> relu -> maxpool,
- * where train/model.c uses one fused batchnorm+ReLU+max-pool node (layers/fused.h): what the fusion saves.
+ * where train/model/model.c uses one fused batchnorm+ReLU+max-pool node (layers/fused.h): what the fusion saves.
  *
  * DF_PROFILE=1 also prints where a step's time goes: a runner that does what df_train_step does, node by
  * node in the order core/graph.c runs them, timing each op's forward and backward (medians over the
@@ -23,8 +23,8 @@
 #include "core/gemm.h"
 #include "core/rng.h"
 #include "layers/layers.h"
-#include "train/model.h"
-#include "train/step.h"
+#include "train/model/model.h"
+#include "train/model/step.h"
 
 #include "bench_util.h"
 #include "peak.h"

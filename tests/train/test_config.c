@@ -10,8 +10,8 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "train/config_schema.h"
-#include "train/config_tree.h"
+#include "train/config/config_schema.h"
+#include "train/config/config_tree.h"
 
 /* ---- a small schema shaped like the real one ---- */
 

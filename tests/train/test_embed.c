@@ -7,7 +7,7 @@
 
 #include "check.h"
 #include "core/rng.h"
-#include "train/embed.h"
+#include "train/metrics/embed.h"
 
 static void test_silhouette_by_hand(void) {
     df_error err = {0};

@@ -10,7 +10,7 @@
 
 #include "core/rng.h"
 #include "check.h"
-#include "train/gradcam.h"
+#include "train/analysis/gradcam.h"
 
 static void fill_inputs(df_model *m, int batch, uint64_t seed) {
     df_graph *g = m->g;

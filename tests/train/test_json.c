@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "train/json.h"
+#include "core/io/json.h"
 
 static df_json_doc *parse_ok(const char *text) {
     df_json_doc *doc = NULL;

@@ -8,8 +8,8 @@
 
 #include "check.h"
 #include "core/rng.h"
-#include "train/model.h"
-#include "train/step.h"
+#include "train/model/model.h"
+#include "train/model/step.h"
 
 /* Stripes: class 0 horizontal, class 1 vertical; random period, phase and contrast, plus pixel noise. */
 static void stripes(float *img, int size, int label, df_rng *r) {

@@ -6,7 +6,7 @@
 
 #include "check.h"
 #include "core/rng.h"
-#include "train/metrics.h"
+#include "train/metrics/metrics.h"
 
 /* U / (P N) by the definition: every (positive, negative) pair, ties worth 1/2. */
 static double brute_auc(const float *s, const int *pos, int n) {

@@ -17,8 +17,8 @@
 #include "check.h"
 #include "core/rng.h"
 #include "data/image.h"
-#include "train/metrics.h"
-#include "train/report.h"
+#include "train/metrics/metrics.h"
+#include "train/report/report.h"
 
 enum { N = 60, NM = 3 };
 

@@ -10,7 +10,7 @@
 
 #include "check.h"
 #include "core/rng.h"
-#include "train/safetensors.h"
+#include "core/io/safetensors.h"
 
 static char dir[256];
 

@@ -10,8 +10,8 @@
 
 #include "check.h"
 #include "core/rng.h"
-#include "train/json.h"
-#include "train/safetensors.h"
+#include "core/io/json.h"
+#include "core/io/safetensors.h"
 
 #define NT 5
 static const char *names[NT] = {"image.block1.conv.weight", "image.bn.running_mean", "step", "empty",

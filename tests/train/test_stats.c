@@ -8,8 +8,8 @@
 
 #include "check.h"
 #include "core/rng.h"
-#include "train/metrics.h"
-#include "train/stats.h"
+#include "train/metrics/metrics.h"
+#include "train/metrics/stats.h"
 
 static void test_basics(void) {
     const double x[4] = {1, 2, 3, 4};

@@ -1,0 +1,222 @@
+/* run_schema.c: the schema of run configs (train/run_config.h): every key, its type, range and default.
+ * This table is the reference for what a config may say; `dermfuse config-keys` prints it. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "train/config/config_schema.h"
+#include "train/config/run_config.h"
+
+static const char *const layouts[] = {"isic", "milk10k", "csv", NULL};
+static const char *const splits[] = {"published", "holdout", NULL};
+static const char *const fusions[] = {"image", "meta", "early", "intermediate", "gated", "late", NULL};
+static const char *const backbones[] = {"vgg", "resnet", NULL};
+static const char *const heads[] = {"softmax", "sigmoid", NULL};
+static const char *const weight_formats[] = {"dermfuse", "torchvision", NULL};
+static const char *const combines[] = {"mean", "weighted", "stacking", NULL};
+static const char *const optimizers[] = {"sgd", "adam", "adamw", NULL};
+static const char *const schedules[] = {"constant", "step", "cosine", NULL};
+static const char *const weightings[] = {"none", "balanced", NULL};
+static const char *const monitors[] = {"auc", "accuracy", "balanced_accuracy", "macro_f1", "f1", "loss", NULL};
+
+static const df_cfg_field run_fields[] = {
+    {"name", DF_CFG_STRING, DF_CFG_AT(df_run_section, name), .required = 1, .flags = DF_CFG_NONEMPTY,
+     .help = "run name; the run directory is <out_dir>/<name>"},
+    {"out_dir", DF_CFG_STRING, DF_CFG_AT(df_run_section, out_dir), .flags = DF_CFG_NONEMPTY, .def = "runs",
+     .help = "folder of run directories (relative to the working directory)"},
+    {"seed", DF_CFG_LONG, DF_CFG_AT(df_run_section, seed), .range = "[0, inf)", .def = "1",
+     .help = "seed of every random stream (init, shuffle, augmentation, dropout, splits)"},
+    {"threads", DF_CFG_INT, DF_CFG_AT(df_run_section, threads), .range = "[0, 1024]", .def = "0",
+     .help = "OpenMP threads; 0 = all cores"},
+};
+
+static const df_cfg_field data_fields[] = {
+    {"layout", DF_CFG_ENUM, DF_CFG_AT(df_data_section, layout), .choices = layouts, .required = 1,
+     .help = "isic (ISIC-DICM-17K split files), milk10k, or csv (any CSV + image folder)"},
+    {"train_csv", DF_CFG_PATH, DF_CFG_AT(df_data_section, train_csv), .flags = DF_CFG_MUST_EXIST, .def = "''",
+     .help = "training split file (isic, csv)"},
+    {"valid_csv", DF_CFG_PATH, DF_CFG_AT(df_data_section, valid_csv), .flags = DF_CFG_MUST_EXIST, .def = "''",
+     .help = "validation split file (split: published)"},
+    {"test_csv", DF_CFG_PATH, DF_CFG_AT(df_data_section, test_csv), .flags = DF_CFG_MUST_EXIST, .def = "''",
+     .help = "test split file; empty: test_fraction of the training file is held out"},
+    {"root", DF_CFG_PATH, DF_CFG_AT(df_data_section, root), .flags = DF_CFG_MUST_EXIST, .def = "''",
+     .help = "milk10k: the folder holding the MILK10k files"},
+    {"image_dir", DF_CFG_PATH, DF_CFG_AT(df_data_section, image_dir), .flags = DF_CFG_MUST_EXIST, .def = "''",
+     .help = "images folder (isic, csv); empty: metadata-only models only"},
+    {"label_column", DF_CFG_STRING, DF_CFG_AT(df_data_section, label_column), .def = "label",
+     .help = "csv layout: the label column"},
+    {"image_column", DF_CFG_STRING, DF_CFG_AT(df_data_section, image_column), .def = "image",
+     .help = "csv layout: the image path column"},
+    {"group_by", DF_CFG_STRING, DF_CFG_AT(df_data_section, group_by), .def = "patient_id",
+     .help = "column grouping samples so that a group never straddles splits; '' for none"},
+    {"split", DF_CFG_ENUM, DF_CFG_AT(df_data_section, split), .choices = splits, .def = "published",
+     .help = "published: train/valid files as given; holdout: valid and test carved from train_csv"},
+    {"valid_fraction", DF_CFG_DOUBLE, DF_CFG_AT(df_data_section, valid_fraction), .range = "(0, 1)", .def = "0.15",
+     .help = "holdout: share of the samples for validation"},
+    {"test_fraction", DF_CFG_DOUBLE, DF_CFG_AT(df_data_section, test_fraction), .range = "(0, 1)", .def = "0.15",
+     .help = "share of the training file held out as the test split (when there is no test_csv)"},
+    {"numeric", DF_CFG_STRINGS, DF_CFG_LIST_AT(df_data_section, numeric, n_numeric), .flags = DF_CFG_NONEMPTY,
+     .def = "[]", .help = "numeric metadata columns (standardised, plus a missing indicator)"},
+    {"categorical", DF_CFG_STRINGS, DF_CFG_LIST_AT(df_data_section, categorical, n_categorical),
+     .flags = DF_CFG_NONEMPTY, .def = "[]", .help = "categorical metadata columns (one-hot plus unknown)"},
+    {"allow_leaky", DF_CFG_BOOL, DF_CFG_AT(df_data_section, allow_leaky), .def = "false",
+     .help = "allow label-determining columns (diagnosis, benign_malignant, ...) as features"},
+    {"image_size", DF_CFG_INT, DF_CFG_AT(df_data_section, image_size), .range = "[8, 1024]", .def = "128",
+     .help = "side of the square network input, pixels"},
+    {"cache", DF_CFG_BOOL, DF_CFG_AT(df_data_section, cache), .def = "true",
+     .help = "keep decoded, resized images in a memory-mapped cache under <out_dir>/cache"},
+    {"workers", DF_CFG_INT, DF_CFG_AT(df_data_section, workers), .range = "[1, 64]", .def = "2",
+     .help = "loader threads preparing batches ahead of training"},
+    {"skip_bad_rows", DF_CFG_BOOL, DF_CFG_AT(df_data_section, skip_bad_rows), .def = "false",
+     .help = "skip (and count) rows with a missing image or bad metadata instead of failing"},
+    {"hflip", DF_CFG_BOOL, DF_CFG_AT(df_data_section, hflip), .def = "true", .help = "random horizontal flips"},
+    {"vflip", DF_CFG_BOOL, DF_CFG_AT(df_data_section, vflip), .def = "true", .help = "random vertical flips"},
+    {"rot90", DF_CFG_BOOL, DF_CFG_AT(df_data_section, rot90), .def = "true", .help = "random 90-degree rotations"},
+    {"crop_scale_min", DF_CFG_DOUBLE, DF_CFG_AT(df_data_section, crop_scale_min), .range = "(0, 1]", .def = "0.6",
+     .help = "random resized crop: smallest area fraction (1 = no crop)"},
+    {"jitter", DF_CFG_DOUBLE, DF_CFG_AT(df_data_section, jitter), .range = "[0, 1)", .def = "0.1",
+     .help = "colour jitter amplitude (brightness, contrast, saturation)"},
+};
+
+static const df_cfg_field model_fields[] = {
+    {"fusion", DF_CFG_ENUM, DF_CFG_AT(df_model_section, fusion), .choices = fusions, .required = 1,
+     .help = "image, meta, early, intermediate, gated or late"},
+    {"backbone", DF_CFG_ENUM, DF_CFG_AT(df_model_section, backbone), .choices = backbones, .def = "vgg",
+     .help = "vgg: conv-BN-ReLU stages with max-pooling; resnet: basic residual blocks"},
+    {"widths", DF_CFG_INTS, DF_CFG_LIST_AT(df_model_section, widths, n_widths), .range = "[1, 4096]",
+     .def = "[32, 64, 128, 256]", .help = "channels of each backbone stage"},
+    {"depth", DF_CFG_INTS, DF_CFG_LIST_AT(df_model_section, depth, n_depth), .range = "[1, 64]",
+     .def = "[1, 1, 1, 1]", .help = "convs (vgg) or residual blocks (resnet) per stage"},
+    {"stem_width", DF_CFG_INT, DF_CFG_AT(df_model_section, stem_width), .range = "[1, 4096]", .def = "64",
+     .help = "resnet: stem channels"},
+    {"stem_stride", DF_CFG_INT, DF_CFG_AT(df_model_section, stem_stride), .range = "[1, 2]", .def = "2",
+     .help = "resnet: 2 = 7x7/2 conv and max-pool (ImageNet style), 1 = one 3x3 conv"},
+    {"meta_hidden", DF_CFG_INTS, DF_CFG_LIST_AT(df_model_section, meta_hidden, n_meta_hidden), .range = "[1, 65536]",
+     .def = "[64, 32]", .help = "widths of the metadata MLP"},
+    {"head_hidden", DF_CFG_INT, DF_CFG_AT(df_model_section, head_hidden), .range = "[0, 65536]", .def = "0",
+     .help = "hidden layer of the classifier head; 0: one linear layer"},
+    {"dropout", DF_CFG_DOUBLE, DF_CFG_AT(df_model_section, dropout), .range = "[0, 1)", .def = "0",
+     .help = "dropout before the final layer"},
+    {"head", DF_CFG_ENUM, DF_CFG_AT(df_model_section, head), .choices = heads, .def = "softmax",
+     .help = "softmax (K logits, cross-entropy) or sigmoid (binary: one logit, BCE)"},
+    {"late_combine", DF_CFG_ENUM, DF_CFG_AT(df_model_section, late_combine), .choices = combines, .def = "weighted",
+     .help = "late fusion: mean, weighted (weight tuned on validation) or stacking"},
+    {"pretrained", DF_CFG_PATH, DF_CFG_AT(df_model_section, pretrained), .flags = DF_CFG_MUST_EXIST, .def = "''",
+     .help = "safetensors file whose tensors initialise the model by name; '' for none"},
+    {"pretrained_format", DF_CFG_ENUM, DF_CFG_AT(df_model_section, pretrained_format), .choices = weight_formats,
+     .def = "dermfuse", .help = "names in the pretrained file: dermfuse's own, or a torchvision ResNet's"},
+    {"pretrained_include", DF_CFG_STRINGS, DF_CFG_LIST_AT(df_model_section, pretrained_include, n_pretrained_include),
+     .flags = DF_CFG_NONEMPTY, .def = "[]",
+     .help = "load only tensors whose names start with one of these prefixes (e.g. [image]); [] = all"},
+    {"freeze_epochs", DF_CFG_INT, DF_CFG_AT(df_model_section, freeze_epochs), .range = "[0, 100000]", .def = "0",
+     .help = "epochs during which pretrained tensors stay frozen"},
+};
+
+static const df_cfg_field train_fields[] = {
+    {"epochs", DF_CFG_INT, DF_CFG_AT(df_train_section, epochs), .range = "[1, 100000]", .def = "10",
+     .help = "training epochs"},
+    {"batch_size", DF_CFG_INT, DF_CFG_AT(df_train_section, batch_size), .range = "[1, 4096]", .def = "32",
+     .help = "samples per step"},
+    {"optimizer", DF_CFG_ENUM, DF_CFG_AT(df_train_section, optimizer), .choices = optimizers, .def = "adamw",
+     .help = "sgd, adam or adamw"},
+    {"lr", DF_CFG_DOUBLE, DF_CFG_AT(df_train_section, lr), .range = "(0, 10]", .def = "0.001",
+     .help = "base learning rate"},
+    {"momentum", DF_CFG_DOUBLE, DF_CFG_AT(df_train_section, momentum), .range = "[0, 1)", .def = "0.9",
+     .help = "sgd momentum"},
+    {"nesterov", DF_CFG_BOOL, DF_CFG_AT(df_train_section, nesterov), .def = "false", .help = "sgd: Nesterov momentum"},
+    {"weight_decay", DF_CFG_DOUBLE, DF_CFG_AT(df_train_section, weight_decay), .range = "[0, 1)", .def = "0.0001",
+     .help = "weight decay (decoupled for adamw); not applied to biases and norm parameters"},
+    {"schedule", DF_CFG_ENUM, DF_CFG_AT(df_train_section, schedule), .choices = schedules, .def = "cosine",
+     .help = "learning-rate schedule"},
+    {"warmup_epochs", DF_CFG_DOUBLE, DF_CFG_AT(df_train_section, warmup_epochs), .range = "[0, 1000]", .def = "0",
+     .help = "linear warm-up length"},
+    {"min_lr", DF_CFG_DOUBLE, DF_CFG_AT(df_train_section, min_lr), .range = "[0, 10]", .def = "0",
+     .help = "cosine: final learning rate"},
+    {"gamma", DF_CFG_DOUBLE, DF_CFG_AT(df_train_section, gamma), .range = "(0, 1]", .def = "0.1",
+     .help = "step schedule: decay factor"},
+    {"step_epochs", DF_CFG_INT, DF_CFG_AT(df_train_section, step_epochs), .range = "[1, 100000]", .def = "30",
+     .help = "step schedule: epochs between decays"},
+    {"clip_norm", DF_CFG_DOUBLE, DF_CFG_AT(df_train_section, clip_norm), .range = "[0, inf)", .def = "0",
+     .help = "clip the gradient norm to this; 0: no clipping"},
+    {"class_weights", DF_CFG_ENUM, DF_CFG_AT(df_train_section, class_weights), .choices = weightings, .def = "none",
+     .help = "none, or balanced (inverse training-class frequency)"},
+    {"label_smoothing", DF_CFG_DOUBLE, DF_CFG_AT(df_train_section, label_smoothing), .range = "[0, 1)", .def = "0",
+     .help = "label smoothing of the loss"},
+    {"monitor", DF_CFG_ENUM, DF_CFG_AT(df_train_section, monitor), .choices = monitors, .def = "auc",
+     .help = "validation metric choosing the best epoch"},
+    {"patience", DF_CFG_INT, DF_CFG_AT(df_train_section, patience), .range = "[0, 100000]", .def = "0",
+     .help = "stop after this many epochs without improvement; 0: never"},
+    {"checkpoint_every", DF_CFG_INT, DF_CFG_AT(df_train_section, checkpoint_every), .range = "[0, inf)",
+     .def = "0", .help = "also write last.safetensors every N steps; 0: once per epoch"},
+    {"max_steps", DF_CFG_INT, DF_CFG_AT(df_train_section, max_steps), .range = "[0, inf)", .def = "0",
+     .help = "end the run after this many steps in total; 0: no limit"},
+};
+
+static const df_cfg_section run_section = DF_CFG_SECTION_OF("run", run_fields, df_run_section);
+static const df_cfg_section data_section = DF_CFG_SECTION_OF("data", data_fields, df_data_section);
+static const df_cfg_section model_section = DF_CFG_SECTION_OF("model", model_fields, df_model_section);
+static const df_cfg_section train_section = DF_CFG_SECTION_OF("train", train_fields, df_train_section);
+
+/* The bound part of df_run_config: its first four members. */
+typedef struct {
+    df_run_section run;
+    df_data_section data;
+    df_model_section model;
+    df_train_section train;
+} bound_config;
+
+static const df_cfg_field root_fields[] = {
+    {"run", DF_CFG_SECTION, DF_CFG_AT(bound_config, run), .sub = &run_section, .required = 1},
+    {"data", DF_CFG_SECTION, DF_CFG_AT(bound_config, data), .sub = &data_section, .required = 1},
+    {"model", DF_CFG_SECTION, DF_CFG_AT(bound_config, model), .sub = &model_section, .required = 1},
+    {"train", DF_CFG_SECTION, DF_CFG_AT(bound_config, train), .sub = &train_section, .def = "{}"},
+};
+
+const df_cfg_section df_run_schema = DF_CFG_SECTION_OF("", root_fields, bound_config);
+
+/* Rules that tie keys together, checked after binding. */
+static int check_combinations(const df_run_config *c, df_error *err) {
+    const char *f = c->source;
+    const df_data_section *d = &c->data;
+    if (!strcmp(d->layout, "milk10k") && !*d->root)
+        return df_fail(err, "%s: data.root must name the MILK10k folder for layout milk10k", f);
+    if (strcmp(d->layout, "milk10k") && !*d->train_csv)
+        return df_fail(err, "%s: data.train_csv is required for layout %s", f, d->layout);
+    int meta_model = !strcmp(c->model.fusion, "meta");
+    if (!meta_model && !*d->image_dir && strcmp(d->layout, "milk10k"))
+        return df_fail(err, "%s: model.fusion '%s' needs images, but data.image_dir is empty", f, c->model.fusion);
+    if (strcmp(c->model.fusion, "image") && d->n_numeric + d->n_categorical == 0)
+        return df_fail(err, "%s: model.fusion '%s' needs metadata: list columns under data.numeric or "
+                       "data.categorical", f, c->model.fusion);
+    if (c->model.freeze_epochs && !*c->model.pretrained)
+        return df_fail(err, "%s: model.freeze_epochs is %d but model.pretrained names no file to freeze", f,
+                       c->model.freeze_epochs);
+    if (c->model.n_widths != c->model.n_depth)
+        return df_fail(err, "%s: model.widths has %d stages but model.depth has %d", f, c->model.n_widths,
+                       c->model.n_depth);
+    return 0;
+}
+
+int df_run_config_load(const char *path, const char *const *sets, int n_sets, df_run_config *cfg, df_error *err) {
+    memset(cfg, 0, sizeof *cfg);
+    bound_config b;
+    if (df_cfg_load_bind(path, sets, n_sets, &df_run_schema, &b, err)) return -1;
+    cfg->run = b.run;
+    cfg->data = b.data;
+    cfg->model = b.model;
+    cfg->train = b.train;
+    cfg->source = df_strdup(path);
+    cfg->text = df_cfg_to_yaml(&df_run_schema, &b);
+    if (check_combinations(cfg, err)) {
+        df_run_config_free(cfg);
+        return -1;
+    }
+    return 0;
+}
+
+void df_run_config_free(df_run_config *cfg) {
+    bound_config b = {cfg->run, cfg->data, cfg->model, cfg->train};
+    df_cfg_release(&df_run_schema, &b);
+    free(cfg->source);
+    free(cfg->text);
+    memset(cfg, 0, sizeof *cfg);
+}

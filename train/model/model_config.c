@@ -1,0 +1,40 @@
+/* model_config.c: see model_config.h. */
+#include "train/model/model_config.h"
+
+#include <string.h>
+
+static int copy_list(const char *what, const long *src, int n, int *dst, int max, df_error *err) {
+    if (n > max) return df_fail(err, "model.%s: %d entries, at most %d", what, n, max);
+    for (int i = 0; i < n; i++) {
+        if (src[i] < 1 || src[i] > 65536) return df_fail(err, "model.%s[%d] = %ld, need 1..65536", what, i, src[i]);
+        dst[i] = (int)src[i];
+    }
+    return 0;
+}
+
+int df_model_spec_from_config(const df_run_config *cfg, df_fusion fusion, int n_classes, int n_views,
+                              int meta_dim, const float *class_weights, df_model_spec *spec, df_error *err) {
+    const df_model_section *mc = &cfg->model;
+    df_model_spec s = df_model_spec_default(fusion, n_classes, cfg->data.image_size, meta_dim);
+    s.n_views = n_views;
+    s.backbone = strcmp(mc->backbone, "resnet") == 0 ? DF_BACKBONE_RESNET : DF_BACKBONE_VGG;
+    if (mc->n_widths != mc->n_depth)
+        return df_fail(err, "model: widths has %d entries but depth has %d; give one depth per stage",
+                       mc->n_widths, mc->n_depth);
+    s.n_stages = mc->n_widths;
+    if (copy_list("widths", mc->widths, mc->n_widths, s.widths, DF_MAX_STAGES, err)) return -1;
+    if (copy_list("depth", mc->depth, mc->n_depth, s.depth, DF_MAX_STAGES, err)) return -1;
+    if (copy_list("meta_hidden", mc->meta_hidden, mc->n_meta_hidden, s.meta_hidden, DF_MAX_MLP, err)) return -1;
+    s.n_meta_hidden = mc->n_meta_hidden;
+    s.stem_width = mc->stem_width;
+    s.stem_stride = mc->stem_stride;
+    s.head_hidden = mc->head_hidden;
+    s.dropout = (float)mc->dropout;
+    s.binary_sigmoid = strcmp(mc->head, "sigmoid") == 0;
+    if (s.binary_sigmoid && n_classes != 2)
+        return df_fail(err, "model.head: sigmoid needs 2 classes, the data has %d", n_classes);
+    s.class_weights = class_weights;
+    s.label_smoothing = (float)cfg->train.label_smoothing;
+    *spec = s;
+    return 0;
+}

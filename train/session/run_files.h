@@ -1,0 +1,38 @@
+/* run_files.h: what a run writes into its directory besides checkpoints: the resolved config, the
+ * per-epoch metrics log (metrics.jsonl and metrics.csv), and the test results. Every file is written to a
+ * temporary name and renamed, so none is ever half-written; the logs are rewritten whole each epoch (they
+ * are small), which also drops epochs that a resumed run redoes. */
+#ifndef DF_RUN_FILES_H
+#define DF_RUN_FILES_H
+
+#include "train/session/evaluate.h"
+#include "train/metrics/metrics.h"
+#include "train/config/run_config.h"
+#include "train/session/run_data.h"
+
+typedef struct {
+    int epoch;
+    long step;
+    double train_loss, valid_loss, lr, images_per_second, seconds;
+    int improved;
+} df_epoch_log;
+
+/* Creates the run directory (and parents). A fresh (not resumed) run refuses a directory that already holds
+ * a checkpoint, so finished work is never overwritten. */
+int df_run_files_begin(const char *dir, int resume, df_error *err);
+/* For a run about to train from `epoch`: writes config.yaml and drops log lines of epochs it will redo. A
+ * finished run never gets here, so its files stay untouched. */
+int df_run_files_start(const char *dir, const df_run_config *cfg, int epoch, df_error *err);
+int df_run_files_log_epoch(const char *dir, const df_epoch_log *log, const df_metrics *m, df_error *err);
+/* test_metrics.json and test_predictions.csv for predictions p on split `split` of rd. */
+int df_write_test_results(const char *dir, const df_run_data *rd, int split, const df_predictions *p,
+                          const df_metrics *m, df_error *err);
+/* Predictions as CSV: id, true label and one probability column per class; with submission, MILK10k's
+ * challenge format (lesion_id and the probability columns only). */
+void df_predictions_csv(FILE *f, const df_dataset *ds, const df_predictions *p, int submission);
+/* Writes text to path through a temporary file and rename. */
+int df_write_file_atomic(const char *path, const char *text, size_t len, df_error *err);
+/* mkdir -p. */
+int df_make_dirs(const char *path, df_error *err);
+
+#endif

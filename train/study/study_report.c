@@ -1,0 +1,86 @@
+/* study_report.c: the study's report.html (see study.h and report.h): the text that says what the data, the
+ * split and every test are, and the first seed's runs as the report's models. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "train/study/study.h"
+
+static void about_text(const df_study_cfg *st, const df_study_run *res, const df_study_data *d, FILE *f) {
+    fprintf(f, "Study %s compares %d model(s) (", st->name, st->n_models);
+    for (int m = 0; m < st->n_models; m++) fprintf(f, "%s%s", m ? ", " : "", st->models[m]);
+    fprintf(f, ") trained from %s with %d seed(s) (", st->config, st->n_seeds);
+    for (int s = 0; s < st->n_seeds; s++) fprintf(f, "%s%ld", s ? ", " : "", st->seeds[s]);
+    fprintf(f, ").\n\nData: %s layout, read from %s; %d classes (", d->layout, d->source, d->K);
+    for (int k = 0; k < d->K; k++) fprintf(f, "%s%s", k ? ", " : "", d->class_names[k]);
+    fprintf(f, "), %d image view(s), metadata encoded into %d features (numeric columns standardised with training "
+            "statistics plus missing indicators, categorical columns one-hot over the training vocabulary).\n\n",
+            d->n_views, d->meta_dim);
+    fprintf(f, "Split (seed %ld): %d training, %d validation and %d test samples. ", st->seeds[0],
+            res[0].n_split[0], res[0].n_split[1], res[0].n_split[2]);
+    if (!strcmp(d->split, "published"))
+        fprintf(f, "Training and validation are the published split files; the test split is the test file, or a "
+                "stratified %.0f%% of the training file", 100 * d->test_fraction);
+    else
+        fprintf(f, "Validation and test are stratified hold-outs of one file (test %.0f%%)", 100 * d->test_fraction);
+    if (d->group_by && d->group_by[0]) fprintf(f, ", grouped by %s so that no group straddles two splits", d->group_by);
+    fprintf(f, ". Each run keeps the weights of its best validation epoch; every figure below is measured on the "
+            "test split with those weights.\n\n");
+    fprintf(f, "Tests. Accuracy, precision, recall (sensitivity), specificity and F1 use the threshold 0.5 on the "
+            "positive class's probability (argmax for more classes, with macro averages); balanced accuracy is the "
+            "mean recall over classes. The AUC's 95%% interval is the percentile bootstrap over %d resamples of "
+            "the test samples. DeLong's test compares each model's AUC with the baseline %s on the same test "
+            "samples (correlated ROC curves); McNemar's test compares their paired right/wrong decisions (exact "
+            "binomial below 25 discordant pairs). These tests use the first seed's test split; values over seeds "
+            "are mean ± standard deviation.\n\n", st->bootstrap, st->baseline);
+    fprintf(f, "Analyses (first seed). Silhouette (-1..1, higher: classes better separated) and the Davies-Bouldin "
+            "index (lower is better) measure how well the penultimate features separate the true classes; the "
+            "scatter plots show the same features projected on their first two principal components. Grad-CAM "
+            "weights the last feature maps of the (first) image backbone by the spatial mean of the gradient of "
+            "the predicted class's logit, keeps the positive part and upsamples it to the image; the heat-map index "
+            "is the share of that heat inside the lesion mask (1: all on the lesion), averaged over up to %d test "
+            "images with a known mask. Late fusion is explained through its image model.",
+            st->gradcam_samples);
+}
+
+int df_study_write_report(const df_study_cfg *st, const df_study_run *res, const df_study_data *data,
+                          const df_report_table *tables, int n_tables, const char *path, df_error *err) {
+    df_report_model *models = df_calloc((size_t)st->n_models, sizeof *models);
+    const char *curve_names[DF_STUDY_MAX_MODELS][2];
+    for (int m = 0; m < st->n_models; m++) {
+        const df_study_run *r = &res[m];
+        df_report_model *md = &models[m];
+        md->name = st->models[m];
+        md->n = r->p.n;
+        md->prob = r->p.prob;
+        md->labels = r->p.labels;
+        md->n_curves = r->n_curves;
+        md->curves = r->curves;
+        for (int c = 0; c < r->n_curves; c++) curve_names[m][c] = r->curve_names[c];
+        md->curve_names = curve_names[m];
+        if (r->has_sep) {
+            md->n_embed = r->sep.n;
+            md->embed = r->sep.pca;
+            md->embed_labels = r->sep.labels;
+            md->explained[0] = r->sep.explained[0];
+            md->explained[1] = r->sep.explained[1];
+        }
+        if (r->has_cam) {
+            md->n_overlays = r->cam.n_overlays;
+            md->overlay_paths = (const char *const *)r->cam.overlay_paths;
+            md->overlay_captions = (const char *const *)r->cam.captions;
+        }
+    }
+    char *about = NULL, title[400];
+    size_t about_len = 0;
+    FILE *f = open_memstream(&about, &about_len);
+    about_text(st, res, data, f);
+    fclose(f);
+    snprintf(title, sizeof title, "dermfuse study %s", st->name);
+    df_report rep = {title, about, data->K, (const char *const *)data->class_names, n_tables, tables,
+                     st->n_models, models};
+    int rc = df_report_write(&rep, path, err);
+    free(about);
+    free(models);
+    return rc;
+}
