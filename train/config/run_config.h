@@ -1,4 +1,4 @@
-/* run_config.h: everything a training run is configured by, as bound from YAML (train/run_schema.c).
+/* run_config.h: everything a training run is configured by, as bound from YAML (train/config/run_schema.c).
  *
  * Every field has a schema entry with its type, range and default; nothing here is read from anywhere else.
  * Paths are resolved against the directory of the config file that set them. */

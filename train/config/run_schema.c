@@ -1,4 +1,4 @@
-/* run_schema.c: the schema of run configs (train/run_config.h): every key, its type, range and default.
+/* run_schema.c: the schema of run configs (train/config/run_config.h): every key, its type, range and default.
  * This table is the reference for what a config may say; `dermfuse config-keys` prints it. */
 #include <stdlib.h>
 #include <string.h>
