@@ -2,6 +2,7 @@
  * n_samples bounds the per-sample arrays, so one function frees any dataset, also one left half-built by
  * a failed load. */
 #include "data/dataset.h"
+#include "data/datasets.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -28,3 +29,5 @@ void df_dataset_free(df_dataset *d) {
     free(d->source_rows);
     memset(d, 0, sizeof *d);
 }
+
+const char *const df_layout_names[] = {"isic", "milk10k", "csv", NULL};

@@ -11,6 +11,11 @@
 
 #include "data/dataset.h"
 
+/* The dataset layouts below; df_layout_names holds their names in this order, NULL-terminated (configs
+ * bind data.layout through it). */
+typedef enum { DF_LAYOUT_ISIC, DF_LAYOUT_MILK10K, DF_LAYOUT_CSV } df_layout;
+extern const char *const df_layout_names[]; /* "isic", "milk10k", "csv" */
+
 /* ISIC-DICM-17K as published: a split file (train-set-metadata.csv, valid-set-metadata.csv) with columns
  * image, isic_id, class, ... Label = `class`, 0 or 1 (written as 0/1 or 0.0/1.0), class names "other" and
  * "malignant" (class 1 is melanoma plus, in part of the data, other malignancies). The image of a row is

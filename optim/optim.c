@@ -21,20 +21,11 @@ df_optim_config df_optim_defaults(df_optim_kind kind) {
     return c;
 }
 
-static const char *const kind_names[] = {"sgd", "adam", "adamw"};
-
-int df_optim_kind_parse(const char *s, df_optim_kind *kind, df_error *err) {
-    for (int k = 0; k < 3; k++)
-        if (strcmp(s, kind_names[k]) == 0) {
-            *kind = (df_optim_kind)k;
-            return 0;
-        }
-    return df_fail(err, "unknown optimizer '%s' (expected sgd, adam or adamw)", s);
-}
+const char *const df_optim_kind_names[] = {"sgd", "adam", "adamw", NULL};
 
 const char *df_optim_kind_name(df_optim_kind kind) {
     DF_ASSERT(kind >= DF_OPTIM_SGD && kind <= DF_OPTIM_ADAMW);
-    return kind_names[kind];
+    return df_optim_kind_names[kind];
 }
 
 int df_optim_config_check(const df_optim_config *c, df_error *err) {

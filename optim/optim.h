@@ -61,8 +61,9 @@ typedef struct {
  * betas (0.9, 0.999), eps 1e-8. */
 df_optim_config df_optim_defaults(df_optim_kind kind);
 
-/* "sgd", "adam", "adamw"; anything else is an error naming the accepted values. */
-int df_optim_kind_parse(const char *s, df_optim_kind *kind, df_error *err);
+/* The kinds' names in df_optim_kind's order, NULL-terminated: "sgd", "adam", "adamw" (configs bind
+ * train.optimizer through this table). */
+extern const char *const df_optim_kind_names[];
 const char *df_optim_kind_name(df_optim_kind kind);
 
 /* Checks the values (lr > 0, 0 <= momentum < 1, nesterov only with momentum, weight_decay >= 0,

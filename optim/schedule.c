@@ -14,20 +14,11 @@ df_schedule df_schedule_defaults(df_schedule_kind kind, float base_lr) {
     return s;
 }
 
-static const char *const kind_names[] = {"constant", "step", "cosine"};
-
-int df_schedule_kind_parse(const char *s, df_schedule_kind *kind, df_error *err) {
-    for (int k = 0; k < 3; k++)
-        if (strcmp(s, kind_names[k]) == 0) {
-            *kind = (df_schedule_kind)k;
-            return 0;
-        }
-    return df_fail(err, "unknown schedule '%s' (expected constant, step or cosine)", s);
-}
+const char *const df_schedule_kind_names[] = {"constant", "step", "cosine", NULL};
 
 const char *df_schedule_kind_name(df_schedule_kind kind) {
     DF_ASSERT(kind >= DF_SCHED_CONSTANT && kind <= DF_SCHED_COSINE);
-    return kind_names[kind];
+    return df_schedule_kind_names[kind];
 }
 
 int df_schedule_check(const df_schedule *s, df_error *err) {

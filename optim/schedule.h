@@ -35,8 +35,9 @@ typedef struct {
 /* A constant schedule at base_lr, no warm-up; gamma 0.1 every 30 epochs and min_lr 0 for the other kinds. */
 df_schedule df_schedule_defaults(df_schedule_kind kind, float base_lr);
 
-/* "constant", "step", "cosine"; anything else is an error naming the accepted values. */
-int df_schedule_kind_parse(const char *s, df_schedule_kind *kind, df_error *err);
+/* The kinds' names in df_schedule_kind's order, NULL-terminated: "constant", "step", "cosine" (configs bind
+ * train.schedule through this table). */
+extern const char *const df_schedule_kind_names[];
 const char *df_schedule_kind_name(df_schedule_kind kind);
 
 /* Checks the values for the kind (base_lr > 0, warmup_steps >= 0, 0 < gamma <= 1, step_epochs > 0 or

@@ -15,8 +15,14 @@
 
 /* ---- a small schema shaped like the real one ---- */
 
+/* Enums and their names tables, in the same order: the schema binds a name to its index. */
+typedef enum { KIND_MLP, KIND_CNN, KIND_RESNET } kind_t;
+static const char *const kinds[] = {"mlp", "cnn", "resnet", NULL};
+typedef enum { OPT_SGD, OPT_ADAM, OPT_ADAMW } optimizer_t;
+static const char *const optimizers[] = {"sgd", "adam", "adamw", NULL};
+
 typedef struct {
-    char *kind;
+    kind_t kind;
     int width;
     double dropout;
 } model_cfg;
@@ -24,7 +30,7 @@ typedef struct {
 typedef struct {
     double lr;
     int epochs;
-    char *optimizer;
+    optimizer_t optimizer;
     int n_milestones;
     long milestones[8];
     char *data;
@@ -43,8 +49,7 @@ typedef struct {
     train_cfg train;
 } test_cfg;
 
-static const char *const kinds[] = {"mlp", "cnn", "resnet", NULL};
-static const char *const optimizers[] = {"sgd", "adam", "adamw", NULL};
+
 
 static const df_cfg_field model_fields[] = {
     {"kind", DF_CFG_ENUM, DF_CFG_AT(model_cfg, kind), .required = 1, .choices = kinds, .help = "architecture"},
@@ -105,7 +110,7 @@ static void expect_error(const char *file, const char *const *sets, int n_sets, 
               err.msg, prefix);
     CHECK_MSG(strstr(err.msg, phrase) != NULL, "%s: message '%s' should contain '%s'", file, err.msg, phrase);
     /* a failed bind leaves nothing behind */
-    CHECK(cfg.train.data == NULL && cfg.model.kind == NULL && cfg.train.n_tags == 0);
+    CHECK(cfg.train.data == NULL && cfg.model.kind == KIND_MLP && cfg.train.n_tags == 0);
     printf("  %s\n", err.msg);
 }
 
@@ -157,12 +162,12 @@ static void test_valid(void) {
     int rc = load("valid.yaml", NULL, 0, &cfg, &err);
     CHECK_MSG(rc == 0, "%s", err.msg);
     if (rc) return;
-    CHECK(!strcmp(cfg.model.kind, "resnet"));
+    CHECK(cfg.model.kind == KIND_RESNET);
     CHECK(cfg.model.width == 32);
     CHECK(cfg.model.dropout == 0.25);
     CHECK(cfg.train.lr == 0.01);
     CHECK(cfg.train.epochs == 20);
-    CHECK(!strcmp(cfg.train.optimizer, "adam"));
+    CHECK(cfg.train.optimizer == OPT_ADAM);
     CHECK(cfg.train.n_milestones == 3 && cfg.train.milestones[0] == 5 && cfg.train.milestones[2] == 15);
     char expect[PATH_MAX + 32];
     snprintf(expect, sizeof expect, "%s/data.csv", fixtures_real);
@@ -175,14 +180,14 @@ static void test_valid(void) {
     CHECK(cfg.train.out && cfg.train.out[0] == '\0'); /* the default '' stays empty, unresolved */
     df_cfg_print_table(&root_section, &cfg, stdout);
     df_cfg_release(&root_section, &cfg);
-    CHECK(cfg.train.data == NULL && cfg.model.kind == NULL);
+    CHECK(cfg.train.data == NULL && cfg.model.kind == KIND_MLP);
 
     /* defaults fill what a file leaves out, and aliases copy anchored values */
     rc = load("anchors.yaml", NULL, 0, &cfg, &err);
     CHECK_MSG(rc == 0, "%s", err.msg);
     if (rc) return;
     CHECK(cfg.model.width == 48 && cfg.train.epochs == 48);
-    CHECK(cfg.model.dropout == 0.0 && cfg.train.nesterov == 0 && !strcmp(cfg.train.optimizer, "sgd"));
+    CHECK(cfg.model.dropout == 0.0 && cfg.train.nesterov == 0 && cfg.train.optimizer == OPT_SGD);
     CHECK(cfg.train.n_milestones == 0 && cfg.train.n_weights == 1 && cfg.train.weights[0] == 1.0);
     CHECK(!strcmp(cfg.train.name, "run"));
     df_cfg_release(&root_section, &cfg);
@@ -296,10 +301,10 @@ static void test_bases(void) {
     int rc = load("child.yaml", NULL, 0, &cfg, &err);
     CHECK_MSG(rc == 0, "%s", err.msg);
     if (rc) return;
-    CHECK(!strcmp(cfg.model.kind, "cnn"));           /* from the base */
+    CHECK(cfg.model.kind == KIND_CNN);           /* from the base */
     CHECK(cfg.model.width == 128);                   /* the child wins */
     CHECK(cfg.model.dropout == 0.1 && cfg.train.lr == 0.1 && cfg.train.epochs == 5);
-    CHECK(!strcmp(cfg.train.optimizer, "sgd"));
+    CHECK(cfg.train.optimizer == OPT_SGD);
     char got[PATH_MAX], want[PATH_MAX];
     real_of(cfg.train.data, got); /* resolved against the base file's folder, bases/ */
     real_of(fx("data.csv"), want);

@@ -8,13 +8,9 @@
 
 #include "data/image.h"
 #include "data/loader.h"
-#include "train/session/checkpoint.h"
-#include "train/metrics/embed.h"
 #include "train/analysis/gradcam.h"
-#include "train/model/model_config.h"
-#include "train/session/run_data.h"
+#include "train/metrics/embed.h"
 #include "train/session/run_files.h"
-#include "train/session/trainer.h"
 
 int df_separability_compute(const df_predictions *p, df_separability *out, df_error *err) {
     memset(out, 0, sizeof *out);
@@ -76,9 +72,9 @@ static void denormalise(const float *img, int S, const df_augment_opts *aug, uns
         }
 }
 
+/* Grad-CAM's working buffers. */
 typedef struct {
-    df_run_data rd;
-    df_model *model;
+    df_session *ses;
     df_loader *loader;
     int *sample;
     float *cam, *up;
@@ -88,8 +84,6 @@ typedef struct {
 
 static void gc_free(gc_state *s) {
     df_loader_free(s->loader);
-    df_model_free(s->model);
-    df_run_data_free(&s->rd);
     free(s->sample);
     free(s->cam);
     free(s->up);
@@ -97,13 +91,14 @@ static void gc_free(gc_state *s) {
     free(s->rgb);
 }
 
-static int explain_batch(gc_state *s, const df_batch *b, const df_run_config *cfg, const df_loader_opts *o,
-                         int n_overlays, const char *overlay_dir, const char *prefix, df_gradcam_summary *out,
-                         double *index_sum, df_error *err) {
-    if (df_gradcam_batch(s->model, 0, NULL, s->pred, s->cam, NULL, err)) return -1;
-    int h, w, C, S = cfg->data.image_size;
-    df_gradcam_map_shape(s->model, 0, &h, &w, &C);
-    const df_dataset *ds = s->rd.ds[DF_SPLIT_TEST];
+static int explain_batch(gc_state *s, const df_batch *b, const df_loader_opts *o, int n_overlays,
+                         const char *overlay_dir, const char *prefix, df_gradcam_summary *out, double *index_sum,
+                         df_error *err) {
+    df_model *model = s->ses->model;
+    if (df_gradcam_batch(model, 0, NULL, s->pred, s->cam, NULL, err)) return -1;
+    int h, w, C, S = s->ses->cfg->data.image_size;
+    df_gradcam_map_shape(model, 0, &h, &w, &C);
+    const df_dataset *ds = s->ses->data.ds[DF_SPLIT_TEST];
     for (int i = 0; i < b->n; i++) {
         df_gradcam_upsample(s->cam + (size_t)h * w * i, h, w, S, S, s->up);
         df_gradcam_normalise(s->up, S * S);
@@ -114,17 +109,21 @@ static int explain_batch(gc_state *s, const df_batch *b, const df_run_config *cf
             denormalise(b->images[0] + (size_t)S * S * 3 * i, S, &o->aug, s->rgb);
             df_image ov;
             df_gradcam_overlay(s->rgb, s->up, S, S, 0.6f, &ov);
-            char path[4400], caption[600];
-            snprintf(path, sizeof path, "%s/%s-%d.png", overlay_dir, prefix, out->n_overlays);
+            char name[600], caption[600];
+            snprintf(name, sizeof name, "%s-%d.png", prefix, out->n_overlays);
+            char *path = df_path_join(overlay_dir, name);
             int rc = df_image_save_png(path, &ov, err);
             df_image_free(&ov);
-            if (rc) return -1;
+            if (rc) {
+                free(path);
+                return -1;
+            }
             int sidx = b->indices[i];
             int n = snprintf(caption, sizeof caption, "%s: true %s, predicted %s", ds->ids[sidx],
                              ds->class_names[ds->labels[sidx]], ds->class_names[s->pred[i]]);
             if (isfinite(index) && n > 0 && (size_t)n < sizeof caption)
                 snprintf(caption + n, sizeof caption - (size_t)n, ", heat in lesion %.2f", index);
-            out->overlay_paths[out->n_overlays] = df_strdup(path);
+            out->overlay_paths[out->n_overlays] = path;
             out->captions[out->n_overlays++] = df_strdup(caption);
         }
     }
@@ -132,49 +131,35 @@ static int explain_batch(gc_state *s, const df_batch *b, const df_run_config *cf
     return 0;
 }
 
-int df_gradcam_run(const df_run_config *cfg, df_fusion fusion, const char *checkpoint, int max_samples,
-                   int n_overlays, const char *overlay_dir, const char *prefix, df_gradcam_summary *out,
-                   df_error *err) {
+int df_gradcam_run(df_session *ses, int max_samples, int n_overlays, const char *overlay_dir, const char *prefix,
+                   df_gradcam_summary *out, df_error *err) {
+    const df_run_config *cfg = ses->cfg;
     memset(out, 0, sizeof *out);
     out->mean_index = NAN;
-    if (fusion == DF_FUSION_META) return df_fail(err, "Grad-CAM: a metadata-only model has no image to explain");
+    if (ses->fusion == DF_FUSION_META) return df_fail(err, "Grad-CAM: a metadata-only model has no image to explain");
+    if (!ses->data.has_images) return df_fail(err, "%s: Grad-CAM needs images, and the data have none", cfg->source);
     if (n_overlays > DF_ANALYSIS_MAX_OVERLAYS) n_overlays = DF_ANALYSIS_MAX_OVERLAYS;
     gc_state s;
     memset(&s, 0, sizeof s);
-    /* The encoder is refitted on the training split exactly as training did (the split is fixed by the seed). */
-    if (df_run_data_load(cfg, 1, NULL, &s.rd, err)) return -1;
-    int rc = 0;
-    if (!s.rd.has_images) rc = df_fail(err, "%s: Grad-CAM needs images, and the data have none", cfg->source);
-    df_model_spec spec;
+    s.ses = ses;
+    const df_dataset *ds = ses->data.ds[DF_SPLIT_TEST];
+    int n_test = ses->data.n[DF_SPLIT_TEST], n = n_test < max_samples ? n_test : max_samples;
+    if (n < 1) return df_fail(err, "%s: Grad-CAM: the test split is empty", cfg->source);
+    /* Batches of at most 32 whatever the training batch: Grad-CAM keeps a map per sample. */
     int batch = cfg->train.batch_size < 32 ? cfg->train.batch_size : 32;
-    if (rc == 0 && df_model_spec_from_config(cfg, fusion, s.rd.n_classes, s.rd.n_views,
-                                             fusion == DF_FUSION_IMAGE ? 0 : s.rd.meta_dim, NULL, &spec, err))
-        rc = -1;
-    if (rc == 0 && !(s.model = df_model_build(&spec, batch, (uint64_t)cfg->run.seed, err))) rc = -1;
-    char dir[4096], path[4400];
-    df_run_dir(cfg, dir, sizeof dir);
-    snprintf(path, sizeof path, "%s/%s", dir, checkpoint);
-    if (rc == 0 && df_checkpoint_load(path, s.model->g, NULL, NULL, NULL, NULL, err)) rc = -1;
-
-    const df_dataset *ds = s.rd.ds[DF_SPLIT_TEST];
-    int n_test = s.rd.n[DF_SPLIT_TEST], n = n_test < max_samples ? n_test : max_samples;
-    if (rc == 0 && n < 1) rc = df_fail(err, "%s: Grad-CAM: the test split is empty", cfg->source);
     df_loader_opts o;
-    df_loader_defaults(&o, cfg->data.image_size, cfg->data.image_size);
-    if (rc == 0) {
-        s.sample = df_malloc(sizeof(int) * (size_t)n);
-        for (int i = 0; i < n; i++) s.sample[i] = s.rd.idx[DF_SPLIT_TEST][(long long)i * n_test / n];
-        o.batch_size = batch;
-        o.n_workers = cfg->data.workers;
-        o.shuffle = 0;
-        o.load_masks = ds->mask_paths != NULL;
-        o.seed = (uint64_t)cfg->run.seed;
-        rc = df_loader_create(ds, s.sample, n, s.rd.meta[DF_SPLIT_TEST], s.rd.meta_dim, &o, &s.loader, err);
-    }
+    df_session_loader_opts(ses, 0, &o);
+    o.batch_size = batch;
+    o.use_cache = 0;
+    o.load_images = 1;
+    o.load_masks = ds->mask_paths != NULL;
+    s.sample = df_malloc(sizeof(int) * (size_t)n);
+    for (int i = 0; i < n; i++) s.sample[i] = ses->data.idx[DF_SPLIT_TEST][(long long)i * n_test / n];
+    int rc = df_loader_create(ds, s.sample, n, ses->data.meta[DF_SPLIT_TEST], ses->data.meta_dim, &o, &s.loader, err);
     if (rc == 0 && n_overlays > 0) rc = df_make_dirs(overlay_dir, err);
     if (rc == 0) {
         int h, w, C, S = cfg->data.image_size;
-        df_gradcam_map_shape(s.model, 0, &h, &w, &C);
+        df_gradcam_map_shape(ses->model, 0, &h, &w, &C);
         s.cam = df_malloc(sizeof(float) * (size_t)batch * h * w);
         s.up = df_malloc(sizeof(float) * (size_t)S * S);
         s.pred = df_malloc(sizeof(int) * (size_t)batch);
@@ -183,8 +168,8 @@ int df_gradcam_run(const df_run_config *cfg, df_fusion fusion, const char *check
         const df_batch *b;
         df_loader_start_epoch(s.loader, 0, 0);
         while (rc == 0 && (rc = df_loader_next(s.loader, &b, err)) == 1) {
-            df_model_feed(s.model, b);
-            rc = explain_batch(&s, b, cfg, &o, n_overlays, overlay_dir, prefix, out, &index_sum, err);
+            df_model_feed(ses->model, b);
+            rc = explain_batch(&s, b, &o, n_overlays, overlay_dir, prefix, out, &index_sum, err);
         }
         if (rc == 0 && out->n_masked) out->mean_index = index_sum / out->n_masked;
         if (rc > 0) rc = 0;

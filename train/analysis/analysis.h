@@ -1,9 +1,9 @@
 /* analysis.h: what a study measures of a trained run besides its metrics.
  *
  * - Separability of the penultimate features on the test split: silhouette and Davies-Bouldin index
- *   (train/embed.h) and the 2-D PCA coordinates for the report. Above DF_ANALYSIS_MAX_EMBED samples an
+ *   (train/metrics/embed.h) and the 2-D PCA coordinates for the report. Above DF_ANALYSIS_MAX_EMBED samples an
  *   evenly spaced subset is used, so the O(n^2) silhouette stays fast.
- * - Grad-CAM (train/gradcam.h) of view 0 on a fixed sample of the test split: up to max_samples images,
+ * - Grad-CAM (train/analysis/gradcam.h) of view 0 on a fixed sample of the test split: up to max_samples images,
  *   evenly spaced in the split's order, each explained for its predicted class. The heat-map index (share of
  *   the map inside the lesion mask) is averaged over the samples with a known mask and a non-empty map; a
  *   few overlays are written as PNG files. Deterministic: the sample, the model and the loader's evaluation
@@ -12,8 +12,7 @@
 #define DF_ANALYSIS_H
 
 #include "train/session/evaluate.h"
-#include "train/model/model.h"
-#include "train/config/run_config.h"
+#include "train/session/session.h"
 
 #define DF_ANALYSIS_MAX_EMBED 5000
 #define DF_ANALYSIS_MAX_OVERLAYS 16
@@ -40,11 +39,11 @@ typedef struct {
     char *captions[DF_ANALYSIS_MAX_OVERLAYS];
 } df_gradcam_summary;
 
-/* Grad-CAM of the run of cfg (trained as `fusion`, which must have images) from <run dir>/<checkpoint>.
- * Overlays go to <overlay_dir>/<prefix>-<i>.png (n_overlays of them, at most DF_ANALYSIS_MAX_OVERLAYS). */
-int df_gradcam_run(const df_run_config *cfg, df_fusion fusion, const char *checkpoint, int max_samples,
-                   int n_overlays, const char *overlay_dir, const char *prefix, df_gradcam_summary *out,
-                   df_error *err);
+/* Grad-CAM of a session's model as it stands (the caller loads the weights to explain), which must have
+ * images. Overlays go to <overlay_dir>/<prefix>-<i>.png (n_overlays of them, at most
+ * DF_ANALYSIS_MAX_OVERLAYS). */
+int df_gradcam_run(df_session *s, int max_samples, int n_overlays, const char *overlay_dir, const char *prefix,
+                   df_gradcam_summary *out, df_error *err);
 void df_gradcam_summary_free(df_gradcam_summary *s);
 
 #endif

@@ -11,11 +11,12 @@
 #include "core/gemm.h"
 #include "train/session/checkpoint.h"
 #include "train/config/config_schema.h"
-#include "train/late/late_fusion.h"
+#include "train/late/run.h"
 #include "train/session/run_data.h"
 #include "train/session/run_files.h"
 #include "core/io/safetensors.h"
 #include "train/session/trainer.h"
+#include "train/study/study.h"
 
 extern const df_cfg_section df_run_schema;
 
@@ -119,7 +120,7 @@ int df_cmd_train(int argc, char **argv) {
     if (stop) opts.stop_after_steps = atoi(stop);
     df_error err;
     int stopped = 0;
-    rc = df_train_run(&cfg, &opts, &stopped, &err);
+    rc = df_run_train(&cfg, &opts, &stopped, &err);
     if (rc) fprintf(stderr, "dermfuse: %s\n", err.msg);
     df_run_config_free(&cfg);
     return rc ? 1 : 0;
@@ -135,18 +136,6 @@ static const char *checkpoint_file(const char *name) {
     if (!strcmp(name, "best")) return "best.safetensors";
     if (!strcmp(name, "last")) return "last.safetensors";
     return name;
-}
-
-/* Predictions of a config's run on one split; late fusion combines its two parts. */
-static int predict(const df_run_config *cfg, const char *ckpt, int split, df_predictions *p, df_run_data *rd,
-                   df_error *err) {
-    if (strcmp(cfg->model.fusion, "late")) {
-        df_fusion f;
-        df_fusion_parse(cfg->model.fusion, &f);
-        return df_predict_run(cfg, f, ckpt, &split, 1, 0, p, rd, err);
-    }
-    double w;
-    return df_late_predict(cfg, ckpt, split, 0, p, rd, &w, err);
 }
 
 static int eval_or_predict(int argc, char **argv, int write_csv) {
@@ -172,7 +161,7 @@ static int eval_or_predict(int argc, char **argv, int write_csv) {
     df_error err;
     df_predictions p;
     df_run_data rd;
-    rc = predict(&cfg, checkpoint_file(cli.checkpoint), split, &p, &rd, &err);
+    rc = df_run_predict(&cfg, checkpoint_file(cli.checkpoint), split, 0, &p, &rd, NULL, &err);
     df_metrics m;
     if (rc == 0 && !write_csv) rc = df_predictions_metrics(&p, &m, &err);
     if (rc == 0 && !write_csv) {
@@ -188,7 +177,7 @@ static int eval_or_predict(int argc, char **argv, int write_csv) {
         char *text = NULL;
         size_t len = 0;
         FILE *f = open_memstream(&text, &len);
-        df_predictions_csv(f, rd.ds[split], &p, !strcmp(cfg.data.layout, "milk10k"));
+        df_predictions_csv(f, rd.ds[split], &p, cfg.data.layout == DF_LAYOUT_MILK10K);
         fclose(f);
         rc = df_write_file_atomic(cli.out, text, len, &err);
         free(text);
@@ -275,4 +264,24 @@ int df_cmd_config_keys(int argc, char **argv) {
     printf("config keys: name, type, default, meaning\n");
     print_section(&df_run_schema, "");
     return 0;
+}
+
+int df_cmd_compare(int argc, char **argv) {
+    const char *usage = "dermfuse compare STUDY.yaml [--set key=value]... [--threads N]";
+    df_cli cli;
+    int rc = df_cli_parse(argc, argv, usage, NULL, &cli);
+    if (rc) return rc;
+    df_study_cfg st;
+    df_error err;
+    df_study_opts opts = {0};
+    const char *stop = getenv("DERMFUSE_STOP_AFTER_STEPS"); /* test aid: behave as if interrupted */
+    if (stop) opts.stop_after_steps = atoi(stop);
+    if (df_study_load(cli.config, cli.sets, cli.n_sets, &st, &err)) {
+        fprintf(stderr, "dermfuse: %s\n", err.msg);
+        return 1;
+    }
+    rc = df_study_compare(&st, &opts, &err);
+    if (rc) fprintf(stderr, "dermfuse: %s\n", err.msg);
+    df_study_release(&st);
+    return rc ? 1 : 0;
 }

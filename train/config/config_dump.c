@@ -158,6 +158,7 @@ static df_cfg_node *item_node(const df_cfg_field *f, const char *p, int i) {
     case DF_CFG_DOUBLE: format_double(*(const double *)p, buf, sizeof buf); return scalar(buf, 0);
     case DF_CFG_DOUBLES: format_double(((const double *)p)[i], buf, sizeof buf); return scalar(buf, 0);
     case DF_CFG_STRINGS: return scalar(((char *const *)p)[i], 1);
+    case DF_CFG_ENUM: return scalar(f->choices[*(const int *)p], 1);
     default: return scalar(*(char *const *)p, 1);
     }
 }

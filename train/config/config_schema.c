@@ -179,24 +179,29 @@ static int get_number(const df_cfg_node *n, const df_cfg_field *f, const char *p
     return 0;
 }
 
-static int get_text(const df_cfg_node *n, const df_cfg_field *f, const char *path, char **out, df_error *err) {
-    if (n->kind != DF_CFG_NODE_SCALAR || df_cfg_is_null(n))
-        return wrong(err, n, path, f->type == DF_CFG_ENUM ? "one of the names listed for it" : "a string ('' for empty)");
-    const char *t = n->text;
-    if (f->type == DF_CFG_ENUM) {
-        int count = 0, found = 0;
-        while (f->choices[count]) found |= !strcmp(f->choices[count], t), count++;
-        if (!found) {
-            char list[512];
-            size_t len = 0;
-            for (int i = 0; i < count && len < sizeof list; i++)
-                len += (size_t)snprintf(list + len, sizeof list - len, "%s%s", i ? ", " : "", f->choices[i]);
-            const char *near = nearest(t, f->choices, count);
-            char hint[160] = "";
-            if (near) snprintf(hint, sizeof hint, " (did you mean '%s'?)", near);
-            return df_cfg_fail(err, n, "%s: '%.100s' is not one of %s%s", path, t, list, hint);
+/* An ENUM's value: the index of its name in the field's choices (the names table its subsystem owns). */
+static int get_choice(const df_cfg_node *n, const df_cfg_field *f, const char *path, int *out, df_error *err) {
+    if (n->kind != DF_CFG_NODE_SCALAR || df_cfg_is_null(n)) return wrong(err, n, path, "one of the names listed for it");
+    int count = 0;
+    while (f->choices[count]) count++;
+    for (int i = 0; i < count; i++)
+        if (!strcmp(f->choices[i], n->text)) {
+            *out = i;
+            return 0;
         }
-    }
+    char list[512];
+    size_t len = 0;
+    for (int i = 0; i < count && len < sizeof list; i++)
+        len += (size_t)snprintf(list + len, sizeof list - len, "%s%s", i ? ", " : "", f->choices[i]);
+    const char *near = nearest(n->text, f->choices, count);
+    char hint[160] = "";
+    if (near) snprintf(hint, sizeof hint, " (did you mean '%s'?)", near);
+    return df_cfg_fail(err, n, "%s: '%.100s' is not one of %s%s", path, n->text, list, hint);
+}
+
+static int get_text(const df_cfg_node *n, const df_cfg_field *f, const char *path, char **out, df_error *err) {
+    if (n->kind != DF_CFG_NODE_SCALAR || df_cfg_is_null(n)) return wrong(err, n, path, "a string ('' for empty)");
+    const char *t = n->text;
     if ((f->flags & DF_CFG_NONEMPTY) && !t[0]) return df_cfg_fail(err, n, "%s: must not be empty", path);
     if (f->type == DF_CFG_PATH && t[0] && t[0] != '/') {
         while (t[0] == '.' && t[1] == '/') t += 2;
@@ -240,8 +245,9 @@ static int bind_item(const df_cfg_node *n, const df_cfg_field *f, const char *pa
         return get_integer(n, f, path, LONG_MIN, LONG_MAX, (long *)base, err);
     case DF_CFG_DOUBLE:
         return get_number(n, f, path, (double *)base, err);
-    case DF_CFG_STRING:
     case DF_CFG_ENUM:
+        return get_choice(n, f, path, (int *)base, err);
+    case DF_CFG_STRING:
     case DF_CFG_PATH:
         return get_text(n, f, path, (char **)base, err);
     case DF_CFG_INTS:
@@ -337,7 +343,6 @@ static void release_section(const df_cfg_section *s, char *obj) {
         char *p = obj + f->offset;
         switch (f->type) {
         case DF_CFG_STRING:
-        case DF_CFG_ENUM:
         case DF_CFG_PATH:
             free(*(char **)p);
             *(char **)p = NULL;

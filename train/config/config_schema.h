@@ -15,8 +15,10 @@
  * decimal or exponent notation (an integer is a valid number; .inf/.nan are refused); quoted values are
  * strings and never numbers or booleans. Strings accept plain or quoted text; write '' for an empty string.
  *
- * Struct members by type:  BOOL int (0/1) | INT int | LONG long | DOUBLE double | STRING, ENUM, PATH char*
- * (owned, freed by df_cfg_release) | STRINGS char*[cap] | INTS long[cap] | DOUBLES double[cap], each list with
+ * Struct members by type:  BOOL int (0/1) | INT int | LONG long | DOUBLE double | ENUM an enum (int-sized):
+ * the index of the value in the field's choices, so a choices table is the C enum's names table, in the
+ * enum's order, owned by the subsystem that defines the enum | STRING, PATH char* (owned, freed by
+ * df_cfg_release) | STRINGS char*[cap] | INTS long[cap] | DOUBLES double[cap], each list with
  * an int count member | SECTION a nested struct.
  *
  * Paths: a relative path is resolved against the directory of the file that wrote it (the working directory
@@ -24,7 +26,8 @@
  * anywhere. The empty string stays empty (it means "none"); DF_CFG_MUST_EXIST checks non-empty paths only.
  *
  * Example:
- *   static const char *const optimizers[] = {"sgd", "adam", NULL};
+ *   typedef enum { OPT_SGD, OPT_ADAM } opt_kind;
+ *   static const char *const optimizers[] = {"sgd", "adam", NULL};  (opt_kind's names, in its order)
  *   static const df_cfg_field train_fields[] = {
  *       {"lr", DF_CFG_DOUBLE, DF_CFG_AT(train_cfg, lr), .required = 1, .range = "(0, inf)",
  *        .help = "learning rate"},
@@ -74,7 +77,7 @@ typedef struct df_cfg_field {
     /* Numbers and number-list items: an interval such as "[0, 1)", "(0, inf)", "[1, 4096]"; NULL: any
      * finite value (integers: any value of their C type). */
     const char *range;
-    const char *const *choices;       /* ENUM: NULL-terminated */
+    const char *const *choices;       /* ENUM: the enum's names, in its order, NULL-terminated */
     const struct df_cfg_section *sub; /* SECTION */
     int flags;                        /* DF_CFG_MUST_EXIST, DF_CFG_NONEMPTY */
     const char *help;                 /* one line, shown by df_cfg_print_table */

@@ -6,8 +6,25 @@
 #define DF_RUN_CONFIG_H
 
 #include "core/error.h"
+#include "data/datasets.h"
+#include "optim/optim.h"
+#include "optim/schedule.h"
+#include "train/metrics/metrics.h"
+#include "train/model/model.h"
+#include "train/model/pretrained.h"
 
 #define DF_CFG_LIST_MAX 16
+
+/* Choices that belong to the run itself. Enum-typed fields hold the index of the config's name in the
+ * names table of the subsystem that owns the enum (df_fusion_names, df_optim_kind_names, ...); the names
+ * tables of these three are here, in the same order. */
+typedef enum { DF_SPLIT_PUBLISHED, DF_SPLIT_HOLDOUT } df_split_mode;
+extern const char *const df_split_mode_names[];      /* "published", "holdout" */
+typedef enum { DF_WEIGHTING_NONE, DF_WEIGHTING_BALANCED } df_class_weighting;
+extern const char *const df_class_weighting_names[]; /* "none", "balanced" */
+/* Late fusion's combination rule (train/late/late_fusion.h says what each does). */
+typedef enum { DF_LATE_MEAN, DF_LATE_WEIGHTED, DF_LATE_STACKING } df_late_rule;
+extern const char *const df_late_rule_names[];       /* "mean", "weighted", "stacking" */
 
 typedef struct {
     char *name;    /* run name: the run directory is <out_dir>/<name> */
@@ -17,7 +34,7 @@ typedef struct {
 } df_run_section;
 
 typedef struct {
-    char *layout;      /* isic | milk10k | csv */
+    df_layout layout;
     char *train_csv;   /* isic, csv: training split file */
     char *valid_csv;   /* isic, csv: validation split file ("" : carve from train) */
     char *test_csv;    /* optional test split file ("" : see split) */
@@ -26,7 +43,7 @@ typedef struct {
     char *label_column;  /* csv layout */
     char *image_column;  /* csv layout */
     char *group_by;      /* column grouping samples for splits ("" : none) */
-    char *split;         /* published | holdout */
+    df_split_mode split;
     double valid_fraction; /* holdout: share of train used for validation when valid_csv is empty */
     double test_fraction;  /* share of train (published) held out as test when test_csv is empty */
     int n_numeric;
@@ -45,8 +62,8 @@ typedef struct {
 } df_data_section;
 
 typedef struct {
-    char *fusion;    /* image | meta | early | intermediate | gated | late */
-    char *backbone;  /* vgg | resnet */
+    df_fusion fusion;
+    df_backbone backbone;
     int n_widths;
     long widths[DF_CFG_LIST_MAX];
     int n_depth;
@@ -56,10 +73,10 @@ typedef struct {
     long meta_hidden[DF_CFG_LIST_MAX];
     int head_hidden;
     double dropout;
-    char *head;      /* softmax | sigmoid */
-    char *late_combine; /* mean | weighted | stacking */
+    df_head head;
+    df_late_rule late_combine;
     char *pretrained;   /* safetensors file whose tensors initialise the model ("" : none) */
-    char *pretrained_format; /* dermfuse | torchvision (train/pretrained.h) */
+    df_weights_format pretrained_format;
     int n_pretrained_include;
     char *pretrained_include[DF_CFG_LIST_MAX]; /* name prefixes to load ("image", "meta"); none: all */
     int freeze_epochs;
@@ -68,17 +85,17 @@ typedef struct {
 typedef struct {
     int epochs;
     int batch_size;
-    char *optimizer;   /* sgd | adam | adamw */
+    df_optim_kind optimizer;
     double lr, momentum, weight_decay;
     int nesterov;
-    char *schedule;    /* constant | step | cosine */
+    df_schedule_kind schedule;
     double warmup_epochs;
     double min_lr, gamma;
     int step_epochs;
     double clip_norm;  /* 0: no clipping */
-    char *class_weights; /* none | balanced */
+    df_class_weighting class_weights;
     double label_smoothing;
-    char *monitor;     /* auc | accuracy | balanced_accuracy | macro_f1 | loss */
+    df_metric_id monitor;
     int patience;      /* epochs without improvement before stopping; 0: never stop early */
     int checkpoint_every; /* steps between extra last-checkpoints; 0: once per epoch */
     int max_steps;     /* stop after this many steps in total (0: no limit; for smoke tests) */

@@ -6,17 +6,9 @@
 #include "train/config/config_schema.h"
 #include "train/config/run_config.h"
 
-static const char *const layouts[] = {"isic", "milk10k", "csv", NULL};
-static const char *const splits[] = {"published", "holdout", NULL};
-static const char *const fusions[] = {"image", "meta", "early", "intermediate", "gated", "late", NULL};
-static const char *const backbones[] = {"vgg", "resnet", NULL};
-static const char *const heads[] = {"softmax", "sigmoid", NULL};
-static const char *const weight_formats[] = {"dermfuse", "torchvision", NULL};
-static const char *const combines[] = {"mean", "weighted", "stacking", NULL};
-static const char *const optimizers[] = {"sgd", "adam", "adamw", NULL};
-static const char *const schedules[] = {"constant", "step", "cosine", NULL};
-static const char *const weightings[] = {"none", "balanced", NULL};
-static const char *const monitors[] = {"auc", "accuracy", "balanced_accuracy", "macro_f1", "f1", "loss", NULL};
+const char *const df_split_mode_names[] = {"published", "holdout", NULL};
+const char *const df_class_weighting_names[] = {"none", "balanced", NULL};
+const char *const df_late_rule_names[] = {"mean", "weighted", "stacking", NULL};
 
 static const df_cfg_field run_fields[] = {
     {"name", DF_CFG_STRING, DF_CFG_AT(df_run_section, name), .required = 1, .flags = DF_CFG_NONEMPTY,
@@ -30,7 +22,7 @@ static const df_cfg_field run_fields[] = {
 };
 
 static const df_cfg_field data_fields[] = {
-    {"layout", DF_CFG_ENUM, DF_CFG_AT(df_data_section, layout), .choices = layouts, .required = 1,
+    {"layout", DF_CFG_ENUM, DF_CFG_AT(df_data_section, layout), .choices = df_layout_names, .required = 1,
      .help = "isic (ISIC-DICM-17K split files), milk10k, or csv (any CSV + image folder)"},
     {"train_csv", DF_CFG_PATH, DF_CFG_AT(df_data_section, train_csv), .flags = DF_CFG_MUST_EXIST, .def = "''",
      .help = "training split file (isic, csv)"},
@@ -48,7 +40,7 @@ static const df_cfg_field data_fields[] = {
      .help = "csv layout: the image path column"},
     {"group_by", DF_CFG_STRING, DF_CFG_AT(df_data_section, group_by), .def = "patient_id",
      .help = "column grouping samples so that a group never straddles splits; '' for none"},
-    {"split", DF_CFG_ENUM, DF_CFG_AT(df_data_section, split), .choices = splits, .def = "published",
+    {"split", DF_CFG_ENUM, DF_CFG_AT(df_data_section, split), .choices = df_split_mode_names, .def = "published",
      .help = "published: train/valid files as given; holdout: valid and test carved from train_csv"},
     {"valid_fraction", DF_CFG_DOUBLE, DF_CFG_AT(df_data_section, valid_fraction), .range = "(0, 1)", .def = "0.15",
      .help = "holdout: share of the samples for validation"},
@@ -78,9 +70,9 @@ static const df_cfg_field data_fields[] = {
 };
 
 static const df_cfg_field model_fields[] = {
-    {"fusion", DF_CFG_ENUM, DF_CFG_AT(df_model_section, fusion), .choices = fusions, .required = 1,
+    {"fusion", DF_CFG_ENUM, DF_CFG_AT(df_model_section, fusion), .choices = df_fusion_names, .required = 1,
      .help = "image, meta, early, intermediate, gated or late"},
-    {"backbone", DF_CFG_ENUM, DF_CFG_AT(df_model_section, backbone), .choices = backbones, .def = "vgg",
+    {"backbone", DF_CFG_ENUM, DF_CFG_AT(df_model_section, backbone), .choices = df_backbone_names, .def = "vgg",
      .help = "vgg: conv-BN-ReLU stages with max-pooling; resnet: basic residual blocks"},
     {"widths", DF_CFG_INTS, DF_CFG_LIST_AT(df_model_section, widths, n_widths), .range = "[1, 4096]",
      .def = "[32, 64, 128, 256]", .help = "channels of each backbone stage"},
@@ -96,13 +88,13 @@ static const df_cfg_field model_fields[] = {
      .help = "hidden layer of the classifier head; 0: one linear layer"},
     {"dropout", DF_CFG_DOUBLE, DF_CFG_AT(df_model_section, dropout), .range = "[0, 1)", .def = "0",
      .help = "dropout before the final layer"},
-    {"head", DF_CFG_ENUM, DF_CFG_AT(df_model_section, head), .choices = heads, .def = "softmax",
+    {"head", DF_CFG_ENUM, DF_CFG_AT(df_model_section, head), .choices = df_head_names, .def = "softmax",
      .help = "softmax (K logits, cross-entropy) or sigmoid (binary: one logit, BCE)"},
-    {"late_combine", DF_CFG_ENUM, DF_CFG_AT(df_model_section, late_combine), .choices = combines, .def = "weighted",
+    {"late_combine", DF_CFG_ENUM, DF_CFG_AT(df_model_section, late_combine), .choices = df_late_rule_names, .def = "weighted",
      .help = "late fusion: mean, weighted (weight tuned on validation) or stacking"},
     {"pretrained", DF_CFG_PATH, DF_CFG_AT(df_model_section, pretrained), .flags = DF_CFG_MUST_EXIST, .def = "''",
      .help = "safetensors file whose tensors initialise the model by name; '' for none"},
-    {"pretrained_format", DF_CFG_ENUM, DF_CFG_AT(df_model_section, pretrained_format), .choices = weight_formats,
+    {"pretrained_format", DF_CFG_ENUM, DF_CFG_AT(df_model_section, pretrained_format), .choices = df_weights_format_names,
      .def = "dermfuse", .help = "names in the pretrained file: dermfuse's own, or a torchvision ResNet's"},
     {"pretrained_include", DF_CFG_STRINGS, DF_CFG_LIST_AT(df_model_section, pretrained_include, n_pretrained_include),
      .flags = DF_CFG_NONEMPTY, .def = "[]",
@@ -116,7 +108,7 @@ static const df_cfg_field train_fields[] = {
      .help = "training epochs"},
     {"batch_size", DF_CFG_INT, DF_CFG_AT(df_train_section, batch_size), .range = "[1, 4096]", .def = "32",
      .help = "samples per step"},
-    {"optimizer", DF_CFG_ENUM, DF_CFG_AT(df_train_section, optimizer), .choices = optimizers, .def = "adamw",
+    {"optimizer", DF_CFG_ENUM, DF_CFG_AT(df_train_section, optimizer), .choices = df_optim_kind_names, .def = "adamw",
      .help = "sgd, adam or adamw"},
     {"lr", DF_CFG_DOUBLE, DF_CFG_AT(df_train_section, lr), .range = "(0, 10]", .def = "0.001",
      .help = "base learning rate"},
@@ -125,7 +117,7 @@ static const df_cfg_field train_fields[] = {
     {"nesterov", DF_CFG_BOOL, DF_CFG_AT(df_train_section, nesterov), .def = "false", .help = "sgd: Nesterov momentum"},
     {"weight_decay", DF_CFG_DOUBLE, DF_CFG_AT(df_train_section, weight_decay), .range = "[0, 1)", .def = "0.0001",
      .help = "weight decay (decoupled for adamw); not applied to biases and norm parameters"},
-    {"schedule", DF_CFG_ENUM, DF_CFG_AT(df_train_section, schedule), .choices = schedules, .def = "cosine",
+    {"schedule", DF_CFG_ENUM, DF_CFG_AT(df_train_section, schedule), .choices = df_schedule_kind_names, .def = "cosine",
      .help = "learning-rate schedule"},
     {"warmup_epochs", DF_CFG_DOUBLE, DF_CFG_AT(df_train_section, warmup_epochs), .range = "[0, 1000]", .def = "0",
      .help = "linear warm-up length"},
@@ -137,11 +129,11 @@ static const df_cfg_field train_fields[] = {
      .help = "step schedule: epochs between decays"},
     {"clip_norm", DF_CFG_DOUBLE, DF_CFG_AT(df_train_section, clip_norm), .range = "[0, inf)", .def = "0",
      .help = "clip the gradient norm to this; 0: no clipping"},
-    {"class_weights", DF_CFG_ENUM, DF_CFG_AT(df_train_section, class_weights), .choices = weightings, .def = "none",
+    {"class_weights", DF_CFG_ENUM, DF_CFG_AT(df_train_section, class_weights), .choices = df_class_weighting_names, .def = "none",
      .help = "none, or balanced (inverse training-class frequency)"},
     {"label_smoothing", DF_CFG_DOUBLE, DF_CFG_AT(df_train_section, label_smoothing), .range = "[0, 1)", .def = "0",
      .help = "label smoothing of the loss"},
-    {"monitor", DF_CFG_ENUM, DF_CFG_AT(df_train_section, monitor), .choices = monitors, .def = "auc",
+    {"monitor", DF_CFG_ENUM, DF_CFG_AT(df_train_section, monitor), .choices = df_metric_names, .def = "auc",
      .help = "validation metric choosing the best epoch"},
     {"patience", DF_CFG_INT, DF_CFG_AT(df_train_section, patience), .range = "[0, 100000]", .def = "0",
      .help = "stop after this many epochs without improvement; 0: never"},
@@ -177,16 +169,16 @@ const df_cfg_section df_run_schema = DF_CFG_SECTION_OF("", root_fields, bound_co
 static int check_combinations(const df_run_config *c, df_error *err) {
     const char *f = c->source;
     const df_data_section *d = &c->data;
-    if (!strcmp(d->layout, "milk10k") && !*d->root)
-        return df_fail(err, "%s: data.root must name the MILK10k folder for layout milk10k", f);
-    if (strcmp(d->layout, "milk10k") && !*d->train_csv)
-        return df_fail(err, "%s: data.train_csv is required for layout %s", f, d->layout);
-    int meta_model = !strcmp(c->model.fusion, "meta");
-    if (!meta_model && !*d->image_dir && strcmp(d->layout, "milk10k"))
-        return df_fail(err, "%s: model.fusion '%s' needs images, but data.image_dir is empty", f, c->model.fusion);
-    if (strcmp(c->model.fusion, "image") && d->n_numeric + d->n_categorical == 0)
+    int milk = d->layout == DF_LAYOUT_MILK10K;
+    const char *fusion = df_fusion_name(c->model.fusion);
+    if (milk && !*d->root) return df_fail(err, "%s: data.root must name the MILK10k folder for layout milk10k", f);
+    if (!milk && !*d->train_csv)
+        return df_fail(err, "%s: data.train_csv is required for layout %s", f, df_layout_names[d->layout]);
+    if (c->model.fusion != DF_FUSION_META && !*d->image_dir && !milk)
+        return df_fail(err, "%s: model.fusion '%s' needs images, but data.image_dir is empty", f, fusion);
+    if (c->model.fusion != DF_FUSION_IMAGE && d->n_numeric + d->n_categorical == 0)
         return df_fail(err, "%s: model.fusion '%s' needs metadata: list columns under data.numeric or "
-                       "data.categorical", f, c->model.fusion);
+                       "data.categorical", f, fusion);
     if (c->model.freeze_epochs && !*c->model.pretrained)
         return df_fail(err, "%s: model.freeze_epochs is %d but model.pretrained names no file to freeze", f,
                        c->model.freeze_epochs);

@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "train/session/run_data.h"
 #include "train/session/run_files.h"
+#include "train/session/session.h"
 
 static void copy_shape(const df_predictions *src, df_predictions *dst) {
     memset(dst, 0, sizeof *dst);
@@ -79,17 +79,19 @@ static void stack_apply(const df_predictions *a, const df_predictions *b, const 
     }
 }
 
-int df_late_combine(const char *rule, const char *monitor, const df_predictions *valid_img,
+int df_late_combine(df_late_rule rule, df_metric_id monitor, const df_predictions *valid_img,
                     const df_predictions *valid_meta, const df_predictions *img, const df_predictions *meta,
                     df_predictions *out, double *weight, df_error *err) {
     if (img->n != meta->n || valid_img->n != valid_meta->n || memcmp(img->indices, meta->indices, sizeof(int) * (size_t)img->n))
         return df_fail(err, "late fusion: the image and metadata models saw different samples");
     copy_shape(img, out);
     *weight = NAN;
-    if (!strcmp(rule, "mean")) {
+    switch (rule) {
+    case DF_LATE_MEAN:
         *weight = 0.5;
         blend(img, meta, 0.5, out);
-    } else if (!strcmp(rule, "weighted")) {
+        break;
+    case DF_LATE_WEIGHTED: {
         df_predictions v;
         copy_shape(valid_img, &v);
         double best = -INFINITY;
@@ -103,24 +105,28 @@ int df_late_combine(const char *rule, const char *monitor, const df_predictions 
                 return -1;
             }
             /* loss is not defined for a blend; accuracy stands in when it is the monitor */
-            double s = df_metric_by_name(&m, 0, strcmp(monitor, "loss") ? monitor : "accuracy");
+            double s = df_metric_value(&m, 0, monitor == DF_METRIC_LOSS ? DF_METRIC_ACCURACY : monitor);
             if (s > best) best = s, *weight = w;
         }
         df_predictions_free(&v);
         blend(img, meta, *weight, out);
-    } else {
+        break;
+    }
+    case DF_LATE_STACKING: {
         int K = img->K;
         double *W = df_malloc(sizeof(double) * (size_t)K * (2 * K + 1));
         stack_fit(valid_img, valid_meta, W);
         stack_apply(img, meta, W, out);
         free(W);
+        break;
+    }
     }
     return 0;
 }
 
-df_run_config df_late_part_config(const df_run_config *cfg, const char *part, char *name, size_t size) {
+df_run_config df_late_part_config(const df_run_config *cfg, df_fusion part, char *name, size_t size) {
     df_run_config c = *cfg;
-    snprintf(name, size, "%s/%s", cfg->run.name, part);
+    snprintf(name, size, "%s/%s", cfg->run.name, df_fusion_name(part));
     c.run.name = name;
     return c;
 }
@@ -138,61 +144,68 @@ static void concat_features(df_predictions *out, const df_predictions *a, const 
     out->feature_dim = d;
 }
 
+/* Predictions of one part on the validation split and on `split`; rd (may be NULL) takes the part's data. */
+static int predict_part(const df_run_config *cfg, df_fusion part, const char *checkpoint, int split,
+                        int keep_features, df_predictions pr[2], df_run_data *rd, df_error *err) {
+    char name[512];
+    df_run_config c = df_late_part_config(cfg, part, name, sizeof name);
+    df_session s;
+    if (df_session_open(&s, &c, part, DF_SESSION_INFER, 1, err)) return -1;
+    int rc = df_session_load_weights(&s, checkpoint, err);
+    if (rc == 0) rc = df_session_predict(&s, DF_SPLIT_VALID, keep_features, &pr[0], err);
+    if (rc == 0 && (rc = df_session_predict(&s, split, keep_features, &pr[1], err))) df_predictions_free(&pr[0]);
+    if (rc == 0 && rd) {
+        *rd = s.data; /* handed over */
+        memset(&s.data, 0, sizeof s.data);
+    }
+    df_session_close(&s);
+    return rc;
+}
+
 int df_late_predict(const df_run_config *cfg, const char *checkpoint, int split, int keep_features,
                     df_predictions *out, df_run_data *rd, double *weight, df_error *err) {
-    static const char *parts[2] = {"image", "meta"};
-    static const df_fusion modes[2] = {DF_FUSION_IMAGE, DF_FUSION_META};
-    df_predictions pr[2][2];
-    int splits[2] = {DF_SPLIT_VALID, split};
-    for (int i = 0; i < 2; i++) {
-        char name[512];
-        df_run_config c = df_late_part_config(cfg, parts[i], name, sizeof name);
-        if (df_predict_run(&c, modes[i], checkpoint, splits, 2, keep_features, pr[i], i == 1 ? rd : NULL, err)) {
-            if (i == 1)
-                for (int s = 0; s < 2; s++) df_predictions_free(&pr[0][s]);
-            return -1;
-        }
+    df_predictions img[2], meta[2];
+    if (predict_part(cfg, DF_FUSION_IMAGE, checkpoint, split, keep_features, img, NULL, err)) return -1;
+    if (predict_part(cfg, DF_FUSION_META, checkpoint, split, keep_features, meta, rd, err)) {
+        for (int i = 0; i < 2; i++) df_predictions_free(&img[i]);
+        return -1;
     }
-    int rc = df_late_combine(cfg->model.late_combine, cfg->train.monitor, &pr[0][0], &pr[1][0], &pr[0][1],
-                             &pr[1][1], out, weight, err);
-    if (rc == 0 && keep_features) concat_features(out, &pr[0][1], &pr[1][1]);
-    for (int i = 0; i < 2; i++)
-        for (int s = 0; s < 2; s++) df_predictions_free(&pr[i][s]);
+    int rc = df_late_combine(cfg->model.late_combine, cfg->train.monitor, &img[0], &meta[0], &img[1], &meta[1], out,
+                             weight, err);
+    if (rc == 0 && keep_features) concat_features(out, &img[1], &meta[1]);
+    for (int i = 0; i < 2; i++) df_predictions_free(&img[i]), df_predictions_free(&meta[i]);
     if (rc && rd) df_run_data_free(rd);
     return rc;
 }
 
-int df_train_late(const df_run_config *cfg, const df_train_opts *opts, int *stopped, df_error *err) {
-    static const char *parts[2] = {"image", "meta"};
-    static const df_fusion modes[2] = {DF_FUSION_IMAGE, DF_FUSION_META};
+int df_late_train(const df_run_config *cfg, const df_train_opts *opts, int *stopped, df_error *err) {
+    static const df_fusion parts[2] = {DF_FUSION_IMAGE, DF_FUSION_META};
+    if (stopped) *stopped = 0;
     for (int p = 0; p < 2; p++) {
         char name[512];
         df_run_config pc = df_late_part_config(cfg, parts[p], name, sizeof name);
-        printf("late fusion: training the %s model in %s/%s\n", parts[p], cfg->run.out_dir, name);
-        if (df_train_single(&pc, modes[p], opts, stopped, err)) return -1;
+        printf("late fusion: training the %s model in %s/%s\n", df_fusion_name(parts[p]), cfg->run.out_dir, name);
+        if (df_train_run(&pc, parts[p], opts, stopped, err)) return -1;
         if (stopped && *stopped) return 0;
     }
     df_predictions fused;
     df_run_data rd;
     double w;
     if (df_late_predict(cfg, "best.safetensors", DF_SPLIT_TEST, 0, &fused, &rd, &w, err)) return -1;
-    char dir[4096];
-    df_run_dir(cfg, dir, sizeof dir);
+    char *dir = df_run_dir(cfg), *path = df_path_join(dir, "config.yaml");
     df_metrics m;
     int rc = df_predictions_metrics(&fused, &m, err);
     if (rc == 0) rc = df_make_dirs(dir, err);
-    if (rc == 0) {
-        char path[4200];
-        snprintf(path, sizeof path, "%s/config.yaml", dir);
-        rc = df_write_file_atomic(path, cfg->text, strlen(cfg->text), err);
-    }
+    if (rc == 0) rc = df_write_file_atomic(path, cfg->text, strlen(cfg->text), err);
     if (rc == 0) rc = df_write_test_results(dir, &rd, DF_SPLIT_TEST, &fused, &m, err);
     if (rc == 0) {
-        printf("late fusion (%s", cfg->model.late_combine);
+        printf("late fusion (%s", df_late_rule_names[cfg->model.late_combine]);
         if (!isnan(w)) printf(", image weight %.2f", w);
         printf(") on the test split: accuracy %.4f  AUC %.4f  balanced accuracy %.4f  F1 %.4f\n", m.accuracy, m.auc,
                m.balanced_accuracy, m.f1);
     }
+    free(dir);
+    free(path);
     df_predictions_free(&fused);
     df_run_data_free(&rd);
     return rc;

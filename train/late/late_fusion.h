@@ -1,6 +1,6 @@
-/* late_fusion.h: decision-level fusion. An image model and a metadata model are trained separately, as
- * sub-runs <run>/image and <run>/meta of the late-fusion run, each with its own early stopping; then their
- * class probabilities on the validation and test splits are combined:
+/* late_fusion.h: decision-level fusion, built above the trainer. An image model and a metadata model are
+ * trained separately, as sub-runs <run>/image and <run>/meta of the late-fusion run, each with its own early
+ * stopping; then their class probabilities on the validation and test splits are combined:
  *   mean       p = (p_image + p_meta) / 2
  *   weighted   p = w p_image + (1 - w) p_meta, w on a grid of 0, 0.05, ..., 1 chosen on validation data by
  *              the monitored metric
@@ -10,23 +10,16 @@
 #define DF_LATE_FUSION_H
 
 #include "train/session/evaluate.h"
-#include "train/model/model.h"
 #include "train/session/run_data.h"
 #include "train/session/trainer.h"
 
-int df_train_late(const df_run_config *cfg, const df_train_opts *opts, int *stopped, df_error *err);
+/* Trains both parts (skipping a finished one, resuming as opts says), then combines them on the test split
+ * and writes the late-fusion run's config.yaml, test_metrics.json and test_predictions.csv. */
+int df_late_train(const df_run_config *cfg, const df_train_opts *opts, int *stopped, df_error *err);
 
-/* Trains one model of the given fusion in the config's run directory (used by late fusion for its parts). */
-int df_train_single(const df_run_config *cfg, df_fusion fusion, const df_train_opts *opts, int *stopped,
-                    df_error *err);
-
-/* Loads <run dir>/<checkpoint> into the config's model (of the given fusion) and predicts splits[0..n); the
- * run's data (rd, may be NULL) is returned for ids and class names; the caller frees it. */
-int df_predict_run(const df_run_config *cfg, df_fusion fusion, const char *checkpoint, const int *splits, int n,
-                   int keep_features, df_predictions *out, df_run_data *rd, df_error *err);
-
-/* Combines two models' probabilities (n x K) into out by the named rule, fitting on the validation pair. */
-int df_late_combine(const char *rule, const char *monitor, const df_predictions *valid_img,
+/* Combines two models' probabilities (n x K) into out by the rule, fitting on the validation pair; *weight is
+ * the image model's weight (NaN for stacking). */
+int df_late_combine(df_late_rule rule, df_metric_id monitor, const df_predictions *valid_img,
                     const df_predictions *valid_meta, const df_predictions *img, const df_predictions *meta,
                     df_predictions *out, double *weight, df_error *err);
 
@@ -36,8 +29,8 @@ int df_late_combine(const char *rule, const char *monitor, const df_predictions 
 int df_late_predict(const df_run_config *cfg, const char *checkpoint, int split, int keep_features,
                     df_predictions *out, df_run_data *rd, double *weight, df_error *err);
 
-/* A copy of cfg naming late fusion's part ("image" or "meta"), trained in <run dir>/<part>; strings are
- * borrowed from cfg except the run name, written into name. */
-df_run_config df_late_part_config(const df_run_config *cfg, const char *part, char *name, size_t size);
+/* A copy of cfg naming late fusion's part (DF_FUSION_IMAGE or DF_FUSION_META), trained in
+ * <run dir>/<part name>; strings are borrowed from cfg except the run name, written into name. */
+df_run_config df_late_part_config(const df_run_config *cfg, df_fusion part, char *name, size_t size);
 
 #endif

@@ -329,3 +329,18 @@ int df_metrics_write_markdown_row(const df_metrics *m, const char *name, FILE *f
     if (ferror(f)) return df_fail(err, "metrics: writing the Markdown row failed");
     return 0;
 }
+
+const char *const df_metric_names[] = {"auc", "accuracy", "balanced_accuracy", "macro_f1", "f1", "loss", NULL};
+
+double df_metric_value(const df_metrics *m, double loss, df_metric_id id) {
+    switch (id) {
+    case DF_METRIC_AUC: return m->auc;
+    case DF_METRIC_ACCURACY: return m->accuracy;
+    case DF_METRIC_BALANCED_ACCURACY: return m->balanced_accuracy;
+    case DF_METRIC_MACRO_F1: return m->macro_f1_milk;
+    case DF_METRIC_F1: return m->f1;
+    case DF_METRIC_LOSS: return -loss;
+    }
+    DF_ASSERT(!"df_metric_id out of range");
+    return NAN;
+}

@@ -46,6 +46,21 @@ typedef struct {
     double class_auc[DF_METRICS_MAX_CLASSES]; /* one-vs-rest; NaN where undefined */
 } df_metrics;
 
+/* The metrics a run can monitor for model selection and early stopping, and their names (configs bind
+ * train.monitor through df_metric_names, in this order, NULL-terminated). */
+typedef enum {
+    DF_METRIC_AUC,
+    DF_METRIC_ACCURACY,
+    DF_METRIC_BALANCED_ACCURACY,
+    DF_METRIC_MACRO_F1, /* macro_f1_milk */
+    DF_METRIC_F1,
+    DF_METRIC_LOSS,
+} df_metric_id;
+extern const char *const df_metric_names[];
+
+/* The value of metric id, oriented so that larger is better: the loss is returned negated. */
+double df_metric_value(const df_metrics *m, double loss, df_metric_id id);
+
 /* Checks shapes, labels in [0, K) and finite probabilities; the message names the offending sample. */
 int df_metrics_validate(const float *prob, const int *y, int n, int K, df_error *err);
 

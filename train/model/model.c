@@ -9,18 +9,11 @@
 #include "layers/fused.h"
 #include "layers/layers.h"
 
-static const char *const fusion_names[] = {"image", "meta", "early", "intermediate", "gated"};
+const char *const df_fusion_names[] = {"image", "meta", "early", "intermediate", "gated", "late", NULL};
+const char *const df_backbone_names[] = {"vgg", "resnet", NULL};
+const char *const df_head_names[] = {"softmax", "sigmoid", NULL};
 
-const char *df_fusion_name(df_fusion f) { return fusion_names[f]; }
-
-int df_fusion_parse(const char *s, df_fusion *out) {
-    for (int i = 0; i < (int)(sizeof fusion_names / sizeof *fusion_names); i++)
-        if (strcmp(s, fusion_names[i]) == 0) {
-            *out = (df_fusion)i;
-            return 0;
-        }
-    return -1;
-}
+const char *df_fusion_name(df_fusion f) { return df_fusion_names[f]; }
 
 df_model_spec df_model_spec_default(df_fusion fusion, int n_classes, int image_size, int meta_dim) {
     df_model_spec s = {0};
@@ -135,6 +128,8 @@ static int meta_mlp(df_graph *g, const df_model_spec *s, int x) {
 }
 
 static int check_spec(const df_model_spec *s, df_error *err) {
+    if (s->fusion < DF_FUSION_IMAGE || s->fusion > DF_FUSION_GATED)
+        return df_fail(err, "model: late fusion is two models (train/late), not one graph");
     if (s->n_classes < 2 || s->n_classes > DF_MAX_CLASSES)
         return df_fail(err, "model: %d classes, need 2 to %d", s->n_classes, DF_MAX_CLASSES);
     if (s->binary_sigmoid && s->n_classes != 2)

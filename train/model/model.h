@@ -6,7 +6,7 @@
  *   intermediate  [GAP(backbone(image)) | MLP(meta)] -> head                       (feature-level, joint)
  *   gated         GAP(backbone(image) * sigmoid(W MLP(meta))) | MLP(meta) -> head  (MetaBlock-style gate)
  * Late (decision-level) fusion combines an `image` and a `meta` model trained separately; it is not one
- * graph (see train/late_fusion.h).
+ * graph (see train/late/late_fusion.h).
  *
  * With two views (MILK10k: dermoscopic and clinical close-up) each view goes through a backbone of its own
  * and their pooled features are concatenated before fusion with the metadata.
@@ -19,8 +19,24 @@
 
 #include "core/graph.h"
 
-typedef enum { DF_FUSION_IMAGE, DF_FUSION_META, DF_FUSION_EARLY, DF_FUSION_INTERMEDIATE, DF_FUSION_GATED } df_fusion;
+/* The study's fusion modes; every one but late is one graph. df_fusion_names holds their names in this
+ * order, NULL-terminated (configs bind model.fusion through it). */
+typedef enum {
+    DF_FUSION_IMAGE,
+    DF_FUSION_META,
+    DF_FUSION_EARLY,
+    DF_FUSION_INTERMEDIATE,
+    DF_FUSION_GATED,
+    DF_FUSION_LATE, /* two models, combined by train/late; df_model_build refuses it */
+} df_fusion;
+extern const char *const df_fusion_names[];
+
 typedef enum { DF_BACKBONE_VGG, DF_BACKBONE_RESNET } df_backbone;
+extern const char *const df_backbone_names[]; /* "vgg", "resnet" */
+
+/* The classifier output: softmax over K logits, or for two classes one logit with a sigmoid. */
+typedef enum { DF_HEAD_SOFTMAX, DF_HEAD_SIGMOID } df_head;
+extern const char *const df_head_names[]; /* "softmax", "sigmoid" */
 
 #define DF_MAX_STAGES 6
 #define DF_MAX_MLP 4
@@ -73,6 +89,5 @@ void df_model_free(df_model *m);
 void df_model_probabilities(const df_model *m, float *prob);
 
 const char *df_fusion_name(df_fusion f);
-int df_fusion_parse(const char *s, df_fusion *out);
 
 #endif

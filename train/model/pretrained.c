@@ -71,11 +71,13 @@ static int included(const char *name, const char *const *include, int n_include)
     return 0;
 }
 
-int df_pretrained_load(df_graph *g, const char *path, const char *format, const char *const *include,
+const char *const df_weights_format_names[] = {"dermfuse", "torchvision", NULL};
+
+int df_pretrained_load(df_graph *g, const char *path, df_weights_format format, const char *const *include,
                        int n_include, unsigned char *loaded, int *n_loaded, df_error *err) {
     df_st_file *f;
     if (df_st_open(path, &f, err)) return -1;
-    int torchvision = !strcmp(format, "torchvision"), rc = 0;
+    int torchvision = format == DF_WEIGHTS_TORCHVISION, rc = 0;
     *n_loaded = 0;
     memset(loaded, 0, (size_t)g->n_tensors);
     for (int i = 0; i < df_st_count(f) && rc == 0; i++) {
@@ -102,7 +104,7 @@ int df_pretrained_load(df_graph *g, const char *path, const char *format, const 
     }
     if (rc == 0 && *n_loaded == 0)
         rc = df_fail(err, "%s: no tensor of the model is in this file (format %s); check model.pretrained_format "
-                     "and the backbone", path, format);
+                     "and the backbone", path, df_weights_format_names[format]);
     df_st_close(f);
     return rc;
 }

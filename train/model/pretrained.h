@@ -23,7 +23,11 @@
 
 #include "core/graph.h"
 
-int df_pretrained_load(df_graph *g, const char *path, const char *format, const char *const *include,
+/* model.pretrained_format; df_weights_format_names holds the names in this order, NULL-terminated. */
+typedef enum { DF_WEIGHTS_DERMFUSE, DF_WEIGHTS_TORCHVISION } df_weights_format;
+extern const char *const df_weights_format_names[]; /* "dermfuse", "torchvision" */
+
+int df_pretrained_load(df_graph *g, const char *path, df_weights_format format, const char *const *include,
                        int n_include, unsigned char *loaded, int *n_loaded, df_error *err);
 
 /* Maps a torchvision ResNet name ("layer2.0.downsample.1.running_var") to dermfuse's name under `prefix`

@@ -72,13 +72,3 @@ int df_predictions_metrics(const df_predictions *p, df_metrics *m, df_error *err
     return df_metrics_compute(p->prob, p->labels, p->n, p->K, 0.5, m, err);
 }
 
-double df_metric_by_name(const df_metrics *m, double loss, const char *name) {
-    if (!strcmp(name, "auc")) return m->auc;
-    if (!strcmp(name, "accuracy")) return m->accuracy;
-    if (!strcmp(name, "balanced_accuracy")) return m->balanced_accuracy;
-    if (!strcmp(name, "macro_f1")) return m->macro_f1_milk;
-    if (!strcmp(name, "f1")) return m->f1;
-    if (!strcmp(name, "loss")) return -loss;
-    DF_ASSERT(!"metric names are validated by the config schema");
-    return NAN;
-}

@@ -28,8 +28,4 @@ void df_predictions_free(df_predictions *p);
 /* Metrics of predictions (threshold 0.5 for binary). */
 int df_predictions_metrics(const df_predictions *p, df_metrics *m, df_error *err);
 
-/* Value of a named metric (auc, accuracy, balanced_accuracy, macro_f1, f1, loss); larger is better for
- * all but loss, whose negation is returned so that callers always maximise. */
-double df_metric_by_name(const df_metrics *m, double loss, const char *name);
-
 #endif

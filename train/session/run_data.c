@@ -20,18 +20,26 @@ static int load_file(const df_run_config *cfg, const char *csv, int with_images,
     const df_data_section *d = &cfg->data;
     df_dataset *ds = df_calloc(1, sizeof *ds);
     int skipped = 0, rc;
-    if (!strcmp(d->layout, "isic")) {
+    switch (d->layout) {
+    case DF_LAYOUT_ISIC: {
         df_isic_options o = {csv, opt(d->image_dir), with_images, d->skip_bad_rows, opt(d->group_by)};
         rc = df_isic_load(ds, &o, &skipped, err);
-    } else if (!strcmp(d->layout, "milk10k")) {
+        break;
+    }
+    case DF_LAYOUT_MILK10K: {
         df_milk10k_options o = {d->root, NULL, NULL, NULL, with_images, d->skip_bad_rows};
         rc = df_milk10k_load(ds, &o, &skipped, err);
-    } else {
+        break;
+    }
+    case DF_LAYOUT_CSV:
+    default: {
         df_generic_options o = {csv, opt(d->image_dir), opt(d->image_column), d->label_column,
                                 classes_from ? (const char *const *)classes_from->class_names : NULL,
                                 classes_from ? classes_from->n_classes : 0, NULL, opt(d->group_by), NULL,
                                 with_images, d->skip_bad_rows};
         rc = df_generic_load(ds, &o, &skipped, err);
+        break;
+    }
     }
     if (rc) {
         df_dataset_free(ds);
@@ -65,11 +73,11 @@ static void take_split(df_run_data *rd, df_dataset *ds, df_split *s, int a, int 
 static int make_splits(const df_run_config *cfg, df_run_data *rd, int with_images, df_error *err) {
     const df_data_section *d = &cfg->data;
     uint64_t seed = (uint64_t)cfg->run.seed;
-    int milk = !strcmp(d->layout, "milk10k");
+    int milk = d->layout == DF_LAYOUT_MILK10K;
     df_dataset *train;
     if (load_file(cfg, milk ? NULL : d->train_csv, with_images, NULL, &train, err)) return -1;
     rd->owned[0] = train;
-    int published = !strcmp(d->split, "published") && !milk;
+    int published = d->split == DF_SPLIT_PUBLISHED && !milk;
     df_split s;
     if (published) {
         df_dataset *valid, *test = NULL;
@@ -126,7 +134,7 @@ int df_run_data_load(const df_run_config *cfg, int with_images, const char *enco
             rc = df_meta_from_json(&rd->enc, encoder_json, err);
         } else {
             df_meta_spec spec = {(const char *const *)d->numeric, d->n_numeric, (const char *const *)d->categorical,
-                                 d->n_categorical, !strcmp(d->layout, "isic") ? "class" : opt(d->label_column),
+                                 d->n_categorical, d->layout == DF_LAYOUT_ISIC ? "class" : opt(d->label_column),
                                  d->allow_leaky, d->skip_bad_rows};
             int n_bad = 0;
             rc = df_meta_fit(&rd->enc, &spec, rd->ds[DF_SPLIT_TRAIN], rd->idx[DF_SPLIT_TRAIN], rd->n[DF_SPLIT_TRAIN],

@@ -210,3 +210,5 @@ int df_write_test_results(const char *dir, const df_run_data *rd, int split, con
     free(text);
     return rc;
 }
+
+char *df_run_dir(const df_run_config *cfg) { return df_path_join(cfg->run.out_dir, cfg->run.name); }

@@ -32,6 +32,10 @@ int df_write_test_results(const char *dir, const df_run_data *rd, int split, con
 void df_predictions_csv(FILE *f, const df_dataset *ds, const df_predictions *p, int submission);
 /* Writes text to path through a temporary file and rename. */
 int df_write_file_atomic(const char *path, const char *text, size_t len, df_error *err);
+/* The run directory <out_dir>/<name> of a config, as a new string (the caller frees it). */
+char *df_run_dir(const df_run_config *cfg);
+/* dir/name as a new string (df_malloc'd; the caller frees it); name alone when it is absolute. */
+char *df_path_join(const char *dir, const char *name);
 /* mkdir -p. */
 int df_make_dirs(const char *path, df_error *err);
 

@@ -1,5 +1,5 @@
-/* trainer.h: a training run from a config: data, model, optimizer and schedule, the epoch loop with
- * validation, metrics logging, checkpoints and exact resume.
+/* trainer.h: training one model: the epoch loop with validation, metrics logging, checkpoints and exact
+ * resume, over a training session (session.h).
  *
  * The run directory <out_dir>/<name> holds:
  *   config.yaml          the resolved config (the run's whole definition)
@@ -17,19 +17,22 @@
 #ifndef DF_TRAINER_H
 #define DF_TRAINER_H
 
-#include "train/config/run_config.h"
+#include "train/session/session.h"
 
 typedef struct {
     int resume;        /* continue from <run dir>/last.safetensors */
-    int quiet;         /* no model summary or config table */
+    int quiet;         /* no model summary */
     int stop_after_steps; /* testing aid: act as if SIGINT arrived after this many steps of this process (0: off) */
 } df_train_opts;
 
-/* Returns 0 when the run finished or was stopped cleanly by a signal (the checkpoint is written), -1 on error.
- * *stopped (may be NULL) is set to 1 when a signal or stop_after_steps ended the run early. */
-int df_train_run(const df_run_config *cfg, const df_train_opts *opts, int *stopped, df_error *err);
+/* Trains the session's model to the end of the run (or until a signal or stop_after_steps stops it, after
+ * writing last.safetensors; *stopped, which may be NULL, is then set to 1), then evaluates the best
+ * checkpoint on the test split. Returns 0 when the run finished or was stopped cleanly, -1 on error. */
+int df_train_session(df_session *s, const df_train_opts *opts, int *stopped, df_error *err);
 
-/* The run directory of a config. */
-void df_run_dir(const df_run_config *cfg, char *buf, size_t size);
+/* Opens a training session for cfg's run as `fusion` (one graph, not late fusion), trains it and closes it;
+ * sets the OpenMP threads from run.threads and installs the SIGINT/SIGTERM handlers first. */
+int df_train_run(const df_run_config *cfg, df_fusion fusion, const df_train_opts *opts, int *stopped,
+                 df_error *err);
 
 #endif

@@ -1,5 +1,7 @@
-/* study.h: what `dermfuse compare` (train/compare.c) holds about a study while it writes its results, shared
- * with the part that writes the HTML report (train/study_report.c). */
+/* study.h: a study (`dermfuse compare STUDY.yaml`): every model of a list trained with every seed, each run
+ * skipped when finished and resumed when interrupted, then compared. study_run.c says what a study file holds
+ * and what it writes; study_config.c binds the file, study_tables.c writes the tables, study_report.c the
+ * HTML report. */
 #ifndef DF_STUDY_H
 #define DF_STUDY_H
 
@@ -13,7 +15,9 @@
 #define DF_STUDY_MAX_SEEDS 16
 
 typedef struct {
-    char *name, *out_dir, *config, *baseline;
+    char *name, *out_dir, *config;
+    df_fusion baseline;       /* the model the paired tests compare with */
+    int baseline_index;       /* its place in models, -1 when it is not listed (set by df_study_load) */
     int n_models;
     char *models[DF_STUDY_MAX_MODELS];
     int n_seeds;
@@ -50,6 +54,24 @@ typedef struct {
     int n_views, meta_dim;
     double valid_fraction, test_fraction;
 } df_study_data;
+
+typedef struct {
+    int stop_after_steps; /* testing aid: stop each run after this many steps, as an interruption would */
+} df_study_opts;
+
+/* Loads and checks a study file (with n_sets "study.key=value" overrides). */
+int df_study_load(const char *path, const char *const *sets, int n_sets, df_study_cfg *st, df_error *err);
+void df_study_release(df_study_cfg *st);
+
+/* The run config of a model entry ("intermediate", "image+transfer") and seed. */
+int df_study_run_config(const df_study_cfg *st, const char *model, long seed, df_run_config *cfg, df_error *err);
+
+/* Trains, evaluates and analyses every run, then writes the results (df_study_write_results). */
+int df_study_compare(const df_study_cfg *st, const df_study_opts *opts, df_error *err);
+
+/* results.md, results.csv, analysis.csv and report.html in <out_dir>/<name>, from all runs res (seed-major). */
+int df_study_write_results(const df_study_cfg *st, const df_study_run *res, const df_study_data *data,
+                           df_error *err);
 
 /* Writes <study dir>/report.html from the study's first-seed runs res[0 .. n_models) and its tables. */
 int df_study_write_report(const df_study_cfg *st, const df_study_run *res, const df_study_data *data,

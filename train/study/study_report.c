@@ -32,7 +32,7 @@ static void about_text(const df_study_cfg *st, const df_study_run *res, const df
             "the test samples. DeLong's test compares each model's AUC with the baseline %s on the same test "
             "samples (correlated ROC curves); McNemar's test compares their paired right/wrong decisions (exact "
             "binomial below 25 discordant pairs). These tests use the first seed's test split; values over seeds "
-            "are mean ± standard deviation.\n\n", st->bootstrap, st->baseline);
+            "are mean ± standard deviation.\n\n", st->bootstrap, df_fusion_names[st->baseline]);
     fprintf(f, "Analyses (first seed). Silhouette (-1..1, higher: classes better separated) and the Davies-Bouldin "
             "index (lower is better) measure how well the penultimate features separate the true classes; the "
             "scatter plots show the same features projected on their first two principal components. Grad-CAM "

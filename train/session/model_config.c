@@ -1,7 +1,6 @@
 /* model_config.c: see model_config.h. */
-#include "train/model/model_config.h"
+#include "train/session/model_config.h"
 
-#include <string.h>
 
 static int copy_list(const char *what, const long *src, int n, int *dst, int max, df_error *err) {
     if (n > max) return df_fail(err, "model.%s: %d entries, at most %d", what, n, max);
@@ -17,7 +16,7 @@ int df_model_spec_from_config(const df_run_config *cfg, df_fusion fusion, int n_
     const df_model_section *mc = &cfg->model;
     df_model_spec s = df_model_spec_default(fusion, n_classes, cfg->data.image_size, meta_dim);
     s.n_views = n_views;
-    s.backbone = strcmp(mc->backbone, "resnet") == 0 ? DF_BACKBONE_RESNET : DF_BACKBONE_VGG;
+    s.backbone = mc->backbone;
     if (mc->n_widths != mc->n_depth)
         return df_fail(err, "model: widths has %d entries but depth has %d; give one depth per stage",
                        mc->n_widths, mc->n_depth);
@@ -30,7 +29,7 @@ int df_model_spec_from_config(const df_run_config *cfg, df_fusion fusion, int n_
     s.stem_stride = mc->stem_stride;
     s.head_hidden = mc->head_hidden;
     s.dropout = (float)mc->dropout;
-    s.binary_sigmoid = strcmp(mc->head, "sigmoid") == 0;
+    s.binary_sigmoid = mc->head == DF_HEAD_SIGMOID;
     if (s.binary_sigmoid && n_classes != 2)
         return df_fail(err, "model.head: sigmoid needs 2 classes, the data has %d", n_classes);
     s.class_weights = class_weights;

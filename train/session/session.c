@@ -1,0 +1,145 @@
+/* session.c: see session.h. */
+#include "train/session/session.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/io/json.h"
+#include "train/model/pretrained.h"
+#include "train/session/checkpoint.h"
+#include "train/session/model_config.h"
+#include "train/session/run_files.h"
+
+void df_session_loader_opts(const df_session *s, int training, df_loader_opts *o) {
+    const df_run_config *cfg = s->cfg;
+    df_loader_defaults(o, cfg->data.image_size, cfg->data.image_size);
+    o->batch_size = cfg->train.batch_size;
+    o->n_workers = cfg->data.workers;
+    o->shuffle = training;
+    o->drop_last = 0;
+    o->load_images = s->model->image[0] >= 0;
+    o->use_cache = cfg->data.cache;
+    o->seed = (uint64_t)cfg->run.seed;
+    o->aug.train = training;
+    if (training) {
+        o->aug.hflip = cfg->data.hflip;
+        o->aug.vflip = cfg->data.vflip;
+        o->aug.rot90 = cfg->data.rot90;
+        o->aug.scale_min = (float)cfg->data.crop_scale_min;
+        o->aug.brightness = o->aug.contrast = o->aug.saturation = (float)cfg->data.jitter;
+    }
+}
+
+static int open_loader(df_session *s, int split, int training, df_loader **out, df_error *err) {
+    df_loader_opts o;
+    df_session_loader_opts(s, training, &o);
+    char *cache_dir = df_path_join(s->cfg->run.out_dir, "cache");
+    o.cache_dir = cache_dir;
+    int rc = o.use_cache && o.load_images ? df_make_dirs(cache_dir, err) : 0;
+    if (rc == 0)
+        rc = df_loader_create(s->data.ds[split], s->data.idx[split], s->data.n[split], s->data.meta[split],
+                              s->data.meta_dim, &o, out, err);
+    free(cache_dir);
+    return rc;
+}
+
+static char *classes_json(const df_run_data *rd) {
+    df_json_writer w;
+    df_json_writer_init(&w);
+    df_json_array_begin(&w);
+    for (int k = 0; k < rd->n_classes; k++) df_json_string(&w, rd->ds[DF_SPLIT_TRAIN]->class_names[k]);
+    df_json_array_end(&w);
+    char *text = df_strdup(w.text);
+    df_json_writer_free(&w);
+    return text;
+}
+
+static int build_model(df_session *s, int quiet, df_error *err) {
+    const df_run_config *cfg = s->cfg;
+    const float *weights = NULL;
+    if (cfg->train.class_weights == DF_WEIGHTING_BALANCED) {
+        df_run_data_balanced_weights(&s->data, s->class_weights);
+        weights = s->class_weights;
+    }
+    df_model_spec spec;
+    if (df_model_spec_from_config(cfg, s->fusion, s->data.n_classes, s->data.n_views,
+                                  s->fusion == DF_FUSION_IMAGE ? 0 : s->data.meta_dim, weights, &spec, err))
+        return df_fail_prefix(err, "%s", cfg->source);
+    s->model = df_model_build(&spec, cfg->train.batch_size, (uint64_t)cfg->run.seed, err);
+    if (!s->model) return df_fail_prefix(err, "%s", cfg->source);
+    if (!quiet) df_graph_summary(s->model->g, stdout);
+    return 0;
+}
+
+/* Training only: pretrained weights, the optimizer and the training loader. */
+static int prepare_training(df_session *s, int quiet, df_error *err) {
+    const df_run_config *cfg = s->cfg;
+    s->pretrained = df_calloc((size_t)s->model->g->n_tensors + 1, 1);
+    if (*cfg->model.pretrained) {
+        int n;
+        if (df_pretrained_load(s->model->g, cfg->model.pretrained, cfg->model.pretrained_format,
+                               (const char *const *)cfg->model.pretrained_include, cfg->model.n_pretrained_include,
+                               s->pretrained, &n, err))
+            return -1;
+        if (!quiet) printf("initialised %d tensors from %s\n", n, cfg->model.pretrained);
+    }
+    df_optim_config oc = df_optim_defaults(cfg->train.optimizer);
+    oc.lr = (float)cfg->train.lr;
+    oc.momentum = (float)cfg->train.momentum;
+    oc.nesterov = cfg->train.nesterov;
+    oc.weight_decay = (float)cfg->train.weight_decay;
+    if (!(s->optim = df_optim_new(s->model->g, &oc, err))) return df_fail_prefix(err, "%s: train", cfg->source);
+    return open_loader(s, DF_SPLIT_TRAIN, 1, &s->train, err);
+}
+
+int df_session_open(df_session *s, const df_run_config *cfg, df_fusion fusion, df_session_mode mode, int quiet,
+                    df_error *err) {
+    memset(s, 0, sizeof *s);
+    s->cfg = cfg;
+    s->fusion = fusion;
+    s->mode = mode;
+    s->dir = df_path_join(cfg->run.out_dir, cfg->run.name);
+    int rc = df_run_data_load(cfg, fusion != DF_FUSION_META, NULL, &s->data, err);
+    if (rc == 0) {
+        df_run_data_fingerprint(&s->data, s->fingerprint);
+        rc = build_model(s, quiet, err);
+    }
+    if (rc == 0 && mode == DF_SESSION_TRAIN) rc = prepare_training(s, quiet, err);
+    if (rc == 0) {
+        s->encoder_json = s->data.meta_dim ? df_meta_to_json(&s->data.enc) : NULL;
+        s->classes_json = classes_json(&s->data);
+    }
+    if (rc) df_session_close(s);
+    return rc;
+}
+
+void df_session_close(df_session *s) {
+    df_loader_free(s->train);
+    for (int i = 0; i < DF_N_SPLITS; i++) df_loader_free(s->eval[i]);
+    df_optim_free(s->optim);
+    df_model_free(s->model);
+    df_run_data_free(&s->data);
+    free(s->dir);
+    free(s->encoder_json);
+    free(s->classes_json);
+    free(s->pretrained);
+    memset(s, 0, sizeof *s);
+}
+
+df_loader *df_session_eval_loader(df_session *s, int split, df_error *err) {
+    if (!s->eval[split] && open_loader(s, split, 0, &s->eval[split], err)) return NULL;
+    return s->eval[split];
+}
+
+int df_session_load_weights(df_session *s, const char *checkpoint, df_error *err) {
+    char *path = df_path_join(s->dir, checkpoint);
+    int rc = df_checkpoint_load(path, s->model->g, NULL, NULL, NULL, NULL, err);
+    free(path);
+    return rc;
+}
+
+int df_session_predict(df_session *s, int split, int keep_features, df_predictions *out, df_error *err) {
+    df_loader *l = df_session_eval_loader(s, split, err);
+    return l ? df_predict_split(s->model, l, keep_features, out, err) : -1;
+}

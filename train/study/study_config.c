@@ -1,0 +1,95 @@
+/* study_config.c: the study file's schema, and the run config of each model entry and seed (see study.h). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "train/config/config_schema.h"
+#include "train/study/study.h"
+
+static const df_cfg_field study_fields[] = {
+    {"name", DF_CFG_STRING, DF_CFG_AT(df_study_cfg, name), .required = 1, .flags = DF_CFG_NONEMPTY},
+    {"out_dir", DF_CFG_STRING, DF_CFG_AT(df_study_cfg, out_dir), .flags = DF_CFG_NONEMPTY, .def = "runs"},
+    {"config", DF_CFG_PATH, DF_CFG_AT(df_study_cfg, config), .required = 1, .flags = DF_CFG_MUST_EXIST},
+    {"models", DF_CFG_STRINGS, DF_CFG_LIST_AT(df_study_cfg, models, n_models), .flags = DF_CFG_NONEMPTY,
+     .def = "[image, meta, early, intermediate, gated, late]"},
+    {"seeds", DF_CFG_INTS, DF_CFG_LIST_AT(df_study_cfg, seeds, n_seeds), .range = "[0, inf)", .def = "[1]"},
+    {"baseline", DF_CFG_ENUM, DF_CFG_AT(df_study_cfg, baseline), .choices = df_fusion_names, .def = "image"},
+    {"sets", DF_CFG_STRINGS, DF_CFG_LIST_AT(df_study_cfg, sets, n_sets), .def = "[]"},
+    {"transfer_sets", DF_CFG_STRINGS, DF_CFG_LIST_AT(df_study_cfg, transfer_sets, n_transfer_sets), .def = "[]"},
+    {"bootstrap", DF_CFG_INT, DF_CFG_AT(df_study_cfg, bootstrap), .range = "[100, 100000]", .def = "1000"},
+    {"gradcam_samples", DF_CFG_INT, DF_CFG_AT(df_study_cfg, gradcam_samples), .range = "[0, 100000]",
+     .def = "200"},
+    {"gradcam_overlays", DF_CFG_INT, DF_CFG_AT(df_study_cfg, gradcam_overlays), .range = "[0, 16]", .def = "6"},
+};
+static const df_cfg_section study_section = DF_CFG_SECTION_OF("study", study_fields, df_study_cfg);
+typedef struct {
+    df_study_cfg study;
+} study_root;
+static const df_cfg_field root_fields[] = {
+    {"study", DF_CFG_SECTION, DF_CFG_AT(study_root, study), .sub = &study_section, .required = 1},
+};
+static const df_cfg_section root_section = DF_CFG_SECTION_OF("", root_fields, study_root);
+
+/* A study model entry: a fusion mode, optionally "+transfer". Returns 1 with the fusion in *fusion (and
+ * *transfer set) for a valid entry, 0 otherwise. */
+static int parse_entry(const char *entry, df_fusion *fusion, int *transfer) {
+    const char *plus = strchr(entry, '+');
+    size_t n = plus ? (size_t)(plus - entry) : strlen(entry);
+    *transfer = plus != NULL;
+    if (plus && strcmp(plus, "+transfer")) return 0;
+    for (int k = 0; df_fusion_names[k]; k++)
+        if (strlen(df_fusion_names[k]) == n && !strncmp(df_fusion_names[k], entry, n)) {
+            *fusion = (df_fusion)k;
+            return 1;
+        }
+    return 0;
+}
+
+int df_study_load(const char *path, const char *const *sets, int n_sets, df_study_cfg *st, df_error *err) {
+    study_root root;
+    if (df_cfg_load_bind(path, sets, n_sets, &root_section, &root, err)) return -1;
+    *st = root.study;
+    st->baseline_index = -1;
+    for (int m = 0; m < st->n_models; m++) {
+        df_fusion f;
+        int transfer;
+        if (!parse_entry(st->models[m], &f, &transfer) || (transfer && st->n_transfer_sets == 0)) {
+            df_fail(err, "%s: study.models: '%s' is not a model (image, meta, early, intermediate, gated, late, "
+                    "each optionally with +transfer, which needs study.transfer_sets)", path, st->models[m]);
+            df_study_release(st);
+            return -1;
+        }
+        if (!strcmp(st->models[m], df_fusion_names[st->baseline])) st->baseline_index = m;
+    }
+    return 0;
+}
+
+void df_study_release(df_study_cfg *st) {
+    study_root root = {*st};
+    df_cfg_release(&root_section, &root);
+    memset(st, 0, sizeof *st);
+}
+
+int df_study_run_config(const df_study_cfg *st, const char *model, long seed, df_run_config *cfg, df_error *err) {
+    const char *sets[64];
+    int n = 0, transfer = 0;
+    df_fusion fusion;
+    if (!parse_entry(model, &fusion, &transfer)) return df_fail(err, "'%s' is not a study model", model);
+    for (int i = 0; i < st->n_sets; i++) sets[n++] = st->sets[i];
+    for (int i = 0; transfer && i < st->n_transfer_sets; i++) sets[n++] = st->transfer_sets[i];
+    char s_fusion[64], s_seed[64];
+    snprintf(s_fusion, sizeof s_fusion, "model.fusion=%s", df_fusion_names[fusion]);
+    snprintf(s_seed, sizeof s_seed, "run.seed=%ld", seed);
+    size_t name_len = strlen(st->name) + strlen(model) + 64, out_len = strlen(st->out_dir) + 16;
+    char *s_name = df_malloc(name_len), *s_out = df_malloc(out_len);
+    snprintf(s_name, name_len, "run.name=%s/%s-seed%ld", st->name, model, seed);
+    snprintf(s_out, out_len, "run.out_dir=%s", st->out_dir);
+    sets[n++] = s_fusion;
+    sets[n++] = s_seed;
+    sets[n++] = s_name;
+    sets[n++] = s_out;
+    int rc = df_run_config_load(st->config, sets, n, cfg, err);
+    free(s_name);
+    free(s_out);
+    return rc;
+}

@@ -1,0 +1,272 @@
+/* study_run.c: a study run (`dermfuse compare STUDY.yaml`): trains the models of a study one after another (each with all
+ * cores), skipping runs that finished and resuming one that was interrupted, then evaluates every run's best
+ * checkpoint on its test split, analyses the first seed's runs and writes the comparison.
+ *
+ * A study file:
+ *   study:
+ *     name: quickstart           # results go to <out_dir>/<name>/
+ *     out_dir: runs
+ *     config: synthetic.yaml     # the run config every model shares
+ *     models: [image, meta, early, intermediate, gated, late]
+ *     seeds: [1, 2, 3]
+ *     baseline: image            # paired tests compare every model with this one
+ *     sets: []                   # extra key=value overrides for every run
+ *     transfer_sets: []          # overrides for the models listed as "<model>+transfer", e.g.
+ *                                # [model.pretrained=w.safetensors, model.pretrained_include=[image]]
+ *     bootstrap: 1000            # resamples for the 95% intervals
+ *     gradcam_samples: 200       # test images explained by Grad-CAM per model (first seed)
+ *     gradcam_overlays: 6        # of which shown in the report
+ * Run m with seed s is the config with model.fusion=m, run.seed=s, run.name=<name>/<m>-seed<s>; a model
+ * listed as "image+transfer" is the image model with transfer_sets added (supervised vs transfer). The split
+ * depends on the seed, so paired tests (DeLong for AUC, McNemar for accuracy) compare models within each
+ * seed; the table reports mean ± sd over seeds, the bootstrap interval and the tests of the first seed.
+ *
+ * A run counts as finished when its directory holds test_metrics.json and a config.yaml equal to the
+ * run's resolved config; it is then not trained again and none of its files is touched (a run whose config
+ * changed goes back to the trainer, which resumes or refuses it). DERMFUSE_STOP_AFTER_STEPS=N (a testing
+ * aid, as for `dermfuse train`) stops each run after N steps of this process, as an interruption would.
+ *
+ * Analyses of the first seed: separability of the penultimate test features (silhouette, Davies-Bouldin,
+ * 2-D PCA; late fusion: its two parts' features side by side) and Grad-CAM of image-bearing models (late
+ * fusion: its image part) with the mean heat-map index where masks are known (train/analysis.h).
+ * Written to <out_dir>/<name>/: results.md (the tables), results.csv (one row per run), analysis.csv (one
+ * row per model), gradcam/<model>-<i>.png (overlays) and report.html (train/report.h). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "core/io/json.h"
+#include "train/late/late_fusion.h"
+#include "train/late/run.h"
+#include "train/session/run_files.h"
+#include "train/session/session.h"
+#include "train/study/study.h"
+
+/* Training time and mean throughput from a run's metrics.jsonl. */
+static void read_timing(const char *dir, double *seconds, double *ips) {
+    char line[8192];
+    char *path = df_path_join(dir, "metrics.jsonl");
+    *seconds = 0;
+    *ips = 0;
+    FILE *f = fopen(path, "r");
+    free(path);
+    if (!f) return;
+    int n = 0;
+    while (fgets(line, sizeof line, f)) {
+        df_json_doc *doc;
+        df_error err;
+        if (df_json_parse(line, strlen(line), &doc, &err)) continue;
+        const df_json *s = df_json_get(df_json_root(doc), "seconds"), *i = df_json_get(df_json_root(doc), "images_per_second");
+        if (s && s->type == DF_JSON_NUMBER) *seconds += s->number;
+        if (i && i->type == DF_JSON_NUMBER) *ips += i->number, n++;
+        df_json_free(doc);
+    }
+    fclose(f);
+    if (n) *ips /= n;
+}
+
+/* Finished and unchanged: test results written and the saved config equal to this one. */
+static int run_finished(const df_run_config *cfg) {
+    char *dir = df_run_dir(cfg), *metrics = df_path_join(dir, "test_metrics.json"), *saved = df_path_join(dir, "config.yaml");
+    struct stat sb;
+    int same = 0;
+    FILE *f = stat(metrics, &sb) == 0 ? fopen(saved, "rb") : NULL;
+    if (f) {
+        size_t len = strlen(cfg->text);
+        char *buf = df_malloc(len + 2);
+        size_t got = fread(buf, 1, len + 1, f);
+        same = !ferror(f) && got == len && memcmp(buf, cfg->text, len) == 0;
+        fclose(f);
+        free(buf);
+    }
+    free(dir);
+    free(metrics);
+    free(saved);
+    return same;
+}
+
+static void copy_data_facts(const df_run_config *cfg, const df_run_data *rd, df_study_data *d) {
+    if (d->K) return;
+    d->K = rd->n_classes;
+    for (int k = 0; k < d->K && k < DF_METRICS_MAX_CLASSES; k++)
+        d->class_names[k] = df_strdup(rd->ds[DF_SPLIT_TRAIN]->class_names[k]);
+    d->layout = df_strdup(df_layout_names[cfg->data.layout]);
+    d->split = df_strdup(df_split_mode_names[cfg->data.split]);
+    d->source = df_strdup(rd->ds[DF_SPLIT_TRAIN]->source ? rd->ds[DF_SPLIT_TRAIN]->source : cfg->source);
+    d->group_by = df_strdup(cfg->data.group_by);
+    d->n_views = rd->n_views;
+    d->meta_dim = rd->meta_dim;
+    d->valid_fraction = cfg->data.valid_fraction;
+    d->test_fraction = cfg->data.test_fraction;
+}
+
+static void free_data_facts(df_study_data *d) {
+    for (int k = 0; k < d->K && k < DF_METRICS_MAX_CLASSES; k++) free(d->class_names[k]);
+    free(d->layout);
+    free(d->split);
+    free(d->source);
+    free(d->group_by);
+}
+
+/* Learning curves, Grad-CAM and separability of a first-seed run. gc is the session whose model Grad-CAM
+ * explains (NULL: none, e.g. a metadata-only model). Failures here are warnings: the study's metrics stand
+ * without them. */
+static void analyse(const df_study_cfg *st, const df_run_config *cfg, const char *model, df_session *gc,
+                    df_study_run *r) {
+    df_error err;
+    char *dir = df_run_dir(cfg);
+    int late = cfg->model.fusion == DF_FUSION_LATE;
+    for (int i = 0; i < (late ? 2 : 1); i++) {
+        char *part = late ? df_path_join(dir, i ? "meta" : "image") : df_strdup(dir);
+        char *path = df_path_join(part, "metrics.jsonl");
+        if (df_report_read_curve(path, &r->curves[r->n_curves], &err) == 0) {
+            snprintf(r->curve_names[r->n_curves], sizeof r->curve_names[0], late ? "%s (%s part)" : "%s", model,
+                     i ? "meta" : "image");
+            r->n_curves++;
+        } else {
+            fprintf(stderr, "dermfuse: warning: learning curve of %s: %s\n", model, err.msg);
+        }
+        free(part);
+        free(path);
+    }
+    free(dir);
+    if (r->p.features) {
+        if (df_separability_compute(&r->p, &r->sep, &err) == 0)
+            r->has_sep = 1;
+        else
+            fprintf(stderr, "dermfuse: warning: separability of %s: %s\n", model, err.msg);
+    }
+    if (gc && st->gradcam_samples > 0) {
+        char *study_dir = df_path_join(st->out_dir, st->name), *gdir = df_path_join(study_dir, "gradcam");
+        if (df_gradcam_run(gc, st->gradcam_samples, st->gradcam_overlays, gdir, model, &r->cam, &err) == 0)
+            r->has_cam = 1;
+        else
+            fprintf(stderr, "dermfuse: warning: Grad-CAM of %s: %s\n", model, err.msg);
+        free(study_dir);
+        free(gdir);
+    }
+}
+
+/* The session that Grad-CAM explains for a run: the run's own (one graph) or late fusion's image part, with
+ * its best weights; *gc stays NULL for a model without images or when no Grad-CAM is asked for. */
+static int open_gradcam_session(const df_study_cfg *st, const df_run_config *cfg, char *name, size_t size,
+                                df_run_config *part, df_session *s, df_session **gc, df_error *err) {
+    *gc = NULL;
+    if (st->gradcam_samples < 1 || cfg->model.fusion == DF_FUSION_META) return 0;
+    df_fusion f = cfg->model.fusion;
+    *part = *cfg;
+    if (f == DF_FUSION_LATE) *part = df_late_part_config(cfg, f = DF_FUSION_IMAGE, name, size);
+    if (df_session_open(s, part, f, DF_SESSION_INFER, 1, err)) return -1;
+    if (df_session_load_weights(s, "best.safetensors", err)) {
+        df_session_close(s);
+        return -1;
+    }
+    *gc = s;
+    return 0;
+}
+
+/* Test predictions of a trained run (late fusion: its combination), with features for the first seed;
+ * then, for the first seed, its analyses. One graph's run loads its data once for both. */
+static int evaluate_run(const df_study_cfg *st, const df_run_config *cfg, const char *model, int first_seed,
+                        df_study_run *r, df_study_data *data, df_error *err) {
+    df_session s, *gc = NULL;
+    df_run_data rd;
+    int rc, open = 0;
+    char name[700];
+    df_run_config part;
+    if (cfg->model.fusion == DF_FUSION_LATE) {
+        double w;
+        rc = df_late_predict(cfg, "best.safetensors", DF_SPLIT_TEST, first_seed, &r->p, &rd, &w, err);
+        if (rc == 0) {
+            for (int i = 0; i < DF_N_SPLITS; i++) r->n_split[i] = rd.n[i];
+            copy_data_facts(cfg, &rd, data);
+            df_run_data_free(&rd);
+        }
+    } else {
+        rc = df_session_open(&s, cfg, cfg->model.fusion, DF_SESSION_INFER, 1, err);
+        open = rc == 0;
+        if (rc == 0) rc = df_session_load_weights(&s, "best.safetensors", err);
+        if (rc == 0) rc = df_session_predict(&s, DF_SPLIT_TEST, first_seed, &r->p, err);
+        if (rc == 0) {
+            for (int i = 0; i < DF_N_SPLITS; i++) r->n_split[i] = s.data.n[i];
+            copy_data_facts(cfg, &s.data, data);
+            if (cfg->model.fusion != DF_FUSION_META) gc = &s;
+        }
+    }
+    if (rc == 0) rc = df_predictions_metrics(&r->p, &r->m, err);
+    if (rc == 0) {
+        char *dir = df_run_dir(cfg);
+        if (cfg->model.fusion == DF_FUSION_LATE) {
+            double s1, i1, s2, i2;
+            char *sub = df_path_join(dir, "image");
+            read_timing(sub, &s1, &i1);
+            free(sub);
+            sub = df_path_join(dir, "meta");
+            read_timing(sub, &s2, &i2);
+            free(sub);
+            r->seconds = s1 + s2;
+            r->images_per_second = i1;
+        } else {
+            read_timing(dir, &r->seconds, &r->images_per_second);
+        }
+        free(dir);
+    }
+    if (rc == 0 && first_seed) {
+        df_error e2;
+        if (cfg->model.fusion == DF_FUSION_LATE) {
+            if (open_gradcam_session(st, cfg, name, sizeof name, &part, &s, &gc, &e2))
+                fprintf(stderr, "dermfuse: warning: Grad-CAM of %s: %s\n", model, e2.msg);
+            open = gc != NULL;
+        }
+        analyse(st, cfg, model, st->gradcam_samples > 0 ? gc : NULL, r);
+    }
+    if (open) df_session_close(&s);
+    return rc;
+}
+
+static int run_one(const df_study_cfg *st, const char *model, long seed, int first_seed, const df_study_opts *o,
+                   df_study_run *r, df_study_data *data, df_error *err) {
+    df_run_config cfg;
+    if (df_study_run_config(st, model, seed, &cfg, err)) return -1;
+    printf("\n=== %s, seed %ld ===\n", model, seed);
+    int rc = 0;
+    if (run_finished(&cfg)) {
+        printf("finished earlier; not trained again\n");
+    } else {
+        df_train_opts opts = {1, 1, o->stop_after_steps};
+        int stopped = 0;
+        rc = df_run_train(&cfg, &opts, &stopped, err);
+        if (rc == 0 && stopped) rc = df_fail(err, "stopped by a signal; run the study again to continue");
+    }
+    if (rc == 0) rc = evaluate_run(st, &cfg, model, first_seed, r, data, err);
+    df_run_config_free(&cfg);
+    return rc;
+}
+
+static void free_run(df_study_run *r) {
+    df_predictions_free(&r->p);
+    if (r->has_sep) df_separability_free(&r->sep);
+    if (r->has_cam) df_gradcam_summary_free(&r->cam);
+    for (int c = 0; c < r->n_curves; c++) df_report_curve_free(&r->curves[c]);
+}
+
+int df_study_compare(const df_study_cfg *st, const df_study_opts *opts, df_error *err) {
+    df_study_run *res = df_calloc((size_t)st->n_models * st->n_seeds, sizeof *res);
+    df_study_data data;
+    memset(&data, 0, sizeof data);
+    int rc = 0;
+    for (int s = 0; s < st->n_seeds && rc == 0; s++)
+        for (int m = 0; m < st->n_models && rc == 0; m++)
+            if (run_one(st, st->models[m], st->seeds[s], s == 0, opts, &res[s * st->n_models + m], &data, err)) {
+                char msg[sizeof err->msg];
+                snprintf(msg, sizeof msg, "%s", err->msg);
+                rc = df_fail(err, "%s (model %s, seed %ld)", msg, st->models[m], st->seeds[s]);
+            }
+    if (rc == 0) rc = df_study_write_results(st, res, &data, err);
+    for (int i = 0; i < st->n_models * st->n_seeds; i++) free_run(&res[i]);
+    free(res);
+    free_data_facts(&data);
+    return rc;
+}

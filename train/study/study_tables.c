@@ -1,0 +1,209 @@
+/* study_tables.c: the study's results as tables: results.md, results.csv, analysis.csv, and the tables of
+ * report.html (see study.h). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "train/metrics/stats.h"
+#include "train/session/run_files.h"
+#include "train/study/study.h"
+
+static void predicted(const df_predictions *p, int *pred) { df_metrics_predict(p->prob, p->n, p->K, 0.5, pred); }
+
+static void fmt_mean_sd(char *buf, size_t size, const double *x, int n) {
+    double mean, sd;
+    df_mean_sd(x, n, &mean, &sd);
+    if (n > 1)
+        snprintf(buf, size, "%.3f ± %.3f", mean, sd);
+    else
+        snprintf(buf, size, "%.3f", mean);
+}
+
+/* A table's cells, owned. */
+typedef struct {
+    df_report_table t;
+    char **head, **cells;
+} owned_table;
+
+static void table_init(owned_table *o, const char *id, int n_cols, int n_rows, const char *const *head) {
+    memset(o, 0, sizeof *o);
+    o->head = df_calloc((size_t)n_cols, sizeof(char *));
+    o->cells = df_calloc((size_t)n_cols * n_rows + 1, sizeof(char *));
+    for (int c = 0; c < n_cols; c++) o->head[c] = df_strdup(head[c]);
+    o->t = (df_report_table){id, NULL, n_cols, n_rows, (const char *const *)o->head, (const char *const *)o->cells};
+}
+
+static void table_set(owned_table *o, int row, int col, const char *text) {
+    o->cells[(size_t)row * o->t.n_cols + col] = df_strdup(text);
+}
+
+static void table_free(owned_table *o) {
+    for (int c = 0; c < o->t.n_cols; c++) free(o->head[c]);
+    for (int i = 0; i < o->t.n_cols * o->t.n_rows; i++) free(o->cells[i]);
+    free(o->head);
+    free(o->cells);
+}
+
+static void table_markdown(const owned_table *o, FILE *f) {
+    fputs("|", f);
+    for (int c = 0; c < o->t.n_cols; c++) fprintf(f, " %s |", o->head[c]);
+    fputs("\n|", f);
+    for (int c = 0; c < o->t.n_cols; c++) fputs("---|", f);
+    fputs("\n", f);
+    for (int r = 0; r < o->t.n_rows; r++) {
+        fputs("|", f);
+        for (int c = 0; c < o->t.n_cols; c++) fprintf(f, " %s |", o->cells[(size_t)r * o->t.n_cols + c]);
+        fputs("\n", f);
+    }
+}
+
+/* The metrics table: one row per model, mean ± sd over seeds, the first seed's interval and tests. */
+static void metrics_table(const df_study_cfg *st, const df_study_run *res, int base, owned_table *o, FILE *fc) {
+    int K = res[0].p.K;
+    const char *head[] = {"model", "accuracy", "balanced acc.", "precision", "recall", "specificity", "F1", "AUC",
+                          "AUC 95% CI", "DeLong p", "McNemar p", "macro-F1", "train s", "img/s"};
+    int n_cols = K > 2 ? 14 : 13;
+    if (K <= 2) head[11] = "train s", head[12] = "img/s";
+    table_init(o, "metrics", n_cols, st->n_models, head);
+    int *pa = df_malloc(sizeof(int) * (size_t)res[0].p.n + 1), *pb = df_malloc(sizeof(int) * (size_t)res[0].p.n + 1);
+    df_error err;
+    for (int m = 0; m < st->n_models; m++) {
+        double v[8][DF_STUDY_MAX_SEEDS];
+        double secs = 0, ips = 0;
+        for (int s = 0; s < st->n_seeds; s++) {
+            const df_study_run *r = &res[s * st->n_models + m];
+            double vals[8] = {r->m.accuracy, r->m.balanced_accuracy, r->m.precision, r->m.recall,
+                              r->m.specificity, r->m.f1, r->m.auc, r->m.macro_f1_milk};
+            for (int k = 0; k < 8; k++) v[k][s] = vals[k];
+            secs += r->seconds / st->n_seeds;
+            ips += r->images_per_second / st->n_seeds;
+            fprintf(fc, "%s,%ld,%d,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.1f,%.1f\n", st->models[m], st->seeds[s],
+                    r->p.n, vals[0], vals[1], vals[2], vals[3], vals[4], vals[5], vals[6], vals[7], r->seconds,
+                    r->images_per_second);
+        }
+        char cell[48];
+        table_set(o, m, 0, st->models[m]);
+        for (int k = 0; k < 7; k++) {
+            fmt_mean_sd(cell, sizeof cell, v[k], st->n_seeds);
+            table_set(o, m, 1 + k, cell);
+        }
+        const df_study_run *r0 = &res[m], *b0 = base >= 0 ? &res[base] : NULL;
+        df_interval ci;
+        char ci_text[64] = "n/a", delong[32] = "", mcnemar[32] = "";
+        if (df_bootstrap_ci(r0->p.prob, r0->p.labels, r0->p.n, K, df_metric_auc, NULL, st->bootstrap, 0.95,
+                            (uint64_t)st->seeds[0], &ci, &err) == 0)
+            snprintf(ci_text, sizeof ci_text, "[%.3f, %.3f]", ci.lo, ci.hi);
+        if (b0 && m != base) {
+            df_delong d;
+            if (K == 2 && df_delong_test_class(r0->p.prob, b0->p.prob, r0->p.labels, r0->p.n, 2, 1, &d, &err) == 0)
+                snprintf(delong, sizeof delong, d.defined ? "%.3g" : "n/a", d.p);
+            df_mcnemar mc;
+            predicted(&r0->p, pa);
+            predicted(&b0->p, pb);
+            if (df_mcnemar_test(pa, pb, r0->p.labels, r0->p.n, &mc, &err) == 0)
+                snprintf(mcnemar, sizeof mcnemar, "%.3g", mc.p);
+        } else if (m == base) {
+            snprintf(delong, sizeof delong, "(baseline)");
+        }
+        table_set(o, m, 8, ci_text);
+        table_set(o, m, 9, delong);
+        table_set(o, m, 10, mcnemar);
+        int c = 11;
+        if (K > 2) {
+            fmt_mean_sd(cell, sizeof cell, v[7], st->n_seeds);
+            table_set(o, m, c++, cell);
+        }
+        snprintf(cell, sizeof cell, "%.0f", secs);
+        table_set(o, m, c++, cell);
+        snprintf(cell, sizeof cell, "%.1f", ips);
+        table_set(o, m, c, cell);
+    }
+    free(pa);
+    free(pb);
+}
+
+static void fmt_number(char *buf, size_t size, double x, const char *fmt) {
+    if (isnan(x))
+        snprintf(buf, size, "n/a");
+    else if (isinf(x))
+        snprintf(buf, size, "inf");
+    else
+        snprintf(buf, size, fmt, x);
+}
+
+/* The analyses table (first seed) and analysis.csv. */
+static void analysis_table(const df_study_cfg *st, const df_study_run *res, owned_table *o, FILE *fa) {
+    const char *head[] = {"model", "silhouette", "Davies-Bouldin", "PCA variance (2 axes)", "heat-map index",
+                          "Grad-CAM images (with mask)"};
+    table_init(o, "analyses", 6, st->n_models, head);
+    fprintf(fa, "model,seed,n_features,silhouette,davies_bouldin,pca_explained,gradcam_samples,gradcam_masked,"
+            "heatmap_index\n");
+    for (int m = 0; m < st->n_models; m++) {
+        const df_study_run *r = &res[m];
+        char cell[64];
+        table_set(o, m, 0, st->models[m]);
+        fmt_number(cell, sizeof cell, r->has_sep ? r->sep.silhouette : NAN, "%.3f");
+        table_set(o, m, 1, cell);
+        fmt_number(cell, sizeof cell, r->has_sep ? r->sep.davies_bouldin : NAN, "%.3f");
+        table_set(o, m, 2, cell);
+        fmt_number(cell, sizeof cell, r->has_sep ? 100 * (r->sep.explained[0] + r->sep.explained[1]) : NAN, "%.0f%%");
+        table_set(o, m, 3, cell);
+        fmt_number(cell, sizeof cell, r->has_cam ? r->cam.mean_index : NAN, "%.3f");
+        table_set(o, m, 4, cell);
+        if (r->has_cam)
+            snprintf(cell, sizeof cell, "%d (%d)", r->cam.n_samples, r->cam.n_masked);
+        else
+            snprintf(cell, sizeof cell, "n/a");
+        table_set(o, m, 5, cell);
+        fprintf(fa, "%s,%ld,%d,%.6f,%.6f,%.6f,%d,%d,%.6f\n", st->models[m], st->seeds[0], r->has_sep ? r->sep.n : 0,
+                r->has_sep ? r->sep.silhouette : NAN, r->has_sep ? r->sep.davies_bouldin : NAN,
+                r->has_sep ? r->sep.explained[0] + r->sep.explained[1] : NAN, r->has_cam ? r->cam.n_samples : 0,
+                r->has_cam ? r->cam.n_masked : 0, r->has_cam ? r->cam.mean_index : NAN);
+    }
+}
+
+int df_study_write_results(const df_study_cfg *st, const df_study_run *res, const df_study_data *data, df_error *err) {
+    int base = st->baseline_index;
+    char *dir = df_path_join(st->out_dir, st->name);
+    char *md = NULL, *csv = NULL, *acsv = NULL;
+    size_t md_len = 0, csv_len = 0, acsv_len = 0;
+    FILE *fm = open_memstream(&md, &md_len), *fc = open_memstream(&csv, &csv_len),
+         *fa = open_memstream(&acsv, &acsv_len);
+    fprintf(fm, "# Study %s\n\nTest split, %d seed(s) (mean ± sd over seeds); 95%% bootstrap interval of the AUC "
+            "(%d resamples) and paired tests against `%s` on the first seed's test split (%d samples).\n\n",
+            st->name, st->n_seeds, st->bootstrap, df_fusion_names[st->baseline], res[0].p.n);
+    fprintf(fc, "model,seed,n,accuracy,balanced_accuracy,precision,recall,specificity,f1,auc,macro_f1,"
+            "train_seconds,images_per_second\n");
+    owned_table tables[2];
+    metrics_table(st, res, base, &tables[0], fc);
+    table_markdown(&tables[0], fm);
+    analysis_table(st, res, &tables[1], fa);
+    fprintf(fm, "\n## Analyses (seed %ld, test split)\n\nSeparability of the penultimate features: silhouette "
+            "(higher is better, -1..1) and Davies-Bouldin index (lower is better); late fusion uses its two parts' "
+            "features side by side. Heat-map index: mean share of the Grad-CAM heat (predicted class, view 0) "
+            "inside the lesion mask, over the explained test images that have a mask.\n\n", st->seeds[0]);
+    table_markdown(&tables[1], fm);
+    fclose(fm);
+    fclose(fc);
+    fclose(fa);
+    tables[0].t.caption = "Test-split metrics per model";
+    tables[1].t.caption = "Feature separability and Grad-CAM heat-map index (first seed)";
+    df_report_table rt[2] = {tables[0].t, tables[1].t};
+    const char *texts[3] = {md, csv, acsv}, *names[4] = {"results.md", "results.csv", "analysis.csv", "report.html"};
+    size_t lens[3] = {md_len, csv_len, acsv_len};
+    int rc = df_make_dirs(dir, err);
+    for (int i = 0; i < 4 && rc == 0; i++) {
+        char *path = df_path_join(dir, names[i]);
+        rc = i < 3 ? df_write_file_atomic(path, texts[i], lens[i], err)
+                   : df_study_write_report(st, res, data, rt, 2, path, err);
+        free(path);
+    }
+    if (rc == 0) printf("\n%s\nwrote %s/results.md, results.csv, analysis.csv and report.html\n", md, dir);
+    for (int t = 0; t < 2; t++) table_free(&tables[t]);
+    free(dir);
+    free(md);
+    free(csv);
+    free(acsv);
+    return rc;
+}
