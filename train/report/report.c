@@ -6,8 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "data/image.h"
+#include "core/io/files.h"
 #include "core/io/json.h"
+#include "data/image.h"
 #include "train/metrics/metrics.h"
 #include "train/session/run_files.h"
 #include "train/report/svg.h"
@@ -332,7 +333,7 @@ static int overlays(FILE *f, const df_report_model *md, df_error *err) {
     for (int i = 0; i < md->n_overlays; i++) {
         unsigned char *png;
         size_t len;
-        if (df_read_file(md->overlay_paths[i], &png, &len, err)) return df_fail_prefix(err, "report");
+        if (df_read_file(md->overlay_paths[i], DF_IMAGE_MAX_FILE_BYTES, &png, &len, err)) return df_fail_prefix(err, "report");
         char *b64 = df_base64(png, len);
         free(png);
         fputs("<figure><img alt=\"Grad-CAM overlay\" src=\"data:image/png;base64,", f);
