@@ -183,16 +183,18 @@ char *df_path_join(const char *dir, const char *name) {
     return p;
 }
 
-/* Creates the folder buf unless a folder is already there. */
-static int make_one(const char *buf, df_error *err) {
-    if (mkdir(buf, 0777) == 0) return 0;
+/* Creates the folder `part` (path or one of its parents) unless a folder is already there. */
+static int make_one(const char *path, const char *part, df_error *err) {
+    if (mkdir(part, 0777) == 0) return 0;
     int e = errno;
     struct stat st;
-    if (e == EEXIST && stat(buf, &st) == 0) {
+    const char *why = strerror(e);
+    if (e == EEXIST && stat(part, &st) == 0) {
         if (S_ISDIR(st.st_mode)) return 0;
-        return df_fail(err, "%s: cannot create folder: a file that is not a folder is in the way", buf);
+        why = "a file that is not a folder is in the way";
     }
-    return df_fail(err, "%s: cannot create folder: %s", buf, strerror(e));
+    if (!strcmp(part, path)) return df_fail(err, "%s: cannot create folder: %s", path, why);
+    return df_fail(err, "%s: cannot create folder '%s': %s", path, part, why);
 }
 
 int df_make_dirs(const char *path, df_error *err) {
@@ -202,10 +204,10 @@ int df_make_dirs(const char *path, df_error *err) {
     for (char *p = buf + 1; *p && !rc; p++) {
         if (*p != '/' || p[-1] == '/') continue;
         *p = '\0';
-        rc = make_one(buf, err);
+        rc = make_one(path, buf, err);
         *p = '/';
     }
-    if (!rc) rc = make_one(buf, err);
+    if (!rc) rc = make_one(path, buf, err);
     free(buf);
     return rc;
 }
