@@ -180,11 +180,8 @@ int df_csv_read(const char *path, df_csv *t, df_error *err) {
 
 void df_csv_free(df_csv *t) {
     if (!t) return;
-    free(t->path);
-    free(t->header);
-    free(t->fields);
-    free(t->lines);
-    free(t->text_);
+    void *owned[] = {t->path, t->header, t->fields, t->lines, t->text_};
+    for (size_t i = 0; i < sizeof owned / sizeof *owned; i++) free(owned[i]);
     memset(t, 0, sizeof *t);
 }
 

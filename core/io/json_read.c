@@ -296,10 +296,7 @@ static void stack_push(parser *p, const df_json *v, char *key) {
     p->stack_len++;
 }
 
-typedef struct {
-    const char *key;
-    size_t offset;
-} key_at;
+typedef struct { const char *key; size_t offset; } key_at; /* a key and where it stands, for sorting */
 
 static int key_cmp(const void *a, const void *b) {
     const key_at *x = a, *y = b;

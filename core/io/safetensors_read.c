@@ -40,14 +40,9 @@ struct df_st_file {
 void df_st_close(df_st_file *f) {
     if (!f) return;
     for (int i = 0; i < f->nt; i++) free(f->t[i].owned);
-    free(f->t);
-    free(f->by_name);
-    free(f->meta_key);
-    free(f->meta_value);
-    free(f->file);
     df_json_free(f->doc);
-    free(f->path);
-    free(f);
+    void *owned[] = {f->t, f->by_name, f->meta_key, f->meta_value, f->file, f->path, f};
+    for (size_t i = 0; i < sizeof owned / sizeof *owned; i++) free(owned[i]);
 }
 
 static float half_to_float(uint16_t h) {

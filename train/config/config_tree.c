@@ -61,12 +61,8 @@ void df_cfg_free(df_cfg_node *node) {
         df_cfg_free(node->items[i]);
         if (node->keys) df_cfg_free(node->keys[i]);
     }
-    free(node->items);
-    free(node->keys);
-    free(node->text);
-    free(node->file);
-    free(node->dir);
-    free(node);
+    void *owned[] = {node->items, node->keys, node->text, node->file, node->dir, node};
+    for (size_t i = 0; i < sizeof owned / sizeof *owned; i++) free(owned[i]);
 }
 
 df_cfg_node *df_cfg_copy(const df_cfg_node *src) {

@@ -79,10 +79,8 @@ int df_report_read_curve(const char *path, df_report_curve *c, df_error *err) {
 }
 
 void df_report_curve_free(df_report_curve *c) {
-    free(c->epoch);
-    free(c->train_loss);
-    free(c->valid_loss);
-    free(c->valid_auc);
+    void *owned[] = {c->epoch, c->train_loss, c->valid_loss, c->valid_auc};
+    for (size_t i = 0; i < sizeof owned / sizeof *owned; i++) free(owned[i]);
     memset(c, 0, sizeof *c);
 }
 
