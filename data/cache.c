@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/io/files.h"
 #include "core/rng.h"
 #include "data/resize.h"
 
@@ -79,15 +80,11 @@ static int try_map(const char *path, uint64_t fp, int n, int size, df_cache *c) 
 }
 
 static int build(const char *path, char *const *paths, int n, int size, uint64_t fp, df_error *err) {
-    size_t plen = strlen(path) + 32;
-    char *tmp = df_malloc(plen);
-    snprintf(tmp, plen, "%s.tmp.%ld", path, (long)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        df_fail(err, "%s: cannot create image cache: %s", tmp, strerror(errno));
-        free(tmp);
-        return -1;
-    }
+    df_atomic_file out;
+    if (df_atomic_open(path, &out, err)) return df_fail_prefix(err, "image cache");
+    /* Positioned writes from many threads go to the descriptor; the stream is never written through. */
+    int fd = fileno(out.f);
+    const char *tmp = out.tmp;
     size_t stride = stride_of(size), total = HEADER_BYTES + (size_t)n * stride;
     int failed_at = n; /* lowest failing index, so the message does not depend on scheduling */
     df_error first = {{0}};
@@ -130,26 +127,16 @@ static int build(const char *path, char *const *paths, int n, int size, uint64_t
         hd.data_offset = HEADER_BYTES;
         unsigned char raw[HEADER_BYTES] = {0};
         memcpy(raw, &hd, sizeof hd);
-        if (pwrite(fd, raw, HEADER_BYTES, 0) != HEADER_BYTES || fsync(fd) != 0) {
+        if (pwrite(fd, raw, HEADER_BYTES, 0) != HEADER_BYTES) {
             df_fail(&first, "%s: writing image cache failed: %s", tmp, strerror(errno));
             failed_at = -1;
         }
     }
-    if (close(fd) != 0 && failed_at == n) {
-        df_fail(&first, "%s: closing image cache failed: %s", tmp, strerror(errno));
-        failed_at = -1;
-    }
-    if (failed_at == n && rename(tmp, path) != 0) {
-        df_fail(&first, "%s: cannot rename image cache into place: %s", path, strerror(errno));
-        failed_at = -1;
-    }
     if (failed_at != n) {
-        unlink(tmp);
-        free(tmp);
+        df_atomic_abort(&out);
         return df_fail(err, "building image cache %s: %s", path, first.msg);
     }
-    free(tmp);
-    return 0;
+    return df_atomic_commit(&out, err) ? df_fail_prefix(err, "image cache") : 0;
 }
 
 int df_cache_open(const char *cache_path, char *const *paths, int n, int size, df_cache **out, int *rebuilt,

@@ -2,9 +2,10 @@
  * offsets are turned into pointers at the end, so a table is four allocations whatever its size. */
 #include "data/csv.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "core/io/files.h"
 
 typedef struct {
     char *text;
@@ -169,34 +170,18 @@ fail:
 
 int df_csv_read(const char *path, df_csv *t, df_error *err) {
     memset(t, 0, sizeof *t);
-    FILE *f = fopen(path, "rb");
-    if (!f) return df_fail(err, "cannot open '%s': %s", path, strerror(errno));
-    size_t len = 0, cap = 1 << 16;
-    char *buf = df_malloc(cap);
-    for (;;) {
-        if (len == cap) buf = df_realloc(buf, cap *= 2);
-        size_t got = fread(buf + len, 1, cap - len, f);
-        len += got;
-        if (got == 0) break;
-    }
-    int bad = ferror(f);
-    fclose(f);
-    if (bad) {
-        free(buf);
-        return df_fail(err, "error reading '%s'", path);
-    }
-    int rc = df_csv_parse(buf, len, path, t, err);
+    unsigned char *buf;
+    size_t len;
+    if (df_read_file(path, DF_CSV_MAX_FILE_BYTES, &buf, &len, err)) return -1;
+    int rc = df_csv_parse((const char *)buf, len, path, t, err);
     free(buf);
     return rc;
 }
 
 void df_csv_free(df_csv *t) {
     if (!t) return;
-    free(t->path);
-    free(t->header);
-    free(t->fields);
-    free(t->lines);
-    free(t->text_);
+    void *owned[] = {t->path, t->header, t->fields, t->lines, t->text_};
+    for (size_t i = 0; i < sizeof owned / sizeof *owned; i++) free(owned[i]);
     memset(t, 0, sizeof *t);
 }
 

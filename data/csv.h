@@ -27,7 +27,11 @@ typedef struct {
     char *text_;    /* storage of every field */
 } df_csv;
 
-/* Reads the file at path. On failure *t is left empty (safe to df_csv_free). */
+/* CSV files larger than this are refused unread (the message names the limit). */
+#define DF_CSV_MAX_FILE_BYTES ((size_t)1 << 30)
+
+/* Reads the file at path (through core/io/files.h: a regular file, at most DF_CSV_MAX_FILE_BYTES). On
+ * failure *t is left empty (safe to df_csv_free). */
 int df_csv_read(const char *path, df_csv *t, df_error *err);
 /* Parses text[0..len) as if it were the file `name`. */
 int df_csv_parse(const char *text, size_t len, const char *name, df_csv *t, df_error *err);

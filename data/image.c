@@ -1,11 +1,12 @@
-/* image.c: image memory, whole-file reading and format detection by magic bytes (see image.h). */
+/* image.c: image memory and format detection by magic bytes (see image.h); files are read whole through
+ * core/io/files.h. */
 #include "data/image.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
+
+#include "core/io/files.h"
 
 void df_image_alloc(df_image *img, int w, int h, int c) {
     DF_ASSERT(w > 0 && h > 0 && (c == 1 || c == 3));
@@ -22,34 +23,6 @@ void df_image_free(df_image *img) {
     img->w = img->h = img->c = 0;
 }
 
-int df_read_file(const char *path, unsigned char **buf, size_t *len, df_error *err) {
-    *buf = NULL;
-    *len = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f) return df_fail(err, "%s: cannot open: %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-        fclose(f);
-        return df_fail(err, "%s: not a regular file", path);
-    }
-    if (st.st_size == 0) {
-        fclose(f);
-        return df_fail(err, "%s: empty file (0 bytes)", path);
-    }
-    size_t n = (size_t)st.st_size;
-    unsigned char *b = df_malloc(n);
-    size_t got = fread(b, 1, n, f);
-    int bad = ferror(f);
-    fclose(f);
-    if (got != n || bad) {
-        free(b);
-        return df_fail(err, "%s: read %zu of %zu bytes", path, got, n);
-    }
-    *buf = b;
-    *len = n;
-    return 0;
-}
-
 static int is_jpeg(const unsigned char *b, size_t n) { return n >= 3 && b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF; }
 static int is_png(const unsigned char *b, size_t n) {
     static const unsigned char sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
@@ -59,7 +32,11 @@ static int is_png(const unsigned char *b, size_t n) {
 static int decode_any(const char *path, int tw, int th, df_image *img, df_error *err) {
     unsigned char *buf;
     size_t len;
-    if (df_read_file(path, &buf, &len, err)) return -1;
+    if (df_read_file(path, DF_IMAGE_MAX_FILE_BYTES, &buf, &len, err)) return -1;
+    if (len == 0) {
+        free(buf);
+        return df_fail(err, "%s: empty file (0 bytes)", path);
+    }
     int rc;
     if (is_jpeg(buf, len))
         rc = df_image_decode_jpeg(buf, len, path, tw, th, img, err);

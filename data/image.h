@@ -18,6 +18,8 @@
 /* Headers claiming more are refused before any pixel memory is allocated. */
 #define DF_IMAGE_MAX_SIDE 16384
 #define DF_IMAGE_MAX_PIXELS 100000000LL
+/* Image files larger than this are refused unread. */
+#define DF_IMAGE_MAX_FILE_BYTES ((size_t)1 << 30)
 
 typedef struct {
     int w, h, c;
@@ -50,8 +52,5 @@ int df_image_save_png(const char *path, const df_image *img, df_error *err);
 int df_image_save_jpeg(const char *path, const df_image *img, int quality, df_error *err);
 /* A gray 8-bit PNG from a bare w x h buffer (masks). */
 int df_image_save_gray_png(const char *path, const unsigned char *gray, int w, int h, df_error *err);
-
-/* Reads a whole file into memory (df_malloc'd, *len bytes); an empty file is an error. */
-int df_read_file(const char *path, unsigned char **buf, size_t *len, df_error *err);
 
 #endif

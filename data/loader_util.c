@@ -6,17 +6,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-char *df_path_join(const char *dir, const char *name) {
-    if (!dir || !dir[0] || name[0] == '/') return df_strdup(name);
-    size_t a = strlen(dir), b = strlen(name);
-    int slash = dir[a - 1] != '/';
-    char *p = df_malloc(a + (size_t)slash + b + 1);
-    memcpy(p, dir, a);
-    if (slash) p[a] = '/';
-    memcpy(p + a + (size_t)slash, name, b + 1);
-    return p;
-}
-
 int df_is_file(const char *path) {
     struct stat st;
     return stat(path, &st) == 0 && S_ISREG(st.st_mode);

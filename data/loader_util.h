@@ -3,11 +3,10 @@
 #ifndef DF_LOADER_UTIL_H
 #define DF_LOADER_UTIL_H
 
+#include "core/io/files.h" /* df_path_join */
 #include "data/csv.h"
 #include "data/dataset.h"
 
-/* dir + "/" + name; name alone when it is absolute or dir is NULL or "". */
-char *df_path_join(const char *dir, const char *name);
 /* 1 when path names an existing regular file (or a link to one). */
 int df_is_file(const char *path);
 /* "row:<line>" for an empty group field, else a copy of the field. */

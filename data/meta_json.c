@@ -1,380 +1,171 @@
-/* meta_json.c: the metadata encoder as JSON and back (see meta.h). The format is
+/* meta_json.c: the metadata encoder as JSON and back (see meta.h), through core/io/json.h. The format is
  *   {"format":"dermfuse-meta/1","dim":7,"features":[
  *     {"column":"age_approx","kind":"numeric","mean":51.9000015,"sd":16.2000008},
  *     {"column":"sex","kind":"categorical","values":["female","male"]}]}
- * written without blanks. Floats are printed with %.9g and read back with strtof, which restores the same
- * float. The reader accepts any JSON spacing and key order but checks the content strictly: unknown keys, a
- * missing field, a repeated column, unsorted or repeated category values or a dim that disagrees are errors. */
+ * written without blanks. Contract: the text is stored in checkpoints, so its bytes never change: keys in
+ * this order, floats with %.9g (read back with strtof from the text itself, which restores the same float),
+ * every control character in a string as \u00XX (the writer's u_escapes). The reader takes any JSON the
+ * strict core parser accepts (any spacing and key order) but checks the content strictly: unknown or repeated
+ * keys, a missing field, a repeated column, unsorted or repeated category values or a dim that disagrees are
+ * errors naming the byte offset. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/io/json.h"
 #include "data/meta.h"
 
 #define FORMAT_TAG "dermfuse-meta/1"
 
 /* ---- writing ---- */
 
-typedef struct {
-    char *s;
-    size_t len, cap;
-} sbuf;
-
-static void put(sbuf *b, const char *s, size_t n) {
-    if (b->len + n + 1 > b->cap) {
-        while (b->len + n + 1 > b->cap) b->cap = b->cap ? b->cap * 2 : 256;
-        b->s = df_realloc(b->s, b->cap);
-    }
-    memcpy(b->s + b->len, s, n);
-    b->len += n;
-    b->s[b->len] = '\0';
-}
-static void puts_(sbuf *b, const char *s) { put(b, s, strlen(s)); }
-
-static void put_string(sbuf *b, const char *s) {
-    puts_(b, "\"");
-    for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
-        char esc[8];
-        if (*c == '"' || *c == '\\') {
-            esc[0] = '\\';
-            esc[1] = (char)*c;
-            put(b, esc, 2);
-        } else if (*c < 0x20) {
-            snprintf(esc, sizeof esc, "\\u%04x", *c);
-            puts_(b, esc);
-        } else {
-            put(b, (const char *)c, 1);
-        }
-    }
-    puts_(b, "\"");
-}
-
-static void put_float(sbuf *b, float x) {
-    char num[32];
-    snprintf(num, sizeof num, "%.9g", (double)x);
-    puts_(b, num);
-}
-
 char *df_meta_to_json(const df_meta_encoder *enc) {
-    sbuf b = {0};
-    char num[32];
-    puts_(&b, "{\"format\":\"" FORMAT_TAG "\",\"dim\":");
-    snprintf(num, sizeof num, "%d", enc->dim);
-    puts_(&b, num);
-    puts_(&b, ",\"features\":[");
+    df_json_writer w;
+    df_json_writer_init(&w);
+    w.u_escapes = 1;
+    df_json_object_begin(&w);
+    df_json_key(&w, "format");
+    df_json_string(&w, FORMAT_TAG);
+    df_json_key(&w, "dim");
+    df_json_int(&w, enc->dim);
+    df_json_key(&w, "features");
+    df_json_array_begin(&w);
     for (int f = 0; f < enc->n_features; f++) {
         const df_meta_feature *ft = &enc->features[f];
-        puts_(&b, f ? ",{\"column\":" : "{\"column\":");
-        put_string(&b, ft->column);
+        df_json_object_begin(&w);
+        df_json_key(&w, "column");
+        df_json_string(&w, ft->column);
+        df_json_key(&w, "kind");
         if (ft->kind == DF_META_NUMERIC) {
-            puts_(&b, ",\"kind\":\"numeric\",\"mean\":");
-            put_float(&b, ft->mean);
-            puts_(&b, ",\"sd\":");
-            put_float(&b, ft->sd);
+            df_json_string(&w, "numeric");
+            df_json_key(&w, "mean");
+            df_json_number(&w, ft->mean);
+            df_json_key(&w, "sd");
+            df_json_number(&w, ft->sd);
         } else {
-            puts_(&b, ",\"kind\":\"categorical\",\"values\":[");
-            for (int v = 0; v < ft->n_values; v++) {
-                if (v) puts_(&b, ",");
-                put_string(&b, ft->values[v]);
-            }
-            puts_(&b, "]");
+            df_json_string(&w, "categorical");
+            df_json_key(&w, "values");
+            df_json_array_begin(&w);
+            for (int v = 0; v < ft->n_values; v++) df_json_string(&w, ft->values[v]);
+            df_json_array_end(&w);
         }
-        puts_(&b, "}");
+        df_json_object_end(&w);
     }
-    puts_(&b, "]}");
-    return b.s;
+    df_json_array_end(&w);
+    df_json_object_end(&w);
+    return w.text; /* owned by the caller now */
 }
 
 /* ---- reading ---- */
 
-typedef struct {
-    const char *s;
-    size_t p;
-    df_error *err;
-} cursor;
-
-static int fail_at(cursor *c, const char *what) {
-    return df_fail(c->err, "metadata encoder JSON, byte %zu: %s", c->p, what);
+static int fail_at(df_error *err, const df_json *v, const char *what) {
+    return df_fail(err, "metadata encoder JSON, byte %zu: %s", v->offset, what);
 }
 
-static void ws(cursor *c) {
-    while (c->s[c->p] == ' ' || c->s[c->p] == '\t' || c->s[c->p] == '\n' || c->s[c->p] == '\r') c->p++;
-}
-
-static int expect(cursor *c, char ch) {
-    ws(c);
-    if (c->s[c->p] != ch) {
-        char what[40];
-        snprintf(what, sizeof what, "expected '%c'", ch);
-        return fail_at(c, what);
-    }
-    c->p++;
+/* A copy of a string value that holds no NUL. */
+static int read_string(const df_json *v, char **out, df_error *err) {
+    if (v->type != DF_JSON_STRING) return fail_at(err, v, "expected a string");
+    if (strlen(v->str) != v->len) return fail_at(err, v, "a string holds a NUL character");
+    *out = df_strdup(v->str);
     return 0;
 }
 
-/* After an element: 1 for ',' (another follows), 0 for the closing bracket, -1 on error. */
-static int more(cursor *c, char close) {
-    ws(c);
-    if (c->s[c->p] == ',') {
-        c->p++;
-        return 1;
-    }
-    if (c->s[c->p] == close) {
-        c->p++;
-        return 0;
-    }
-    char what[48];
-    snprintf(what, sizeof what, "expected ',' or '%c'", close);
-    return fail_at(c, what);
-}
-
-static int hex4(const char *s, unsigned *out) {
-    unsigned v = 0;
-    for (int i = 0; i < 4; i++) {
-        char h = s[i];
-        v <<= 4;
-        if (h >= '0' && h <= '9') v |= (unsigned)(h - '0');
-        else if (h >= 'a' && h <= 'f') v |= (unsigned)(h - 'a' + 10);
-        else if (h >= 'A' && h <= 'F') v |= (unsigned)(h - 'A' + 10);
-        else return -1;
-    }
-    *out = v;
+/* A finite float, read from the number's own text so that strtof restores exactly the float written. */
+static int read_float(const char *json, const df_json *v, float *out, df_error *err) {
+    float x = v->type == DF_JSON_NUMBER ? strtof(json + v->offset, NULL) : NAN;
+    if (!isfinite(x)) return fail_at(err, v, "expected a finite number");
+    *out = x;
     return 0;
 }
 
-static void put_utf8(sbuf *b, unsigned cp) {
-    char u[4];
-    size_t n;
-    if (cp < 0x80) u[0] = (char)cp, n = 1;
-    else if (cp < 0x800) u[0] = (char)(0xC0 | (cp >> 6)), u[1] = (char)(0x80 | (cp & 0x3F)), n = 2;
-    else if (cp < 0x10000)
-        u[0] = (char)(0xE0 | (cp >> 12)), u[1] = (char)(0x80 | ((cp >> 6) & 0x3F)),
-        u[2] = (char)(0x80 | (cp & 0x3F)), n = 3;
-    else
-        u[0] = (char)(0xF0 | (cp >> 18)), u[1] = (char)(0x80 | ((cp >> 12) & 0x3F)),
-        u[2] = (char)(0x80 | ((cp >> 6) & 0x3F)), u[3] = (char)(0x80 | (cp & 0x3F)), n = 4;
-    put(b, u, n);
+static int read_values(const df_json *v, df_meta_feature *ft, df_error *err) {
+    if (v->type != DF_JSON_ARRAY) return fail_at(err, v, "expected an array of category values");
+    ft->values = df_calloc((size_t)(v->count ? v->count : 1), sizeof *ft->values);
+    for (int i = 0; i < v->count; i++) {
+        if (read_string(&v->items[i], &ft->values[i], err)) return -1;
+        ft->n_values++;
+        if (i && strcmp(ft->values[i - 1], ft->values[i]) >= 0)
+            return fail_at(err, &v->items[i], "category values must be sorted and distinct");
+    }
+    return 0;
 }
 
-/* Reads a JSON string into a new allocation. */
-static int read_string(cursor *c, char **out) {
-    ws(c);
-    if (c->s[c->p] != '"') return fail_at(c, "expected a string");
-    c->p++;
-    sbuf b = {0};
-    puts_(&b, "");
-    for (;;) {
-        unsigned char ch = (unsigned char)c->s[c->p];
-        if (ch == '\0') {
-            free(b.s);
-            return fail_at(c, "unterminated string");
-        }
-        if (ch < 0x20) {
-            free(b.s);
-            return fail_at(c, "control character in a string");
-        }
-        c->p++;
-        if (ch == '"') break;
-        if (ch != '\\') {
-            put(&b, (const char *)&ch, 1);
-            continue;
-        }
-        char e = c->s[c->p++];
-        const char *simple = strchr("\"\\/bfnrt", e);
-        if (e && simple) {
-            const char *map = "\"\\/\b\f\n\r\t";
-            put(&b, map + (simple - "\"\\/bfnrt"), 1);
-        } else if (e == 'u') {
-            unsigned cp, lo;
-            if (hex4(c->s + c->p, &cp)) {
-                free(b.s);
-                return fail_at(c, "bad \\u escape");
-            }
-            c->p += 4;
-            if (cp >= 0xD800 && cp < 0xDC00 && c->s[c->p] == '\\' && c->s[c->p + 1] == 'u' &&
-                !hex4(c->s + c->p + 2, &lo) && lo >= 0xDC00 && lo < 0xE000) {
-                cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-                c->p += 6;
-            }
-            put_utf8(&b, cp);
+static int read_feature(const char *json, const df_json *v, df_meta_feature *ft, df_error *err) {
+    if (v->type != DF_JSON_OBJECT) return fail_at(err, v, "expected a feature object");
+    const df_json *kind = NULL, *mean = NULL, *sd = NULL, *values = NULL;
+    for (int i = 0; i < v->count; i++) {
+        const char *k = v->keys[i];
+        const df_json *x = &v->items[i];
+        if (!strcmp(k, "column")) {
+            if (read_string(x, &ft->column, err)) return -1;
+        } else if (!strcmp(k, "kind")) {
+            kind = x;
+        } else if (!strcmp(k, "mean")) {
+            mean = x;
+        } else if (!strcmp(k, "sd")) {
+            sd = x;
+        } else if (!strcmp(k, "values")) {
+            values = x;
         } else {
-            free(b.s);
-            return fail_at(c, "bad escape in a string");
+            return fail_at(err, x, "unknown key in a feature");
         }
     }
-    *out = b.s;
-    return 0;
-}
-
-static int read_float(cursor *c, float *out) {
-    ws(c);
-    char *end;
-    float v = strtof(c->s + c->p, &end);
-    if (end == c->s + c->p || !isfinite(v)) return fail_at(c, "expected a finite number");
-    c->p = (size_t)(end - c->s);
-    *out = v;
-    return 0;
-}
-
-static int read_int(cursor *c, int *out) {
-    ws(c);
-    char *end;
-    long v = strtol(c->s + c->p, &end, 10);
-    if (end == c->s + c->p || v < 0 || v > 1000000000L) return fail_at(c, "expected a non-negative integer");
-    c->p = (size_t)(end - c->s);
-    *out = (int)v;
-    return 0;
-}
-
-static int read_values(cursor *c, df_meta_feature *ft) {
-    if (expect(c, '[')) return -1;
-    int cap = 0;
-    ws(c);
-    if (c->s[c->p] == ']') {
-        c->p++;
+    if (!ft->column || !kind || kind->type != DF_JSON_STRING)
+        return fail_at(err, v, "a feature needs \"column\" and \"kind\" strings");
+    if (!strcmp(kind->str, "numeric")) {
+        ft->kind = DF_META_NUMERIC;
+        if (!mean || !sd || values) return fail_at(err, v, "a numeric feature has \"mean\" and \"sd\" only");
+        if (read_float(json, mean, &ft->mean, err) || read_float(json, sd, &ft->sd, err)) return -1;
+        if (!(ft->sd > 0.0f)) return fail_at(err, sd, "a numeric feature's sd must be positive");
         return 0;
     }
-    for (;;) {
-        char *v;
-        size_t at = c->p;
-        if (read_string(c, &v)) return -1;
-        if (ft->n_values == cap) {
-            cap = cap ? cap * 2 : 8;
-            ft->values = df_realloc(ft->values, (size_t)cap * sizeof *ft->values);
-        }
-        ft->values[ft->n_values++] = v;
-        if (ft->n_values > 1 && strcmp(ft->values[ft->n_values - 2], v) >= 0) {
-            c->p = at;
-            return fail_at(c, "category values must be sorted and distinct");
-        }
-        int m = more(c, ']');
-        if (m < 0) return -1;
-        if (!m) return 0;
-    }
-}
-
-static int read_feature(cursor *c, df_meta_feature *ft) {
-    char *kind = NULL;
-    int have_mean = 0, have_sd = 0, have_values = 0;
-    size_t start = c->p;
-    if (expect(c, '{')) return -1;
-    for (;;) {
-        char *key;
-        if (read_string(c, &key)) goto fail;
-        int rc = expect(c, ':');
-        if (!rc) {
-            if (!strcmp(key, "column") && !ft->column) rc = read_string(c, &ft->column);
-            else if (!strcmp(key, "kind") && !kind) rc = read_string(c, &kind);
-            else if (!strcmp(key, "mean") && !have_mean) rc = read_float(c, &ft->mean), have_mean = 1;
-            else if (!strcmp(key, "sd") && !have_sd) rc = read_float(c, &ft->sd), have_sd = 1;
-            else if (!strcmp(key, "values") && !have_values) rc = read_values(c, ft), have_values = 1;
-            else rc = fail_at(c, "unknown or repeated key in a feature");
-        }
-        free(key);
-        if (rc) goto fail;
-        int m = more(c, '}');
-        if (m < 0) goto fail;
-        if (!m) break;
-    }
-    size_t end = c->p;
-    c->p = start;
-    if (!ft->column || !kind) {
-        fail_at(c, "a feature needs \"column\" and \"kind\"");
-    } else if (!strcmp(kind, "numeric")) {
-        ft->kind = DF_META_NUMERIC;
-        if (!have_mean || !have_sd || have_values) fail_at(c, "a numeric feature has \"mean\" and \"sd\" only");
-        else if (!(ft->sd > 0.0f)) fail_at(c, "a numeric feature's sd must be positive");
-        else goto ok;
-    } else if (!strcmp(kind, "categorical")) {
+    if (!strcmp(kind->str, "categorical")) {
         ft->kind = DF_META_CATEGORICAL;
-        if (!have_values || have_mean || have_sd) fail_at(c, "a categorical feature has \"values\" only");
-        else goto ok;
-    } else {
-        fail_at(c, "feature kind must be \"numeric\" or \"categorical\"");
+        if (!values || mean || sd) return fail_at(err, v, "a categorical feature has \"values\" only");
+        return read_values(values, ft, err);
     }
-fail:
-    free(kind);
-    return -1;
-ok:
-    free(kind);
-    c->p = end;
-    return 0;
+    return fail_at(err, kind, "feature kind must be \"numeric\" or \"categorical\"");
 }
 
-static int read_encoder(cursor *c, df_meta_encoder *enc, int *dim) {
-    char *format = NULL;
-    int have_dim = 0, have_features = 0, cap = 0;
-    if (expect(c, '{')) return -1;
-    for (;;) {
-        char *key;
-        if (read_string(c, &key)) goto fail;
-        int rc = expect(c, ':');
-        if (!rc && !strcmp(key, "format") && !format) {
-            rc = read_string(c, &format);
-            if (!rc && strcmp(format, FORMAT_TAG)) rc = fail_at(c, "format is not \"" FORMAT_TAG "\"");
-        } else if (!rc && !strcmp(key, "dim") && !have_dim) {
-            rc = read_int(c, dim);
-            have_dim = 1;
-        } else if (!rc && !strcmp(key, "features") && !have_features) {
-            have_features = 1;
-            rc = expect(c, '[');
-            ws(c);
-            if (!rc && c->s[c->p] == ']') {
-                c->p++;
-            } else {
-                while (!rc) {
-                    if (enc->n_features == cap) {
-                        cap = cap ? cap * 2 : 8;
-                        enc->features = df_realloc(enc->features, (size_t)cap * sizeof *enc->features);
-                    }
-                    df_meta_feature *ft = &enc->features[enc->n_features++];
-                    memset(ft, 0, sizeof *ft);
-                    rc = read_feature(c, ft);
-                    if (!rc) {
-                        int m = more(c, ']');
-                        if (m <= 0) rc = m;
-                        if (m == 0) break;
-                    }
-                }
-            }
-        } else if (!rc) {
-            rc = fail_at(c, "unknown or repeated key");
-        }
-        free(key);
-        if (rc) goto fail;
-        int m = more(c, '}');
-        if (m < 0) goto fail;
-        if (!m) break;
+static int read_encoder(const char *json, const df_json *root, df_meta_encoder *enc, int *dim, df_error *err) {
+    if (root->type != DF_JSON_OBJECT) return fail_at(err, root, "expected the encoder object");
+    const df_json *format = df_json_get(root, "format"), *d = df_json_get(root, "dim"),
+                  *features = df_json_get(root, "features");
+    for (int i = 0; i < root->count; i++)
+        if (strcmp(root->keys[i], "format") && strcmp(root->keys[i], "dim") && strcmp(root->keys[i], "features"))
+            return fail_at(err, &root->items[i], "unknown key");
+    if (!format || !d || !features)
+        return fail_at(err, root, "the encoder needs \"format\", \"dim\" and \"features\"");
+    if (format->type != DF_JSON_STRING || strcmp(format->str, FORMAT_TAG))
+        return fail_at(err, format, "format is not \"" FORMAT_TAG "\"");
+    if (d->type != DF_JSON_NUMBER || !d->is_integer || d->integer < 0 || d->integer > 1000000000)
+        return fail_at(err, d, "expected a non-negative integer");
+    *dim = (int)d->integer;
+    if (features->type != DF_JSON_ARRAY) return fail_at(err, features, "expected an array of features");
+    enc->features = df_calloc((size_t)(features->count ? features->count : 1), sizeof *enc->features);
+    for (int i = 0; i < features->count; i++) {
+        enc->n_features++;
+        if (read_feature(json, &features->items[i], &enc->features[i], err)) return -1;
     }
-    if (!format || !have_dim || !have_features) {
-        fail_at(c, "the encoder needs \"format\", \"dim\" and \"features\"");
-        goto fail;
-    }
-    free(format);
     return 0;
-fail:
-    free(format);
-    return -1;
 }
 
 int df_meta_from_json(df_meta_encoder *enc, const char *json, df_error *err) {
     memset(enc, 0, sizeof *enc);
-    cursor c = {json, 0, err};
+    df_json_doc *doc;
+    if (df_json_parse(json, strlen(json), &doc, err)) return df_fail_prefix(err, "metadata encoder JSON");
     int dim = -1;
-    if (read_encoder(&c, enc, &dim)) {
+    int rc = read_encoder(json, df_json_root(doc), enc, &dim, err);
+    df_json_free(doc);
+    if (rc) {
         df_meta_encoder_free(enc);
         return -1;
-    }
-    ws(&c);
-    if (json[c.p]) {
-        df_meta_encoder_free(enc);
-        return fail_at(&c, "text after the encoder object");
     }
     for (int f = 0; f < enc->n_features; f++)
         for (int g = 0; g < f; g++)
             if (!strcmp(enc->features[f].column, enc->features[g].column)) {
-                int rc = df_fail(err, "metadata encoder JSON: column '%s' appears twice", enc->features[f].column);
+                rc = df_fail(err, "metadata encoder JSON: column '%s' appears twice", enc->features[f].column);
                 df_meta_encoder_free(enc);
                 return rc;
             }

@@ -73,11 +73,13 @@ typedef struct {
     unsigned char has_items[DF_JSON_MAX_DEPTH];
     int key_pending; /* a key was written and its value is due */
     int done;        /* the top-level value is complete */
+    int u_escapes;   /* set after init to write every control character as \u00XX (none as \n, \t, ...): the
+                      * form the metadata encoder's stored JSON has always had */
 } df_json_writer;
 
 void df_json_writer_init(df_json_writer *w);
 void df_json_writer_free(df_json_writer *w);
-/* Empties the text so the writer can build another document (e.g. the next metrics line). */
+/* Empties the text so the writer can build another document (e.g. the next metrics line); u_escapes stays. */
 void df_json_writer_reset(df_json_writer *w);
 
 void df_json_object_begin(df_json_writer *w);

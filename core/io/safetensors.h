@@ -9,8 +9,9 @@
  * - Deterministic bytes: tensors and metadata are sorted by name, the JSON is compact, so the same content
  *   always gives a byte-identical file (exact-resume tests compare files).
  * - Aligned data: the header is padded with spaces so the data starts at a multiple of 8.
- * - Atomic replacement: the file is written to "<path>.tmp.<pid>", flushed and fsync'ed, renamed over path,
- *   and the directory is fsync'ed; a crash leaves the old file or the new one, never half of one.
+ * - Atomic replacement (core/io/files.h): the file is written to "<path>.tmp.<pid>", flushed and fsync'ed,
+ *   renamed over path, and the directory is fsync'ed; a crash leaves the old file or the new one, never half
+ *   of one.
  * - Integrity: metadata key "df.checksum" (reserved) holds "crc32:XXXXXXXX", the CRC-32 (the zlib one) of
  *   the header with those 8 hex digits set to '0', followed by the data buffer. A tool that rewrites the
  *   file must drop the key.
@@ -30,6 +31,7 @@
 
 #define DF_ST_MAX_RANK 8
 #define DF_ST_MAX_HEADER 100000000 /* bytes; the Python reader's limit too */
+#define DF_ST_MAX_FILE_BYTES ((size_t)1 << 40) /* a file larger than this is refused unread */
 #define DF_ST_CHECKSUM_KEY "df.checksum"
 
 /* ---- writing ---- */

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "core/io/files.h"
 #include "core/rng.h"
 #include "data/image.h"
 #include "train/metrics/metrics.h"
@@ -265,7 +266,7 @@ static void test_two_classes(void) {
         size_t b64len = strcspn(p, "\""), n;
         unsigned char *bytes = unbase64(p, b64len, &n), *file;
         size_t flen;
-        CHECK(df_read_file(fx.png[j], &file, &flen, &err) == 0);
+        CHECK(df_read_file(fx.png[j], DF_IMAGE_MAX_FILE_BYTES, &file, &flen, &err) == 0);
         CHECK(bytes && n == flen && memcmp(bytes, file, n) == 0);
         free(bytes);
         free(file);
@@ -282,7 +283,7 @@ static void test_two_classes(void) {
     CHECK(df_report_write(&r, path, &err) == 0);
     unsigned char *file;
     size_t flen;
-    CHECK(df_read_file(path, &file, &flen, &err) == 0 && flen == len);
+    CHECK(df_read_file(path, (size_t)1 << 30, &file, &flen, &err) == 0 && flen == len);
     free(file);
     unlink(path);
     const char *missing[2] = {"/nonexistent/ov.png", "/nonexistent/ov.png"};

@@ -6,12 +6,13 @@
 #include "train/config/config_tree.h"
 
 #include <errno.h>
-#include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <yaml.h>
+
+#include "core/io/files.h"
 
 int df_cfg_fail(df_error *err, const df_cfg_node *at, const char *fmt, ...) {
     if (!err) return -1;
@@ -24,9 +25,8 @@ int df_cfg_fail(df_error *err, const df_cfg_node *at, const char *fmt, ...) {
 }
 
 static char *cwd_copy(void) {
-    char buf[PATH_MAX];
-    if (!getcwd(buf, sizeof buf)) return df_strdup(".");
-    return df_strdup(buf);
+    char *cwd = getcwd(NULL, 0); /* allocated to fit (glibc, POSIX.1-2008 extension), freed with free() */
+    return cwd ? cwd : df_strdup(".");
 }
 
 df_cfg_node *df_cfg_new(df_cfg_kind kind, const char *text, int quoted, const char *file, const char *dir,
@@ -61,12 +61,8 @@ void df_cfg_free(df_cfg_node *node) {
         df_cfg_free(node->items[i]);
         if (node->keys) df_cfg_free(node->keys[i]);
     }
-    free(node->items);
-    free(node->keys);
-    free(node->text);
-    free(node->file);
-    free(node->dir);
-    free(node);
+    void *owned[] = {node->items, node->keys, node->text, node->file, node->dir, node};
+    for (size_t i = 0; i < sizeof owned / sizeof *owned; i++) free(owned[i]);
 }
 
 df_cfg_node *df_cfg_copy(const df_cfg_node *src) {
@@ -375,39 +371,19 @@ int df_cfg_parse_string(const char *text, const char *file, int col_offset, cons
 }
 
 int df_cfg_parse_file(const char *path, df_cfg_node **out, df_error *err) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return df_fail(err, "%s: cannot open config: %s", path, strerror(errno));
+    unsigned char *text;
+    size_t len;
+    if (df_read_file(path, DF_CFG_MAX_FILE_BYTES, &text, &len, err)) return -1;
+    char *buf = (char *)text;
     char *real = realpath(path, NULL);
     if (!real) {
-        fclose(f);
+        free(buf);
         return df_fail(err, "%s: cannot resolve config path: %s", path, strerror(errno));
     }
     char *slash = strrchr(real, '/');
     if (slash == real) slash[1] = '\0';
     else if (slash) *slash = '\0';
     const char *dir = real;
-    size_t cap = 4096, len = 0;
-    char *buf = df_malloc(cap);
-    for (;;) {
-        size_t got = fread(buf + len, 1, cap - len, f);
-        len += got;
-        if (len < cap) break;
-        if (cap >= DF_CFG_MAX_FILE_BYTES) {
-            fclose(f);
-            free(buf);
-            free(real);
-            return df_fail(err, "%s: config is larger than %u bytes", path, DF_CFG_MAX_FILE_BYTES);
-        }
-        cap *= 2;
-        buf = df_realloc(buf, cap);
-    }
-    int read_error = ferror(f);
-    fclose(f);
-    if (read_error) {
-        free(buf);
-        free(real);
-        return df_fail(err, "%s: read error", path);
-    }
     df_cfg_node *root;
     int rc = parse_buffer(buf, len, path, 0, dir, &root, err);
     free(buf);

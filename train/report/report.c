@@ -6,8 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "data/image.h"
+#include "core/io/files.h"
 #include "core/io/json.h"
+#include "data/image.h"
 #include "train/metrics/metrics.h"
 #include "train/session/run_files.h"
 #include "train/report/svg.h"
@@ -78,10 +79,8 @@ int df_report_read_curve(const char *path, df_report_curve *c, df_error *err) {
 }
 
 void df_report_curve_free(df_report_curve *c) {
-    free(c->epoch);
-    free(c->train_loss);
-    free(c->valid_loss);
-    free(c->valid_auc);
+    void *owned[] = {c->epoch, c->train_loss, c->valid_loss, c->valid_auc};
+    for (size_t i = 0; i < sizeof owned / sizeof *owned; i++) free(owned[i]);
     memset(c, 0, sizeof *c);
 }
 
@@ -332,7 +331,7 @@ static int overlays(FILE *f, const df_report_model *md, df_error *err) {
     for (int i = 0; i < md->n_overlays; i++) {
         unsigned char *png;
         size_t len;
-        if (df_read_file(md->overlay_paths[i], &png, &len, err)) return df_fail_prefix(err, "report");
+        if (df_read_file(md->overlay_paths[i], DF_IMAGE_MAX_FILE_BYTES, &png, &len, err)) return df_fail_prefix(err, "report");
         char *b64 = df_base64(png, len);
         free(png);
         fputs("<figure><img alt=\"Grad-CAM overlay\" src=\"data:image/png;base64,", f);

@@ -1,10 +1,12 @@
 /* run_files.h: what a run writes into its directory besides checkpoints: the resolved config, the
  * per-epoch metrics log (metrics.jsonl and metrics.csv), and the test results. Every file is written to a
- * temporary name and renamed, so none is ever half-written; the logs are rewritten whole each epoch (they
+ * temporary name and renamed (core/io/files.h), so none is ever half-written; the logs are rewritten whole each epoch (they
  * are small), which also drops epochs that a resumed run redoes. */
 #ifndef DF_RUN_FILES_H
 #define DF_RUN_FILES_H
 
+/* df_write_file_atomic and df_make_dirs, which callers of this header use, come from core/io/files.h. */
+#include "core/io/files.h"
 #include "train/session/evaluate.h"
 #include "train/metrics/metrics.h"
 #include "train/config/run_config.h"
@@ -30,13 +32,7 @@ int df_write_test_results(const char *dir, const df_run_data *rd, int split, con
 /* Predictions as CSV: id, true label and one probability column per class; with submission, MILK10k's
  * challenge format (lesion_id and the probability columns only). */
 void df_predictions_csv(FILE *f, const df_dataset *ds, const df_predictions *p, int submission);
-/* Writes text to path through a temporary file and rename. */
-int df_write_file_atomic(const char *path, const char *text, size_t len, df_error *err);
 /* The run directory <out_dir>/<name> of a config, as a new string (the caller frees it). */
 char *df_run_dir(const df_run_config *cfg);
-/* dir/name as a new string (df_malloc'd; the caller frees it); name alone when it is absolute. */
-char *df_path_join(const char *dir, const char *name);
-/* mkdir -p. */
-int df_make_dirs(const char *path, df_error *err);
 
 #endif
