@@ -110,6 +110,10 @@ typedef struct {
     char *text;      /* the resolved config as YAML, saved with the run and in checkpoints */
 } df_run_config;
 
+/* The schema every run config is bound through (run_schema.c); `dermfuse config-keys` prints it. */
+struct df_cfg_section;
+extern const struct df_cfg_section df_run_schema;
+
 /* Loads, merges bases, applies --set overrides (n_sets strings "a.b=c"), validates and binds. */
 int df_run_config_load(const char *path, const char *const *sets, int n_sets, df_run_config *cfg, df_error *err);
 void df_run_config_free(df_run_config *cfg);

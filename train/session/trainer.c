@@ -208,11 +208,15 @@ int df_train_session(df_session *s, const df_train_opts *opts, int *stopped, df_
     return r.state.finished && r.state.best_epoch >= 0 ? test_best(&r, err) : 0;
 }
 
+void df_train_environment(const df_run_config *cfg) {
+    if (cfg->run.threads > 0) omp_set_num_threads(cfg->run.threads);
+    df_signals_install();
+}
+
 int df_train_run(const df_run_config *cfg, df_fusion fusion, const df_train_opts *opts, int *stopped,
                  df_error *err) {
     if (stopped) *stopped = 0;
-    if (cfg->run.threads > 0) omp_set_num_threads(cfg->run.threads);
-    df_signals_install();
+    df_train_environment(cfg);
     df_session s;
     if (df_session_open(&s, cfg, fusion, DF_SESSION_TRAIN, opts->quiet, err)) return -1;
     int rc = df_train_session(&s, opts, stopped, err);

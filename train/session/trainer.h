@@ -30,8 +30,12 @@ typedef struct {
  * checkpoint on the test split. Returns 0 when the run finished or was stopped cleanly, -1 on error. */
 int df_train_session(df_session *s, const df_train_opts *opts, int *stopped, df_error *err);
 
-/* Opens a training session for cfg's run as `fusion` (one graph, not late fusion), trains it and closes it;
- * sets the OpenMP threads from run.threads and installs the SIGINT/SIGTERM handlers first. */
+/* Sets the OpenMP threads from run.threads and installs the SIGINT/SIGTERM handlers (which ask the trainer
+ * to stop after the step in progress): what a process does before it opens a session to train in. */
+void df_train_environment(const df_run_config *cfg);
+
+/* Opens a training session for cfg's run as `fusion` (one graph, not late fusion), trains it and closes it,
+ * after df_train_environment. */
 int df_train_run(const df_run_config *cfg, df_fusion fusion, const df_train_opts *opts, int *stopped,
                  df_error *err);
 

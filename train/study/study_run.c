@@ -71,16 +71,13 @@ static void read_timing(const char *dir, double *seconds, double *ips) {
 static int run_finished(const df_run_config *cfg) {
     char *dir = df_run_dir(cfg), *metrics = df_path_join(dir, "test_metrics.json"), *saved = df_path_join(dir, "config.yaml");
     struct stat sb;
-    int same = 0;
-    FILE *f = stat(metrics, &sb) == 0 ? fopen(saved, "rb") : NULL;
-    if (f) {
-        size_t len = strlen(cfg->text);
-        char *buf = df_malloc(len + 2);
-        size_t got = fread(buf, 1, len + 1, f);
-        same = !ferror(f) && got == len && memcmp(buf, cfg->text, len) == 0;
-        fclose(f);
-        free(buf);
-    }
+    size_t len = strlen(cfg->text), got;
+    unsigned char *text = NULL;
+    df_error err;
+    /* A saved config longer than this one cannot be equal to it, so the read may stop there. */
+    int same = stat(metrics, &sb) == 0 && df_read_file(saved, len, &text, &got, &err) == 0 && got == len &&
+               memcmp(text, cfg->text, len) == 0;
+    free(text);
     free(dir);
     free(metrics);
     free(saved);
@@ -168,12 +165,13 @@ static int open_gradcam_session(const df_study_cfg *st, const df_run_config *cfg
 }
 
 /* Test predictions of a trained run (late fusion: its combination), with features for the first seed;
- * then, for the first seed, its analyses. One graph's run loads its data once for both. */
+ * then, for the first seed, its analyses. A run of one graph is evaluated in its session s: the one it was
+ * trained in when open is set, else one opened here; it is closed before returning. */
 static int evaluate_run(const df_study_cfg *st, const df_run_config *cfg, const char *model, int first_seed,
-                        df_study_run *r, df_study_data *data, df_error *err) {
+                        df_session *trained, df_study_run *r, df_study_data *data, df_error *err) {
     df_session s, *gc = NULL;
     df_run_data rd;
-    int rc, open = 0;
+    int rc, open = trained != NULL;
     char name[700];
     df_run_config part;
     if (cfg->model.fusion == DF_FUSION_LATE) {
@@ -185,8 +183,13 @@ static int evaluate_run(const df_study_cfg *st, const df_run_config *cfg, const 
             df_run_data_free(&rd);
         }
     } else {
-        rc = df_session_open(&s, cfg, cfg->model.fusion, DF_SESSION_INFER, 1, err);
-        open = rc == 0;
+        if (trained) {
+            s = *trained;
+            rc = 0;
+        } else {
+            rc = df_session_open(&s, cfg, cfg->model.fusion, DF_SESSION_INFER, 1, err);
+            open = rc == 0;
+        }
         if (rc == 0) rc = df_session_load_weights(&s, "best.safetensors", err);
         if (rc == 0) rc = df_session_predict(&s, DF_SPLIT_TEST, first_seed, &r->p, err);
         if (rc == 0) {
@@ -231,16 +234,27 @@ static int run_one(const df_study_cfg *st, const char *model, long seed, int fir
     df_run_config cfg;
     if (df_study_run_config(st, model, seed, &cfg, err)) return -1;
     printf("\n=== %s, seed %ld ===\n", model, seed);
-    int rc = 0;
+    int rc = 0, stopped = 0;
+    df_session s, *trained = NULL;
     if (run_finished(&cfg)) {
         printf("finished earlier; not trained again\n");
     } else {
         df_train_opts opts = {1, 1, o->stop_after_steps};
-        int stopped = 0;
-        rc = df_run_train(&cfg, &opts, &stopped, err);
+        if (cfg.model.fusion == DF_FUSION_LATE) {
+            rc = df_run_train(&cfg, &opts, &stopped, err);
+        } else {
+            /* Trained and then evaluated in one session, so the run's data are loaded once. */
+            df_train_environment(&cfg);
+            rc = df_session_open(&s, &cfg, cfg.model.fusion, DF_SESSION_TRAIN, 1, err);
+            if (rc == 0) {
+                trained = &s;
+                rc = df_train_session(&s, &opts, &stopped, err);
+            }
+        }
         if (rc == 0 && stopped) rc = df_fail(err, "stopped by a signal; run the study again to continue");
     }
-    if (rc == 0) rc = evaluate_run(st, &cfg, model, first_seed, r, data, err);
+    if (rc == 0) rc = evaluate_run(st, &cfg, model, first_seed, trained, r, data, err);
+    else if (trained) df_session_close(trained);
     df_run_config_free(&cfg);
     return rc;
 }
