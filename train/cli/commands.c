@@ -267,9 +267,10 @@ int df_cmd_config_keys(int argc, char **argv) {
 }
 
 int df_cmd_compare(int argc, char **argv) {
-    const char *usage = "dermfuse compare STUDY.yaml [--set key=value]... [--threads N]";
+    static const char *const allowed[] = {"--gemm", NULL};
+    const char *usage = "dermfuse compare STUDY.yaml [--set key=value]... [--threads N] [--gemm BACKEND]";
     df_cli cli;
-    int rc = df_cli_parse(argc, argv, usage, NULL, &cli);
+    int rc = df_cli_parse(argc, argv, usage, allowed, &cli);
     if (rc) return rc;
     df_study_cfg st;
     df_error err;
