@@ -98,15 +98,8 @@ int df_generic_load(df_dataset *d, const df_generic_options *o, int *n_skipped, 
                 continue;
             }
         }
-        int s = d->n_samples++;
-        d->labels[s] = y;
-        d->source_rows[s] = line;
         const char *id = c_id >= 0 ? df_csv_get(&t, r, c_id) : image;
-        d->ids[s] = df_group_or_row(id, line);
-        d->image_paths[s] = path;
-        if (d->mask_paths) d->mask_paths[s] = mask;
-        if (d->groups) d->groups[s] = df_group_or_row(df_csv_get(&t, r, c_group), line);
-        df_dataset_copy_row_(d, s, &t, r, 0);
+        df_dataset_add_row_(d, &t, r, y, df_group_or_row(id, line), path, mask, c_group);
     }
     df_csv_free(&t);
     return 0;

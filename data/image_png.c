@@ -4,27 +4,28 @@
  * CRC errors in critical chunks (IHDR, IDAT, ...) are errors by libpng's default policy, which we keep; a bad
  * CRC in an ancillary chunk only drops that chunk. */
 #include "data/image.h"
+#include "data/png_error.h"
 
 #include <png.h>
 #include <setjmp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 typedef struct {
     const unsigned char *buf;
     size_t len, pos;
-    char msg[256];
+    char msg[DF_PNG_MSG];
     unsigned char *pixels; /* (h, w, 4) RGBA before compositing; freed on a longjmp */
     png_bytep *rows;
 } png_ctx;
 
-static void on_error(png_structp png, png_const_charp msg) {
-    png_ctx *ctx = png_get_error_ptr(png);
-    snprintf(ctx->msg, sizeof ctx->msg, "%s", msg);
+void df_png_on_error(png_structp png, png_const_charp msg) {
+    snprintf(png_get_error_ptr(png), DF_PNG_MSG, "%s", msg);
     png_longjmp(png, 1);
 }
 
-static void on_warning(png_structp png, png_const_charp msg) {
+void df_png_on_warning(png_structp png, png_const_charp msg) {
     (void)png;
     (void)msg;
 }
@@ -42,7 +43,7 @@ int df_image_decode_png(const unsigned char *buf, size_t len, const char *name, 
     ctx.buf = buf;
     ctx.len = len;
     img->data = NULL;
-    png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &ctx, on_error, on_warning);
+    png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, ctx.msg, df_png_on_error, df_png_on_warning);
     if (!png) return df_fail(err, "%s: libpng could not be initialised", name);
     png_infop info = png_create_info_struct(png);
     if (!info) {

@@ -1,6 +1,7 @@
 /* image_write.c: PNG and JPEG writers (see image.h). Files are written whole or reported as failed; a
  * failed write leaves no partial file behind. */
 #include "data/image.h"
+#include "data/png_error.h"
 
 #include <errno.h>
 #include <png.h>
@@ -11,26 +12,13 @@
 
 #include <jpeglib.h>
 
-typedef struct {
-    char msg[256];
-} write_ctx;
-
-static void png_on_error(png_structp png, png_const_charp msg) {
-    write_ctx *ctx = png_get_error_ptr(png);
-    snprintf(ctx->msg, sizeof ctx->msg, "%s", msg);
-    png_longjmp(png, 1);
-}
-static void png_on_warning(png_structp png, png_const_charp msg) {
-    (void)png;
-    (void)msg;
-}
 
 static int save_png(const char *path, const unsigned char *data, int w, int h, int c, df_error *err) {
     DF_ASSERT(c == 1 || c == 3);
     FILE *f = fopen(path, "wb");
     if (!f) return df_fail(err, "%s: cannot create: %s", path, strerror(errno));
-    write_ctx ctx = {{0}};
-    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &ctx, png_on_error, png_on_warning);
+    char msg[DF_PNG_MSG] = "";
+    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, msg, df_png_on_error, df_png_on_warning);
     png_infop info = png ? png_create_info_struct(png) : NULL;
     if (!info) {
         png_destroy_write_struct(&png, NULL);
@@ -42,7 +30,7 @@ static int save_png(const char *path, const unsigned char *data, int w, int h, i
         png_destroy_write_struct(&png, &info);
         fclose(f);
         remove(path);
-        return df_fail(err, "%s: writing PNG failed: %s", path, ctx.msg);
+        return df_fail(err, "%s: writing PNG failed: %s", path, msg);
     }
     png_init_io(png, f);
     /* Level 3 is most of the size gain at a fraction of the time of the default. */

@@ -98,14 +98,8 @@ int df_isic_load(df_dataset *d, const df_isic_options *o, int *n_skipped, df_err
                 }
             }
         }
-        int s = d->n_samples++;
-        d->labels[s] = label;
-        d->source_rows[s] = line;
-        d->ids[s] = id[0] ? df_strdup(id) : df_group_or_row(image, line);
-        d->image_paths[s] = path;
-        if (d->mask_paths) d->mask_paths[s] = mask;
-        if (d->groups) d->groups[s] = df_group_or_row(df_csv_get(&t, r, c_group), line);
-        df_dataset_copy_row_(d, s, &t, r, 0);
+        df_dataset_add_row_(d, &t, r, label, id[0] ? df_strdup(id) : df_group_or_row(image, line), path, mask,
+                            c_group);
     }
     df_csv_free(&t);
     return 0;

@@ -39,3 +39,15 @@ void df_dataset_copy_row_(df_dataset *d, int s, const df_csv *t, int r, int firs
     for (int c = 0; c < t->n_cols; c++)
         d->meta_values[(size_t)s * (size_t)d->n_meta_cols + (size_t)(first + c)] = df_strdup(df_csv_get(t, r, c));
 }
+
+void df_dataset_add_row_(df_dataset *d, const df_csv *t, int r, int label, char *id, char *path, char *mask,
+                         int c_group) {
+    int s = d->n_samples++, line = t->lines[r];
+    d->labels[s] = label;
+    d->source_rows[s] = line;
+    d->ids[s] = id;
+    d->image_paths[s] = path;
+    if (d->mask_paths) d->mask_paths[s] = mask;
+    if (d->groups) d->groups[s] = df_group_or_row(df_csv_get(t, r, c_group), line);
+    df_dataset_copy_row_(d, s, t, r, 0);
+}

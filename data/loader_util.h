@@ -17,6 +17,11 @@ char *df_group_or_row(const char *field, int line);
  * Entries are NULL until set. */
 void df_dataset_start_(df_dataset *d, const char *source, int cap, int n_views, int with_masks,
                        int with_groups, int n_meta_cols);
+/* Appends row r of t as a one-view sample: label, id, image and mask paths (all three owned by d from now
+ * on; path and mask may be NULL), its group from column c_group (when d keeps groups) and all of the row as
+ * metadata. */
+void df_dataset_add_row_(df_dataset *d, const df_csv *t, int r, int label, char *id, char *path, char *mask,
+                         int c_group);
 /* Copies all of row r of t into the metadata of sample s, starting at metadata column `first`. */
 void df_dataset_copy_row_(df_dataset *d, int s, const df_csv *t, int r, int first);
 
