@@ -27,8 +27,8 @@ int df_cli_parse(const df_cli_command *cmd, int argc, char **argv, df_cli *cli) 
                                             "print neither the resolved config nor the model summary");
     }
     if (cmd->which & DF_CLI_CHECKPOINT_SPLIT) {
-        opts[n++] = (df_arg_opt)DF_OPT_STRING("--checkpoint", &cli->checkpoint, "best|last|FILE",
-                                              "the checkpoint in the run folder, or a file", "best");
+        opts[n++] = (df_arg_opt)DF_OPT_STRING("--checkpoint", &cli->checkpoint, "NAME",
+                                              "best or last (in the run folder), or a checkpoint file", "best");
         opts[n++] = (df_arg_opt)DF_OPT_CHOICE("--split", &cli->split, "SPLIT", "the split to predict", "test",
                                               splits);
     }
