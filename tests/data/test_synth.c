@@ -1,22 +1,21 @@
 /* test_synth.c: the synthetic lesion drawer is deterministic, its masks are non-empty and clear of the image
- * border, the class signal shows in simple measurements at signal 1 and not at signal 0; the `synth`
- * sub-command writes the layouts it promises, byte for byte the same whatever the number of threads, carries
- * the rows of a metadata CSV through with a `mask` column, and rejects bad options and bad CSV rows with
- * status 2 and a message naming the file and line. */
+ * border, the class signal shows in simple measurements at signal 1 and not at signal 0; the dataset writer
+ * (df_synth_dataset_write) writes the layouts it promises, byte for byte the same whatever the number of
+ * threads, carries the rows of a metadata CSV through with a `mask` column, and refuses bad options and bad
+ * CSV rows with DF_SYNTH_DATASET_EINPUT and a message naming the file and line. (The `dermfuse synth` command
+ * line is tested in tests/train/test_cli.c.) */
 #include <math.h>
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "check.h"
 #include "data/csv.h"
 #include "data/image.h"
 #include "data/synth.h"
-
-int df_cmd_synth(int argc, char **argv);
+#include "data/synth_dataset.h"
 
 #define N 40
 #define W 64
@@ -128,32 +127,21 @@ static void test_signal(void) {
     CHECK_MSG(fabs(t_dark0) < 3, "variegation t = %.2f at signal 0", t_dark0);
 }
 
-static int run(const char *args) {
-    char buf[2048], *argv[32];
-    snprintf(buf, sizeof buf, "synth %s", args);
-    int argc = 0;
-    for (char *t = strtok(buf, " "); t && argc < 31; t = strtok(NULL, " ")) argv[argc++] = t;
-    argv[argc] = NULL;
-    return df_cmd_synth(argc, argv);
+/* Options for a dataset under dir/sub. */
+static df_synth_dataset_opts opts_at(char *buf, size_t n, const char *dir, const char *sub) {
+    df_synth_dataset_opts o;
+    df_synth_dataset_defaults(&o);
+    snprintf(buf, n, "%s/%s", dir, sub);
+    o.out = buf;
+    return o;
 }
 
-/* Runs with stderr sent to a file; msg gets what was printed. */
-static int run_msg(const char *dir, const char *args, char *msg, size_t nmsg) {
-    char path[512];
-    snprintf(path, sizeof path, "%s/stderr.txt", dir);
-    fflush(stderr);
-    int saved = dup(2);
-    FILE *f = fopen(path, "w+");
-    if (saved < 0 || !f) return -100;
-    dup2(fileno(f), 2);
-    int rc = run(args);
-    fflush(stderr);
-    dup2(saved, 2);
-    close(saved);
-    rewind(f);
-    size_t n = fread(msg, 1, nmsg - 1, f);
-    msg[n] = 0;
-    fclose(f);
+/* Writes the dataset o describes; msg (when non-NULL) gets the error message. */
+static int run(const df_synth_dataset_opts *o, char *msg, size_t nmsg) {
+    df_error err = {""};
+    df_synth_dataset_report rep;
+    int rc = df_synth_dataset_write(o, &rep, &err);
+    if (msg) snprintf(msg, nmsg, "%s", err.msg);
     return rc;
 }
 
@@ -178,17 +166,34 @@ static int count_lines(const char *dir, const char *name, char *first, size_t nf
     return n;
 }
 
-static void test_cli(const char *dir) {
-    char args[600], head[4096];
-    CHECK(run("--out /tmp/x --size 5") == 2);
-    CHECK(run("--out /tmp/x --bogus 1") == 2);
-    CHECK(run("--out /tmp/x --format gif") == 2);
-    CHECK(run("--n 4") == 2);
-    CHECK(run("--out /tmp/x --layout milk10k --classes 2") == 2);
-    CHECK(run("--out /tmp/x --signal 1.5") == 2);
+static void test_layouts(const char *dir) {
+    char head[4096], buf[512], msg[1024];
+    df_synth_dataset_opts o = opts_at(buf, sizeof buf, dir, "bad");
+    o.size = 5;
+    CHECK(run(&o, NULL, 0) == DF_SYNTH_DATASET_EINPUT);
+    o = opts_at(buf, sizeof buf, dir, "bad");
+    o.layout = DF_SYNTH_LAYOUT_MILK10K;
+    o.classes = 2;
+    CHECK(run(&o, msg, sizeof msg) == DF_SYNTH_DATASET_EINPUT && strstr(msg, "11 classes"));
+    o = opts_at(buf, sizeof buf, dir, "bad");
+    o.signal = 1.5f;
+    CHECK(run(&o, NULL, 0) == DF_SYNTH_DATASET_EINPUT);
+    o = opts_at(buf, sizeof buf, dir, "bad");
+    o.out = NULL;
+    CHECK(run(&o, NULL, 0) == DF_SYNTH_DATASET_EINPUT);
+    /* A folder that cannot be created is a write failure. */
+    o = opts_at(buf, sizeof buf, "/proc/df_no_such_dir", "x");
+    o.n = 2;
+    o.size = 16;
+    CHECK(run(&o, msg, sizeof msg) == DF_SYNTH_DATASET_EWRITE && strstr(msg, "cannot create folder"));
 
-    snprintf(args, sizeof args, "--out %s/isic --n 6 --size 32 --seed 3", dir);
-    CHECK(run(args) == 0);
+    o = opts_at(buf, sizeof buf, dir, "isic");
+    o.n = 6;
+    o.size = 32;
+    o.seed = 3;
+    df_synth_dataset_report rep;
+    df_error err;
+    CHECK(df_synth_dataset_write(&o, &rep, &err) == 0 && rep.images == 6 && rep.rows == 6);
     char out[512];
     snprintf(out, sizeof out, "%s/isic", dir);
     CHECK(exists(out, "images/SYN_0000005.jpg") && exists(out, "masks/SYN_0000005.png"));
@@ -196,12 +201,15 @@ static void test_cli(const char *dir) {
     CHECK(strncmp(head, "image,isic_id,year,class,patient_id,lesion_id,sex,age_approx,anatom_site_general,", 80) == 0);
     CHECK(strstr(head, "family_hx_mm,mask") != NULL);
     df_image img;
-    df_error err;
     CHECK(df_image_load(strcat(out, "/images/SYN_0000002.jpg"), 0, 0, &img, &err) == 0 && img.w == 32);
     df_image_free(&img);
 
-    snprintf(args, sizeof args, "--out %s/milk --layout milk10k --n 3 --size 32 --format png", dir);
-    CHECK(run(args) == 0);
+    o = opts_at(buf, sizeof buf, dir, "milk");
+    o.layout = DF_SYNTH_LAYOUT_MILK10K;
+    o.n = 3;
+    o.size = 32;
+    o.png = 1;
+    CHECK(df_synth_dataset_write(&o, &rep, &err) == 0 && rep.images == 6);
     snprintf(out, sizeof out, "%s/milk", dir);
     CHECK(exists(out, "MILK10k_Training_Input/IL_0000002/ISIC_0000004.png"));
     CHECK(exists(out, "MILK10k_Training_Input/IL_0000002/ISIC_0000005.png"));
@@ -217,8 +225,10 @@ static void test_cli(const char *dir) {
     FILE *f = fopen(csv, "w");
     fprintf(f, "image,isic_id,class,sex\nA_1.jpg,ISIC_1,1,male\nB_2.png,ISIC_2,0.0,\n\"C_3.jpg\",ISIC_3,1,female\n");
     fclose(f);
-    snprintf(args, sizeof args, "--out %s/rows --from-metadata %s --size 24", dir, csv);
-    CHECK(run(args) == 0);
+    o = opts_at(buf, sizeof buf, dir, "rows");
+    o.from_metadata = csv;
+    o.size = 24;
+    CHECK(df_synth_dataset_write(&o, &rep, &err) == 0 && rep.images == 3);
     snprintf(out, sizeof out, "%s/rows", dir);
     CHECK(exists(out, "images/A_1.jpg") && exists(out, "images/B_2.png") && exists(out, "images/C_3.jpg"));
     CHECK(exists(out, "masks/B_2.png"));
@@ -227,7 +237,7 @@ static void test_cli(const char *dir) {
     f = fopen(csv, "w");
     fprintf(f, "image,isic_id,class\nA_1.jpg,ISIC_1,2\n");
     fclose(f);
-    CHECK(run(args) == 2);
+    CHECK(run(&o, NULL, 0) == DF_SYNTH_DATASET_EINPUT);
 }
 
 /* 1 when the two files exist and hold the same bytes. */
@@ -247,14 +257,24 @@ static int same_file(const char *a, const char *b) {
 /* Every file of both layouts is the same for 1 and for 3 threads (3, so that the dynamic schedule hands
  * chunks out in an order unlike the serial one). */
 static void test_threads(const char *dir) {
-    char args[600], a[600], b[600];
+    char sub[32], buf[512], a[600], b[600];
     int max_threads = omp_get_max_threads();
     for (int t = 0; t < 2; t++) {
         omp_set_num_threads(t ? 3 : 1);
-        snprintf(args, sizeof args, "--out %s/thr%d --n 40 --size 24 --seed 9 --classes 3", dir, t);
-        CHECK(run(args) == 0);
-        snprintf(args, sizeof args, "--out %s/thrm%d --layout milk10k --n 12 --size 24 --format png", dir, t);
-        CHECK(run(args) == 0);
+        snprintf(sub, sizeof sub, "thr%d", t);
+        df_synth_dataset_opts o = opts_at(buf, sizeof buf, dir, sub);
+        o.n = 40;
+        o.size = 24;
+        o.seed = 9;
+        o.classes = 3;
+        CHECK(run(&o, NULL, 0) == 0);
+        snprintf(sub, sizeof sub, "thrm%d", t);
+        o = opts_at(buf, sizeof buf, dir, sub);
+        o.layout = DF_SYNTH_LAYOUT_MILK10K;
+        o.n = 12;
+        o.size = 24;
+        o.png = 1;
+        CHECK(run(&o, NULL, 0) == 0);
     }
     omp_set_num_threads(max_threads);
     int differ = 0, files = 0;
@@ -298,13 +318,15 @@ static void test_threads(const char *dir) {
 /* --from-metadata: every field comes back as read (quoted commas, CRLF ends), plus the mask column; bad rows
  * are refused with the file and line. */
 static void test_from_metadata(const char *dir) {
-    char csv[512], args[1200], msg[2048], out[600];
+    char csv[512], buf[512], msg[2048], out[600];
     snprintf(csv, sizeof csv, "%s/meta.csv", dir);
     FILE *f = fopen(csv, "wb");
     fprintf(f, "image,class,note\r\nX_1.jpg,0,\"a, \"\"b\"\"\"\r\n\r\nY_2.png,1.0,\r\nZ_3.jpeg,1,plain\r\n");
     fclose(f);
-    snprintf(args, sizeof args, "--out %s/fm --from-metadata %s --size 16", dir, csv);
-    CHECK(run(args) == 0);
+    df_synth_dataset_opts o = opts_at(buf, sizeof buf, dir, "fm");
+    o.from_metadata = csv;
+    o.size = 16;
+    CHECK(run(&o, NULL, 0) == 0);
     snprintf(out, sizeof out, "%s/fm/meta.csv", dir);
     df_csv t;
     df_error err;
@@ -339,9 +361,14 @@ static void test_from_metadata(const char *dir) {
         f = fopen(csv, "wb");
         fputs(bad[k].text, f);
         fclose(f);
-        snprintf(args, sizeof args, "--out %s/fm%zu --from-metadata %s --size 16", dir, k, csv);
-        int rc = run_msg(dir, args, msg, sizeof msg);
-        CHECK_MSG(rc == 2 && strstr(msg, bad[k].where), "case %zu: status %d, message '%s'", k, rc, msg);
+        char sub[32];
+        snprintf(sub, sizeof sub, "fm%zu", k);
+        o = opts_at(buf, sizeof buf, dir, sub);
+        o.from_metadata = csv;
+        o.size = 16;
+        int rc = run(&o, msg, sizeof msg);
+        CHECK_MSG(rc == DF_SYNTH_DATASET_EINPUT && strstr(msg, bad[k].where), "case %zu: status %d, message '%s'", k,
+                  rc, msg);
     }
 }
 
@@ -350,7 +377,7 @@ int main(void) {
     test_signal();
     char dir[64] = "/tmp/df_test_synth_XXXXXX";
     if (!mkdtemp(dir)) return 1;
-    test_cli(dir);
+    test_layouts(dir);
     test_threads(dir);
     test_from_metadata(dir);
     char cmd[128];

@@ -1,7 +1,10 @@
 /* commands.h: the dermfuse sub-commands; each takes argv from its own name on and returns the exit status
- * (0 success, 1 error, 2 bad usage). */
+ * (0 success, 1 error, 2 bad usage). Each parses its options with args.h; none exits. */
 #ifndef DF_COMMANDS_H
 #define DF_COMMANDS_H
+
+#include "train/cli/args.h"
+#include "train/config/run_config.h"
 
 int df_cmd_train(int argc, char **argv);
 int df_cmd_eval(int argc, char **argv);
@@ -9,20 +12,33 @@ int df_cmd_predict(int argc, char **argv);
 int df_cmd_inspect(int argc, char **argv);
 int df_cmd_compare(int argc, char **argv);
 int df_cmd_config_keys(int argc, char **argv);
+int df_cmd_synth(int argc, char **argv);
 
-/* Options every config-taking command shares. */
+/* Options the config-taking commands share (train, eval, predict, compare). */
 typedef struct {
     const char *config;
-    const char *sets[64];
-    int n_sets;
-    int threads;
+    df_arg_list sets;
+    int threads; /* 0: not given */
     const char *gemm;
     int resume, quiet;
     const char *checkpoint, *split, *out;
 } df_cli;
 
-/* Parses the shared options; `allowed` lists the optional flags this command accepts (e.g. "--resume").
- * Prints a message and returns 2 on a bad usage, 0 otherwise. Applies --threads and --gemm. */
-int df_cli_parse(int argc, char **argv, const char *usage, const char *const *allowed, df_cli *cli);
+/* Which of the shared options a command takes besides --set and --threads. */
+enum { DF_CLI_GEMM = 1, DF_CLI_RESUME_QUIET = 2, DF_CLI_CHECKPOINT_SPLIT = 4, DF_CLI_OUT = 8 };
+
+typedef struct {
+    const char *command, *summary;
+    const char *positional, *positional_help; /* "CONFIG", "the run's YAML config" */
+    unsigned which;
+} df_cli_command;
+
+/* Parses the shared options of cmd into cli, then applies --threads (omp_set_num_threads) and --gemm
+ * (df_gemm_set_backend). Returns a df_args_parse status: DF_ARGS_BAD also when --gemm cannot be applied. */
+int df_cli_parse(const df_cli_command *cmd, int argc, char **argv, df_cli *cli);
+
+/* Loads cli->config with its --set overrides into cfg; --threads wins over run.threads. Prints the error and
+ * returns 1 on failure. */
+int df_cli_load_config(const df_cli *cli, df_run_config *cfg);
 
 #endif

@@ -6,16 +6,12 @@
  *   dermfuse synth [options]               (see dermfuse synth --help)
  *   dermfuse compare STUDY.yaml [--threads N]
  *   dermfuse config-keys                   (every config key with its default and meaning)
- * Exit status: 0 on success, 1 on an error (the message names the input at fault), 2 on bad usage. */
-#include <omp.h>
+ * Exit status: 0 on success, 1 on an error (the message names the input at fault), 2 on bad usage.
+ * Each command parses its own options (train/cli/args.h) and answers its own --help. */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
-#include "core/gemm.h"
 #include "train/cli/commands.h"
-
-int df_cmd_synth(int argc, char **argv);
 
 static const struct {
     const char *name;

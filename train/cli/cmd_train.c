@@ -1,0 +1,36 @@
+/* cmd_train.c: `dermfuse train CONFIG`: one run from a config; --resume continues it exactly. */
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "core/gemm.h"
+#include "train/cli/commands.h"
+#include "train/config/config_schema.h"
+#include "train/late/run.h"
+
+
+int df_cmd_train(int argc, char **argv) {
+    static const df_cli_command cmd = {"train", "train a model from a config (resumes exactly with --resume)",
+                                       "CONFIG", "the run's YAML config",
+                                       DF_CLI_GEMM | DF_CLI_RESUME_QUIET};
+    df_cli cli;
+    int st = df_cli_parse(&cmd, argc, argv, &cli);
+    if (st) return df_args_exit_status(st);
+    df_run_config cfg;
+    if (df_cli_load_config(&cli, &cfg)) return 1;
+    if (!cli.quiet) {
+        printf("config %s (resolved):\n", cli.config);
+        df_cfg_print_table(&df_run_schema, &cfg, stdout);
+        printf("gemm: %s, threads: %d\n", df_gemm_backend_name(df_gemm_get_backend()),
+               cfg.run.threads ? cfg.run.threads : omp_get_max_threads());
+    }
+    df_train_opts opts = {cli.resume, cli.quiet, 0};
+    char *stop = getenv("DERMFUSE_STOP_AFTER_STEPS"); /* test aid: behave as if interrupted */
+    if (stop) opts.stop_after_steps = atoi(stop);
+    df_error err;
+    int stopped = 0;
+    int rc = df_run_train(&cfg, &opts, &stopped, &err);
+    if (rc) fprintf(stderr, "dermfuse: %s\n", err.msg);
+    df_run_config_free(&cfg);
+    return rc ? 1 : 0;
+}
