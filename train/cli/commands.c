@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/gemm.h"
+#include "core/gemm/gemm.h"
 #include "train/session/checkpoint.h"
 #include "train/config/config_schema.h"
 #include "train/late/late_fusion.h"

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/gemm.h"
+#include "core/gemm/gemm.h"
 #include "train/cli/commands.h"
 
 int df_cmd_synth(int argc, char **argv);
