@@ -1,8 +1,15 @@
-/* linear.c: y = x W^T + b, x (B, in), W (out, in), b (out). */
+/* linear.c: y = x W^T + b, x (B, in), W (out, in), b (out). The GEMMs' workspace is the graph's scratch
+ * (the node asks for the most any of its three products needs), so a step allocates nothing. */
 #include <math.h>
+#include <omp.h>
 
-#include "core/gemm.h"
+#include "core/gemm/gemm.h"
 #include "layers/layers.h"
+
+static df_gemm_ws ws_of(df_graph *g) {
+    const df_gemm_ws ws = {g->scratch, g->scratch_bytes};
+    return ws;
+}
 
 static void linear_forward(df_graph *g, df_node *n) {
     const df_node *x = df_node_input(g, n, 0);
@@ -13,7 +20,8 @@ static void linear_forward(df_graph *g, df_node *n) {
         for (int i = 0; i < B; i++)
             for (int o = 0; o < out; o++) n->out[(size_t)i * out + o] = b[o];
     }
-    df_sgemm(0, 1, B, out, in, 1.0f, x->out, in, w, in, n->a.linear.has_bias ? 1.0f : 0.0f, n->out, out);
+    df_sgemm_ws(0, 1, B, out, in, 1.0f, x->out, in, w, in, n->a.linear.has_bias ? 1.0f : 0.0f, n->out, out,
+                ws_of(g));
 }
 
 static void linear_backward(df_graph *g, df_node *n) {
@@ -21,7 +29,7 @@ static void linear_backward(df_graph *g, df_node *n) {
     int B = g->batch, in = x->shape.d[1], out = n->shape.d[1];
     const float *w = df_node_param(g, n, 0);
     /* dW (out, in) += dY^T (out, B) X (B, in) */
-    df_sgemm(1, 0, out, in, B, 1.0f, n->dout, out, x->out, in, 1.0f, df_node_param_grad(g, n, 0), in);
+    df_sgemm_ws(1, 0, out, in, B, 1.0f, n->dout, out, x->out, in, 1.0f, df_node_param_grad(g, n, 0), in, ws_of(g));
     if (n->a.linear.has_bias) {
         float *db = df_node_param_grad(g, n, 1);
         for (int i = 0; i < B; i++)
@@ -29,7 +37,8 @@ static void linear_backward(df_graph *g, df_node *n) {
     }
     /* dX (B, in) = dY (B, out) W (out, in) */
     if (x->dout)
-        df_sgemm(0, 0, B, in, out, 1.0f, n->dout, out, w, in, n->grad_accum[0] ? 1.0f : 0.0f, x->dout, in);
+        df_sgemm_ws(0, 0, B, in, out, 1.0f, n->dout, out, w, in, n->grad_accum[0] ? 1.0f : 0.0f, x->dout, in,
+                    ws_of(g));
 }
 
 static double linear_flops(const df_graph *g, const df_node *n) {
@@ -51,7 +60,10 @@ int df_linear(df_graph *g, const char *name, int x, int out_features, int bias) 
     df_node *n = df_graph_add_node(g, &linear_op, name, &x, 1, df_shape2(xs.d[0], out_features));
     if (!n) return -1;
     n->a.linear.has_bias = bias;
-    int in = xs.d[1];
+    int in = xs.d[1], B = g->max_batch, T = omp_get_max_threads();
+    size_t ws = df_sgemm_ws_bytes(B, out_features, in, T), ws_w = df_sgemm_ws_bytes(out_features, in, B, T),
+           ws_x = df_sgemm_ws_bytes(B, in, out_features, T);
+    n->scratch_bytes = ws > ws_w ? (ws > ws_x ? ws : ws_x) : (ws_w > ws_x ? ws_w : ws_x);
     /* He-uniform: Var(w) = 2 / fan_in keeps activations' scale through ReLU layers. */
     df_node_add_tensor(g, n, "weight", df_shape2(out_features, in), DF_PARAM, DF_INIT_UNIFORM,
                        sqrtf(6.0f / (float)in), 1);

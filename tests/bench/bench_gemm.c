@@ -11,7 +11,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "core/gemm.h"
+#include "core/gemm/gemm.h"
 #include "peak.h"
 
 #include "bench_util.h"

@@ -28,7 +28,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "core/gemm.h"
+#include "core/gemm/gemm.h"
 #include "core/rng.h"
 #include "layers/fused.h"
 #include "layers/layers.h"

@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/gemm.h"
+#include "core/gemm/gemm.h"
 #include "core/rng.h"
 #include "layers/layers.h"
 #include "train/model/model.h"

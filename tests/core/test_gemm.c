@@ -8,8 +8,8 @@
 #include <string.h>
 
 #include "check.h"
-#include "core/gemm.h"
-#include "core/gemm_internal.h"
+#include "core/gemm/gemm.h"
+#include "core/gemm/gemm_internal.h"
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15u;
 
@@ -214,6 +214,9 @@ static int k_block(df_gemm_backend be) {
                                 : df_gemm_kernel_portable.kc;
 }
 
+/* No workspace: the per-thread stand-in buffers. */
+static const df_gemm_ws no_ws = {NULL, 0};
+
 static void test_patches(df_gemm_backend be) {
     static const int shapes[][8] = {/* n, H, W, C, k, stride, pad, N (or M) */
                                     {2, 9, 7, 5, 3, 1, 1, 19},  {1, 11, 13, 3, 7, 2, 3, 33},
@@ -260,11 +263,11 @@ static void test_patches(df_gemm_backend be) {
             df_sgemm(0, t, rows, N, cols, 0.5f, col, cols, B, t ? cols : N, beta, C1, N);
             float *C3 = malloc(sizeof(float) * (size_t)rows * N);
             memcpy(C3, C2, sizeof(float) * (size_t)rows * N);
-            df_sgemm_patches_a(&pt, t, N, 0.5f, B, t ? cols : N, beta, C2, N);
+            df_sgemm_patches_a(&pt, t, N, 0.5f, B, t ? cols : N, beta, C2, N, no_ws);
             if (be != DF_GEMM_OPENBLAS) { /* the same bits on one thread */
                 int threads = omp_get_max_threads();
                 omp_set_num_threads(1);
-                df_sgemm_patches_a(&pt, t, N, 0.5f, B, t ? cols : N, beta, C3, N);
+                df_sgemm_patches_a(&pt, t, N, 0.5f, B, t ? cols : N, beta, C3, N, no_ws);
                 omp_set_num_threads(threads);
                 CHECK_MSG(!memcmp(C2, C3, sizeof(float) * (size_t)rows * N),
                           "%s patches as A, shape %zu, trans_b %d: 1 and %d threads differ",
@@ -288,11 +291,11 @@ static void test_patches(df_gemm_backend be) {
             df_sgemm(t, 0, N, cols, rows, 0.5f, A, t ? N : rows, col, cols, beta, D1, cols);
             float *D3 = malloc(sizeof(float) * (size_t)N * cols);
             memcpy(D3, D2, sizeof(float) * (size_t)N * cols);
-            df_sgemm_patches_b(t, N, 0.5f, A, t ? N : rows, &pt, beta, D2, cols);
+            df_sgemm_patches_b(t, N, 0.5f, A, t ? N : rows, &pt, beta, D2, cols, no_ws);
             if (be != DF_GEMM_OPENBLAS) {
                 int threads = omp_get_max_threads();
                 omp_set_num_threads(1);
-                df_sgemm_patches_b(t, N, 0.5f, A, t ? N : rows, &pt, beta, D3, cols);
+                df_sgemm_patches_b(t, N, 0.5f, A, t ? N : rows, &pt, beta, D3, cols, no_ws);
                 omp_set_num_threads(threads);
                 CHECK_MSG(!memcmp(D2, D3, sizeof(float) * (size_t)N * cols),
                           "%s patches as B, shape %zu, trans_a %d: 1 and %d threads differ",

@@ -12,9 +12,9 @@
 #include <string.h>
 
 #include "check.h"
-#include "core/gemm.h"
+#include "core/gemm/gemm.h"
 #include "core/rng.h"
-#include "layers/conv_small.h"
+#include "layers/conv/conv_small.h"
 #include "layers/layers.h"
 
 typedef struct {
@@ -224,7 +224,8 @@ int main(void) {
         for (int i = 0; i < ncases; i++) {
             check_case(cases[i], name);
             direct += !(cases[i].k == 1 && cases[i].s == 1 && cases[i].p == 0) &&
-                      df_conv_small_applies(cases[i].k * cases[i].k * cases[i].C, cases[i].CO);
+                      df_gemm_get_backend() == DF_GEMM_AVX512 &&
+                      df_conv_small_fits(cases[i].k * cases[i].k * cases[i].C, cases[i].CO);
         }
         CHECK_MSG(direct == (all[b] == DF_GEMM_AVX512 ? N_DIRECT : 0), "%s: %d cases on the direct kernels",
                   name, direct);

@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "core/gemm.h"
+#include "core/gemm/gemm.h"
 #include "train/cli/commands.h"
 
 int df_cli_parse(const df_cli_command *cmd, int argc, char **argv, df_cli *cli) {

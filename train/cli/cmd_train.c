@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "core/gemm.h"
+#include "core/gemm/gemm.h"
 #include "train/cli/commands.h"
 #include "train/config/config_schema.h"
 #include "train/late/run.h"

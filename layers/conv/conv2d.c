@@ -1,55 +1,36 @@
 /* conv2d.c: y[b,oh,ow,co] = bias[co] + sum_{i,j,ci} x[b, oh*s+i-p, ow*s+j-p, ci] * W[co,i,j,ci]  (NHWC).
  *
- * Lowered to GEMMs over the patch matrix col (B*OH*OW, K*K*Cin) of the whole batch, which is never stored:
- * df_sgemm_patches_a / _b (core/gemm.h) gather it from x while packing GEMM panels ("implicit GEMM"), or on
- * the AVX-512 backend, for the usual channel counts, let the micro-kernel read it in place with no packing
- * at all (core/conv_direct_avx512.c, core/conv_wgrad_avx512.c). NHWC is row-major (pixels, channels), so
- * col W^T (K*K*Cin, Cout) is the output directly, and a 1x1 stride-1 convolution is a plain GEMM on x.
+ * Each direction runs the kernel conv_kernel.h chooses (its table says which runs when). NHWC is row-major
+ * (pixels, channels), so patches x W^T (K*K*Cin, Cout) is the output directly, and a 1x1 stride-1
+ * convolution is a plain GEMM on x. The weight gradient dW += dY^T patches is one product over the whole
+ * batch (its sum order depends on the shape only). The implicit input gradient is a convolution of dY with
+ * W'[ci, i, j, co] = W[co, K-1-i, K-1-j, ci] (rearranged into scratch), padding K-1-p, so it gathers instead
+ * of scattering, and stores or adds (when dx already holds another consumer's gradient) without a clearing
+ * pass. The explicit one, per group of images, gathers the patch gradient dcol = dY W back into dx per input
+ * pixel, each pixel summing its covering taps in a fixed order. The bias gradient is summed over pixels in
+ * order, threads splitting the channels.
  *
- * Backward: dW += dY^T col, one GEMM over the whole batch (its sum order depends on the shape only). The
- * input gradient of a stride-1 convolution is itself a convolution: dx = conv(dY, W'), padding K-1-p, with
- * W'[ci, i, j, co] = W[co, K-1-i, K-1-j, ci] rearranged into scratch, so it too is an implicit GEMM that
- * gathers instead of scattering, and stores or adds (when dx already holds another consumer's gradient)
- * without a clearing pass. Strided convolutions keep the explicit form: per group of images, the patch
- * gradient dcol = dY W is gathered back into dx per input pixel, each pixel summing its covering taps in a
- * fixed order. The bias gradient is summed over pixels in order, threads split the channels.
- *
- * Patches of a few values (the first layer on RGB: K*K*Cin = 27) make a GEMM pack 3-float runs and run
- * mostly edge tiles; with the AVX-512 backend their forward and weight gradient go to the direct kernels of
- * conv_small.c instead, which read x straight from NHWC (any stride and padding). Other backends keep the
- * GEMM paths, so a reference run on another backend changes every product. */
+ * Scratch (planned by the graph, nothing is allocated in a step), in order: the explicit input gradient's
+ * dcol, conv_small's area, W', then the GEMM / direct kernels' workspace (conv_kernel.h, df_conv_ws_bytes). */
 #include <math.h>
 #include <string.h>
 
 #include "core/error.h"
-#include "core/gemm.h"
-#include "layers/conv_small.h"
+#include <omp.h>
+
+#include "core/gemm/gemm.h"
+#include "layers/conv/conv_kernel.h"
+#include "layers/conv/conv_small.h"
 #include "layers/layers.h"
 #include "layers/simd.h"
 
-/* Target size of one group's patch gradient (explicit input gradient). */
-#define GROUP_BYTES ((size_t)6 << 20)
-
-typedef struct {
-    int H, W, C, OH, OW, CO, k, s, p;
-} conv_dims;
+typedef df_conv_shape conv_dims;
 
 static conv_dims dims_of(const df_graph *g, const df_node *n) {
     const df_node *x = &g->nodes[n->in[0]];
     conv_dims d = {x->shape.d[1], x->shape.d[2], x->shape.d[3], n->shape.d[1], n->shape.d[2],
                    n->shape.d[3], n->a.conv.kh, n->a.conv.stride, n->a.conv.pad};
     return d;
-}
-
-static int is_pointwise(conv_dims d) { return d.k == 1 && d.s == 1 && d.p == 0; }
-
-/* Images per GEMM group: a function of the shape and the planned batch only. */
-static int group_of(conv_dims d, int max_batch) {
-    size_t per_image = (size_t)d.OH * d.OW * d.k * d.k * d.C * sizeof(float);
-    size_t gsz = GROUP_BYTES / (per_image ? per_image : 1);
-    if (gsz < 1) gsz = 1;
-    if (gsz > (size_t)max_batch) gsz = (size_t)max_batch;
-    return (int)gsz;
 }
 
 /* Input row h of one image's gradient from its patch gradient dcol (OH*OW, K): each pixel sums the taps
@@ -88,50 +69,41 @@ static void col2im(conv_dims d, const float *dcol, int n_img, float *dx, int acc
             col2im_row(d, dcol + b * col_img, h, dx + b * in_img + (size_t)h * d.W * d.C, acc);
 }
 
-/* Whether conv_small's kernels may run (they also need the AVX-512 backend, known only at run time), and
- * whether the input gradient is an implicit GEMM (stride 1, padding within the kernel's reach). */
-static int small_possible(conv_dims d) {
-    return !is_pointwise(d) && d.CO % 16 == 0 && d.k * d.k * d.C <= DF_CONV_SMALL_MAX_K;
-}
-static int small_applies(conv_dims d) { return !is_pointwise(d) && df_conv_small_applies(d.k * d.k * d.C, d.CO); }
-static int dgrad_implicit(conv_dims d) { return d.s == 1 && d.p <= d.k - 1; }
+static size_t align64(size_t n) { return (n + 63) / 64 * 64; }
 
-/* Scratch, in order: a group's patch gradient dcol (explicit input gradient only), conv_small's area, the
- * rearranged weights W' of the implicit input gradient. */
-static size_t dcol_floats(conv_dims d, int max_batch) {
-    if (is_pointwise(d) || dgrad_implicit(d)) return 0;
-    return (size_t)group_of(d, max_batch) * d.OH * d.OW * d.k * d.k * d.C;
+/* Scratch regions, in order: a group's patch gradient dcol (explicit input gradient only), conv_small's area,
+ * the rearranged weights W' of the implicit input gradient, the kernels' workspace. */
+static size_t dcol_bytes(conv_dims d, int max_batch) {
+    if (df_conv_is_pointwise(d) || df_conv_dgrad_implicit(d)) return 0;
+    return align64((size_t)df_conv_group(d, max_batch) * d.OH * d.OW * d.k * d.k * d.C * sizeof(float));
 }
 
 static size_t small_bytes(conv_dims d) {
-    return small_possible(d) ? df_conv_small_scratch_bytes(d.k * d.k * d.C, d.CO) : 0;
+    return df_conv_small_possible(d) ? align64(df_conv_small_scratch_bytes(d.k * d.k * d.C, d.CO)) : 0;
 }
 
 static size_t wflip_bytes(conv_dims d) {
-    return is_pointwise(d) || !dgrad_implicit(d) ? 0 : (size_t)d.k * d.k * d.C * d.CO * sizeof(float);
+    return df_conv_is_pointwise(d) || !df_conv_dgrad_implicit(d) ? 0
+                                                                  : align64((size_t)d.k * d.k * d.C * d.CO * sizeof(float));
 }
 
+static size_t ws_offset(conv_dims d, int max_batch) { return dcol_bytes(d, max_batch) + small_bytes(d) + wflip_bytes(d); }
+
+/* Threads: as many as OpenMP runs when the layer is built; a later, larger team is capped to them. */
 static size_t scratch_bytes(conv_dims d, int max_batch) {
-    return dcol_floats(d, max_batch) * sizeof(float) + small_bytes(d) + wflip_bytes(d);
+    return ws_offset(d, max_batch) + df_conv_ws_bytes(d, max_batch, omp_get_max_threads());
 }
 
-static void *small_scratch(df_graph *g, conv_dims d) {
-    return (float *)g->scratch + dcol_floats(d, g->max_batch);
-}
+static void *small_scratch(df_graph *g, conv_dims d) { return (char *)g->scratch + dcol_bytes(d, g->max_batch); }
 
 static float *wflip_scratch(df_graph *g, conv_dims d) {
     return (float *)((char *)small_scratch(g, d) + small_bytes(d));
 }
 
-static df_conv_patches input_patches(const df_graph *g, conv_dims d, const float *x) {
-    return df_conv_patches_make(x, g->batch, d.H, d.W, d.C, d.k, d.s, d.p);
-}
-
-/* The patches of a layer's output gradient (B, OH, OW, CO) that, times W', give dx (B, H, W, C). */
-static df_conv_patches dgrad_patches(const df_graph *g, conv_dims d, const float *dy) {
-    df_conv_patches pt = df_conv_patches_make(dy, g->batch, d.OH, d.OW, d.CO, d.k, 1, d.k - 1 - d.p);
-    DF_ASSERT(pt.OH == d.H && pt.OW == d.W);
-    return pt;
+static df_gemm_ws ws_scratch(df_graph *g, conv_dims d) {
+    const size_t off = ws_offset(d, g->max_batch);
+    const df_gemm_ws ws = {(char *)g->scratch + off, g->scratch_bytes - off};
+    return ws;
 }
 
 /* W' (K, K, CO, C) as rows ((i * K + j) * CO + co) of C floats: W[co, K-1-i, K-1-j, :]. */
@@ -150,8 +122,9 @@ static void conv2d_forward(df_graph *g, df_node *n) {
     int P = d.OH * d.OW, K = d.k * d.k * d.C;
     float beta = 0.0f;
     const float *bias = n->a.conv.has_bias ? df_node_param(g, n, 1) : NULL;
-    if (small_applies(d)) {
-        df_conv_patches pt = input_patches(g, d, x->out);
+    const df_conv_fwd_kernel kind = df_conv_fwd_choose(d, df_gemm_backend_here());
+    const df_conv_patches pt = df_conv_input_patches(d, g->batch, x->out);
+    if (kind == DF_CONV_FWD_SMALL_DIRECT) {
         df_conv_small_forward(&pt, w, bias, d.CO, n->out, small_scratch(g, d));
         return;
     }
@@ -159,12 +132,11 @@ static void conv2d_forward(df_graph *g, df_node *n) {
         for (long p = 0; p < (long)g->batch * P; p++) memcpy(n->out + p * d.CO, bias, (size_t)d.CO * sizeof(float));
         beta = 1.0f;
     }
-    if (is_pointwise(d)) {
-        df_sgemm(0, 1, g->batch * P, d.CO, K, 1.0f, x->out, K, w, K, beta, n->out, d.CO);
-        return;
-    }
-    df_conv_patches pt = input_patches(g, d, x->out);
-    df_sgemm_patches_a(&pt, 1, d.CO, 1.0f, w, K, beta, n->out, d.CO);
+    if (kind == DF_CONV_FWD_POINTWISE_GEMM)
+        df_sgemm_ws(0, 1, g->batch * P, d.CO, K, 1.0f, x->out, K, w, K, beta, n->out, d.CO, ws_scratch(g, d));
+    else
+        df_conv_patches_times(kind == DF_CONV_FWD_DIRECT_AVX512, &pt, 1, d.CO, w, K, beta, n->out, d.CO,
+                              ws_scratch(g, d));
 }
 
 /* db[c] += sum over rows of dy[r, c]: rows in order, threads split the channels. */
@@ -186,36 +158,39 @@ static void conv2d_backward(df_graph *g, df_node *n) {
     df_node *x = df_node_input(g, n, 0);
     const float *w = df_node_param(g, n, 0);
     float *dw = df_node_param_grad(g, n, 0);
-    int P = d.OH * d.OW, K = d.k * d.k * d.C, G = group_of(d, g->max_batch);
-    size_t in_size = (size_t)d.H * d.W * d.C, out_size = (size_t)P * d.CO;
+    int P = d.OH * d.OW, K = d.k * d.k * d.C;
     const float dx_beta = n->grad_accum[0] ? 1.0f : 0.0f;
+    const df_gemm_backend b = df_gemm_backend_here();
+    const df_gemm_ws ws = ws_scratch(g, d);
     if (n->a.conv.has_bias) bias_grad(n->dout, (long)g->batch * P, d.CO, df_node_param_grad(g, n, 1));
 
-    if (is_pointwise(d)) {
-        df_sgemm(1, 0, d.CO, K, g->batch * P, 1.0f, n->dout, d.CO, x->out, K, 1.0f, dw, K);
-        if (x->dout) df_sgemm(0, 0, g->batch * P, K, d.CO, 1.0f, n->dout, d.CO, w, K, dx_beta, x->dout, K);
-        return;
-    }
-
-    df_conv_patches pt = input_patches(g, d, x->out);
-    if (small_applies(d))
+    const df_conv_wgrad_kernel wk = df_conv_wgrad_choose(d, b);
+    const df_conv_patches pt = df_conv_input_patches(d, g->batch, x->out);
+    if (wk == DF_CONV_WGRAD_POINTWISE_GEMM)
+        df_sgemm_ws(1, 0, d.CO, K, g->batch * P, 1.0f, n->dout, d.CO, x->out, K, 1.0f, dw, K, ws);
+    else if (wk == DF_CONV_WGRAD_SMALL_DIRECT)
         df_conv_small_weight_grad(&pt, n->dout, d.CO, dw, small_scratch(g, d));
     else
-        df_sgemm_patches_b(1, d.CO, 1.0f, n->dout, d.CO, &pt, 1.0f, dw, K);
+        df_conv_wgrad_times(wk == DF_CONV_WGRAD_DIRECT_AVX512, d.CO, n->dout, &pt, dw, K, ws);
     if (!x->dout) return;
 
-    if (dgrad_implicit(d)) {
+    const df_conv_dgrad_kernel dk = df_conv_dgrad_choose(d, b);
+    if (dk == DF_CONV_DGRAD_POINTWISE_GEMM) {
+        df_sgemm_ws(0, 0, g->batch * P, K, d.CO, 1.0f, n->dout, d.CO, w, K, dx_beta, x->dout, K, ws);
+    } else if (dk != DF_CONV_DGRAD_EXPLICIT_COL2IM) {
         float *wf = wflip_scratch(g, d);
         flip_weights(d, w, wf);
-        df_conv_patches dpt = dgrad_patches(g, d, n->dout);
-        df_sgemm_patches_a(&dpt, 0, d.C, 1.0f, wf, d.C, dx_beta, x->dout, d.C);
-        return;
-    }
-    float *dcol = g->scratch;
-    for (int b0 = 0; b0 < g->batch; b0 += G) {
-        int nb = g->batch - b0 < G ? g->batch - b0 : G;
-        df_sgemm(0, 0, nb * P, K, d.CO, 1.0f, n->dout + b0 * out_size, d.CO, w, K, 0.0f, dcol, K);
-        col2im(d, dcol, nb, x->dout + b0 * in_size, n->grad_accum[0]);
+        const df_conv_patches dpt = df_conv_dgrad_patches(d, g->batch, n->dout);
+        df_conv_patches_times(dk == DF_CONV_DGRAD_DIRECT_AVX512, &dpt, 0, d.C, wf, d.C, dx_beta, x->dout, d.C, ws);
+    } else {
+        const int G = df_conv_group(d, g->max_batch);
+        const size_t in_size = (size_t)d.H * d.W * d.C, out_size = (size_t)P * d.CO;
+        float *dcol = g->scratch;
+        for (int b0 = 0; b0 < g->batch; b0 += G) {
+            int nb = g->batch - b0 < G ? g->batch - b0 : G;
+            df_sgemm_ws(0, 0, nb * P, K, d.CO, 1.0f, n->dout + b0 * out_size, d.CO, w, K, 0.0f, dcol, K, ws);
+            col2im(d, dcol, nb, x->dout + b0 * in_size, n->grad_accum[0]);
+        }
     }
 }
 

@@ -12,21 +12,27 @@
  * the same sequence of operations (kernel sums over each kc block in order, then alpha/beta update) for
  * any thread count, and results are bit-identical for 1 and N threads.
  *
- * Packing buffers are per thread (df_gemm_buf). */
+ * Packing buffers come from the caller's workspace (gemm.h, df_gemm_ws): the shared B block first, then one
+ * slice per thread (A block, and the fused B panel). The thread count is capped to the slices the workspace
+ * holds, which changes nothing in the results. Without a workspace (ws.p NULL: tests, benchmarks, callers
+ * outside a graph) a per-thread buffer that grows on demand stands in. A region that would run on one
+ * thread runs as a plain loop, not as `omp parallel if (0)`: libgomp allocates a team for each of those. */
 #include <omp.h>
 #include <stdalign.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/error.h"
-#include "core/gemm_internal.h"
+#include "core/gemm/gemm_internal.h"
 
 /* Below this many multiply-adds, forking threads costs more than it saves. */
 #define PAR_MIN_MACS (128.0 * 128 * 128)
 /* Largest mr * nr of any kernel: edge tiles are computed into a temporary of this size. */
 #define MAX_TILE (16 * 64)
 
-static _Thread_local df_gemm_buf a_buf, b_buf, bpanel_buf;
+/* The stand-in workspace of calls without one. */
+static _Thread_local df_gemm_buf fallback;
 
 float *df_gemm_buf_reserve(df_gemm_buf *b, size_t floats) {
     if (floats > b->cap) {
@@ -40,6 +46,8 @@ float *df_gemm_buf_reserve(df_gemm_buf *b, size_t floats) {
 static int ceil_div(int a, int b) { return (a + b - 1) / b; }
 static int round_up(int a, int b) { return ceil_div(a, b) * b; }
 static int min_int(int a, int b) { return a < b ? a : b; }
+/* Slices start on 64-byte boundaries. */
+static size_t round16(size_t n) { return (n + 15) / 16 * 16; }
 
 /* Splits n into the fewest blocks of at most max, of equal size rounded up to a multiple of unit (so
  * e.g. M = 400 with mc = 336 runs as 2 x 200, not 336 + 64, which balances two threads). */
@@ -99,15 +107,62 @@ static int kc_max(const df_gemm_kernel *kern, int M, const df_gemm_operand *a, c
     return fit < kern->kc ? kern->kc : fit > 4 * kern->kc ? 4 * kern->kc : fit;
 }
 
+/* An upper bound of what df_gemm_blocked_op takes from the workspace, for every M' <= M, N' <= N, K' <= K
+ * (kc grows as M shrinks, so the exact figure at M is not enough): kc <= min(K, its largest block),
+ * mc <= min(M rounded up to mr, the kernel's mc), nc likewise. */
+size_t df_gemm_blocked_ws_floats(const df_gemm_kernel *kern, int M, int N, int K, int patches, int threads) {
+    const size_t kcb = (size_t)min_int(K, patches ? 4 * kern->kc : kern->kc);
+    const size_t mcb = (size_t)min_int(round_up(M, kern->mr), kern->mc);
+    const size_t ncb = (size_t)min_int(round_up(N, kern->nr), kern->nc);
+    return round16(kcb * ncb) + (size_t)(threads < 1 ? 1 : threads) * (round16(mcb * kcb) + round16(kcb * kern->nr));
+}
+
 void df_gemm_blocked(const df_gemm_kernel *kern, int trans_a, int trans_b, int M, int N, int K,
                      float alpha, const float *A, int lda, const float *B, int ldb, float beta, float *C,
-                     int ldc) {
+                     int ldc, df_gemm_ws ws) {
     const df_gemm_operand a = {trans_a, A, lda, NULL}, b = {trans_b, B, ldb, NULL};
-    df_gemm_blocked_op(kern, M, N, K, alpha, &a, &b, beta, C, ldc);
+    df_gemm_blocked_op(kern, M, N, K, alpha, &a, &b, beta, C, ldc, ws);
+}
+
+/* What one (jc, pc) step's work items share. */
+typedef struct {
+    const df_gemm_kernel *kern;
+    const df_gemm_operand *a, *b;
+    int M, N, mc, jc, ncur, npanels, nchunks, pc, kcur, fused_b;
+    const float *bpack;
+    float alpha, beta_k, *C;
+    int ldc;
+} item_ctx;
+
+/* Work item it: an mc block of rows (packed into apack unless *packed_block says it is there) times a run of
+ * B panels. */
+static void run_item(const item_ctx *x, int it, int *packed_block, float *apack, float *bpanel) {
+    const df_gemm_kernel *kern = x->kern;
+    const int mr = kern->mr, nr = kern->nr;
+    const int ib = it / x->nchunks, ch = it % x->nchunks;
+    const int i0 = ib * x->mc, mcur = min_int(x->mc, x->M - i0);
+    if (ib != *packed_block) {
+        pack_a_op(kern, x->a, i0, mcur, x->pc, x->kcur, apack);
+        *packed_block = ib;
+    }
+    const int p0 = x->npanels * ch / x->nchunks, p1 = x->npanels * (ch + 1) / x->nchunks;
+    for (int p = p0; p < p1; p++) {
+        const int j = x->jc + p * nr, w = min_int(nr, x->N - j);
+        const float *bp = bpanel;
+        if (x->fused_b)
+            pack_b_op(kern, x->b, x->pc, x->kcur, j, w, bpanel);
+        else
+            bp = x->bpack + (ptrdiff_t)p * nr * x->kcur;
+        for (int ir = 0; ir < mcur; ir += mr) {
+            float *c = x->C + (ptrdiff_t)(i0 + ir) * x->ldc + j;
+            run_tile(kern, x->kcur, apack + (ptrdiff_t)ir * x->kcur, bp, c, x->ldc, min_int(mr, mcur - ir), w,
+                     x->alpha, x->beta_k);
+        }
+    }
 }
 
 void df_gemm_blocked_op(const df_gemm_kernel *kern, int M, int N, int K, float alpha, const df_gemm_operand *a,
-                        const df_gemm_operand *b, float beta, float *C, int ldc) {
+                        const df_gemm_operand *b, float beta, float *C, int ldc, df_gemm_ws ws) {
     const int mr = kern->mr, nr = kern->nr;
     DF_ASSERT(mr * nr <= MAX_TILE);
     const int kc = even_block(K, kc_max(kern, M, a, b), 1);
@@ -116,12 +171,22 @@ void df_gemm_blocked_op(const df_gemm_kernel *kern, int M, int N, int K, float a
     const int mblocks = ceil_div(M, mc);
 
     const int par = !omp_in_parallel() && omp_get_max_threads() > 1 && (double)M * N * K >= PAR_MIN_MACS;
-    const int nthreads = par ? omp_get_max_threads() : 1;
     /* With a single row block each B panel is used once, right after packing: pack it then, into a
      * small per-thread buffer, and it is still in L1 when the kernel reads it. Otherwise B is packed
      * once per (jc, pc) into a buffer the row blocks share. */
     const int fused_b = mblocks == 1;
-    float *bpack = fused_b ? NULL : df_gemm_buf_reserve(&b_buf, (size_t)kc * nc);
+    const size_t shared = fused_b ? 0 : round16((size_t)kc * nc);
+    const size_t slice = round16((size_t)mc * kc) + (fused_b ? round16((size_t)kc * nr) : 0);
+    float *wsp = ws.p;
+    size_t ws_floats = ws.bytes / sizeof(float);
+    if (!wsp) {
+        ws_floats = shared + (size_t)(par ? omp_get_max_threads() : 1) * slice;
+        wsp = df_gemm_buf_reserve(&fallback, ws_floats);
+    }
+    DF_ASSERT(((uintptr_t)wsp & 63) == 0 && ws_floats >= shared + slice);
+    const size_t fit = (ws_floats - shared) / slice;
+    const int nthreads = !par ? 1 : (size_t)omp_get_max_threads() < fit ? omp_get_max_threads() : (int)fit;
+    float *bpack = fused_b ? NULL : wsp;
 
     for (int jc = 0; jc < N; jc += nc) {
         const int ncur = min_int(nc, N - jc);
@@ -134,48 +199,40 @@ void df_gemm_blocked_op(const df_gemm_kernel *kern, int M, int N, int K, float a
          * not cut at all, since two threads taking halves of it would each pack the same A block. There are
          * 4 chunks a thread, their panels shared out as evenly as they come (49 panels make 8 chunks of 6 or
          * 7: 25 and 24 panels on 2 threads, where 7 chunks of 7 made it 28 and 21). */
-        const int nchunks = !par || mblocks >= 8 * nthreads ? 1 : min_int(npanels, 4 * nthreads);
+        const int nchunks = nthreads == 1 || mblocks >= 8 * nthreads ? 1 : min_int(npanels, 4 * nthreads);
         const int items = mblocks * nchunks;
         for (int pc = 0; pc < K; pc += kc) {
             const int kcur = min_int(kc, K - pc);
             /* Later kc blocks add onto what the first one wrote. */
-            const float beta_k = pc == 0 ? beta : 1.0f;
+            const item_ctx x = {kern, a, b, M, N, mc, jc, ncur, npanels, nchunks, pc, kcur, fused_b, bpack,
+                                alpha, pc == 0 ? beta : 1.0f, C, ldc};
 
             if (!fused_b) {
-#pragma omp parallel for if (par) schedule(static)
-                for (int p = 0; p < npanels; p++)
-                    pack_b_op(kern, b, pc, kcur, jc + p * nr, min_int(nr, ncur - p * nr),
-                              bpack + (ptrdiff_t)p * nr * kcur);
+                if (nthreads > 1) {
+#pragma omp parallel for num_threads(nthreads) schedule(static)
+                    for (int p = 0; p < npanels; p++)
+                        pack_b_op(kern, b, pc, kcur, jc + p * nr, min_int(nr, ncur - p * nr),
+                                  bpack + (ptrdiff_t)p * nr * kcur);
+                } else {
+                    for (int p = 0; p < npanels; p++)
+                        pack_b_op(kern, b, pc, kcur, jc + p * nr, min_int(nr, ncur - p * nr),
+                                  bpack + (ptrdiff_t)p * nr * kcur);
+                }
             }
 
-#pragma omp parallel if (par)
-            {
-                float *apack = df_gemm_buf_reserve(&a_buf, (size_t)mc * kc);
-                float *bpanel = fused_b ? df_gemm_buf_reserve(&bpanel_buf, (size_t)kc * nr) : NULL;
-                int packed_block = -1;
+            if (nthreads > 1) {
+#pragma omp parallel num_threads(nthreads)
+                {
+                    float *apack = wsp + shared + (size_t)omp_get_thread_num() * slice;
+                    float *bpanel = fused_b ? apack + round16((size_t)mc * kc) : NULL;
+                    int packed_block = -1;
 #pragma omp for schedule(dynamic, 1)
-                for (int it = 0; it < items; it++) {
-                    const int ib = it / nchunks, ch = it % nchunks;
-                    const int i0 = ib * mc, mcur = min_int(mc, M - i0);
-                    if (ib != packed_block) {
-                        pack_a_op(kern, a, i0, mcur, pc, kcur, apack);
-                        packed_block = ib;
-                    }
-                    const int p0 = npanels * ch / nchunks, p1 = npanels * (ch + 1) / nchunks;
-                    for (int p = p0; p < p1; p++) {
-                        const int j = jc + p * nr, w = min_int(nr, N - j);
-                        const float *bp = bpanel;
-                        if (fused_b)
-                            pack_b_op(kern, b, pc, kcur, j, w, bpanel);
-                        else
-                            bp = bpack + (ptrdiff_t)p * nr * kcur;
-                        for (int ir = 0; ir < mcur; ir += mr) {
-                            float *c = C + (ptrdiff_t)(i0 + ir) * ldc + j;
-                            run_tile(kern, kcur, apack + (ptrdiff_t)ir * kcur, bp, c, ldc,
-                                     min_int(mr, mcur - ir), w, alpha, beta_k);
-                        }
-                    }
+                    for (int it = 0; it < items; it++) run_item(&x, it, &packed_block, apack, bpanel);
                 }
+            } else {
+                float *apack = wsp + shared, *bpanel = fused_b ? apack + round16((size_t)mc * kc) : NULL;
+                int packed_block = -1;
+                for (int it = 0; it < items; it++) run_item(&x, it, &packed_block, apack, bpanel);
             }
         }
     }

@@ -17,13 +17,13 @@
  * ordinary stores first read every line they write (2 threads measured 14 GB/s of ordinary stores, 38 of
  * streamed ones, here; the first layer writes 64 MiB). The weight gradient reads dY once, its first pass
  * over a segment prefetching the next segment into L2, so the passes do not wait on memory. */
-#include "layers/conv_small.h"
+#include "layers/conv/conv_small.h"
 
 #include <stdint.h>
 #include <string.h>
 
 #include "core/error.h"
-#include "core/gemm.h"
+#include "core/gemm/gemm.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
@@ -43,9 +43,8 @@
 /* Forward outputs at least this large (well beyond L2) are written with non-temporal stores. */
 #define STREAM_BYTES (8 << 20)
 
-int df_conv_small_applies(int Kt, int CO) {
-    return HAVE_AVX512_KERNELS && df_gemm_get_backend() == DF_GEMM_AVX512 && CO % 16 == 0 && Kt >= 1 &&
-           Kt <= DF_CONV_SMALL_MAX_K;
+int df_conv_small_fits(int Kt, int CO) {
+    return HAVE_AVX512_KERNELS && CO % 16 == 0 && Kt >= 1 && Kt <= DF_CONV_SMALL_MAX_K;
 }
 
 /* WG_CHUNKS partial weight gradients (Kt, CO); the forward's repacked weights (Kt, CO) fit in the first. */
@@ -313,12 +312,12 @@ void df_conv_small_weight_grad(const df_conv_patches *pt, const float *dy, int C
 void df_conv_small_forward(const df_conv_patches *pt, const float *w, const float *bias, int CO, float *y,
                            void *scratch) {
     (void)pt, (void)w, (void)bias, (void)CO, (void)y, (void)scratch;
-    DF_ASSERT(!"df_conv_small_forward called where df_conv_small_applies is false");
+    DF_ASSERT(!"df_conv_small_forward called where df_conv_small_fits is false");
 }
 
 void df_conv_small_weight_grad(const df_conv_patches *pt, const float *dy, int CO, float *dw, void *scratch) {
     (void)pt, (void)dy, (void)CO, (void)dw, (void)scratch;
-    DF_ASSERT(!"df_conv_small_weight_grad called where df_conv_small_applies is false");
+    DF_ASSERT(!"df_conv_small_weight_grad called where df_conv_small_fits is false");
 }
 
 #endif

@@ -1,7 +1,7 @@
 /* gemm.c: df_sgemm's front door (see gemm.h): backend selection, argument checks, the cases that need no
  * multiply at all, the reference triple loop and the OpenBLAS backend. The packed-panel backends live in
  * gemm_blocked.c and the gemm_<isa>.c kernel files. */
-#include "core/gemm.h"
+#include "core/gemm/gemm.h"
 
 #include <cblas.h>
 #include <omp.h>
@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "core/error.h"
-#include "core/gemm_internal.h"
+#include "core/gemm/gemm_internal.h"
 
 /* OpenBLAS (Debian's pthread build) keeps its own thread pool. */
 void openblas_set_num_threads(int n);
@@ -39,6 +39,49 @@ static df_gemm_backend current;
 df_gemm_backend df_gemm_get_backend(void) {
     if (current == DF_GEMM_AUTO) current = resolve_auto();
     return current;
+}
+
+df_gemm_backend df_gemm_backend_here(void) {
+    df_gemm_backend b = df_gemm_get_backend();
+    return b == DF_GEMM_OPENBLAS && omp_in_parallel() ? resolve_auto() : b;
+}
+
+int df_gemm_backend_supported(df_gemm_backend b) {
+    return b == DF_GEMM_AVX512 ? cpu_has_avx512() : b == DF_GEMM_AVX2 ? cpu_has_avx2() : 1;
+}
+
+int df_gemm_kernel_of(df_gemm_backend b, df_gemm_kernel *k) {
+    switch (b) {
+    case DF_GEMM_OPENBLAS: return 0;
+    case DF_GEMM_AVX512:
+        /* The AVX-512 patch packers are attached here rather than in the kernel's constant, so that file
+         * keeps to the micro-kernel. */
+        *k = df_gemm_kernel_avx512;
+        k->pack_rows = df_gemm_pack_rows_avx512;
+        k->pack_b_patches = df_gemm_pack_b_patches_avx512;
+        k->pack_a_patches = df_gemm_pack_a_patches_avx512;
+        return 1;
+    case DF_GEMM_AVX2: *k = df_gemm_kernel_avx2; return 1;
+    default: *k = df_gemm_kernel_portable; return 1;
+    }
+}
+
+size_t df_gemm_blocked_ws_bytes_max(int M, int N, int K, int patches, int threads) {
+    size_t best = df_gemm_blocked_ws_floats(&df_gemm_kernel_portable, M, N, K, patches, threads);
+    if (cpu_has_avx2()) {
+        size_t f = df_gemm_blocked_ws_floats(&df_gemm_kernel_avx2, M, N, K, patches, threads);
+        best = f > best ? f : best;
+    }
+    if (cpu_has_avx512()) {
+        size_t f = df_gemm_blocked_ws_floats(&df_gemm_kernel_avx512, M, N, K, patches, threads);
+        best = f > best ? f : best;
+    }
+    return best * sizeof(float);
+}
+
+size_t df_sgemm_ws_bytes(int M, int N, int K, int threads) {
+    if (M <= 0 || N <= 0 || K <= 0) return 0;
+    return df_gemm_blocked_ws_bytes_max(M, N, K, 0, threads);
 }
 
 int df_gemm_set_backend(df_gemm_backend b) {
@@ -114,6 +157,12 @@ void df_sgemm_ref(int trans_a, int trans_b, int M, int N, int K, float alpha, co
 
 void df_sgemm(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A, int lda,
               const float *B, int ldb, float beta, float *C, int ldc) {
+    const df_gemm_ws none = {NULL, 0};
+    df_sgemm_ws(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, none);
+}
+
+void df_sgemm_ws(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A, int lda,
+                 const float *B, int ldb, float beta, float *C, int ldc, df_gemm_ws ws) {
     check_args(trans_a, trans_b, M, N, K, lda, ldb, ldc);
     if (M == 0 || N == 0) return;
     if (K == 0 || alpha == 0.0f) {
@@ -132,5 +181,5 @@ void df_sgemm(int trans_a, int trans_b, int M, int N, int K, float alpha, const 
     const df_gemm_kernel *kernel = b == DF_GEMM_AVX512 ? &df_gemm_kernel_avx512
                                    : b == DF_GEMM_AVX2 ? &df_gemm_kernel_avx2
                                                        : &df_gemm_kernel_portable;
-    df_gemm_blocked(kernel, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    df_gemm_blocked(kernel, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, ws);
 }

@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "core/error.h"
-#include "core/gemm_internal.h"
+#include "core/gemm/gemm_internal.h"
 
 enum { MAX_MR = 16 };
 
@@ -87,34 +87,6 @@ void df_gemm_pack_b_patches(int nr, const df_conv_patches *pt, int k0, int kc, i
 
 /* ---- entry points ---- */
 
-/* The selected backend's kernel with its patch packers, or 0 for OpenBLAS. The AVX-512 packers are
- * attached here rather than in the kernel's constant, so that file keeps to the micro-kernel. Inside a
- * parallel region OpenBLAS's own threads would multiply with the caller's, so there the best hand-written
- * kernel runs instead, as df_sgemm does. */
-static int blocked_kernel(df_gemm_kernel *k) {
-    df_gemm_backend b = df_gemm_get_backend();
-    if (b == DF_GEMM_OPENBLAS) {
-        if (!omp_in_parallel()) return 0;
-        __builtin_cpu_init();
-        b = __builtin_cpu_supports("avx512f")                                       ? DF_GEMM_AVX512
-            : __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? DF_GEMM_AVX2
-                                                                                    : DF_GEMM_PORTABLE;
-    }
-    switch (b) {
-    case DF_GEMM_AVX512:
-        *k = df_gemm_kernel_avx512;
-        k->pack_rows = df_gemm_pack_rows_avx512;
-        k->pack_b_patches = df_gemm_pack_b_patches_avx512;
-        k->pack_a_patches = df_gemm_pack_a_patches_avx512;
-        return 1;
-    case DF_GEMM_AVX2: *k = df_gemm_kernel_avx2; return 1;
-    default: *k = df_gemm_kernel_portable; return 1;
-    }
-}
-
-/* Whether blocked_kernel chose the AVX-512 kernel, whose in-place convolution paths then apply. */
-static int is_avx512(const df_gemm_kernel *k) { return k->pack_a_patches == df_gemm_pack_a_patches_avx512; }
-
 /* Rows [r0, r0 + n) of the patch matrix, stored (n, cols): the OpenBLAS path. */
 static void store_rows(const df_conv_patches *pt, int r0, int n, float *dst) {
     const int cols = df_conv_patches_cols(pt);
@@ -137,14 +109,38 @@ static int slice_rows(const df_conv_patches *pt) {
     return rows < 1 ? 1 : rows;
 }
 
+/* The OpenBLAS path's slice: from the workspace, or allocated when the caller gave none. */
+static float *slice_buf(df_gemm_ws ws, size_t floats) {
+    if (!ws.p) return df_malloc(sizeof(float) * floats);
+    DF_ASSERT(ws.bytes >= sizeof(float) * floats);
+    return ws.p;
+}
+
+/* The larger of the OpenBLAS slice (rows x cols: its row count bounded by the matrix's) and the blocked
+ * driver's workspace on every hand-written kernel this CPU runs. */
+static size_t patches_ws_bytes(const df_conv_patches *pt, int M, int N, int K, int threads) {
+    if (M <= 0 || N <= 0 || K <= 0) return 0;
+    const int rows = df_conv_patches_rows(pt), slice = slice_rows(pt) < rows ? slice_rows(pt) : rows;
+    const size_t blas = sizeof(float) * (size_t)slice * df_conv_patches_cols(pt);
+    const size_t blocked = df_gemm_blocked_ws_bytes_max(M, N, K, 1, threads);
+    return blas > blocked ? blas : blocked;
+}
+
+size_t df_sgemm_patches_a_ws_bytes(const df_conv_patches *a, int N, int threads) {
+    return patches_ws_bytes(a, df_conv_patches_rows(a), N, df_conv_patches_cols(a), threads);
+}
+
+size_t df_sgemm_patches_b_ws_bytes(int M, const df_conv_patches *b, int threads) {
+    return patches_ws_bytes(b, M, df_conv_patches_cols(b), df_conv_patches_rows(b), threads);
+}
+
 static void scale_c(int M, int N, float beta, float *C, int ldc) {
     for (int i = 0; i < M; i++)
         for (int j = 0; j < N; j++) C[(ptrdiff_t)i * ldc + j] = beta == 0.0f ? 0.0f : beta * C[(ptrdiff_t)i * ldc + j];
 }
 
-/* On AVX-512, stride-1 shapes with a common channel count skip packing A (conv_direct_avx512.c). */
 void df_sgemm_patches_a(const df_conv_patches *a, int trans_b, int N, float alpha, const float *B, int ldb,
-                        float beta, float *C, int ldc) {
+                        float beta, float *C, int ldc, df_gemm_ws ws) {
     const int M = df_conv_patches_rows(a), K = df_conv_patches_cols(a);
     DF_ASSERT(N >= 0 && ldc >= (N > 1 ? N : 1) && ldb >= ((trans_b ? K : N) > 1 ? (trans_b ? K : N) : 1));
     if (N == 0) return;
@@ -153,31 +149,24 @@ void df_sgemm_patches_a(const df_conv_patches *a, int trans_b, int N, float alph
         return;
     }
     df_gemm_kernel kern;
-    const int blocked = blocked_kernel(&kern);
-    if (blocked && is_avx512(&kern) && df_conv_direct_avx512_applies(a)) {
-        df_conv_direct_avx512(a, trans_b, N, alpha, B, ldb, beta, C, ldc);
-        return;
-    }
-    if (blocked) {
+    if (df_gemm_kernel_of(df_gemm_backend_here(), &kern)) {
         const df_gemm_operand ao = {0, NULL, 0, a}, bo = {trans_b, B, ldb, NULL};
-        df_gemm_blocked_op(&kern, M, N, K, alpha, &ao, &bo, beta, C, ldc);
+        df_gemm_blocked_op(&kern, M, N, K, alpha, &ao, &bo, beta, C, ldc, ws);
         return;
     }
-    const int slice = slice_rows(a);
-    float *buf = df_malloc(sizeof(float) * (size_t)slice * K);
+    const int slice = slice_rows(a) < M ? slice_rows(a) : M;
+    float *buf = slice_buf(ws, (size_t)slice * K);
     for (int r0 = 0; r0 < M; r0 += slice) {
         const int n = M - r0 < slice ? M - r0 : slice;
         store_rows(a, r0, n, buf);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, n, N, K, alpha, buf, K, B,
                     ldb, beta, C + (ptrdiff_t)r0 * ldc, ldc);
     }
-    free(buf);
+    if (!ws.p) free(buf);
 }
 
-/* On AVX-512, weight gradients (trans_a) with channel counts a multiple of 16 skip packing
- * (conv_wgrad_avx512.c). */
 void df_sgemm_patches_b(int trans_a, int M, float alpha, const float *A, int lda, const df_conv_patches *b,
-                        float beta, float *C, int ldc) {
+                        float beta, float *C, int ldc, df_gemm_ws ws) {
     const int K = df_conv_patches_rows(b), N = df_conv_patches_cols(b);
     DF_ASSERT(M >= 0 && ldc >= N && lda >= ((trans_a ? M : K) > 1 ? (trans_a ? M : K) : 1));
     if (M == 0) return;
@@ -186,18 +175,13 @@ void df_sgemm_patches_b(int trans_a, int M, float alpha, const float *A, int lda
         return;
     }
     df_gemm_kernel kern;
-    const int blocked = blocked_kernel(&kern);
-    if (blocked && trans_a && is_avx512(&kern) && df_conv_wgrad_avx512_applies(b)) {
-        df_conv_wgrad_avx512(M, alpha, A, lda, b, beta, C, ldc);
-        return;
-    }
-    if (blocked) {
+    if (df_gemm_kernel_of(df_gemm_backend_here(), &kern)) {
         const df_gemm_operand ao = {trans_a, A, lda, NULL}, bo = {0, NULL, 0, b};
-        df_gemm_blocked_op(&kern, M, N, K, alpha, &ao, &bo, beta, C, ldc);
+        df_gemm_blocked_op(&kern, M, N, K, alpha, &ao, &bo, beta, C, ldc, ws);
         return;
     }
-    const int slice = slice_rows(b);
-    float *buf = df_malloc(sizeof(float) * (size_t)slice * N);
+    const int slice = slice_rows(b) < K ? slice_rows(b) : K;
+    float *buf = slice_buf(ws, (size_t)slice * N);
     for (int r0 = 0; r0 < K; r0 += slice) {
         const int n = K - r0 < slice ? K - r0 : slice;
         store_rows(b, r0, n, buf);
@@ -206,5 +190,5 @@ void df_sgemm_patches_b(int trans_a, int M, float alpha, const float *A, int lda
         cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, CblasNoTrans, M, N, n, alpha, a0, lda, buf,
                     N, r0 == 0 ? beta : 1.0f, C, ldc);
     }
-    free(buf);
+    if (!ws.p) free(buf);
 }

@@ -13,7 +13,7 @@
  * temporary tile. Every element still sees the same FMA sequence as in a full tile. */
 #include <immintrin.h>
 
-#include "core/gemm_internal.h"
+#include "core/gemm/gemm_internal.h"
 
 enum { MR = 14, NR = 32 };
 

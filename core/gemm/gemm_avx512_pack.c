@@ -7,7 +7,7 @@
  * use the generic code. */
 #include <immintrin.h>
 
-#include "core/gemm_internal.h"
+#include "core/gemm/gemm_internal.h"
 
 enum { MR = 14, NR = 32 };
 

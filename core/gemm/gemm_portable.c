@@ -1,7 +1,7 @@
 /* gemm_portable.c: the plain-C micro-kernel (4 x 8 tile) for CPUs without AVX2, and its block sizes.
  * Written so a compiler can keep the tile in registers and vectorise the row loop at the baseline ISA
  * (SSE2: 16 registers hold 8 accumulators plus operands). Contract: gemm_internal.h. */
-#include "core/gemm_internal.h"
+#include "core/gemm/gemm_internal.h"
 
 enum { MR = 4, NR = 8 };
 

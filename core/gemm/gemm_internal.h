@@ -19,7 +19,7 @@
 
 #include <stddef.h>
 
-#include "core/gemm.h"
+#include "core/gemm/gemm.h"
 
 typedef void (*df_gemm_ukernel_fn)(int kc, const float *a, const float *b, float *c, ptrdiff_t ldc,
                                    float alpha, float beta);
@@ -67,8 +67,9 @@ typedef struct {
     const df_conv_patches *patches;
 } df_gemm_operand;
 
-/* A grow-only buffer, kept per thread (_Thread_local) and reused across calls: fresh pages cost ~10 us
- * each to fault in on this machine, more than the multiply for small shapes. */
+/* A grow-only buffer, kept per thread (_Thread_local) and reused across calls: the stand-in workspace of
+ * calls that bring none (fresh pages cost ~10 us each to fault in, more than the multiply for small
+ * shapes). */
 typedef struct {
     float *p;
     size_t cap; /* floats */
@@ -82,11 +83,20 @@ extern const df_gemm_kernel df_gemm_kernel_avx512; /* only call where avx512f is
 /* The whole GEMM through the packed loop nest; same contract as df_sgemm (M, N, K > 0, alpha != 0). */
 void df_gemm_blocked(const df_gemm_kernel *kern, int trans_a, int trans_b, int M, int N, int K,
                      float alpha, const float *A, int lda, const float *B, int ldb, float beta, float *C,
-                     int ldc);
+                     int ldc, df_gemm_ws ws);
 
 /* The same with either operand possibly a patch matrix. */
 void df_gemm_blocked_op(const df_gemm_kernel *kern, int M, int N, int K, float alpha, const df_gemm_operand *a,
-                        const df_gemm_operand *b, float beta, float *C, int ldc);
+                        const df_gemm_operand *b, float beta, float *C, int ldc, df_gemm_ws ws);
+
+/* Floats of workspace df_gemm_blocked_op needs on `threads` threads for any shape up to M x N x K (patches:
+ * whether an operand is a patch matrix, which allows longer k blocks). */
+size_t df_gemm_blocked_ws_floats(const df_gemm_kernel *kern, int M, int N, int K, int patches, int threads);
+/* The largest df_gemm_blocked_ws_floats over the hand-written kernels this CPU runs, in bytes. */
+size_t df_gemm_blocked_ws_bytes_max(int M, int N, int K, int patches, int threads);
+/* The hand-written kernel a call from here runs on backend b (OpenBLAS: none, 0 returned), with the
+ * AVX-512 patch packers attached. */
+int df_gemm_kernel_of(df_gemm_backend b, df_gemm_kernel *k);
 
 /* Packs rows [i0, i0 + rows) x columns [k0, k0 + kc) of op(A) as ceil(rows / mr) panels into dst,
  * zero-padding the last panel to mr rows. */
@@ -149,19 +159,5 @@ void df_gemm_pack_a_patches_avx512(const df_gemm_kernel *kern, const df_conv_pat
 void df_gemm_pack_rows_avx512(int mr, const float *const *rows, int len, float *dst);
 void df_gemm_pack_b_patches_avx512(int nr, const df_conv_patches *pt, int k0, int kc, int j0, int cols,
                                    float *dst);
-
-/* df_sgemm_patches_a without packing A (conv_direct_avx512.c), for stride-1 patch matrices with
- * pad <= k - 1, C in {16, 32, 64, 128, 256, 512} and output width >= 7: where _applies says so. Same contract as
- * df_sgemm_patches_a (N > 0, alpha != 0); equal to the blocked driver's result when it runs K as one block. */
-int df_conv_direct_avx512_applies(const df_conv_patches *pt);
-void df_conv_direct_avx512(const df_conv_patches *pt, int trans_b, int N, float alpha, const float *B, int ldb,
-                           float beta, float *C, int ldc);
-
-/* df_sgemm_patches_b with trans_a (a weight gradient: A is dY, pixels x M) without packing either operand
- * (conv_wgrad_avx512.c), for C a multiple of 16. Same contract; equal to the blocked driver's result while
- * the pixels fit one block (512). */
-int df_conv_wgrad_avx512_applies(const df_conv_patches *pt);
-void df_conv_wgrad_avx512(int M, float alpha, const float *A, int lda, const df_conv_patches *pt, float beta,
-                          float *C, int ldc);
 
 #endif

@@ -13,6 +13,8 @@
 #ifndef DF_GEMM_H
 #define DF_GEMM_H
 
+#include <stddef.h>
+
 typedef enum {
     DF_GEMM_AUTO = 0,  /* best hand-written kernel this CPU supports */
     DF_GEMM_AVX512,    /* AVX-512F micro-kernel */
@@ -24,6 +26,23 @@ typedef enum {
 void df_sgemm(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A, int lda,
               const float *B, int ldb, float beta, float *C, int ldc);
 
+/* Workspace: memory a call may use for packing, planned by the caller (a graph node takes it from the
+ * graph's scratch, core/graph.h), 64-byte aligned. It is cut into a shared part and one slice per thread;
+ * a call runs on as many threads as have a slice, which does not change its results. p == NULL means
+ * none: the call then uses a per-thread buffer that grows on demand (fine for tests and benchmarks; not
+ * in a training step, which must not allocate). */
+typedef struct {
+    void *p;
+    size_t bytes;
+} df_gemm_ws;
+
+/* df_sgemm with a workspace of at least df_sgemm_ws_bytes(M, N, K, threads) bytes (or none). The figure
+ * covers every backend this CPU runs, so the backend may change after the workspace was planned, and
+ * every smaller M, N, K (a batch below the planned one). */
+void df_sgemm_ws(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A, int lda,
+                 const float *B, int ldb, float beta, float *C, int ldc, df_gemm_ws ws);
+size_t df_sgemm_ws_bytes(int M, int N, int K, int threads);
+
 void df_sgemm_ref(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A, int lda,
                   const float *B, int ldb, float beta, float *C, int ldc);
 
@@ -31,6 +50,11 @@ void df_sgemm_ref(int trans_a, int trans_b, int M, int N, int K, float alpha, co
  * cannot run it. DF_GEMM_AUTO resolves to the best supported kernel. */
 int df_gemm_set_backend(df_gemm_backend b);
 df_gemm_backend df_gemm_get_backend(void);
+/* The backend a call made here runs: the selected one, except OpenBLAS inside an OpenMP parallel region,
+ * which runs the best hand-written kernel instead (see above). Never AUTO. */
+df_gemm_backend df_gemm_backend_here(void);
+/* Whether this CPU can run backend b (AUTO, portable and OpenBLAS always). */
+int df_gemm_backend_supported(df_gemm_backend b);
 const char *df_gemm_backend_name(df_gemm_backend b);
 /* Parses "auto", "avx512", "avx2", "portable", "openblas"; returns -1 if unknown. */
 int df_gemm_backend_parse(const char *s, df_gemm_backend *out);
@@ -58,10 +82,14 @@ static inline int df_conv_patches_cols(const df_conv_patches *p) { return p->k *
  * hand-written backends the results equal df_sgemm's on the stored patch matrix exactly while the summed
  * dimension (cols, or rows) fits one of df_sgemm's k blocks; beyond that the sum runs in longer blocks
  * than df_sgemm's, which measured faster for convolution shapes. The OpenBLAS backend stores the patch
- * matrix in slices and runs cblas_sgemm on them. */
+ * matrix in slices (of the workspace) and runs cblas_sgemm on them. These are the implicit GEMM only: the
+ * direct kernels that skip packing are chosen by the convolution layer (layers/conv/conv_kernel.h).
+ * Workspace as df_sgemm_ws, sized by the _ws_bytes functions for the largest batch a caller runs. */
 void df_sgemm_patches_a(const df_conv_patches *a, int trans_b, int N, float alpha, const float *B, int ldb,
-                        float beta, float *C, int ldc);
+                        float beta, float *C, int ldc, df_gemm_ws ws);
 void df_sgemm_patches_b(int trans_a, int M, float alpha, const float *A, int lda, const df_conv_patches *b,
-                        float beta, float *C, int ldc);
+                        float beta, float *C, int ldc, df_gemm_ws ws);
+size_t df_sgemm_patches_a_ws_bytes(const df_conv_patches *a, int N, int threads);
+size_t df_sgemm_patches_b_ws_bytes(int M, const df_conv_patches *b, int threads);
 
 #endif

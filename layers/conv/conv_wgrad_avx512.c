@@ -1,6 +1,6 @@
 /* conv_wgrad_avx512.c: df_sgemm_patches_b for a convolution's weight gradient on the AVX-512 backend,
  *   C (M x k*k*C) = alpha * A^T * patches + beta * C,   A (pixels x M) = dY, M = output channels,
- * with neither operand packed (contract: gemm_internal.h, df_conv_wgrad_avx512). Compiled with AVX-512
+ * with neither operand packed (contract: conv_avx512.h, df_conv_wgrad_avx512). Compiled with AVX-512
  * flags; only called where the CPU has avx512f.
  *
  * Packing both operands took a quarter of the packed GEMM's time here (the patch matrix is 9x the input),
@@ -23,15 +23,13 @@
 #include <omp.h>
 
 #include "core/error.h"
-#include "core/gemm_internal.h"
+#include "layers/conv/conv_avx512.h"
 
 enum { MR = 14, NR = 32 };
 /* Pixels per block, rounded to whole output rows: dY (BLOCK_PIXELS x M) and the input rows it reads near
  * 0.5 MiB for 64-256 channels, a quarter of L2. */
 #define BLOCK_PIXELS 512
 #define PAR_MIN_MACS (128.0 * 128 * 128)
-
-int df_conv_wgrad_avx512_applies(const df_conv_patches *pt) { return pt->C % 16 == 0; }
 
 typedef struct {
     const df_conv_patches *pt;
@@ -113,6 +111,24 @@ static void run_tile(int rows, int nv, const wgrad_job *j, int co0, int t, int c
     }
 }
 
+/* This thread's share of the tiles (all of them outside a parallel region) over every block of pixels. */
+static void run_tiles(const wgrad_job *j, int tiles, int row_tiles, int taps, int base, int longer,
+                      long out_rows, long block_rows, float beta) {
+    const df_conv_patches *pt = j->pt;
+    const int me = omp_get_thread_num(), threads = omp_get_num_threads();
+    for (long r0 = 0; r0 < out_rows; r0 += block_rows) {
+        const long r1 = r0 + block_rows < out_rows ? r0 + block_rows : out_rows;
+        const float beta_k = r0 == 0 ? beta : 1.0f;
+        /* Tiles column-major within a tap, so a thread's consecutive tiles share input channels. */
+        for (int it = me; it < tiles; it += threads) {
+            const int rt = it % row_tiles, rest = it / row_tiles, t = rest % taps, ct = rest / taps;
+            /* Row tiles as equal as they come (64 = 13+13+13+13+12), the longer ones first. */
+            const int co0 = rt * base + (rt < longer ? rt : longer), c0 = ct * NR;
+            run_tile(base + (rt < longer), pt->C - c0 >= NR ? 2 : 1, j, co0, t, c0, r0, r1, beta_k);
+        }
+    }
+}
+
 void df_conv_wgrad_avx512(int M, float alpha, const float *A, int lda, const df_conv_patches *pt, float beta,
                           float *C, int ldc) {
     DF_ASSERT(df_conv_wgrad_avx512_applies(pt));
@@ -123,20 +139,11 @@ void df_conv_wgrad_avx512(int M, float alpha, const float *A, int lda, const df_
     const long block_rows = pt->OW >= BLOCK_PIXELS ? 1 : BLOCK_PIXELS / pt->OW;
     const int par = !omp_in_parallel() && omp_get_max_threads() > 1 &&
                     (double)df_conv_patches_rows(pt) * M * df_conv_patches_cols(pt) >= PAR_MIN_MACS;
-
-#pragma omp parallel if (par)
-    {
-        const int me = omp_get_thread_num(), threads = omp_get_num_threads();
-        for (long r0 = 0; r0 < out_rows; r0 += block_rows) {
-            const long r1 = r0 + block_rows < out_rows ? r0 + block_rows : out_rows;
-            const float beta_k = r0 == 0 ? beta : 1.0f;
-            /* Tiles column-major within a tap, so a thread's consecutive tiles share input channels. */
-            for (int it = me; it < tiles; it += threads) {
-                const int rt = it % row_tiles, rest = it / row_tiles, t = rest % taps, ct = rest / taps;
-                /* Row tiles as equal as they come (64 = 13+13+13+13+12), the longer ones first. */
-                const int co0 = rt * base + (rt < longer ? rt : longer), c0 = ct * NR;
-                run_tile(base + (rt < longer), pt->C - c0 >= NR ? 2 : 1, &j, co0, t, c0, r0, r1, beta_k);
-            }
-        }
+    /* A region on one thread runs as a plain call: libgomp allocates a team for each `omp parallel if (0)`. */
+    if (par) {
+#pragma omp parallel
+        run_tiles(&j, tiles, row_tiles, taps, base, longer, out_rows, block_rows, beta);
+    } else {
+        run_tiles(&j, tiles, row_tiles, taps, base, longer, out_rows, block_rows, beta);
     }
 }

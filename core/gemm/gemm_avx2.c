@@ -5,7 +5,7 @@
  * and give 12 independent FMA chains, enough to cover FMA latency on two FMA pipes. */
 #include <immintrin.h>
 
-#include "core/gemm_internal.h"
+#include "core/gemm/gemm_internal.h"
 
 enum { MR = 6, NV = 2, NR = 8 * NV };
 

@@ -1,5 +1,5 @@
 /* conv_direct_avx512.c: df_sgemm_patches_a for stride-1 convolutions on the AVX-512 backend, with the patch
- * matrix read by the micro-kernel itself instead of packed (contract: gemm_internal.h,
+ * matrix read by the micro-kernel itself instead of packed (contract: conv_avx512.h,
  * df_conv_direct_avx512). Compiled with AVX-512 flags; only called where the CPU has avx512f.
  *
  * Packing A costs as much as the multiply when N (output channels) is small: each packed float feeds only
@@ -7,7 +7,8 @@
  * here the kernel broadcasts its A values straight from the input:
  *
  * - A band of output rows of one image gets a zero-padded copy of the input rows it reads, in a per-thread
- *   buffer of about BAND_BYTES (it stays in L2 while every output-channel panel is computed from it).
+ *   slice of the workspace of about DF_CONV_DIRECT_BAND_BYTES (it stays in L2 while every output-channel
+ *   panel is computed from it).
  * - A tile is up to 64 output channels (nv = 1..4 vectors of 16) times a few consecutive output pixels of
  *   one row, as many as keep 24-28 accumulators in the 32 zmm registers: 14 pixels for two vectors, 8 for
  *   three, 6 for four (and 14, a row's longest tile, for one: 14 chains still cover the FMA latency). A
@@ -28,12 +29,11 @@
 #include <string.h>
 
 #include "core/error.h"
-#include "core/gemm_internal.h"
+#include "layers/conv/conv_avx512.h"
 
-/* A panel is up to PANEL output channels; a tile at most MAX_TILE pixels. */
-enum { PANEL = 64, MAX_TILE = 14 };
-/* Target size of a band's padded input copy. */
-#define BAND_BYTES ((size_t)192 << 10)
+/* A panel is up to PANEL output channels (DF_CONV_DIRECT_PANEL, conv_avx512.h, which sizes the workspace);
+ * a tile at most MAX_TILE pixels. */
+enum { PANEL = DF_CONV_DIRECT_PANEL, MAX_TILE = 14 };
 /* Below this many multiply-adds, forking threads costs more than it saves (as in gemm_blocked.c). */
 #define PAR_MIN_MACS (128.0 * 128 * 128)
 
@@ -41,17 +41,6 @@ enum { PANEL = 64, MAX_TILE = 14 };
  * the nv B vectors and a broadcast. A row is cut into tiles of at most this many pixels, as equal as they
  * come, so a tile has at least half of it (a row is at least MIN_ROW pixels). */
 static inline int tile_pixels(int nv) { return nv <= 2 ? 14 : nv == 3 ? 8 : 6; }
-enum { MIN_ROW = 7 };
-
-int df_conv_direct_avx512_applies(const df_conv_patches *pt) {
-    if (pt->stride != 1 || pt->pad > pt->k - 1 || pt->OW < MIN_ROW) return 0;
-    switch (pt->C) {
-    case 16: case 32: case 64: case 128: case 256: case 512: return 1;
-    default: return 0;
-    }
-}
-
-static _Thread_local df_gemm_buf band_buf, panel_buf;
 
 /* What one band computes: output rows [0, rows) of the band, from the padded copy x (rows Wp pixels). */
 typedef struct {
@@ -183,35 +172,48 @@ static void pack_panel(int trans_b, const float *B, int ldb, int K, int j0, int 
             dst[j] = j >= w ? 0.0f : trans_b ? B[(ptrdiff_t)(j0 + j) * ldb + k] : B[(ptrdiff_t)k * ldb + j0 + j];
 }
 
-void df_conv_direct_avx512(const df_conv_patches *pt, int trans_b, int N, float alpha, const float *B, int ldb,
-                           float beta, float *C, int ldc) {
-    DF_ASSERT(df_conv_direct_avx512_applies(pt));
+/* Band item it (image, band of `rows` output rows), its padded copy built in band. */
+static void run_band(const df_conv_patches *pt, int N, const float *panels, int npanels, int rows, int bands, int it,
+                     float *band, float alpha, float beta, float *C, int ldc) {
     const int k = pt->k, K = k * k * pt->C, OH = pt->OH, OW = pt->OW, Wp = OW + k - 1;
+    const int img = it / bands, oh0 = (it % bands) * rows, n_rows = OH - oh0 < rows ? OH - oh0 : rows;
+    pad_rows(pt, img, oh0 - pt->pad, n_rows + k - 1, Wp, band);
+    const band_job j = {band, Wp, OW, n_rows, k, C + ((ptrdiff_t)img * OH + oh0) * OW * ldc, ldc, alpha, beta};
+    for (int p = 0; p < npanels; p++)
+        run_panel(pt->C, panel_width(N, p), &j, panels + (size_t)p * K * PANEL, p * PANEL);
+}
+
+void df_conv_direct_avx512(const df_conv_patches *pt, int trans_b, int N, float alpha, const float *B, int ldb,
+                           float beta, float *C, int ldc, float *ws, size_t ws_floats) {
+    DF_ASSERT(df_conv_direct_avx512_applies(pt));
+    const int k = pt->k, K = k * k * pt->C;
     const int npanels = (N + PANEL - 1) / PANEL;
-    /* Output rows per band: the padded copy (rows + k - 1 input rows) near BAND_BYTES. */
-    const size_t row_bytes = (size_t)Wp * pt->C * sizeof(float);
-    int rows = (int)(BAND_BYTES / row_bytes) - (k - 1);
-    rows = rows < 1 ? 1 : rows > OH ? OH : rows;
-    const int bands = (OH + rows - 1) / rows, items = pt->n * bands;
-    const size_t band_floats = (size_t)(rows + k - 1) * Wp * pt->C;
-    float *panels = df_gemm_buf_reserve(&panel_buf, (size_t)npanels * K * PANEL);
+    const int rows = df_conv_direct_band_rows(pt), bands = (pt->OH + rows - 1) / rows, items = pt->n * bands;
+    const size_t band_floats = df_conv_direct_band_floats(pt), panel_floats = (size_t)npanels * K * PANEL;
+    DF_ASSERT(ws_floats >= panel_floats + band_floats);
+    float *panels = ws;
     const int par = !omp_in_parallel() && omp_get_max_threads() > 1 &&
                     (double)df_conv_patches_rows(pt) * N * K >= PAR_MIN_MACS;
+    /* As many threads as the workspace has bands for (the results do not depend on it). A region on one
+     * thread runs as a plain loop: libgomp allocates a team for each `omp parallel if (0)`. */
+    const size_t fit = (ws_floats - panel_floats) / band_floats;
+    const int threads = !par ? 1 : (size_t)omp_get_max_threads() < fit ? omp_get_max_threads() : (int)fit;
 
-#pragma omp parallel if (par)
-    {
+    if (threads > 1) {
+#pragma omp parallel num_threads(threads)
+        {
 #pragma omp for schedule(static)
+            for (int p = 0; p < npanels; p++)
+                pack_panel(trans_b, B, ldb, K, p * PANEL, panel_width(N, p), panels + (size_t)p * K * PANEL);
+            float *band = ws + panel_floats + (size_t)omp_get_thread_num() * band_floats;
+#pragma omp for schedule(dynamic, 1)
+            for (int it = 0; it < items; it++)
+                run_band(pt, N, panels, npanels, rows, bands, it, band, alpha, beta, C, ldc);
+        }
+    } else {
         for (int p = 0; p < npanels; p++)
             pack_panel(trans_b, B, ldb, K, p * PANEL, panel_width(N, p), panels + (size_t)p * K * PANEL);
-        float *band = df_gemm_buf_reserve(&band_buf, band_floats);
-#pragma omp for schedule(dynamic, 1)
-        for (int it = 0; it < items; it++) {
-            const int img = it / bands, oh0 = (it % bands) * rows, n_rows = OH - oh0 < rows ? OH - oh0 : rows;
-            pad_rows(pt, img, oh0 - pt->pad, n_rows + k - 1, Wp, band);
-            const band_job j = {band, Wp, OW, n_rows, k, C + ((ptrdiff_t)img * OH + oh0) * OW * ldc, ldc, alpha,
-                                beta};
-            for (int p = 0; p < npanels; p++)
-                run_panel(pt->C, panel_width(N, p), &j, panels + (size_t)p * K * PANEL, p * PANEL);
-        }
+        for (int it = 0; it < items; it++)
+            run_band(pt, N, panels, npanels, rows, bands, it, ws + panel_floats, alpha, beta, C, ldc);
     }
 }

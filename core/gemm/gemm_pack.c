@@ -3,7 +3,7 @@
  * flags: packing moves O(MK + KN) floats against O(MNK) multiply-adds, so it is not worth an ISA copy. */
 #include <string.h>
 
-#include "core/gemm_internal.h"
+#include "core/gemm/gemm_internal.h"
 
 void df_gemm_pack_a(int mr, int trans_a, const float *A, int lda, int i0, int rows, int k0, int kc,
                     float *dst) {

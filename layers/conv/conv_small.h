@@ -13,22 +13,23 @@
  * any thread count. Within a chunk, one output row's dY stays in L1 while groups of up to 9 taps x 32
  * channels of accumulators stream over it, so dY is read from memory once.
  *
- * Used only when df_sgemm runs its AVX-512 backend, so that choosing another backend (a reference run)
- * changes every product at once. */
+ * Used only when df_sgemm runs its AVX-512 backend (conv_kernel.h decides), so that choosing another backend
+ * (a reference run) changes every product at once. */
 #ifndef DF_LAYERS_CONV_SMALL_H
 #define DF_LAYERS_CONV_SMALL_H
 
 #include <stddef.h>
 
-#include "core/gemm.h"
+#include "core/gemm/gemm.h"
 
-/* Whether the kernels apply: AVX-512 backend, CO a multiple of 16, Kt = k*k*C at most DF_CONV_SMALL_MAX_K.
+/* Whether the kernels fit the shape (and were compiled): CO a multiple of 16, Kt = k*k*C at most
+ * DF_CONV_SMALL_MAX_K; they run only where conv_kernel.h chooses them (the AVX-512 backend).
  * Stride and padding may be anything. The bound takes in the 7x7 stride-2 stem on RGB (147) and 3x3 with up
  * to 17 input channels. Measured against the implicit GEMM (batch 32, 2 threads): weight gradient 1.15 to
  * 5x faster on every shape tried; forward 1.7 to 4x on RGB 5x5 and 7x7, level at 3x3 with 16 input
  * channels; with 32 input channels (288 values) the GEMM's forward was faster. */
 #define DF_CONV_SMALL_MAX_K 160
-int df_conv_small_applies(int Kt, int CO);
+int df_conv_small_fits(int Kt, int CO);
 
 /* Scratch bytes either call needs for this shape (a function of Kt and CO only). */
 size_t df_conv_small_scratch_bytes(int Kt, int CO);

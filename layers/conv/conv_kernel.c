@@ -1,0 +1,105 @@
+/* conv_kernel.c: which kernel runs each direction of a convolution, and the workspace they need (the table
+ * is in conv_kernel.h). Sizing covers every backend this CPU runs, not only the selected one: the backend
+ * is process-wide state that tests and reference runs change after a graph is compiled, and the graph
+ * plans its scratch once. */
+#include "layers/conv/conv_kernel.h"
+
+#include "core/error.h"
+#include "layers/conv/conv_avx512.h"
+#include "layers/conv/conv_small.h"
+
+/* Target size of one group's patch gradient (explicit input gradient). */
+#define GROUP_BYTES ((size_t)6 << 20)
+
+static int kt_of(df_conv_shape d) { return d.k * d.k * d.C; }
+
+int df_conv_small_possible(df_conv_shape d) {
+    return !df_conv_is_pointwise(d) && d.CO % 16 == 0 && kt_of(d) <= DF_CONV_SMALL_MAX_K;
+}
+
+static int small_runs(df_conv_shape d, df_gemm_backend b) {
+    return b == DF_GEMM_AVX512 && !df_conv_is_pointwise(d) && df_conv_small_fits(kt_of(d), d.CO);
+}
+
+df_conv_patches df_conv_input_patches(df_conv_shape d, int n, const float *x) {
+    return df_conv_patches_make(x, n, d.H, d.W, d.C, d.k, d.s, d.p);
+}
+
+df_conv_patches df_conv_dgrad_patches(df_conv_shape d, int n, const float *dy) {
+    df_conv_patches pt = df_conv_patches_make(dy, n, d.OH, d.OW, d.CO, d.k, 1, d.k - 1 - d.p);
+    DF_ASSERT(pt.OH == d.H && pt.OW == d.W);
+    return pt;
+}
+
+df_conv_fwd_kernel df_conv_fwd_choose(df_conv_shape d, df_gemm_backend b) {
+    if (small_runs(d, b)) return DF_CONV_FWD_SMALL_DIRECT;
+    if (df_conv_is_pointwise(d)) return DF_CONV_FWD_POINTWISE_GEMM;
+    const df_conv_patches pt = df_conv_input_patches(d, 1, NULL);
+    if (b == DF_GEMM_AVX512 && df_conv_direct_avx512_applies(&pt)) return DF_CONV_FWD_DIRECT_AVX512;
+    return DF_CONV_FWD_IMPLICIT_GEMM;
+}
+
+df_conv_dgrad_kernel df_conv_dgrad_choose(df_conv_shape d, df_gemm_backend b) {
+    if (df_conv_is_pointwise(d)) return DF_CONV_DGRAD_POINTWISE_GEMM;
+    if (!df_conv_dgrad_implicit(d)) return DF_CONV_DGRAD_EXPLICIT_COL2IM;
+    const df_conv_patches pt = df_conv_dgrad_patches(d, 1, NULL);
+    if (b == DF_GEMM_AVX512 && df_conv_direct_avx512_applies(&pt)) return DF_CONV_DGRAD_DIRECT_AVX512;
+    return DF_CONV_DGRAD_IMPLICIT_GEMM;
+}
+
+df_conv_wgrad_kernel df_conv_wgrad_choose(df_conv_shape d, df_gemm_backend b) {
+    if (small_runs(d, b)) return DF_CONV_WGRAD_SMALL_DIRECT;
+    if (df_conv_is_pointwise(d)) return DF_CONV_WGRAD_POINTWISE_GEMM;
+    const df_conv_patches pt = df_conv_input_patches(d, 1, NULL);
+    if (b == DF_GEMM_AVX512 && df_conv_wgrad_avx512_applies(&pt)) return DF_CONV_WGRAD_DIRECT_AVX512;
+    return DF_CONV_WGRAD_IMPLICIT_GEMM;
+}
+
+int df_conv_group(df_conv_shape d, int max_batch) {
+    size_t per_image = (size_t)d.OH * d.OW * kt_of(d) * sizeof(float);
+    size_t gsz = GROUP_BYTES / (per_image ? per_image : 1);
+    if (gsz < 1) gsz = 1;
+    if (gsz > (size_t)max_batch) gsz = (size_t)max_batch;
+    return (int)gsz;
+}
+
+static size_t max_size(size_t a, size_t b) { return a > b ? a : b; }
+
+/* The direct forward kernel's workspace where this CPU could run it on these patches, else 0. */
+static size_t direct_bytes(const df_conv_patches *pt, int N, int threads) {
+    if (!df_gemm_backend_supported(DF_GEMM_AVX512) || !df_conv_direct_avx512_applies(pt)) return 0;
+    return df_conv_direct_avx512_ws_floats(pt, N, threads) * sizeof(float);
+}
+
+size_t df_conv_ws_bytes(df_conv_shape d, int max_batch, int threads) {
+    const int P = d.OH * d.OW, K = kt_of(d), rows = max_batch * P;
+    if (df_conv_is_pointwise(d))
+        return max_size(df_sgemm_ws_bytes(rows, d.CO, K, threads),
+                        max_size(df_sgemm_ws_bytes(d.CO, K, rows, threads), df_sgemm_ws_bytes(rows, K, d.CO, threads)));
+    const df_conv_patches pt = df_conv_input_patches(d, max_batch, NULL);
+    size_t ws = max_size(df_sgemm_patches_a_ws_bytes(&pt, d.CO, threads), direct_bytes(&pt, d.CO, threads));
+    ws = max_size(ws, df_sgemm_patches_b_ws_bytes(d.CO, &pt, threads));
+    if (df_conv_dgrad_implicit(d)) {
+        const df_conv_patches dpt = df_conv_dgrad_patches(d, max_batch, NULL);
+        ws = max_size(ws, max_size(df_sgemm_patches_a_ws_bytes(&dpt, d.C, threads), direct_bytes(&dpt, d.C, threads)));
+    } else {
+        ws = max_size(ws, df_sgemm_ws_bytes(df_conv_group(d, max_batch) * P, K, d.CO, threads));
+    }
+    return ws;
+}
+
+void df_conv_patches_times(int direct, const df_conv_patches *pt, int trans_b, int N, const float *B, int ldb,
+                           float beta, float *C, int ldc, df_gemm_ws ws) {
+    if (direct)
+        df_conv_direct_avx512(pt, trans_b, N, 1.0f, B, ldb, beta, C, ldc, ws.p, ws.bytes / sizeof(float));
+    else
+        df_sgemm_patches_a(pt, trans_b, N, 1.0f, B, ldb, beta, C, ldc, ws);
+}
+
+void df_conv_wgrad_times(int direct, int CO, const float *dy, const df_conv_patches *pt, float *dw, int ldw,
+                         df_gemm_ws ws) {
+    if (direct)
+        df_conv_wgrad_avx512(CO, 1.0f, dy, CO, pt, 1.0f, dw, ldw);
+    else
+        df_sgemm_patches_b(1, CO, 1.0f, dy, CO, pt, 1.0f, dw, ldw, ws);
+}

@@ -1,0 +1,68 @@
+/* conv_kernel.h: the one place that decides which kernel computes each direction of a convolution, for a
+ * given shape and GEMM backend, and how much workspace those kernels take from the graph's scratch. Internal
+ * to layers/conv (conv2d.c runs the choice). The choice depends on the shape and the backend only, never on
+ * the batch or the thread count, so results do not either.
+ *
+ *   kernel            forward                 input gradient             weight gradient
+ *   SMALL_DIRECT      AVX512 (1), Kt <= 160   -                          AVX512 (1), Kt <= 160
+ *   DIRECT_AVX512     AVX512, stride 1, C in  AVX512, stride 1, CO in    AVX512, C % 16 == 0
+ *                     {16..512}, OW >= 7      {16..512}, W >= 7
+ *   POINTWISE_GEMM    1x1 stride 1 pad 0: df_sgemm on x itself, every backend
+ *   IMPLICIT_GEMM     otherwise               stride 1, pad <= k - 1     otherwise
+ *   EXPLICIT_COL2IM   -                       otherwise (strided)        -
+ *
+ * Rows are tried top to bottom. (1) short patches: not pointwise, CO % 16 == 0, Kt = k*k*C <= 160
+ * (conv_small.h); the AVX512 rows need the AVX-512 backend (and, for SMALL_DIRECT, a compiler that built
+ * conv_small's kernels). IMPLICIT_GEMM is df_sgemm_patches_a / _b, which on OpenBLAS stores the patch matrix
+ * in slices for cblas_sgemm. Only the AVX-512 backend takes the direct kernels, so selecting another backend
+ * (a reference run) changes every product at once. */
+#ifndef DF_LAYERS_CONV_KERNEL_H
+#define DF_LAYERS_CONV_KERNEL_H
+
+#include <stddef.h>
+
+#include "core/gemm/gemm.h"
+
+typedef struct {
+    int H, W, C, OH, OW, CO, k, s, p;
+} df_conv_shape;
+
+typedef enum { DF_CONV_FWD_SMALL_DIRECT, DF_CONV_FWD_DIRECT_AVX512, DF_CONV_FWD_POINTWISE_GEMM,
+               DF_CONV_FWD_IMPLICIT_GEMM } df_conv_fwd_kernel;
+typedef enum { DF_CONV_DGRAD_DIRECT_AVX512, DF_CONV_DGRAD_POINTWISE_GEMM, DF_CONV_DGRAD_IMPLICIT_GEMM,
+               DF_CONV_DGRAD_EXPLICIT_COL2IM } df_conv_dgrad_kernel;
+typedef enum { DF_CONV_WGRAD_SMALL_DIRECT, DF_CONV_WGRAD_DIRECT_AVX512, DF_CONV_WGRAD_POINTWISE_GEMM,
+               DF_CONV_WGRAD_IMPLICIT_GEMM } df_conv_wgrad_kernel;
+
+/* b: the backend a call runs (df_gemm_backend_here()). */
+df_conv_fwd_kernel df_conv_fwd_choose(df_conv_shape d, df_gemm_backend b);
+df_conv_dgrad_kernel df_conv_dgrad_choose(df_conv_shape d, df_gemm_backend b);
+df_conv_wgrad_kernel df_conv_wgrad_choose(df_conv_shape d, df_gemm_backend b);
+
+static inline int df_conv_is_pointwise(df_conv_shape d) { return d.k == 1 && d.s == 1 && d.p == 0; }
+/* The input gradient as a convolution of dY: stride 1, padding within the kernel's reach. */
+static inline int df_conv_dgrad_implicit(df_conv_shape d) { return d.s == 1 && d.p <= d.k - 1; }
+/* Whether SMALL_DIRECT may run on some backend (its scratch is planned whatever the backend). */
+int df_conv_small_possible(df_conv_shape d);
+
+/* Images per group of the explicit input gradient (its patch gradient near 6 MiB): shape and planned batch. */
+int df_conv_group(df_conv_shape d, int max_batch);
+
+/* The patches of x (n images), and those of dY whose product with the flipped weights is dx. */
+df_conv_patches df_conv_input_patches(df_conv_shape d, int n, const float *x);
+df_conv_patches df_conv_dgrad_patches(df_conv_shape d, int n, const float *dy);
+
+/* Bytes of GEMM / direct-kernel workspace any direction needs, for any batch up to max_batch, on any
+ * backend this CPU runs (the backend may be changed after the graph is compiled: tests do), with slices for
+ * `threads` threads. */
+size_t df_conv_ws_bytes(df_conv_shape d, int max_batch, int threads);
+
+/* C = patches op(B) + beta C on DIRECT_AVX512 (direct != 0) or IMPLICIT_GEMM: the forward (y = patches W^T)
+ * and the stride-1 input gradient (dx = dY's patches W'). */
+void df_conv_patches_times(int direct, const df_conv_patches *pt, int trans_b, int N, const float *B, int ldb,
+                           float beta, float *C, int ldc, df_gemm_ws ws);
+/* dW (CO x Kt) += dY^T patches, on DIRECT_AVX512 or IMPLICIT_GEMM. */
+void df_conv_wgrad_times(int direct, int CO, const float *dy, const df_conv_patches *pt, float *dw, int ldw,
+                         df_gemm_ws ws);
+
+#endif
