@@ -11,23 +11,23 @@ static const char *const act_names[] = {"relu", "silu", "sigmoid"};
 
 static inline float sigmoidf(float x) { return 1.0f / (1.0f + expf(-x)); }
 
-/* ReLU runs over fixed blocks of DF_ELEMENTS_PER_BLOCK, each a vectorised loop. */
-DF_SIMD_CLONES static void relu_block(const float *x, float *y, long n) {
+static long blocks_of(long count) { return (count + DF_ELEMENTS_PER_BLOCK - 1) / DF_ELEMENTS_PER_BLOCK; }
+
+/* ReLU runs over fixed blocks of DF_ELEMENTS_PER_BLOCK, each a vectorised loop: block b of count elements. */
+DF_SIMD_CLONES static void relu_block(const float *x, float *y, long count, long b) {
+    const long at = b * DF_ELEMENTS_PER_BLOCK, n = count - at < DF_ELEMENTS_PER_BLOCK ? count - at : DF_ELEMENTS_PER_BLOCK;
+    x += at, y += at;
     /* Written so that a NaN passes through (max(0, NaN) would hide it from the trainer's NaN guard). */
     for (long i = 0; i < n; i++) y[i] = x[i] < 0.0f ? 0.0f : x[i];
 }
 
-DF_SIMD_CLONES static void relu_grad_block(const float *x, const float *dy, float *dx, long n, int acc) {
+DF_SIMD_CLONES static void relu_grad_block(const float *x, const float *dy, float *dx, long count, long b, int acc) {
+    const long at = b * DF_ELEMENTS_PER_BLOCK, n = count - at < DF_ELEMENTS_PER_BLOCK ? count - at : DF_ELEMENTS_PER_BLOCK;
+    x += at, dy += at, dx += at;
     if (acc)
         for (long i = 0; i < n; i++) dx[i] += x[i] > 0.0f ? dy[i] : 0.0f;
     else
         for (long i = 0; i < n; i++) dx[i] = x[i] > 0.0f ? dy[i] : 0.0f;
-}
-
-static long blocks_of(long count) { return (count + DF_ELEMENTS_PER_BLOCK - 1) / DF_ELEMENTS_PER_BLOCK; }
-static long block_len(long count, long b) {
-    long rest = count - b * DF_ELEMENTS_PER_BLOCK;
-    return rest < DF_ELEMENTS_PER_BLOCK ? rest : DF_ELEMENTS_PER_BLOCK;
 }
 
 static void activation_forward(df_graph *g, df_node *n) {
@@ -37,10 +37,7 @@ static void activation_forward(df_graph *g, df_node *n) {
     switch ((df_activation)n->a.act.kind) {
     case DF_ACT_RELU:
 #pragma omp parallel for schedule(static)
-        for (long b = 0; b < blocks_of(count); b++) {
-            size_t at = (size_t)b * DF_ELEMENTS_PER_BLOCK;
-            relu_block(x + at, y + at, block_len(count, b));
-        }
+        for (long b = 0; b < blocks_of(count); b++) relu_block(x, y, count, b);
         break;
     case DF_ACT_SILU:
 #pragma omp parallel for schedule(static)
@@ -63,10 +60,7 @@ static void activation_backward(df_graph *g, df_node *n) {
     switch ((df_activation)n->a.act.kind) {
     case DF_ACT_RELU:
 #pragma omp parallel for schedule(static)
-        for (long b = 0; b < blocks_of(count); b++) {
-            size_t at = (size_t)b * DF_ELEMENTS_PER_BLOCK;
-            relu_grad_block(x + at, dy + at, dx + at, block_len(count, b), acc);
-        }
+        for (long b = 0; b < blocks_of(count); b++) relu_grad_block(x, dy, dx, count, b, acc);
         break;
     case DF_ACT_SILU:
 #pragma omp parallel for schedule(static)

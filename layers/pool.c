@@ -117,6 +117,13 @@ static void maxpool_backward(df_graph *g, df_node *n) {
                              xn->dout + b * in_img + (size_t)h * d.W * d.C, acc);
 }
 
+/* The taps [*lo, *hi) of a k-wide window at output o (stride s, padding p) that fall inside [0, n). */
+static void window_taps(int o, int s, int p, int k, int n, int *lo, int *hi) {
+    int start = o * s - p;
+    *lo = start < 0 ? -start : 0;
+    *hi = n - start < k ? n - start : k;
+}
+
 static void avgpool_forward(df_graph *g, df_node *n) {
     pool_dims d = dims_of(g, n);
     const float *x = df_node_input(g, n, 0)->out;
@@ -126,17 +133,15 @@ static void avgpool_forward(df_graph *g, df_node *n) {
         for (int oh = 0; oh < d.OH; oh++)
             for (int ow = 0; ow < d.OW; ow++) {
                 float *y = n->out + (((size_t)b * d.OH + oh) * d.OW + ow) * d.C;
+                int i0, i1, j0, j1;
+                window_taps(oh, d.s, d.p, d.k, d.H, &i0, &i1);
+                window_taps(ow, d.s, d.p, d.k, d.W, &j0, &j1);
                 for (int c = 0; c < d.C; c++) y[c] = 0.0f;
-                for (int i = 0; i < d.k; i++) {
-                    int h = oh * d.s + i - d.p;
-                    if (h < 0 || h >= d.H) continue;
-                    for (int j = 0; j < d.k; j++) {
-                        int w = ow * d.s + j - d.p;
-                        if (w < 0 || w >= d.W) continue;
-                        const float *xr = x + (((size_t)b * d.H + h) * d.W + w) * d.C;
+                for (int i = i0; i < i1; i++)
+                    for (int j = j0; j < j1; j++) {
+                        const float *xr = x + (((size_t)b * d.H + oh * d.s + i - d.p) * d.W + ow * d.s + j - d.p) * d.C;
                         for (int c = 0; c < d.C; c++) y[c] += xr[c];
                     }
-                }
                 for (int c = 0; c < d.C; c++) y[c] *= scale;
             }
 }

@@ -12,19 +12,18 @@ void df_adam_step(df_optim *o, df_graph *g, float lr) {
 
 #pragma omp parallel
     for (int i = 0; i < g->n_tensors; i++) {
-        const df_tensor_info *t = &g->tensors[i];
-        if (t->kind != DF_PARAM || t->frozen) continue;
-        float *p = g->params + t->offset; /* (numel) */
-        const float *gr = g->grads + t->offset;
-        float *m = o->m + t->offset, *v = o->v + t->offset;
+        df_optim_slot s;
+        if (!df_optim_slot_of(o, g, i, &s)) continue;
+        float *p = s.p, *m = s.m, *v = s.v; /* (n) each */
+        const float *gr = s.grad;
         const double tstep = (double)o->t_step[i];
         const double bc1 = 1.0 - pow((double)b1, tstep), bc2 = 1.0 - pow((double)b2, tstep);
         /* p -= lr * (m / bc1) / (sqrt(v / bc2) + eps), with the per-tensor constants folded. */
         const float step_size = (float)((double)lr / bc1);
         const float inv_sqrt_bc2 = (float)(1.0 / sqrt(bc2));
-        const float l2 = t->decay && !decoupled ? wd : 0.0f;
-        const float shrink = t->decay && decoupled ? 1.0f - lr * wd : 1.0f;
-        const long n = (long)t->numel;
+        const float l2 = s.decay && !decoupled ? wd : 0.0f;
+        const float shrink = s.decay && decoupled ? 1.0f - lr * wd : 1.0f;
+        const long n = s.n;
 #pragma omp for schedule(static) nowait
         for (long j = 0; j < n; j++) {
             float pj = p[j] * shrink;

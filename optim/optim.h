@@ -84,6 +84,24 @@ void df_adam_step(df_optim *o, df_graph *g, float lr); /* Adam and AdamW */
  * trained (not frozen) in it. */
 void df_optim_advance_(df_optim *o, const df_graph *g);
 
+/* Tensor i as a step sees it: its values, gradient and moments (NULL where the kind keeps none). */
+typedef struct {
+    float *p;
+    const float *grad;
+    float *m, *v;
+    long n;
+    int decay;
+} df_optim_slot;
+
+/* Fills *s for tensor i and returns 1 when the step updates it (a parameter that is not frozen), else 0. */
+static inline int df_optim_slot_of(const df_optim *o, const df_graph *g, int i, df_optim_slot *s) {
+    const df_tensor_info *t = &g->tensors[i];
+    if (t->kind != DF_PARAM || t->frozen) return 0;
+    *s = (df_optim_slot){g->params + t->offset, g->grads + t->offset, o->m ? o->m + t->offset : NULL,
+                         o->v ? o->v + t->offset : NULL, (long)t->numel, t->decay};
+    return 1;
+}
+
 /* --- State, for checkpoints --- */
 
 /* Number of moment blocks this optimizer keeps: 0 (SGD without momentum), 1 (SGD) or 2 (Adam, AdamW). */

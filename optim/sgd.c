@@ -12,13 +12,12 @@ void df_sgd_step(df_optim *o, df_graph *g, float lr) {
 
 #pragma omp parallel
     for (int i = 0; i < g->n_tensors; i++) {
-        const df_tensor_info *t = &g->tensors[i];
-        if (t->kind != DF_PARAM || t->frozen) continue;
-        float *p = g->params + t->offset;     /* (numel) */
-        const float *gr = g->grads + t->offset;
-        float *buf = o->m ? o->m + t->offset : NULL;
-        const float decay = t->decay ? wd : 0.0f;
-        const long n = (long)t->numel;
+        df_optim_slot s;
+        if (!df_optim_slot_of(o, g, i, &s)) continue;
+        float *p = s.p, *buf = s.m; /* (n) each; no buffer without momentum */
+        const float *gr = s.grad;
+        const float decay = s.decay ? wd : 0.0f;
+        const long n = s.n;
         if (buf) {
 #pragma omp for schedule(static) nowait
             for (long j = 0; j < n; j++) {
