@@ -50,7 +50,9 @@ typedef struct {
 typedef struct {
     int K;
     char *class_names[DF_METRICS_MAX_CLASSES];
-    char *layout, *split, *source, *group_by;
+    df_layout layout;
+    df_split_mode split;
+    char *source, *group_by;
     int n_views, meta_dim;
     double valid_fraction, test_fraction;
 } df_study_data;

@@ -11,14 +11,14 @@ static void about_text(const df_study_cfg *st, const df_study_run *res, const df
     for (int m = 0; m < st->n_models; m++) fprintf(f, "%s%s", m ? ", " : "", st->models[m]);
     fprintf(f, ") trained from %s with %d seed(s) (", st->config, st->n_seeds);
     for (int s = 0; s < st->n_seeds; s++) fprintf(f, "%s%ld", s ? ", " : "", st->seeds[s]);
-    fprintf(f, ").\n\nData: %s layout, read from %s; %d classes (", d->layout, d->source, d->K);
+    fprintf(f, ").\n\nData: %s layout, read from %s; %d classes (", df_layout_names[d->layout], d->source, d->K);
     for (int k = 0; k < d->K; k++) fprintf(f, "%s%s", k ? ", " : "", d->class_names[k]);
     fprintf(f, "), %d image view(s), metadata encoded into %d features (numeric columns standardised with training "
             "statistics plus missing indicators, categorical columns one-hot over the training vocabulary).\n\n",
             d->n_views, d->meta_dim);
     fprintf(f, "Split (seed %ld): %d training, %d validation and %d test samples. ", st->seeds[0],
             res[0].n_split[0], res[0].n_split[1], res[0].n_split[2]);
-    if (!strcmp(d->split, "published"))
+    if (d->split == DF_SPLIT_PUBLISHED)
         fprintf(f, "Training and validation are the published split files; the test split is the test file, or a "
                 "stratified %.0f%% of the training file", 100 * d->test_fraction);
     else

@@ -89,8 +89,8 @@ static void copy_data_facts(const df_run_config *cfg, const df_run_data *rd, df_
     d->K = rd->n_classes;
     for (int k = 0; k < d->K && k < DF_METRICS_MAX_CLASSES; k++)
         d->class_names[k] = df_strdup(rd->ds[DF_SPLIT_TRAIN]->class_names[k]);
-    d->layout = df_strdup(df_layout_names[cfg->data.layout]);
-    d->split = df_strdup(df_split_mode_names[cfg->data.split]);
+    d->layout = cfg->data.layout;
+    d->split = cfg->data.split;
     d->source = df_strdup(rd->ds[DF_SPLIT_TRAIN]->source ? rd->ds[DF_SPLIT_TRAIN]->source : cfg->source);
     d->group_by = df_strdup(cfg->data.group_by);
     d->n_views = rd->n_views;
@@ -101,8 +101,6 @@ static void copy_data_facts(const df_run_config *cfg, const df_run_data *rd, df_
 
 static void free_data_facts(df_study_data *d) {
     for (int k = 0; k < d->K && k < DF_METRICS_MAX_CLASSES; k++) free(d->class_names[k]);
-    free(d->layout);
-    free(d->split);
     free(d->source);
     free(d->group_by);
 }
