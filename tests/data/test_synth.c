@@ -3,7 +3,7 @@
  * (df_synth_dataset_write) writes the layouts it promises, byte for byte the same whatever the number of
  * threads, carries the rows of a metadata CSV through with a `mask` column, and refuses bad options and bad
  * CSV rows with DF_SYNTH_DATASET_EINPUT and a message naming the file and line. (The `dermfuse synth` command
- * line is tested in tests/train/test_cli.c.) */
+ * line is tested in tests/train/cli/test_cli.c.) */
 #include <math.h>
 #include <omp.h>
 #include <stdio.h>
