@@ -12,8 +12,8 @@
 #include <string.h>
 
 #include "core/rng.h"
-#include "data/cache.h"
-#include "data/resize.h"
+#include "data/image/cache.h"
+#include "data/image/resize.h"
 
 enum { SLOT_EMPTY, SLOT_FILLING, SLOT_READY, SLOT_HELD };
 

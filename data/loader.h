@@ -21,8 +21,8 @@
 
 #include <stdint.h>
 
-#include "data/augment.h"
-#include "data/dataset.h"
+#include "data/image/augment.h"
+#include "data/table/dataset.h"
 
 typedef struct {
     int batch_size;

@@ -20,7 +20,7 @@ FLOORS = [
     ["core", "core/gemm", "core/io"],
     ["layers", "layers/conv"],
     ["optim"],
-    ["data"],
+    ["data/table", "data/layouts", "data/image", "data", "data/synth"],
     ["train/metrics"],
     ["train/model"],
     ["train/config"],

@@ -10,10 +10,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "data/augment.h"
-#include "data/cache.h"
-#include "data/resize.h"
-#include "data/synth.h"
+#include "data/image/augment.h"
+#include "data/image/cache.h"
+#include "data/image/resize.h"
+#include "data/synth/synth.h"
 #include "train/model/model.h"
 #include "train/model/step.h"
 

@@ -6,8 +6,8 @@
 #include <string.h>
 
 #include "check.h"
-#include "data/augment.h"
-#include "data/resize.h"
+#include "data/image/augment.h"
+#include "data/image/resize.h"
 
 #define S 16
 

@@ -8,8 +8,8 @@
 #include <time.h>
 
 #include "check.h"
-#include "data/cache.h"
-#include "data/synth.h"
+#include "data/image/cache.h"
+#include "data/synth/synth.h"
 
 #define N 6
 

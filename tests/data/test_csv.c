@@ -6,7 +6,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "data/csv.h"
+#include "data/table/csv.h"
 
 static int parse(const char *text, df_csv *t, df_error *err) {
     return df_csv_parse(text, strlen(text), "x.csv", t, err);

@@ -9,9 +9,9 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "data/datasets.h"
-#include "data/meta.h"
-#include "data/split.h"
+#include "data/layouts/datasets.h"
+#include "data/table/meta.h"
+#include "data/table/split.h"
 
 static char root[64];
 

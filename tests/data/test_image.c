@@ -8,8 +8,8 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "data/image.h"
-#include "data/resize.h"
+#include "data/image/image.h"
+#include "data/image/resize.h"
 
 static char dir[64];
 

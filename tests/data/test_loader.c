@@ -7,7 +7,7 @@
 
 #include "check.h"
 #include "data/loader.h"
-#include "data/synth.h"
+#include "data/synth/synth.h"
 
 #define NS 23
 #define M 3

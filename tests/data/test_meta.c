@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "data/meta.h"
+#include "data/table/meta.h"
 
 /* A dataset held only in memory: n rows of ncols raw strings. */
 static df_dataset make(int n, int ncols, const char *const *cols, const char *const *vals, const int *labels) {

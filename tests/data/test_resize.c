@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "data/resize.h"
+#include "data/image/resize.h"
 
 static void test_constant(void) {
     df_image a, b;

@@ -6,7 +6,7 @@
 
 #include "check.h"
 #include "core/rng.h"
-#include "data/split.h"
+#include "data/table/split.h"
 
 enum { N = 900, C = 3 };
 

@@ -12,10 +12,10 @@
 #include <sys/stat.h>
 
 #include "check.h"
-#include "data/csv.h"
-#include "data/image.h"
-#include "data/synth.h"
-#include "data/synth_dataset.h"
+#include "data/table/csv.h"
+#include "data/image/image.h"
+#include "data/synth/synth.h"
+#include "data/synth/synth_dataset.h"
 
 #define N 40
 #define W 64

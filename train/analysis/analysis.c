@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "data/image.h"
+#include "data/image/image.h"
 #include "data/loader.h"
 #include "train/analysis/gradcam.h"
 #include "train/metrics/embed.h"

@@ -18,7 +18,7 @@
 #define DF_GRADCAM_H
 
 #include "core/error.h"
-#include "data/image.h"
+#include "data/image/image.h"
 #include "train/model/model.h"
 
 /* Grad-CAM of the batch already fed to m (df_model_feed), for view `view` (which must have last maps).

@@ -1,10 +1,10 @@
 /* cmd_synth.c: `dermfuse synth --out DIR [options]`: the command line of the synthetic dataset writer
- * (data/synth_dataset.h). Bad options and a bad --from-metadata CSV give status 2, failures while writing 1. */
+ * (data/synth/synth_dataset.h). Bad options and a bad --from-metadata CSV give status 2, failures while writing 1. */
 #include <stdio.h>
 #include <string.h>
 
-#include "data/synth.h"
-#include "data/synth_dataset.h"
+#include "data/synth/synth.h"
+#include "data/synth/synth_dataset.h"
 #include "train/cli/commands.h"
 
 int df_cmd_synth(int argc, char **argv) {

@@ -6,7 +6,7 @@
 #define DF_RUN_CONFIG_H
 
 #include "core/error.h"
-#include "data/datasets.h"
+#include "data/layouts/datasets.h"
 #include "optim/optim.h"
 #include "optim/schedule.h"
 #include "train/metrics/metrics.h"

@@ -8,7 +8,7 @@
 
 #include "core/io/files.h"
 #include "core/io/json.h"
-#include "data/image.h"
+#include "data/image/image.h"
 #include "train/metrics/metrics.h"
 #include "train/session/run_files.h"
 #include "train/report/svg.h"

@@ -8,8 +8,8 @@
 
 #include "core/graph.h"
 #include "core/rng.h"
-#include "data/datasets.h"
-#include "data/split.h"
+#include "data/layouts/datasets.h"
+#include "data/table/split.h"
 
 const char *const df_split_names[DF_N_SPLITS] = {"train", "valid", "test"};
 

@@ -8,8 +8,8 @@
 #ifndef DF_RUN_DATA_H
 #define DF_RUN_DATA_H
 
-#include "data/dataset.h"
-#include "data/meta.h"
+#include "data/table/dataset.h"
+#include "data/table/meta.h"
 #include "train/config/run_config.h"
 
 enum { DF_SPLIT_TRAIN = 0, DF_SPLIT_VALID = 1, DF_SPLIT_TEST = 2, DF_N_SPLITS = 3 };

@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 
 #include "core/io/files.h"
-#include "data/csv.h"
+#include "data/table/csv.h"
 
 /* Logs are rewritten whole each epoch; one this large means something else is at that path. */
 #define LOG_MAX_BYTES ((size_t)256 << 20)

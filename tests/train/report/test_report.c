@@ -17,7 +17,7 @@
 #include "check.h"
 #include "core/io/files.h"
 #include "core/rng.h"
-#include "data/image.h"
+#include "data/image/image.h"
 #include "train/metrics/metrics.h"
 #include "train/report/report.h"
 
