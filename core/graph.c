@@ -18,14 +18,8 @@ df_graph *df_graph_new(int max_batch) {
 
 void df_graph_free(df_graph *g) {
     if (!g) return;
-    free(g->nodes);
-    free(g->tensors);
-    free(g->params);
-    free(g->grads);
-    free(g->buffers);
-    free(g->arena);
-    free(g->scratch);
-    free(g);
+    void *owned[] = {g->nodes, g->tensors, g->params, g->grads, g->buffers, g->arena, g->scratch, g};
+    for (size_t i = 0; i < sizeof owned / sizeof *owned; i++) free(owned[i]);
 }
 
 int df_graph_fail(df_graph *g, const char *fmt, ...) {
@@ -45,6 +39,16 @@ int df_graph_check_inputs(df_graph *g, const char *name, const int *in, int n_in
             return df_graph_fail(g, "layer '%s': input %d is not a node of this graph (id %d)", name, i,
                                  in[i]);
     return 0;
+}
+
+int df_graph_check_input_rank(df_graph *g, const char *name, const char *op, int x, int rank) {
+    if (df_graph_check_inputs(g, name, &x, 1)) return -1;
+    df_shape xs = g->nodes[x].shape;
+    if (xs.rank == rank) return 0;
+    char s[64];
+    return df_graph_fail(g, "layer '%s' (%s): expects input %s, got %s from '%s'", name, op,
+                         rank == 2 ? "(batch, features)" : "(batch, height, width, channels)",
+                         df_shape_str(xs, s, sizeof s), g->nodes[x].name);
 }
 
 int df_graph_find_node(const df_graph *g, const char *name) {

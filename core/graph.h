@@ -135,6 +135,10 @@ void df_graph_free(df_graph *g);
 int df_graph_fail(df_graph *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Validates that input ids are real nodes of this graph; returns 0, or -1 with the error set. */
 int df_graph_check_inputs(df_graph *g, const char *name, const int *in, int n_in);
+/* For builders of one-input layers: x is a node of this graph whose shape has the rank the op takes (2:
+ * (batch, features); 4: (batch, height, width, channels)). Returns 0, or -1 with the error set naming the
+ * layer, the op and the shape it got from which node. */
+int df_graph_check_input_rank(df_graph *g, const char *name, const char *op, int x, int rank);
 
 /* Used by builders: appends a node (name must be unique) and returns it, or NULL if the graph failed. */
 df_node *df_graph_add_node(df_graph *g, const df_op *op, const char *name, const int *in, int n_in,

@@ -48,12 +48,8 @@ static double linear_flops(const df_graph *g, const df_node *n) {
 static const df_op linear_op = {"linear", linear_forward, linear_backward, linear_flops};
 
 int df_linear(df_graph *g, const char *name, int x, int out_features, int bias) {
-    if (df_graph_check_inputs(g, name, &x, 1)) return -1;
+    if (df_graph_check_input_rank(g, name, "linear", x, 2)) return -1;
     df_shape xs = g->nodes[x].shape;
-    char s[64];
-    if (xs.rank != 2)
-        return df_graph_fail(g, "layer '%s' (linear): expects input (batch, features), got %s from '%s'",
-                             name, df_shape_str(xs, s, sizeof s), g->nodes[x].name);
     if (out_features < 1)
         return df_graph_fail(g, "layer '%s' (linear): output features must be >= 1, got %d", name,
                              out_features);

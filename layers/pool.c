@@ -176,12 +176,9 @@ static const df_op maxpool_op = {"maxpool", maxpool_forward, maxpool_backward, p
 static const df_op avgpool_op = {"avgpool", avgpool_forward, avgpool_backward, pool_flops};
 
 static int add_pool(df_graph *g, const df_op *op, const char *name, int x, int k, int stride, int pad) {
-    if (df_graph_check_inputs(g, name, &x, 1)) return -1;
+    if (df_graph_check_input_rank(g, name, op->name, x, 4)) return -1;
     df_shape xs = g->nodes[x].shape;
     char s[64];
-    if (xs.rank != 4)
-        return df_graph_fail(g, "layer '%s' (%s): expects (batch, height, width, channels), got %s", name,
-                             op->name, df_shape_str(xs, s, sizeof s));
     if (k < 1 || k > 255 || stride < 1 || pad < 0 || 2 * pad > k)
         return df_graph_fail(g, "layer '%s' (%s): window %d, stride %d, padding %d: need 1 <= window <= 255, "
                              "stride >= 1, 0 <= padding <= window/2", name, op->name, k, stride, pad);
@@ -243,12 +240,8 @@ static double gap_flops(const df_graph *g, const df_node *n) {
 static const df_op gap_op = {"gap", gap_forward, gap_backward, gap_flops};
 
 int df_global_avgpool(df_graph *g, const char *name, int x) {
-    if (df_graph_check_inputs(g, name, &x, 1)) return -1;
+    if (df_graph_check_input_rank(g, name, "gap", x, 4)) return -1;
     df_shape xs = g->nodes[x].shape;
-    char s[64];
-    if (xs.rank != 4)
-        return df_graph_fail(g, "layer '%s' (gap): expects (batch, height, width, channels), got %s", name,
-                             df_shape_str(xs, s, sizeof s));
     df_node *n = df_graph_add_node(g, &gap_op, name, &x, 1, df_shape2(xs.d[0], xs.d[3]));
     return n ? n->index : -1;
 }

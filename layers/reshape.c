@@ -108,12 +108,8 @@ static void planes_backward(df_graph *g, df_node *n) {
 static const df_op planes_op = {"planes", planes_forward, planes_backward, no_flops};
 
 int df_broadcast_planes(df_graph *g, const char *name, int x, int h, int w) {
-    if (df_graph_check_inputs(g, name, &x, 1)) return -1;
+    if (df_graph_check_input_rank(g, name, "planes", x, 2)) return -1;
     df_shape xs = g->nodes[x].shape;
-    char s[64];
-    if (xs.rank != 2)
-        return df_graph_fail(g, "layer '%s' (planes): expects a vector per sample (batch, features), got %s",
-                             name, df_shape_str(xs, s, sizeof s));
     if (h < 1 || w < 1) return df_graph_fail(g, "layer '%s' (planes): plane size %dx%d", name, h, w);
     df_node *n = df_graph_add_node(g, &planes_op, name, &x, 1, df_shape4(xs.d[0], h, w, xs.d[1]));
     if (!n) return -1;

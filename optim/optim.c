@@ -23,11 +23,6 @@ df_optim_config df_optim_defaults(df_optim_kind kind) {
 
 const char *const df_optim_kind_names[] = {"sgd", "adam", "adamw", NULL};
 
-const char *df_optim_kind_name(df_optim_kind kind) {
-    DF_ASSERT(kind >= DF_OPTIM_SGD && kind <= DF_OPTIM_ADAMW);
-    return df_optim_kind_names[kind];
-}
-
 int df_optim_config_check(const df_optim_config *c, df_error *err) {
     if (c->kind < DF_OPTIM_SGD || c->kind > DF_OPTIM_ADAMW)
         return df_fail(err, "optimizer kind %d is not sgd, adam or adamw", (int)c->kind);

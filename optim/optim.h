@@ -64,7 +64,6 @@ df_optim_config df_optim_defaults(df_optim_kind kind);
 /* The kinds' names in df_optim_kind's order, NULL-terminated: "sgd", "adam", "adamw" (configs bind
  * train.optimizer through this table). */
 extern const char *const df_optim_kind_names[];
-const char *df_optim_kind_name(df_optim_kind kind);
 
 /* Checks the values (lr > 0, 0 <= momentum < 1, nesterov only with momentum, weight_decay >= 0,
  * 0 <= beta < 1, eps > 0); the message names the field and the value. */

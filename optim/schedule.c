@@ -16,11 +16,6 @@ df_schedule df_schedule_defaults(df_schedule_kind kind, float base_lr) {
 
 const char *const df_schedule_kind_names[] = {"constant", "step", "cosine", NULL};
 
-const char *df_schedule_kind_name(df_schedule_kind kind) {
-    DF_ASSERT(kind >= DF_SCHED_CONSTANT && kind <= DF_SCHED_COSINE);
-    return df_schedule_kind_names[kind];
-}
-
 int df_schedule_check(const df_schedule *s, df_error *err) {
     if (s->kind < DF_SCHED_CONSTANT || s->kind > DF_SCHED_COSINE)
         return df_fail(err, "schedule kind %d is not constant, step or cosine", (int)s->kind);

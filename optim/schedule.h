@@ -38,7 +38,6 @@ df_schedule df_schedule_defaults(df_schedule_kind kind, float base_lr);
 /* The kinds' names in df_schedule_kind's order, NULL-terminated: "constant", "step", "cosine" (configs bind
  * train.schedule through this table). */
 extern const char *const df_schedule_kind_names[];
-const char *df_schedule_kind_name(df_schedule_kind kind);
 
 /* Checks the values for the kind (base_lr > 0, warmup_steps >= 0, 0 < gamma <= 1, step_epochs > 0 or
  * increasing non-negative milestones, 0 <= min_lr <= base_lr, total_steps > warmup_steps); the message

@@ -139,56 +139,53 @@ static void scale_c(int M, int N, float beta, float *C, int ldc) {
         for (int j = 0; j < N; j++) C[(ptrdiff_t)i * ldc + j] = beta == 0.0f ? 0.0f : beta * C[(ptrdiff_t)i * ldc + j];
 }
 
-void df_sgemm_patches_a(const df_conv_patches *a, int trans_b, int N, float alpha, const float *B, int ldb,
-                        float beta, float *C, int ldc, df_gemm_ws ws) {
-    const int M = df_conv_patches_rows(a), K = df_conv_patches_cols(a);
-    DF_ASSERT(N >= 0 && ldc >= (N > 1 ? N : 1) && ldb >= ((trans_b ? K : N) > 1 ? (trans_b ? K : N) : 1));
-    if (N == 0) return;
+/* The patch matrix p (rows x cols) as A (as_b 0: C = p op(X)) or as B (as_b 1: C = op(X) p) times the
+ * other operand X, of `other` columns or rows: the blocked driver gathers p while packing; OpenBLAS gets it
+ * stored slice by slice of its rows (rows of C as A, blocks of the sum as B). */
+static void patches_times(const df_conv_patches *p, int as_b, int trans_x, int other, float alpha, const float *X,
+                          int ldx, float beta, float *C, int ldc, df_gemm_ws ws) {
+    const int rows = df_conv_patches_rows(p), cols = df_conv_patches_cols(p);
+    const int M = as_b ? other : rows, N = as_b ? cols : other, K = as_b ? rows : cols;
+    if (other == 0) return;
     if (alpha == 0.0f) {
         scale_c(M, N, beta, C, ldc);
         return;
     }
     df_gemm_kernel kern;
     if (df_gemm_kernel_of(df_gemm_backend_here(), &kern)) {
-        const df_gemm_operand ao = {0, NULL, 0, a}, bo = {trans_b, B, ldb, NULL};
-        df_gemm_blocked_op(&kern, M, N, K, alpha, &ao, &bo, beta, C, ldc, ws);
+        const df_gemm_operand po = {0, NULL, 0, p}, xo = {trans_x, X, ldx, NULL};
+        df_gemm_blocked_op(&kern, M, N, K, alpha, as_b ? &xo : &po, as_b ? &po : &xo, beta, C, ldc, ws);
         return;
     }
-    const int slice = slice_rows(a) < M ? slice_rows(a) : M;
-    float *buf = slice_buf(ws, (size_t)slice * K);
-    for (int r0 = 0; r0 < M; r0 += slice) {
-        const int n = M - r0 < slice ? M - r0 : slice;
-        store_rows(a, r0, n, buf);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, n, N, K, alpha, buf, K, B,
-                    ldb, beta, C + (ptrdiff_t)r0 * ldc, ldc);
+    const int slice = slice_rows(p) < rows ? slice_rows(p) : rows;
+    float *buf = slice_buf(ws, (size_t)slice * cols);
+    for (int r0 = 0; r0 < rows; r0 += slice) {
+        const int n = rows - r0 < slice ? rows - r0 : slice;
+        store_rows(p, r0, n, buf);
+        const CBLAS_TRANSPOSE tx = trans_x ? CblasTrans : CblasNoTrans;
+        if (!as_b) {
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, tx, n, N, K, alpha, buf, K, X, ldx, beta, C + (ptrdiff_t)r0 * ldc,
+                        ldc);
+        } else {
+            /* Column r0 of op(X) starts at row r0 of X when X is stored transposed. */
+            const float *x0 = trans_x ? X + (ptrdiff_t)r0 * ldx : X + r0;
+            cblas_sgemm(CblasRowMajor, tx, CblasNoTrans, M, N, n, alpha, x0, ldx, buf, N, r0 == 0 ? beta : 1.0f, C,
+                        ldc);
+        }
     }
     if (!ws.p) free(buf);
+}
+
+void df_sgemm_patches_a(const df_conv_patches *a, int trans_b, int N, float alpha, const float *B, int ldb,
+                        float beta, float *C, int ldc, df_gemm_ws ws) {
+    const int K = df_conv_patches_cols(a);
+    DF_ASSERT(N >= 0 && ldc >= (N > 1 ? N : 1) && ldb >= ((trans_b ? K : N) > 1 ? (trans_b ? K : N) : 1));
+    patches_times(a, 0, trans_b, N, alpha, B, ldb, beta, C, ldc, ws);
 }
 
 void df_sgemm_patches_b(int trans_a, int M, float alpha, const float *A, int lda, const df_conv_patches *b,
                         float beta, float *C, int ldc, df_gemm_ws ws) {
     const int K = df_conv_patches_rows(b), N = df_conv_patches_cols(b);
     DF_ASSERT(M >= 0 && ldc >= N && lda >= ((trans_a ? M : K) > 1 ? (trans_a ? M : K) : 1));
-    if (M == 0) return;
-    if (alpha == 0.0f) {
-        scale_c(M, N, beta, C, ldc);
-        return;
-    }
-    df_gemm_kernel kern;
-    if (df_gemm_kernel_of(df_gemm_backend_here(), &kern)) {
-        const df_gemm_operand ao = {trans_a, A, lda, NULL}, bo = {0, NULL, 0, b};
-        df_gemm_blocked_op(&kern, M, N, K, alpha, &ao, &bo, beta, C, ldc, ws);
-        return;
-    }
-    const int slice = slice_rows(b) < K ? slice_rows(b) : K;
-    float *buf = slice_buf(ws, (size_t)slice * N);
-    for (int r0 = 0; r0 < K; r0 += slice) {
-        const int n = K - r0 < slice ? K - r0 : slice;
-        store_rows(b, r0, n, buf);
-        /* Column r0 of op(A) starts at row r0 of A when A is stored transposed. */
-        const float *a0 = trans_a ? A + (ptrdiff_t)r0 * lda : A + r0;
-        cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, CblasNoTrans, M, N, n, alpha, a0, lda, buf,
-                    N, r0 == 0 ? beta : 1.0f, C, ldc);
-    }
-    if (!ws.p) free(buf);
+    patches_times(b, 1, trans_a, M, alpha, A, lda, beta, C, ldc, ws);
 }

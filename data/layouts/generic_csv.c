@@ -60,6 +60,7 @@ int df_generic_load(df_dataset *d, const df_generic_options *o, int *n_skipped, 
     int c_group = o->group_col ? df_csv_col(&t, o->group_col) : -1;
     int c_mask = o->mask_col ? df_csv_col(&t, o->mask_col) : -1;
 
+    int rc = -1; /* until every row is in */
     df_dataset_start_(d, o->csv_path, t.n_rows, 1, c_mask >= 0, c_group >= 0, t.n_cols);
     for (int c = 0; c < t.n_cols; c++) d->meta_cols[c] = df_strdup(t.header[c]);
     d->view_names[0] = df_strdup("image");
@@ -101,10 +102,9 @@ int df_generic_load(df_dataset *d, const df_generic_options *o, int *n_skipped, 
         const char *id = c_id >= 0 ? df_csv_get(&t, r, c_id) : image;
         df_dataset_add_row_(d, &t, r, y, df_group_or_row(id, line), path, mask, c_group);
     }
-    df_csv_free(&t);
-    return 0;
+    rc = 0;
 fail:
     df_csv_free(&t);
-    df_dataset_free(d);
-    return -1;
+    if (rc) df_dataset_free(d);
+    return rc;
 }

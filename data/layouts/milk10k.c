@@ -10,16 +10,6 @@
 #include "data/layouts/layout_util.h"
 #include "data/table/meta.h"
 
-typedef struct {
-    const char *id;
-    int row;
-} keyed;
-
-static int cmp_keyed(const void *a, const void *b) {
-    const keyed *x = a, *y = b;
-    int c = strcmp(x->id, y->id);
-    return c ? c : (x->row > y->row) - (x->row < y->row);
-}
 
 static const char *const VIEW_TYPES[DF_MAX_VIEWS] = {"dermoscopic", "clinical: close-up"};
 
@@ -30,7 +20,7 @@ static int view_of(const char *type) {
 }
 
 /* Reads the ground truth: labels[r] for each row, checking one-hot rows and unique lesion ids. */
-static int read_truth(const df_csv *g, int *labels, keyed *sorted, df_error *err) {
+static int read_truth(const df_csv *g, int *labels, df_named *sorted, df_error *err) {
     if (df_csv_col(g, "lesion_id") != 0 || g->n_cols < 3)
         return df_fail(err, "%s:1: expected lesion_id followed by one column per class", g->path);
     for (int r = 0; r < g->n_rows; r++) {
@@ -49,42 +39,42 @@ static int read_truth(const df_csv *g, int *labels, keyed *sorted, df_error *err
             return df_fail(err, "%s:%d: lesion %s: ground truth is not one-hot (%d classes set, expected exactly 1)",
                            g->path, g->lines[r], df_csv_get(g, r, 0), ones);
         if (!df_csv_get(g, r, 0)[0]) return df_fail(err, "%s:%d: empty lesion_id", g->path, g->lines[r]);
-        sorted[r].id = df_csv_get(g, r, 0);
-        sorted[r].row = r;
+        sorted[r].name = df_csv_get(g, r, 0);
+        sorted[r].pos = r;
     }
-    qsort(sorted, (size_t)g->n_rows, sizeof *sorted, cmp_keyed);
+    qsort(sorted, (size_t)g->n_rows, sizeof *sorted, df_named_cmp);
     for (int i = 1; i < g->n_rows; i++)
-        if (!strcmp(sorted[i].id, sorted[i - 1].id))
+        if (!strcmp(sorted[i].name, sorted[i - 1].name))
             return df_fail(err, "%s:%d: lesion %s already has ground truth at line %d", g->path,
-                           g->lines[sorted[i].row], sorted[i].id, g->lines[sorted[i - 1].row]);
+                           g->lines[sorted[i].pos], sorted[i].name, g->lines[sorted[i - 1].pos]);
     return 0;
 }
 
 /* Attaches each metadata row to its lesion's view: view_row[lesion * 2 + view] = metadata row. */
-static int attach_views(const df_csv *m, const df_csv *g, const keyed *sorted, int *view_row, df_error *err) {
+static int attach_views(const df_csv *m, const df_csv *g, const df_named *sorted, int *view_row, df_error *err) {
     int c_lesion = df_csv_col(m, "lesion_id"), c_type = df_csv_col(m, "image_type");
     for (int r = 0; r < m->n_rows; r++) {
-        keyed key = {df_csv_get(m, r, c_lesion), -1};
-        const keyed *hit = NULL;
+        df_named key = {df_csv_get(m, r, c_lesion), -1};
+        const df_named *hit = NULL;
         int lo = 0, hi = g->n_rows;
         while (lo < hi) { /* first entry with id >= key */
             int mid = (lo + hi) / 2;
-            if (strcmp(sorted[mid].id, key.id) < 0) lo = mid + 1;
+            if (strcmp(sorted[mid].name, key.name) < 0) lo = mid + 1;
             else hi = mid;
         }
-        if (lo < g->n_rows && !strcmp(sorted[lo].id, key.id)) hit = &sorted[lo];
+        if (lo < g->n_rows && !strcmp(sorted[lo].name, key.name)) hit = &sorted[lo];
         if (!hit)
-            return df_fail(err, "%s:%d: lesion '%s' has no row in the ground truth %s", m->path, m->lines[r], key.id,
+            return df_fail(err, "%s:%d: lesion '%s' has no row in the ground truth %s", m->path, m->lines[r], key.name,
                            g->path);
         const char *type = df_csv_get(m, r, c_type);
         int v = view_of(type);
         if (v < 0)
             return df_fail(err, "%s:%d: image_type '%s' is neither '%s' nor '%s'", m->path, m->lines[r], type,
                            VIEW_TYPES[0], VIEW_TYPES[1]);
-        int *slot = &view_row[hit->row * DF_MAX_VIEWS + v];
+        int *slot = &view_row[hit->pos * DF_MAX_VIEWS + v];
         if (*slot >= 0)
             return df_fail(err, "%s:%d: lesion %s has a second %s image (the first is at line %d)", m->path,
-                           m->lines[r], key.id, VIEW_TYPES[v], m->lines[*slot]);
+                           m->lines[r], key.name, VIEW_TYPES[v], m->lines[*slot]);
         *slot = r;
     }
     for (int l = 0; l < g->n_rows; l++) {
@@ -110,7 +100,7 @@ int df_milk10k_load(df_dataset *d, const df_milk10k_options *o, int *n_skipped, 
     char *image_dir = o->image_dir ? df_strdup(o->image_dir) : df_path_join(o->root, "MILK10k_Training_Input");
     df_csv m = {0}, g = {0};
     int *labels = NULL, *view_row = NULL, *monet = NULL, rc = -1;
-    keyed *sorted = NULL;
+    df_named *sorted = NULL;
     if (df_csv_read(gt_path, &g, err) || df_csv_read(meta_path, &m, err)) goto done;
     static const char *const need[] = {"lesion_id", "image_type", "isic_id"};
     if (df_csv_require_cols(&m, need, 3, err)) goto done;

@@ -205,3 +205,9 @@ int df_csv_require_cols(const df_csv *t, const char *const *names, int n, df_err
     if (!n_missing) return 0;
     return df_fail(err, "%s:1: missing column%s %s", t->path, n_missing == 1 ? "" : "s", missing);
 }
+
+int df_named_cmp(const void *a, const void *b) {
+    const df_named *x = a, *y = b;
+    int c = x->name && y->name ? strcmp(x->name, y->name) : 0;
+    return c ? c : (x->pos > y->pos) - (x->pos < y->pos);
+}

@@ -52,4 +52,12 @@ int df_csv_write_field(FILE *f, const char *s);
 /* Writes fields[0..n) separated by commas and ends the record with "\n". */
 int df_csv_write_row(FILE *f, const char *const *fields, int n);
 
+/* A text (a field, an id) with the position it came from, ordered by text and then by position, so a sort
+ * of them is deterministic; a NULL text ties with any other. */
+typedef struct {
+    const char *name;
+    int pos;
+} df_named;
+int df_named_cmp(const void *a, const void *b);
+
 #endif

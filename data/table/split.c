@@ -5,17 +5,8 @@
 #include <string.h>
 
 #include "core/rng.h"
+#include "data/table/csv.h"
 
-typedef struct {
-    const char *name;
-    int pos;
-} named;
-
-static int cmp_named(const void *a, const void *b) {
-    const named *x = a, *y = b;
-    int c = x->name && y->name ? strcmp(x->name, y->name) : 0;
-    return c ? c : (x->pos > y->pos) - (x->pos < y->pos);
-}
 
 typedef struct {
     int first, size; /* a run of `order` */
@@ -33,14 +24,14 @@ static int cmp_group(const void *a, const void *b) {
 static int assign(const df_dataset *d, const int *idx, int n, int n_parts, const double *share, uint64_t seed,
                   int *part_of, df_error *err) {
     int nc = d->n_classes;
-    named *order = df_malloc((size_t)(n ? n : 1) * sizeof *order);
+    df_named *order = df_malloc((size_t)(n ? n : 1) * sizeof *order);
     for (int i = 0; i < n; i++) {
         int s = idx ? idx[i] : i;
         DF_ASSERT(s >= 0 && s < d->n_samples && d->labels[s] >= 0 && d->labels[s] < nc);
         order[i].name = d->groups ? d->groups[s] : NULL;
         order[i].pos = i;
     }
-    if (d->groups) qsort(order, (size_t)n, sizeof *order, cmp_named);
+    if (d->groups) qsort(order, (size_t)n, sizeof *order, df_named_cmp);
 
     group *groups = df_malloc((size_t)(n ? n : 1) * sizeof *groups);
     int n_groups = 0;

@@ -122,9 +122,9 @@ static void conv2d_forward(df_graph *g, df_node *n) {
     int P = d.OH * d.OW, K = d.k * d.k * d.C;
     float beta = 0.0f;
     const float *bias = n->a.conv.has_bias ? df_node_param(g, n, 1) : NULL;
-    const df_conv_fwd_kernel kind = df_conv_fwd_choose(d, df_gemm_backend_here());
+    const df_conv_kernel kind = df_conv_choose(d, DF_CONV_FORWARD, df_gemm_backend_here());
     const df_conv_patches pt = df_conv_input_patches(d, g->batch, x->out);
-    if (kind == DF_CONV_FWD_SMALL_DIRECT) {
+    if (kind == DF_CONV_SMALL_DIRECT) {
         df_conv_small_forward(&pt, w, bias, d.CO, n->out, small_scratch(g, d));
         return;
     }
@@ -132,10 +132,10 @@ static void conv2d_forward(df_graph *g, df_node *n) {
         for (long p = 0; p < (long)g->batch * P; p++) memcpy(n->out + p * d.CO, bias, (size_t)d.CO * sizeof(float));
         beta = 1.0f;
     }
-    if (kind == DF_CONV_FWD_POINTWISE_GEMM)
+    if (kind == DF_CONV_POINTWISE_GEMM)
         df_sgemm_ws(0, 1, g->batch * P, d.CO, K, 1.0f, x->out, K, w, K, beta, n->out, d.CO, ws_scratch(g, d));
     else
-        df_conv_patches_times(kind == DF_CONV_FWD_DIRECT_AVX512, &pt, 1, d.CO, w, K, beta, n->out, d.CO,
+        df_conv_patches_times(kind == DF_CONV_DIRECT_AVX512, &pt, 1, d.CO, w, K, beta, n->out, d.CO,
                               ws_scratch(g, d));
 }
 
@@ -164,24 +164,24 @@ static void conv2d_backward(df_graph *g, df_node *n) {
     const df_gemm_ws ws = ws_scratch(g, d);
     if (n->a.conv.has_bias) bias_grad(n->dout, (long)g->batch * P, d.CO, df_node_param_grad(g, n, 1));
 
-    const df_conv_wgrad_kernel wk = df_conv_wgrad_choose(d, b);
+    const df_conv_kernel wk = df_conv_choose(d, DF_CONV_WEIGHT_GRAD, b);
     const df_conv_patches pt = df_conv_input_patches(d, g->batch, x->out);
-    if (wk == DF_CONV_WGRAD_POINTWISE_GEMM)
+    if (wk == DF_CONV_POINTWISE_GEMM)
         df_sgemm_ws(1, 0, d.CO, K, g->batch * P, 1.0f, n->dout, d.CO, x->out, K, 1.0f, dw, K, ws);
-    else if (wk == DF_CONV_WGRAD_SMALL_DIRECT)
+    else if (wk == DF_CONV_SMALL_DIRECT)
         df_conv_small_weight_grad(&pt, n->dout, d.CO, dw, small_scratch(g, d));
     else
-        df_conv_wgrad_times(wk == DF_CONV_WGRAD_DIRECT_AVX512, d.CO, n->dout, &pt, dw, K, ws);
+        df_conv_wgrad_times(wk == DF_CONV_DIRECT_AVX512, d.CO, n->dout, &pt, dw, K, ws);
     if (!x->dout) return;
 
-    const df_conv_dgrad_kernel dk = df_conv_dgrad_choose(d, b);
-    if (dk == DF_CONV_DGRAD_POINTWISE_GEMM) {
+    const df_conv_kernel dk = df_conv_choose(d, DF_CONV_INPUT_GRAD, b);
+    if (dk == DF_CONV_POINTWISE_GEMM) {
         df_sgemm_ws(0, 0, g->batch * P, K, d.CO, 1.0f, n->dout, d.CO, w, K, dx_beta, x->dout, K, ws);
-    } else if (dk != DF_CONV_DGRAD_EXPLICIT_COL2IM) {
+    } else if (dk != DF_CONV_EXPLICIT_COL2IM) {
         float *wf = wflip_scratch(g, d);
         flip_weights(d, w, wf);
         const df_conv_patches dpt = df_conv_dgrad_patches(d, g->batch, n->dout);
-        df_conv_patches_times(dk == DF_CONV_DGRAD_DIRECT_AVX512, &dpt, 0, d.C, wf, d.C, dx_beta, x->dout, d.C, ws);
+        df_conv_patches_times(dk == DF_CONV_DIRECT_AVX512, &dpt, 0, d.C, wf, d.C, dx_beta, x->dout, d.C, ws);
     } else {
         const int G = df_conv_group(d, g->max_batch);
         const size_t in_size = (size_t)d.H * d.W * d.C, out_size = (size_t)P * d.CO;
@@ -202,12 +202,9 @@ static double conv2d_flops(const df_graph *g, const df_node *n) {
 static const df_op conv2d_op = {"conv2d", conv2d_forward, conv2d_backward, conv2d_flops};
 
 int df_conv2d(df_graph *g, const char *name, int x, int out_channels, int k, int stride, int pad, int bias) {
-    if (df_graph_check_inputs(g, name, &x, 1)) return -1;
+    if (df_graph_check_input_rank(g, name, "conv2d", x, 4)) return -1;
     df_shape xs = g->nodes[x].shape;
     char s[64];
-    if (xs.rank != 4)
-        return df_graph_fail(g, "layer '%s' (conv2d): expects input (batch, height, width, channels), got %s "
-                             "from '%s'", name, df_shape_str(xs, s, sizeof s), g->nodes[x].name);
     if (k < 1 || stride < 1 || pad < 0 || out_channels < 1)
         return df_graph_fail(g, "layer '%s' (conv2d): kernel %d, stride %d, padding %d, channels %d: need "
                              "kernel >= 1, stride >= 1, padding >= 0, channels >= 1", name, k, stride, pad,

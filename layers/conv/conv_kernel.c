@@ -31,28 +31,15 @@ df_conv_patches df_conv_dgrad_patches(df_conv_shape d, int n, const float *dy) {
     return pt;
 }
 
-df_conv_fwd_kernel df_conv_fwd_choose(df_conv_shape d, df_gemm_backend b) {
-    if (small_runs(d, b)) return DF_CONV_FWD_SMALL_DIRECT;
-    if (df_conv_is_pointwise(d)) return DF_CONV_FWD_POINTWISE_GEMM;
-    const df_conv_patches pt = df_conv_input_patches(d, 1, NULL);
-    if (b == DF_GEMM_AVX512 && df_conv_direct_avx512_applies(&pt)) return DF_CONV_FWD_DIRECT_AVX512;
-    return DF_CONV_FWD_IMPLICIT_GEMM;
-}
-
-df_conv_dgrad_kernel df_conv_dgrad_choose(df_conv_shape d, df_gemm_backend b) {
-    if (df_conv_is_pointwise(d)) return DF_CONV_DGRAD_POINTWISE_GEMM;
-    if (!df_conv_dgrad_implicit(d)) return DF_CONV_DGRAD_EXPLICIT_COL2IM;
-    const df_conv_patches pt = df_conv_dgrad_patches(d, 1, NULL);
-    if (b == DF_GEMM_AVX512 && df_conv_direct_avx512_applies(&pt)) return DF_CONV_DGRAD_DIRECT_AVX512;
-    return DF_CONV_DGRAD_IMPLICIT_GEMM;
-}
-
-df_conv_wgrad_kernel df_conv_wgrad_choose(df_conv_shape d, df_gemm_backend b) {
-    if (small_runs(d, b)) return DF_CONV_WGRAD_SMALL_DIRECT;
-    if (df_conv_is_pointwise(d)) return DF_CONV_WGRAD_POINTWISE_GEMM;
-    const df_conv_patches pt = df_conv_input_patches(d, 1, NULL);
-    if (b == DF_GEMM_AVX512 && df_conv_wgrad_avx512_applies(&pt)) return DF_CONV_WGRAD_DIRECT_AVX512;
-    return DF_CONV_WGRAD_IMPLICIT_GEMM;
+df_conv_kernel df_conv_choose(df_conv_shape d, df_conv_dir dir, df_gemm_backend b) {
+    if (dir != DF_CONV_INPUT_GRAD && small_runs(d, b)) return DF_CONV_SMALL_DIRECT;
+    if (df_conv_is_pointwise(d)) return DF_CONV_POINTWISE_GEMM;
+    if (dir == DF_CONV_INPUT_GRAD && !df_conv_dgrad_implicit(d)) return DF_CONV_EXPLICIT_COL2IM;
+    const df_conv_patches pt = dir == DF_CONV_INPUT_GRAD ? df_conv_dgrad_patches(d, 1, NULL)
+                                                         : df_conv_input_patches(d, 1, NULL);
+    const int direct = dir == DF_CONV_WEIGHT_GRAD ? df_conv_wgrad_avx512_applies(&pt)
+                                                  : df_conv_direct_avx512_applies(&pt);
+    return b == DF_GEMM_AVX512 && direct ? DF_CONV_DIRECT_AVX512 : DF_CONV_IMPLICIT_GEMM;
 }
 
 int df_conv_group(df_conv_shape d, int max_batch) {

@@ -27,17 +27,18 @@ typedef struct {
     int H, W, C, OH, OW, CO, k, s, p;
 } df_conv_shape;
 
-typedef enum { DF_CONV_FWD_SMALL_DIRECT, DF_CONV_FWD_DIRECT_AVX512, DF_CONV_FWD_POINTWISE_GEMM,
-               DF_CONV_FWD_IMPLICIT_GEMM } df_conv_fwd_kernel;
-typedef enum { DF_CONV_DGRAD_DIRECT_AVX512, DF_CONV_DGRAD_POINTWISE_GEMM, DF_CONV_DGRAD_IMPLICIT_GEMM,
-               DF_CONV_DGRAD_EXPLICIT_COL2IM } df_conv_dgrad_kernel;
-typedef enum { DF_CONV_WGRAD_SMALL_DIRECT, DF_CONV_WGRAD_DIRECT_AVX512, DF_CONV_WGRAD_POINTWISE_GEMM,
-               DF_CONV_WGRAD_IMPLICIT_GEMM } df_conv_wgrad_kernel;
+/* The directions of a convolution, and the kernels of the table above. */
+typedef enum { DF_CONV_FORWARD, DF_CONV_INPUT_GRAD, DF_CONV_WEIGHT_GRAD } df_conv_dir;
+typedef enum {
+    DF_CONV_SMALL_DIRECT,
+    DF_CONV_DIRECT_AVX512,
+    DF_CONV_POINTWISE_GEMM,
+    DF_CONV_IMPLICIT_GEMM,
+    DF_CONV_EXPLICIT_COL2IM,
+} df_conv_kernel;
 
-/* b: the backend a call runs (df_gemm_backend_here()). */
-df_conv_fwd_kernel df_conv_fwd_choose(df_conv_shape d, df_gemm_backend b);
-df_conv_dgrad_kernel df_conv_dgrad_choose(df_conv_shape d, df_gemm_backend b);
-df_conv_wgrad_kernel df_conv_wgrad_choose(df_conv_shape d, df_gemm_backend b);
+/* The kernel of direction dir; b: the backend a call runs (df_gemm_backend_here()). */
+df_conv_kernel df_conv_choose(df_conv_shape d, df_conv_dir dir, df_gemm_backend b);
 
 static inline int df_conv_is_pointwise(df_conv_shape d) { return d.k == 1 && d.s == 1 && d.p == 0; }
 /* The input gradient as a convolution of dY: stride 1, padding within the kernel's reach. */

@@ -84,11 +84,8 @@ typedef struct {
 
 static void gc_free(gc_state *s) {
     df_loader_free(s->loader);
-    free(s->sample);
-    free(s->cam);
-    free(s->up);
-    free(s->pred);
-    free(s->rgb);
+    void *owned[] = {s->sample, s->cam, s->up, s->pred, s->rgb};
+    for (size_t i = 0; i < sizeof owned / sizeof *owned; i++) free(owned[i]);
 }
 
 static int explain_batch(gc_state *s, const df_batch *b, const df_loader_opts *o, int n_overlays,

@@ -203,14 +203,19 @@ static int refuse_tag(parse_ctx *c, yaml_event_t *ev, const yaml_char_t *tag) {
     return -1;
 }
 
+/* The next event of a mapping or sequence into *ev: 1, or 0 at its end (event `end`, consumed), -1 on error. */
+static int next_item(parse_ctx *c, yaml_event_type_t end, yaml_event_t *ev) {
+    if (next_event(c, ev)) return -1;
+    if (ev->type != end) return 1;
+    yaml_event_delete(ev);
+    return 0;
+}
+
 static int parse_map(parse_ctx *c, df_cfg_node *map) {
     yaml_event_t ev;
     for (;;) {
-        if (next_event(c, &ev)) return -1;
-        if (ev.type == YAML_MAPPING_END_EVENT) {
-            yaml_event_delete(&ev);
-            return 0;
-        }
+        int more = next_item(c, YAML_MAPPING_END_EVENT, &ev);
+        if (more <= 0) return more;
         if (ev.type != YAML_SCALAR_EVENT) {
             fail_at(c, ev.start_mark, "a mapping key must be a plain name, not a list, mapping or alias", NULL);
             yaml_event_delete(&ev);
@@ -249,11 +254,8 @@ static int parse_map(parse_ctx *c, df_cfg_node *map) {
 static int parse_seq(parse_ctx *c, df_cfg_node *seq) {
     yaml_event_t ev;
     for (;;) {
-        if (next_event(c, &ev)) return -1;
-        if (ev.type == YAML_SEQUENCE_END_EVENT) {
-            yaml_event_delete(&ev);
-            return 0;
-        }
+        int more = next_item(c, YAML_SEQUENCE_END_EVENT, &ev);
+        if (more <= 0) return more;
         df_cfg_node *item;
         if (parse_node(c, &ev, &item)) return -1;
         df_cfg_append(seq, NULL, item);

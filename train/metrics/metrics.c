@@ -52,24 +52,19 @@ int df_metrics_confusion(const float *prob, const int *y, int n, int K, double t
 
 /* ---- AUC and ROC: sort (score, is-positive) pairs once, then walk groups of tied scores. ---- */
 
-typedef struct {
-    float s;
-    int pos;
-} scored;
-
-static int cmp_scored_asc(const void *a, const void *b) {
-    float x = ((const scored *)a)->s, y = ((const scored *)b)->s;
+int df_scored_cmp(const void *a, const void *b) {
+    float x = ((const df_scored *)a)->s, y = ((const df_scored *)b)->s;
     return (x > y) - (x < y);
 }
 
 /* Mann-Whitney: each positive earns 1 per negative scored below it and 1/2 per negative tied with it. */
-static double auc_sorted(const scored *v, int n) {
+static double auc_sorted(const df_scored *v, int n) {
     double u = 0, neg_below = 0, P = 0, N = 0;
     for (int i = 0; i < n;) {
         int j = i;
         double p = 0, q = 0;
         while (j < n && v[j].s == v[i].s) {
-            if (v[j].pos) p++;
+            if (v[j].i) p++;
             else q++;
             j++;
         }
@@ -84,9 +79,9 @@ static double auc_sorted(const scored *v, int n) {
 
 double df_auc_scores(const float *score, const int *pos, int n) {
     if (n < 2) return NAN;
-    scored *v = df_malloc((size_t)n * sizeof *v);
-    for (int i = 0; i < n; i++) v[i] = (scored){score[i], pos[i] != 0};
-    qsort(v, (size_t)n, sizeof *v, cmp_scored_asc);
+    df_scored *v = df_malloc((size_t)n * sizeof *v);
+    for (int i = 0; i < n; i++) v[i] = (df_scored){score[i], pos[i] != 0};
+    qsort(v, (size_t)n, sizeof *v, df_scored_cmp);
     double auc = auc_sorted(v, n);
     free(v);
     return auc;
@@ -94,9 +89,9 @@ double df_auc_scores(const float *score, const int *pos, int n) {
 
 double df_auc_class(const float *prob, const int *y, int n, int K, int k) {
     if (n < 2) return NAN;
-    scored *v = df_malloc((size_t)n * sizeof *v);
-    for (int i = 0; i < n; i++) v[i] = (scored){prob[(size_t)i * K + k], y[i] == k};
-    qsort(v, (size_t)n, sizeof *v, cmp_scored_asc);
+    df_scored *v = df_malloc((size_t)n * sizeof *v);
+    for (int i = 0; i < n; i++) v[i] = (df_scored){prob[(size_t)i * K + k], y[i] == k};
+    qsort(v, (size_t)n, sizeof *v, df_scored_cmp);
     double auc = auc_sorted(v, n);
     free(v);
     return auc;
@@ -106,11 +101,11 @@ int df_roc_curve(const float *prob, const int *y, int n, int K, int k, df_roc *r
     memset(roc, 0, sizeof *roc);
     if (df_metrics_validate(prob, y, n, K, err)) return -1;
     if (k < 0 || k >= K) return df_fail(err, "roc: positive class %d, expected 0..%d", k, K - 1);
-    scored *v = df_malloc((size_t)n * sizeof *v);
+    df_scored *v = df_malloc((size_t)n * sizeof *v);
     double P = 0, N = 0;
     for (int i = 0; i < n; i++) {
-        v[i] = (scored){prob[(size_t)i * K + k], y[i] == k};
-        if (v[i].pos) P++;
+        v[i] = (df_scored){prob[(size_t)i * K + k], y[i] == k};
+        if (v[i].i) P++;
         else N++;
     }
     if (P == 0 || N == 0) {
@@ -118,7 +113,7 @@ int df_roc_curve(const float *prob, const int *y, int n, int K, int k, df_roc *r
         return df_fail(err, "roc: class %d has %.0f positive and %.0f negative samples; the curve needs both",
                        k, P, N);
     }
-    qsort(v, (size_t)n, sizeof *v, cmp_scored_asc);
+    qsort(v, (size_t)n, sizeof *v, df_scored_cmp);
     roc->fpr = df_malloc(((size_t)n + 1) * sizeof *roc->fpr);
     roc->tpr = df_malloc(((size_t)n + 1) * sizeof *roc->tpr);
     roc->thr = df_malloc(((size_t)n + 1) * sizeof *roc->thr);
@@ -130,7 +125,7 @@ int df_roc_curve(const float *prob, const int *y, int n, int K, int k, df_roc *r
     for (int i = n - 1; i >= 0;) {
         int j = i;
         while (j >= 0 && v[j].s == v[i].s) {
-            if (v[j].pos) tp++;
+            if (v[j].i) tp++;
             else fp++;
             j--;
         }

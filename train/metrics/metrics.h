@@ -46,6 +46,14 @@ typedef struct {
     double class_auc[DF_METRICS_MAX_CLASSES]; /* one-vs-rest; NaN where undefined */
 } df_metrics;
 
+/* A score with an integer beside it (whether the sample is positive, or its index), and the order by score,
+ * ascending, that the rank statistics sort them in. */
+typedef struct {
+    float s;
+    int i;
+} df_scored;
+int df_scored_cmp(const void *a, const void *b);
+
 /* The metrics a run can monitor for model selection and early stopping, and their names (configs bind
  * train.monitor through df_metric_names, in this order, NULL-terminated). */
 typedef enum {

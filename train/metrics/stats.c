@@ -196,20 +196,10 @@ int df_bootstrap_paired(const float *prob_a, const float *prob_b, const int *y, 
 
 /* ---- DeLong ---- */
 
-typedef struct {
-    float s;
-    int i;
-} ranked;
-
-static int cmp_ranked(const void *a, const void *b) {
-    float x = ((const ranked *)a)->s, y = ((const ranked *)b)->s;
-    return (x > y) - (x < y);
-}
-
 /* rank[i] = 1-based midrank of x[i] among x[0..m): tied values share the mean of their positions. */
-static void midranks(const float *x, int m, double *rank, ranked *tmp) {
-    for (int i = 0; i < m; i++) tmp[i] = (ranked){x[i], i};
-    qsort(tmp, (size_t)m, sizeof *tmp, cmp_ranked);
+static void midranks(const float *x, int m, double *rank, df_scored *tmp) {
+    for (int i = 0; i < m; i++) tmp[i] = (df_scored){x[i], i};
+    qsort(tmp, (size_t)m, sizeof *tmp, df_scored_cmp);
     for (int i = 0; i < m;) {
         int j = i;
         while (j < m && tmp[j].s == tmp[i].s) j++;
@@ -223,7 +213,7 @@ static void midranks(const float *x, int m, double *rank, ranked *tmp) {
  * outranks (ties 1/2) = (midrank among all - midrank among positives) / N; for a negative, v01 = share of
  * positives that outrank it = 1 - (midrank among all - midrank among negatives) / P. */
 static void components(const float *score, const int *pos, int n, int P, int N, double *v10, double *v01,
-                       float *sp, float *sn, double *r_all, double *r_p, double *r_n, ranked *tmp) {
+                       float *sp, float *sn, double *r_all, double *r_p, double *r_n, df_scored *tmp) {
     int a = 0, b = 0;
     for (int i = 0; i < n; i++) {
         if (pos[i]) sp[a++] = score[i];
@@ -276,7 +266,7 @@ int df_delong_test(const float *score_a, const float *score_b, const int *pos, i
     float *sp = df_malloc((size_t)P * sizeof *sp), *sn = df_malloc((size_t)N * sizeof *sn);
     double *r_all = df_malloc((size_t)n * sizeof(double));
     double *r_p = df_malloc((size_t)P * sizeof(double)), *r_n = df_malloc((size_t)N * sizeof(double));
-    ranked *tmp = df_malloc((size_t)n * sizeof *tmp);
+    df_scored *tmp = df_malloc((size_t)n * sizeof *tmp);
     components(score_a, pos, n, P, N, v10a, v01a, sp, sn, r_all, r_p, r_n, tmp);
     components(score_b, pos, n, P, N, v10b, v01b, sp, sn, r_all, r_p, r_n, tmp);
 

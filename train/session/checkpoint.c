@@ -49,7 +49,7 @@ static char *state_json(const df_graph *g, df_optim *o, const df_train_state *s)
     df_json_key(&w, "bad_epochs"), df_json_int(&w, s->bad_epochs);
     df_json_key(&w, "finished"), df_json_bool(&w, s->finished);
     if (o) {
-        df_json_key(&w, "optimizer"), df_json_string(&w, df_optim_kind_name(o->cfg.kind));
+        df_json_key(&w, "optimizer"), df_json_string(&w, df_optim_kind_names[o->cfg.kind]);
         df_json_key(&w, "optim_step"), df_json_int(&w, df_optim_get_step(o));
         /* Per-tensor bias-correction counts differ from the global one only for tensors once frozen. */
         df_json_key(&w, "tensor_steps");
@@ -180,9 +180,9 @@ static int parse_state(const char *path, const char *text, df_graph *g, df_optim
             df_json_free(doc);
             return df_fail(err, "%s: holds no optimizer state", path);
         }
-        if (strcmp(kind->str, df_optim_kind_name(o->cfg.kind))) {
+        if (strcmp(kind->str, df_optim_kind_names[o->cfg.kind])) {
             df_fail(err, "%s: the checkpoint's optimizer is %s, the config asks for %s", path, kind->str,
-                    df_optim_kind_name(o->cfg.kind));
+                    df_optim_kind_names[o->cfg.kind]);
             df_json_free(doc);
             return -1;
         }
