@@ -7,7 +7,7 @@
 #include "train/study/study.h"
 
 int df_cmd_compare(int argc, char **argv) {
-    static const df_cli_command cmd = {"compare", "train and compare the models of a study, with statistics",
+    static const df_cli_command cmd = {"compare", DF_SUMMARY_COMPARE,
                                        "STUDY.yaml", "the study's YAML file", DF_CLI_GEMM};
     df_cli cli;
     int st = df_cli_parse(&cmd, argc, argv, &cli);

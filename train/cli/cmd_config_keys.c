@@ -29,7 +29,7 @@ static void print_section(const df_cfg_section *s, const char *prefix) {
 }
 
 int df_cmd_config_keys(int argc, char **argv) {
-    df_args_spec spec = {"config-keys", "list every config key, its default and its meaning", NULL, 0, NULL, 0};
+    df_args_spec spec = {"config-keys", DF_SUMMARY_CONFIG_KEYS, NULL, 0, NULL, 0};
     int st = df_args_parse(&spec, argc, argv, stdout, stderr);
     if (st) return df_args_exit_status(st);
     printf("config keys: name, type, default, meaning\n");

@@ -49,9 +49,9 @@ static int write_predictions(const df_run_config *cfg, const char *path, const d
 }
 
 static int eval_or_predict(int argc, char **argv, int write_csv) {
-    static const df_cli_command eval = {"eval", "metrics of a run's checkpoint on a split, as a table and JSON",
+    static const df_cli_command eval = {"eval", DF_SUMMARY_EVAL,
                                         "CONFIG", "the run's YAML config", DF_CLI_CHECKPOINT_SPLIT};
-    static const df_cli_command predict = {"predict", "class probabilities per sample of a split, as CSV", "CONFIG",
+    static const df_cli_command predict = {"predict", DF_SUMMARY_PREDICT, "CONFIG",
                                            "the run's YAML config", DF_CLI_CHECKPOINT_SPLIT | DF_CLI_OUT};
     df_cli cli;
     int st = df_cli_parse(write_csv ? &predict : &eval, argc, argv, &cli);

@@ -31,7 +31,7 @@ int df_cmd_synth(int argc, char **argv) {
         DF_OPT_INT("--skin-tone", &tone, "T", "skin tone: 1..6 fixed, 0 drawn per image", "0", 0, 6),
         DF_OPT_FLAG("--no-hair", &no_hair, "draw no hairs"),
     };
-    df_args_spec spec = {"synth", "draw a synthetic dermoscopy dataset (ISIC-DICM-17K or MILK10k layout)",
+    df_args_spec spec = {"synth", DF_SUMMARY_SYNTH,
                          opts,    sizeof opts / sizeof *opts,
                          NULL,    0};
     int st = df_args_parse(&spec, argc, argv, stdout, stderr);

@@ -10,7 +10,7 @@
 
 
 int df_cmd_train(int argc, char **argv) {
-    static const df_cli_command cmd = {"train", "train a model from a config (resumes exactly with --resume)",
+    static const df_cli_command cmd = {"train", DF_SUMMARY_TRAIN,
                                        "CONFIG", "the run's YAML config",
                                        DF_CLI_GEMM | DF_CLI_RESUME_QUIET};
     df_cli cli;

@@ -6,6 +6,15 @@
 #include "train/cli/args.h"
 #include "train/config/run_config.h"
 
+/* Each command's one-line summary: `dermfuse --help` lists them, and each command's --help starts with it. */
+#define DF_SUMMARY_TRAIN "train a model from a config (resumes exactly with --resume)"
+#define DF_SUMMARY_EVAL "metrics of a run's checkpoint on a split, as a table and JSON"
+#define DF_SUMMARY_PREDICT "class probabilities per sample of a split, as CSV"
+#define DF_SUMMARY_INSPECT "what a checkpoint or safetensors file holds"
+#define DF_SUMMARY_SYNTH "draw a synthetic dermoscopy dataset (ISIC-DICM-17K or MILK10k layout)"
+#define DF_SUMMARY_COMPARE "train and compare the models of a study, with statistics"
+#define DF_SUMMARY_CONFIG_KEYS "list every config key, its default and its meaning"
+
 int df_cmd_train(int argc, char **argv);
 int df_cmd_eval(int argc, char **argv);
 int df_cmd_predict(int argc, char **argv);

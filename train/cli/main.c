@@ -4,7 +4,7 @@
  *   dermfuse predict CONFIG --out FILE.csv [--checkpoint best|last] [--split test|valid|train] [--set ...]
  *   dermfuse inspect FILE.safetensors
  *   dermfuse synth [options]               (see dermfuse synth --help)
- *   dermfuse compare STUDY.yaml [--threads N]
+ *   dermfuse compare STUDY.yaml [--set ...] [--threads N] [--gemm BACKEND]
  *   dermfuse config-keys                   (every config key with its default and meaning)
  * Exit status: 0 on success, 1 on an error (the message names the input at fault), 2 on bad usage.
  * Each command parses its own options (train/cli/args.h) and answers its own --help. */
@@ -18,13 +18,13 @@ static const struct {
     int (*run)(int argc, char **argv);
     const char *help;
 } commands[] = {
-    {"train", df_cmd_train, "train a model from a config (resumes exactly with --resume)"},
-    {"eval", df_cmd_eval, "metrics of a run's checkpoint on a split, as a table and JSON"},
-    {"predict", df_cmd_predict, "class probabilities per sample of a split, as CSV"},
-    {"inspect", df_cmd_inspect, "what a checkpoint or safetensors file holds"},
-    {"synth", df_cmd_synth, "draw a synthetic dermoscopy dataset (ISIC-DICM-17K or MILK10k layout)"},
-    {"compare", df_cmd_compare, "train and compare the models of a study, with statistics"},
-    {"config-keys", df_cmd_config_keys, "list every config key, its default and its meaning"},
+    {"train", df_cmd_train, DF_SUMMARY_TRAIN},
+    {"eval", df_cmd_eval, DF_SUMMARY_EVAL},
+    {"predict", df_cmd_predict, DF_SUMMARY_PREDICT},
+    {"inspect", df_cmd_inspect, DF_SUMMARY_INSPECT},
+    {"synth", df_cmd_synth, DF_SUMMARY_SYNTH},
+    {"compare", df_cmd_compare, DF_SUMMARY_COMPARE},
+    {"config-keys", df_cmd_config_keys, DF_SUMMARY_CONFIG_KEYS},
 };
 
 static void usage(FILE *f) {
