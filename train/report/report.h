@@ -7,12 +7,19 @@
  *   section#results               the tables (table.results, in the order given)
  *   section#roc        svg#roc     ROC curves of the test split, one polyline per model (class 1 of 2), or
  *                     svg#roc-<k>  one chart per class k (one-vs-rest) when there are more than two classes
- *   section#curves     svg#curve-auc, svg#curve-loss   validation AUC and train/validation loss per epoch
+ *   section#curves     svg#curve-auc, svg#curve-loss, svg#curve-valid-loss   validation AUC (or the run's
+ *                                 monitored metric), training loss and validation loss per epoch
  *   section#confusion  svg#cm-<model>   confusion matrices of the test split
  *   section#embedding  svg#pca-<model>  2-D PCA of the penultimate features, coloured by true class
- *   section#gradcam    div#gradcam-<model>  Grad-CAM overlays (img) with their captions
+ *   section#gradcam    div#gradcam-<model>  Grad-CAM overlays (img), each beside its plain image when there is
+ *                                 one, with their captions; one colour bar (svg#cam-scale) for the heat
+ *   section#calibration svg#calibration-<model>  (single-run reports) reliability diagram and the ECE
+ *   section#config                (single-run reports) the run's config.yaml as text
  * <model> is the model's name with every character outside [a-z0-9] replaced by '-'. Charts have class
- * "chart"; a model without an embedding or Grad-CAM simply has no such chart, and the section says so. */
+ * "chart"; a model without an embedding or Grad-CAM simply has no such chart, and the section says so.
+ * A model keeps one colour (df_svg_colour of its position in models) in every chart; the learning curves
+ * of a model's parts (late fusion) are dashed and drawn on top, so lines they coincide with stay visible.
+ * Legends sit below their plot and wrap; every chart has axis titles. */
 #ifndef DF_REPORT_H
 #define DF_REPORT_H
 
@@ -25,10 +32,13 @@ typedef struct {
     int n;
     int *epoch;
     double *train_loss, *valid_loss, *valid_auc;
+    double *valid_monitor; /* the run's monitored metric (single-run reports); may be NULL */
 } df_report_curve;
 
 /* Reads <run dir>/metrics.jsonl; a line that is not a JSON object with "epoch" fails naming path:line. */
 int df_report_read_curve(const char *path, df_report_curve *c, df_error *err);
+/* The same, also reading valid.<monitor> of every line into c->valid_monitor (monitor NULL: left NULL). */
+int df_report_read_curve_monitor(const char *path, const char *monitor, df_report_curve *c, df_error *err);
 void df_report_curve_free(df_report_curve *c);
 
 typedef struct {
@@ -57,7 +67,31 @@ typedef struct {
     int n_overlays;
     const char *const *overlay_paths;
     const char *const *overlay_captions;
+    /* the plain image under each overlay (n_overlays), or NULL: then <overlay stem>-plain.png next to the
+     * overlay is shown when it exists (the name train/analysis writes it under) */
+    const char *const *overlay_plain_paths;
 } df_report_model;
+
+/* The study's verdict, rendered at the top of the report as given (train/study computes it). */
+typedef struct {
+    const char *metric, *model; /* the best model for this metric */
+    double value;
+} df_report_best;
+
+typedef struct {
+    const char *model, *baseline, *test; /* test: e.g. "DeLong, AUC" */
+    double p_raw, p_holm;                /* Holm-adjusted over the family of comparisons */
+    int significant;                     /* at 0.05 after Holm */
+} df_report_comparison;
+
+typedef struct {
+    int n_best;
+    const df_report_best *best;
+    int n_comparisons;
+    const df_report_comparison *comparisons;
+    int n_warnings;
+    const char *const *warnings;
+} df_report_verdict;
 
 typedef struct {
     const char *title;
@@ -70,11 +104,39 @@ typedef struct {
     const df_report_model *models;
 } df_report;
 
+/* What a report may hold besides df_report's parts (all optional: a zeroed struct, or NULL, adds nothing). */
+typedef struct {
+    const df_report_verdict *verdict; /* NULL: no verdict section */
+    /* a single run's report instead of a study's: curves, ROC, confusion and calibration, then config_text;
+     * no tables, embeddings or Grad-CAM sections */
+    int single_run;
+    const char *monitor;     /* the monitored metric's name (curves plot valid_monitor); NULL: AUC */
+    const char *note;        /* shown under the title (e.g. "run in progress (epoch 3)"), or NULL */
+    int refresh_s;           /* > 0: the page reloads itself every refresh_s seconds (meta refresh) */
+    const char *config_text; /* the run's config, shown as preformatted text, or NULL */
+} df_report_extra;
+
 /* The HTML in memory (*html is malloc'd, *len bytes). Fails on inconsistent input (a label outside 0..K-1,
  * K < 2) or an overlay file that cannot be read, naming it. */
 int df_report_render(const df_report *r, char **html, size_t *len, df_error *err);
 /* Renders and writes atomically to path. */
 int df_report_write(const df_report *r, const char *path, df_error *err);
+/* The same with the extra parts x (may be NULL): e.g. a study's verdict, {.verdict = &v}. */
+int df_report_render_extra(const df_report *r, const df_report_extra *x, char **html, size_t *len, df_error *err);
+int df_report_write_extra(const df_report *r, const df_report_extra *x, const char *path, df_error *err);
+
+/* The report of one run directory (dermfuse report): learning curves from metrics.jsonl; ROC, confusion
+ * matrix and a calibration diagram from test_predictions.csv; config.yaml as text. Without
+ * test_predictions.csv (a run in progress) only the curves, with the note "run in progress (epoch N)" and a
+ * 30 s meta refresh. Writes out_path (NULL: <run_dir>/report.html). *in_progress tells which was written
+ * (may be NULL). */
+int df_report_run(const char *run_dir, const char *out_path, int *in_progress, df_error *err);
+
+/* Reliability of predictions prob (n, K) against labels: the samples binned by their top probability into
+ * n_bins equal bins of [0, 1]; count, mean confidence and accuracy per bin (arrays of n_bins; NaN in empty
+ * bins), and the expected calibration error sum_b count_b / n * |accuracy_b - confidence_b|. */
+double df_report_calibration(const float *prob, const int *labels, int n, int K, int n_bins, int *count,
+                             double *confidence, double *accuracy);
 
 /* Standard base64 (RFC 4648, with padding) of n bytes; the returned string is malloc'd. */
 char *df_base64(const unsigned char *data, size_t n);

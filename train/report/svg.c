@@ -2,6 +2,7 @@
 #include "train/report/svg.h"
 
 #include <math.h>
+#include <string.h>
 
 void df_svg_escape(FILE *f, const char *s) {
     for (; s && *s; s++) {
@@ -21,8 +22,8 @@ void df_svg_open(FILE *f, const char *id, const char *cls, int width, int height
     df_svg_escape(f, id);
     fputs("\" class=\"", f);
     df_svg_escape(f, cls);
-    fprintf(f, "\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" role=\"img\"><title>", width, height, width,
-            height);
+    fprintf(f, "\" viewBox=\"0 0 %d %d\" width=\"100%%\" preserveAspectRatio=\"xMidYMid meet\" role=\"img\"><title>",
+            width, height);
     df_svg_escape(f, title);
     fputs("</title>\n", f);
 }
@@ -113,17 +114,70 @@ void df_svg_points(const df_svg_plot *p, const float *xy, const int *labels, int
     fputs("</g>\n", f);
 }
 
-void df_svg_legend(FILE *f, double x, double y, const char *const *names, const char *const *colours,
-                   const char *const *dashes, int n) {
-    fprintf(f, "<g class=\"legend\" font-size=\"11\" fill=\"#333\">\n");
+double df_svg_text_width(const char *s, double font_size) {
+    double em = 0;
+    for (; s && *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c >= 0x80 && (c & 0xc0) == 0x80) continue; /* UTF-8 continuation byte */
+        if (strchr("iljtfrI.,:;'|!() []", c)) em += 0.36;
+        else if (strchr("mwMW@%", c)) em += 0.95;
+        else if (c >= 'A' && c <= 'Z') em += 0.72;
+        else if (c >= '0' && c <= '9') em += 0.58;
+        else em += 0.6;
+    }
+    return em * font_size;
+}
+
+/* Width of one legend entry: swatch, gap, text, space before the next entry. */
+static double entry_width(const char *name) { return 24 + df_svg_text_width(name, 11) + 18; }
+
+int df_svg_legend_rows(const char *const *names, int n, double width) {
+    int rows = n > 0;
+    double used = 0;
     for (int i = 0; i < n; i++) {
-        double yy = y + 16.0 * i;
-        fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"3\"", x, yy,
-                x + 18, yy, colours[i]);
+        double w = entry_width(names[i]);
+        if (used > 0 && used + w > width) rows++, used = 0;
+        used += w;
+    }
+    return rows;
+}
+
+void df_svg_legend(FILE *f, double x, double y, double width, const char *const *names,
+                   const char *const *colours, const char *const *dashes, int n) {
+    fprintf(f, "<g class=\"legend\" font-size=\"11\" fill=\"#333\">\n");
+    double used = 0, yy = y;
+    for (int i = 0; i < n; i++) {
+        double w = entry_width(names[i]);
+        if (used > 0 && used + w > width) yy += DF_SVG_LEGEND_ROW, used = 0;
+        double xx = x + used;
+        used += w;
+        fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"3\"", xx, yy,
+                xx + 18, yy, colours[i]);
         if (dashes && dashes[i]) fprintf(f, " stroke-dasharray=\"%s\"", dashes[i]);
-        fprintf(f, "/><text x=\"%.1f\" y=\"%.1f\">", x + 24, yy + 4);
+        fprintf(f, "/><text class=\"legend-text\" x=\"%.1f\" y=\"%.1f\">", xx + 24, yy + 4);
         df_svg_escape(f, names[i]);
         fputs("</text>\n", f);
     }
     fputs("</g>\n", f);
+}
+
+void df_svg_colour_bar(FILE *f, double x, double y, double width, double height) {
+    static const int stops[4][3] = {{0, 0, 255}, {0, 255, 255}, {255, 255, 0}, {255, 0, 0}};
+    enum { STEPS = 48 };
+    fputs("<g class=\"colour-bar\">\n", f);
+    for (int i = 0; i < STEPS; i++) {
+        double t = (i + 0.5) / STEPS * 3.0;
+        int j = t >= 3.0 ? 2 : (int)t;
+        double u = t - j;
+        int rgb[3];
+        for (int c = 0; c < 3; c++) rgb[c] = (int)lrint(stops[j][c] + u * (stops[j + 1][c] - stops[j][c]));
+        fprintf(f, "<rect x=\"%.2f\" y=\"%.1f\" width=\"%.2f\" height=\"%.1f\" fill=\"rgb(%d,%d,%d)\"/>", x + width * i / STEPS,
+                y, width / STEPS + 0.3, height, rgb[0], rgb[1], rgb[2]);
+    }
+    fprintf(f, "\n<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"none\" stroke=\"#999\"/>\n", x, y, width,
+            height);
+    fprintf(f, "<g font-size=\"11\" fill=\"#333\"><text x=\"%.1f\" y=\"%.1f\">low</text>"
+            "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">high</text>"
+            "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">Grad-CAM heat</text></g>\n</g>\n",
+            x, y + height + 13, x + width, y + height + 13, x + width / 2, y + height + 13);
 }

@@ -5,7 +5,7 @@
  * vectors; inconsistent input refused.
  *
  * Also a helper for test_report_chromium.sh:
- *   test_report --write FILE             writes the fabricated two-class report to FILE
+ *   test_report --write FILE             writes the fabricated two-class report, with a verdict, to FILE
  *   test_report --check-screenshot PNG   exits 0 when the screenshot is not blank (enough non-white pixels
  *                                        and colours) */
 #include <math.h>
@@ -20,12 +20,13 @@
 #include "data/image/image.h"
 #include "train/metrics/metrics.h"
 #include "train/report/report.h"
+#include "train/report/svg.h"
 
 enum { N = 60, NM = 3 };
 
 typedef struct {
     char dir[256];
-    char png[2][300];
+    char png[2][300], plain[2][320];
     float prob[NM][N * 3];
     int labels[N];
     float embed[NM][N * 2];
@@ -70,14 +71,18 @@ static void fixture_init(fixture *fx, int K) {
         snprintf(fx->png[j], sizeof fx->png[j], "%s/ov%d.png", fx->dir, j);
         df_error err;
         if (df_image_save_png(fx->png[j], &im, &err)) abort();
+        /* the plain image under the overlay, found by its name next to it */
+        snprintf(fx->plain[j], sizeof fx->plain[j], "%s/ov%d-plain.png", fx->dir, j);
+        for (int q = 0; q < 36; q++) im.data[q] = (unsigned char)(200 - q * 3);
+        if (df_image_save_png(fx->plain[j], &im, &err)) abort();
         df_image_free(&im);
         fx->paths[j] = fx->png[j];
     }
     fx->captions[0] = "ISIC_1: true malignant, predicted malignant";
     fx->captions[1] = "ISIC_2 <b>";
     for (int c = 0; c <= NM; c++)
-        fx->curves[c] = (df_report_curve){4, ep, e1, c == 1 ? e2 : e1, c == 2 ? e2 : e3};
-    static const char *const model_names[NM] = {"image", "late", "a<b&c"};
+        fx->curves[c] = (df_report_curve){4, ep, e1, c == 1 ? e2 : e1, c == 2 ? e2 : e3, NULL};
+    static const char *const model_names[NM] = {"image", "late", "a<b&c intermediate+transfer"};
     for (int m = 0; m < NM; m++) {
         df_report_model *md = &fx->models[m];
         md->name = model_names[m];
@@ -105,7 +110,7 @@ static void fixture_init(fixture *fx, int K) {
 }
 
 static void fixture_free(fixture *fx) {
-    for (int j = 0; j < 2; j++) unlink(fx->png[j]);
+    for (int j = 0; j < 2; j++) unlink(fx->png[j]), unlink(fx->plain[j]);
     rmdir(fx->dir);
 }
 
@@ -196,6 +201,28 @@ static unsigned char *unbase64(const char *s, size_t len, size_t *n) {
     return out;
 }
 
+/* Every legend text of every SVG ends inside the SVG's viewBox (by the width estimate the charts use, which
+ * test_report_chromium.sh checks against the browser's own measure). Returns the number that do not. */
+static int legends_fit(const char *html) {
+    int bad = 0;
+    for (const char *svg = strstr(html, "<svg"); svg; svg = strstr(svg + 1, "<svg")) {
+        double W = 0, H = 0;
+        const char *vb = strstr(svg, "viewBox=\"0 0 ");
+        if (!vb || sscanf(vb, "viewBox=\"0 0 %lf %lf", &W, &H) != 2) return -1;
+        const char *end = strstr(svg, "</svg>");
+        for (const char *t = strstr(svg, "class=\"legend-text\" x=\""); t && t < end;
+             t = strstr(t + 1, "class=\"legend-text\" x=\"")) {
+            double x = 0, y = 0;
+            sscanf(t, "class=\"legend-text\" x=\"%lf\" y=\"%lf\"", &x, &y);
+            const char *a = strchr(t, '>') + 1, *b = strstr(a, "</text>");
+            char text[400];
+            snprintf(text, sizeof text, "%.*s", (int)(b - a), a);
+            if (x + df_svg_text_width(text, 11) > W || y > H) bad++;
+        }
+    }
+    return bad;
+}
+
 static void test_base64(void) {
     static const char *in[] = {"", "f", "fo", "foo", "foob", "fooba", "foobar"};
     static const char *out[] = {"", "Zg==", "Zm8=", "Zm9v", "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy"};
@@ -217,15 +244,26 @@ static void test_two_classes(void) {
     CHECK(strlen(html) == len);
     static const char *sections[] = {"about", "results", "roc", "curves", "confusion", "embedding", "gradcam"};
     for (int i = 0; i < 7; i++) CHECK_MSG(has_id(html, "section", sections[i]), "section %s", sections[i]);
-    static const char *svgs[] = {"roc", "curve-auc", "curve-loss", "cm-image", "cm-late", "cm-a-b-c", "pca-image",
-                                 "pca-a-b-c"};
-    for (int i = 0; i < 8; i++) CHECK_MSG(has_id(html, "svg", svgs[i]), "svg %s", svgs[i]);
+    static const char *svgs[] = {"roc", "curve-auc", "curve-loss", "curve-valid-loss", "cam-scale", "cm-image", "cm-late", "cm-a-b-c-intermediate-transfer", "pca-image",
+                                 "pca-a-b-c-intermediate-transfer"};
+    for (int i = 0; i < 10; i++) CHECK_MSG(has_id(html, "svg", svgs[i]), "svg %s", svgs[i]);
     CHECK(!has_id(html, "svg", "pca-late"));
     CHECK(has_id(html, "div", "gradcam-image"));
     CHECK(!has_id(html, "div", "gradcam-late"));
     CHECK(has_id(html, "table", "metrics"));
-    CHECK(count(html, "<svg") == 8 && count(html, "</svg>") == 8);
-    CHECK(svg_balanced(html) == 8);
+    CHECK(count(html, "<svg") == 10 && count(html, "</svg>") == 10);
+    CHECK(svg_balanced(html) == 10);
+    CHECK(!has_id(html, "section", "verdict") && strstr(html, "http-equiv") == NULL);
+    CHECK(legends_fit(html) == 0);
+    /* every chart scales with the page */
+    CHECK(count(html, "width=\"100%\"") == 10);
+    /* a model keeps its colour: late (model 1) draws its ROC and its curves in the palette's second colour */
+    CHECK(count(html, "class=\"curve-line model-late\" fill=\"none\" stroke=\"#f28e2b\"") == 6);
+    CHECK(count(html, "class=\"roc-line model-late\" fill=\"none\" stroke=\"#f28e2b\"") == 1);
+    /* its parts are dashed, so the lines they cover stay visible */
+    CHECK(count(html, "class=\"curve-line model-late\" fill=\"none\" stroke=\"#f28e2b\" stroke-width=\"2\" "
+                      "stroke-dasharray") == 6);
+    CHECK(strstr(html, ">predicted</text>") != NULL && strstr(html, ">true</text>") != NULL);
     CHECK(count(html, "<section") == 7 && count(html, "</section>") == 7);
     /* nothing outside the file: no URL, script, link or external source */
     CHECK(strstr(html, "http") == NULL);
@@ -243,7 +281,7 @@ static void test_two_classes(void) {
         df_roc roc;
         CHECK(df_roc_curve(fx.prob[m], fx.labels, N, 2, 1, &roc, &err) == 0);
         char cls[64];
-        snprintf(cls, sizeof cls, "roc-line model-%s", m == 0 ? "image" : m == 1 ? "late" : "a-b-c");
+        snprintf(cls, sizeof cls, "roc-line model-%s", m == 0 ? "image" : m == 1 ? "late" : "a-b-c-intermediate-transfer");
         CHECK_MSG(polyline_points(html, cls) == roc.n, "%s: %d points, curve %d", cls, polyline_points(html, cls),
                   roc.n);
         df_roc_free(&roc);
@@ -256,10 +294,14 @@ static void test_two_classes(void) {
     CHECK(count(html, "<rect class=\"cell\"") == 4 * NM);
     /* embeddings: one circle per sample */
     CHECK(count(html, "<circle") == 2 * N);
-    /* overlays embedded byte for byte */
+    /* overlays embedded byte for byte, each after its plain image */
     const char *p = html;
+    CHECK(count(html, "data:image/png;base64,") == 4);
     for (int j = 0; j < 2; j++) {
         p = strstr(p, "data:image/png;base64,");
+        CHECK(p != NULL);
+        if (!p) break;
+        p = strstr(p + 1, "data:image/png;base64,");
         CHECK(p != NULL);
         if (!p) break;
         p += strlen("data:image/png;base64,");
@@ -317,7 +359,8 @@ static void test_three_classes(void) {
     CHECK(!has_id(html, "svg", "roc"));
     CHECK(count(html, "<rect class=\"cell\"") == 9 * NM);
     CHECK(strstr(html, "bcc &amp; &lt;other&gt;") != NULL);
-    CHECK(svg_balanced(html) == 3 + 2 + 3 + 2);
+    CHECK(svg_balanced(html) == 3 + 3 + 3 + 2 + 1);
+    CHECK(legends_fit(html) == 0);
     free(html);
     fixture_free(&fx);
 }
@@ -350,6 +393,101 @@ static void test_curve_file(void) {
     rmdir(dir);
 }
 
+static const df_report_best best[2] = {{"AUC", "image", 0.91234}, {"balanced accuracy", "late", 0.8}};
+static const df_report_comparison tests[2] = {{"late", "image", "DeLong, AUC", 0.012, 0.024, 1},
+                                              {"a<b&c intermediate+transfer", "image", "DeLong, AUC", 0.2, 0.2, 0}};
+static const char *const warnings[1] = {
+    "one seed: differences between models cannot be told from seed-to-seed variation"};
+static const df_report_verdict verdict = {2, best, 2, tests, 1, warnings};
+
+static void test_verdict(void) {
+    fixture fx;
+    fixture_init(&fx, 2);
+    df_report r = make_report(&fx, 2);
+    df_report_extra x = {.verdict = &verdict};
+    char *html;
+    size_t len;
+    df_error err;
+    CHECK(df_report_render_extra(&r, &x, &html, &len, &err) == 0);
+    CHECK(has_id(html, "section", "verdict") && has_id(html, "table", "verdict-best") &&
+          has_id(html, "table", "verdict-tests"));
+    /* at the top: before the first other section */
+    CHECK(strstr(html, "<section id=\"verdict\"") < strstr(html, "<section id=\"about\""));
+    CHECK(strstr(html, "<td>AUC</td><td>image</td><td>0.9123</td>") != NULL);
+    CHECK(strstr(html, "<td>late</td><td>image</td><td>DeLong, AUC</td><td>0.012</td><td>0.024</td>"
+                       "<td class=\"sig\">yes</td>") != NULL);
+    CHECK(strstr(html, "<td>a&lt;b&amp;c intermediate+transfer</td>") != NULL);
+    CHECK(strstr(html, "<li>one seed: differences") != NULL);
+    CHECK(count(html, "<section") == 8);
+    free(html);
+    fixture_free(&fx);
+}
+
+static void write_text(const char *dir, const char *name, const char *text) {
+    char path[400];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    fputs(text, f);
+    fclose(f);
+}
+
+static void test_run_report(void) {
+    char dir[] = "/tmp/df_run_report_XXXXXX", path[200];
+    if (!mkdtemp(dir)) abort();
+    write_text(dir, "config.yaml", "run:\n  name: r <1>\ntrain:\n  epochs: 3\n  monitor: balanced_accuracy\n");
+    write_text(dir, "metrics.jsonl",
+               "{\"epoch\": 1, \"train_loss\": 0.9, \"valid_loss\": 0.8, \"valid\": {\"auc\": 0.6, "
+               "\"balanced_accuracy\": 0.55}}\n{\"epoch\": 2, \"train_loss\": 0.7, \"valid_loss\": 0.75, "
+               "\"valid\": {\"auc\": 0.7, \"balanced_accuracy\": 0.65}}\n");
+    snprintf(path, sizeof path, "%s/report.html", dir);
+    /* in progress: curves only, a note and a refresh */
+    df_error err;
+    int live = 0;
+    CHECK(df_report_run(dir, NULL, &live, &err) == 0 && live == 1);
+    unsigned char *html;
+    size_t len;
+    CHECK(df_read_file(path, 1 << 24, &html, &len, &err) == 0);
+    html = realloc(html, len + 1);
+    html[len] = 0;
+    const char *h = (const char *)html;
+    CHECK(strstr(h, "<meta http-equiv=\"refresh\" content=\"30\">") != NULL);
+    CHECK(strstr(h, "run in progress (epoch 2)") != NULL);
+    CHECK(has_id(h, "svg", "curve-auc") && has_id(h, "svg", "curve-loss") && !has_id(h, "section", "roc"));
+    CHECK(strstr(h, "Validation balanced_accuracy per epoch") != NULL);
+    CHECK(strstr(h, "<pre class=\"config\">run:\n  name: r &lt;1&gt;") != NULL);
+    free(html);
+    /* finished: ROC, confusion and calibration from the test predictions */
+    write_text(dir, "test_predictions.csv", "id,label,benign,malignant\na,benign,0.9,0.1\nb,malignant,0.3,0.7\n"
+               "c,benign,0.4,0.6\nd,malignant,0.2,0.8\n");
+    char out[300];
+    snprintf(out, sizeof out, "%s/other.html", dir);
+    CHECK(df_report_run(dir, out, &live, &err) == 0 && live == 0);
+    CHECK(df_read_file(out, 1 << 24, &html, &len, &err) == 0);
+    html = realloc(html, len + 1);
+    html[len] = 0;
+    h = (const char *)html;
+    CHECK(strstr(h, "http-equiv") == NULL && strstr(h, "in progress") == NULL);
+    static const char *ids[] = {"curve-auc", "curve-loss", "curve-valid-loss", "roc"};
+    for (int i = 0; i < 4; i++) CHECK_MSG(has_id(h, "svg", ids[i]), "svg %s", ids[i]);
+    CHECK(strstr(h, "<svg id=\"cm-df-run-report-") != NULL && strstr(h, "<svg id=\"calibration-df-run-report-"));
+    CHECK(has_id(h, "section", "calibration") && has_id(h, "section", "config"));
+    CHECK(!has_id(h, "section", "embedding") && !has_id(h, "section", "gradcam"));
+    CHECK(strstr(h, "(ECE 0.300)") != NULL); /* (0.1 + 0.3 + 0.6 + 0.2) / 4: bins 0.9, 0.7, 0.8 right, 0.6 wrong */
+    CHECK(legends_fit(h) == 0);
+    free(html);
+    unlink(out);
+    /* a label that is not a class column is refused, naming the row */
+    write_text(dir, "test_predictions.csv", "id,label,benign,malignant\na,nevus,0.9,0.1\n");
+    CHECK(df_report_run(dir, NULL, NULL, &err) == -1 && strstr(err.msg, "test_predictions.csv: row 2") != NULL);
+    static const char *files[] = {"config.yaml", "metrics.jsonl", "test_predictions.csv", "report.html"};
+    for (int i = 0; i < 4; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+        unlink(path);
+    }
+    CHECK(df_report_run(dir, NULL, NULL, &err) == -1 && strstr(err.msg, "not a run directory") != NULL);
+    rmdir(dir);
+}
+
 /* Not blank: at least 2% of the pixels are not near-white and there are at least 8 distinct colours. */
 static int check_screenshot(const char *path) {
     df_image im;
@@ -379,7 +517,8 @@ int main(int argc, char **argv) {
         fixture_init(&fx, 2);
         df_report r = make_report(&fx, 2);
         df_error err;
-        int rc = df_report_write(&r, argv[2], &err);
+        df_report_extra x = {.verdict = &verdict};
+        int rc = df_report_write_extra(&r, &x, argv[2], &err);
         if (rc) fprintf(stderr, "%s\n", err.msg);
         fixture_free(&fx);
         return rc ? 1 : 0;
@@ -388,5 +527,7 @@ int main(int argc, char **argv) {
     test_two_classes();
     test_three_classes();
     test_curve_file();
+    test_verdict();
+    test_run_report();
     return check_report();
 }
