@@ -457,8 +457,8 @@ static void test_run_report(void) {
     CHECK(strstr(h, "<pre class=\"config\">run:\n  name: r &lt;1&gt;") != NULL);
     free(html);
     /* finished: ROC, confusion and calibration from the test predictions */
-    write_text(dir, "test_predictions.csv", "id,label,benign,malignant\na,benign,0.9,0.1\nb,malignant,0.3,0.7\n"
-               "c,benign,0.4,0.6\nd,malignant,0.2,0.8\n");
+    write_text(dir, "test_predictions.csv", "id,label,benign,malignant\na,benign,0.92,0.08\nb,malignant,0.26,0.74\n"
+               "c,benign,0.34,0.66\nd,malignant,0.14,0.86\n");
     char out[300];
     snprintf(out, sizeof out, "%s/other.html", dir);
     CHECK(df_report_run(dir, out, &live, &err) == 0 && live == 0);
@@ -472,7 +472,8 @@ static void test_run_report(void) {
     CHECK(strstr(h, "<svg id=\"cm-df-run-report-") != NULL && strstr(h, "<svg id=\"calibration-df-run-report-"));
     CHECK(has_id(h, "section", "calibration") && has_id(h, "section", "config"));
     CHECK(!has_id(h, "section", "embedding") && !has_id(h, "section", "gradcam"));
-    CHECK(strstr(h, "(ECE 0.300)") != NULL); /* (0.1 + 0.3 + 0.6 + 0.2) / 4: bins 0.9, 0.7, 0.8 right, 0.6 wrong */
+    /* (0.08 + 0.26 + 0.66 + 0.14) / 4: one sample in each of the bins 0.9, 0.7, 0.6 (wrong) and 0.8 */
+    CHECK(strstr(h, "(ECE 0.285)") != NULL);
     CHECK(legends_fit(h) == 0);
     free(html);
     unlink(out);
