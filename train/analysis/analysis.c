@@ -111,6 +111,13 @@ static int explain_batch(gc_state *s, const df_batch *b, const df_loader_opts *o
             char *path = df_path_join(overlay_dir, name);
             int rc = df_image_save_png(path, &ov, err);
             df_image_free(&ov);
+            if (rc == 0) { /* the plain image beside it, <prefix>-<i>-plain.png, for the report */
+                df_image plain = {.w = S, .h = S, .c = 3, .data = s->rgb};
+                snprintf(name, sizeof name, "%s-%d-plain.png", prefix, out->n_overlays);
+                char *plain_path = df_path_join(overlay_dir, name);
+                rc = df_image_save_png(plain_path, &plain, err);
+                free(plain_path);
+            }
             if (rc) {
                 free(path);
                 return -1;

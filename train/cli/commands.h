@@ -13,6 +13,7 @@
 #define DF_SUMMARY_INSPECT "what a checkpoint or safetensors file holds"
 #define DF_SUMMARY_SYNTH "draw a synthetic dermoscopy dataset (ISIC-DICM-17K or MILK10k layout)"
 #define DF_SUMMARY_COMPARE "train and compare the models of a study, with statistics"
+#define DF_SUMMARY_REPORT "an HTML report of one run (live while it trains)"
 #define DF_SUMMARY_CONFIG_KEYS "list every config key, its default and its meaning"
 
 int df_cmd_train(int argc, char **argv);
@@ -22,6 +23,7 @@ int df_cmd_inspect(int argc, char **argv);
 int df_cmd_compare(int argc, char **argv);
 int df_cmd_config_keys(int argc, char **argv);
 int df_cmd_synth(int argc, char **argv);
+int df_cmd_report(int argc, char **argv);
 
 /* Options the config-taking commands share (train, eval, predict, compare). */
 typedef struct {

@@ -25,6 +25,7 @@ static const struct {
     {"synth", df_cmd_synth, DF_SUMMARY_SYNTH},
     {"compare", df_cmd_compare, DF_SUMMARY_COMPARE},
     {"config-keys", df_cmd_config_keys, DF_SUMMARY_CONFIG_KEYS},
+    {"report", df_cmd_report, DF_SUMMARY_REPORT},
 };
 
 static void usage(FILE *f) {
