@@ -6,8 +6,8 @@
 # viewBox (getBBox against the viewBox); then that the screenshots are not blank. Screenshots are kept in
 # $DF_REPORT_SHOTS when it is set. Exits 77 (skipped) when Chromium is not installed.
 set -u
-exe=$1
-dermfuse=$2
+exe=$(realpath "$1")
+dermfuse=$(realpath "$2")
 browser=$(command -v chromium || command -v chromium-browser || command -v google-chrome || true)
 if [ -z "$browser" ]; then
   echo "chromium not installed: skipped"
