@@ -35,7 +35,8 @@ typedef struct {
 typedef struct {
     df_predictions p; /* features kept for the first seed */
     df_metrics m;
-    double seconds, images_per_second;
+    double seconds, images_per_second; /* images_per_second: NaN for the metadata model (no images) */
+    double late_weight; /* late fusion's image weight (mean: 0.5, weighted: chosen on validation), else NaN */
     int n_split[DF_N_SPLITS];
     int has_sep;
     df_separability sep;
@@ -67,6 +68,11 @@ void df_study_release(df_study_cfg *st);
 
 /* The run config of a model entry ("intermediate", "image+transfer") and seed. */
 int df_study_run_config(const df_study_cfg *st, const char *model, long seed, df_run_config *cfg, df_error *err);
+/* The run config with model's keys (the study's sets, and its transfer sets for a "+transfer" entry) but
+ * model.fusion = fusion and the run name of entry name_entry: equal to name_entry's own config exactly when
+ * the two entries' runs differ in nothing but the model (how late fusion checks a run it would reuse). */
+int df_study_run_config_as(const df_study_cfg *st, const char *model, df_fusion fusion, const char *name_entry,
+                           long seed, df_run_config *cfg, df_error *err);
 
 /* Trains, evaluates and analyses every run, then writes the results (df_study_write_results). */
 int df_study_compare(const df_study_cfg *st, const df_study_opts *opts, df_error *err);
