@@ -182,6 +182,7 @@ static int evaluate_run(const df_study_cfg *st, const df_run_config *cfg, const 
     char name[700];
     df_run_config part;
     r->late_weight = NAN;
+    r->late_combine = cfg->model.fusion == DF_FUSION_LATE ? (int)cfg->model.late_combine : -1;
     if (cfg->model.fusion == DF_FUSION_LATE) {
         rc = df_late_predict_parts(cfg, parts, "best.safetensors", DF_SPLIT_TEST, first_seed, &r->p, &rd,
                                    &r->late_weight, err);
@@ -341,6 +342,7 @@ int df_study_compare(const df_study_cfg *st, const df_study_opts *opts, df_error
                     rc = df_fail(err, "%s (model %s, seed %ld)", msg, st->models[m], st->seeds[s]);
                 }
             }
+    if (rc == 0) df_study_analyse(st, res, &data);
     if (rc == 0) rc = df_study_write_results(st, res, &data, err);
     for (int i = 0; i < st->n_models * st->n_seeds; i++) free_run(&res[i]);
     free(res);
