@@ -131,6 +131,16 @@ df_run_config df_late_part_config(const df_run_config *cfg, df_fusion part, char
     return c;
 }
 
+df_run_config df_late_part_of(const df_run_config *cfg, const df_late_parts *parts, df_fusion part, char *name,
+                              size_t size) {
+    const df_run_config *given = !parts ? NULL : part == DF_FUSION_IMAGE ? parts->image : parts->meta;
+    if (given) {
+        snprintf(name, size, "%s", given->run.name);
+        return *given;
+    }
+    return df_late_part_config(cfg, part, name, size);
+}
+
 /* Puts the two parts' penultimate features side by side (same samples, same order). */
 static void concat_features(df_predictions *out, const df_predictions *a, const df_predictions *b) {
     int d = a->feature_dim + b->feature_dim;
@@ -145,10 +155,11 @@ static void concat_features(df_predictions *out, const df_predictions *a, const 
 }
 
 /* Predictions of one part on the validation split and on `split`; rd (may be NULL) takes the part's data. */
-static int predict_part(const df_run_config *cfg, df_fusion part, const char *checkpoint, int split,
-                        int keep_features, df_predictions pr[2], df_run_data *rd, df_error *err) {
+static int predict_part(const df_run_config *cfg, const df_late_parts *parts, df_fusion part,
+                        const char *checkpoint, int split, int keep_features, df_predictions pr[2], df_run_data *rd,
+                        df_error *err) {
     char name[512];
-    df_run_config c = df_late_part_config(cfg, part, name, sizeof name);
+    df_run_config c = df_late_part_of(cfg, parts, part, name, sizeof name);
     df_session s;
     if (df_session_open(&s, &c, part, DF_SESSION_INFER, 1, err)) return -1;
     int rc = df_session_load_weights(&s, checkpoint, err);
@@ -164,9 +175,14 @@ static int predict_part(const df_run_config *cfg, df_fusion part, const char *ch
 
 int df_late_predict(const df_run_config *cfg, const char *checkpoint, int split, int keep_features,
                     df_predictions *out, df_run_data *rd, double *weight, df_error *err) {
+    return df_late_predict_parts(cfg, NULL, checkpoint, split, keep_features, out, rd, weight, err);
+}
+
+int df_late_predict_parts(const df_run_config *cfg, const df_late_parts *parts, const char *checkpoint, int split,
+                          int keep_features, df_predictions *out, df_run_data *rd, double *weight, df_error *err) {
     df_predictions img[2], meta[2];
-    if (predict_part(cfg, DF_FUSION_IMAGE, checkpoint, split, keep_features, img, NULL, err)) return -1;
-    if (predict_part(cfg, DF_FUSION_META, checkpoint, split, keep_features, meta, rd, err)) {
+    if (predict_part(cfg, parts, DF_FUSION_IMAGE, checkpoint, split, keep_features, img, NULL, err)) return -1;
+    if (predict_part(cfg, parts, DF_FUSION_META, checkpoint, split, keep_features, meta, rd, err)) {
         for (int i = 0; i < 2; i++) df_predictions_free(&img[i]);
         return -1;
     }
@@ -178,26 +194,76 @@ int df_late_predict(const df_run_config *cfg, const char *checkpoint, int split,
     return rc;
 }
 
+/* test_metrics.json (with the combination's rule and image weight) and test_predictions.csv of the run. */
+static int write_results(const char *dir, const df_run_config *cfg, const df_run_data *rd,
+                         const df_predictions *p, const df_metrics *m, double w, df_error *err) {
+    const df_dataset *ds = rd->ds[DF_SPLIT_TEST];
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    int rc = df_metrics_write_json(m, (const char *const *)ds->class_names, f, err);
+    fclose(f);
+    if (rc == 0 && (len < 1 || text[len - 1] != '}')) rc = df_fail(err, "late fusion: unexpected metrics JSON");
+    if (rc) {
+        free(text);
+        return -1;
+    }
+    /* the object's closing brace makes way for the combination's entries */
+    char *json = NULL;
+    size_t json_len = 0;
+    f = open_memstream(&json, &json_len);
+    fwrite(text, 1, len - 1, f);
+    fprintf(f, ",\"late_combine\":\"%s\"", df_late_rule_names[cfg->model.late_combine]);
+    if (!isnan(w)) fprintf(f, ",\"late_image_weight\":%.6g", w);
+    fputs("}\n", f);
+    fclose(f);
+    free(text);
+    char *path = df_path_join(dir, "test_metrics.json");
+    rc = df_write_file_atomic(path, json, json_len, err);
+    free(path);
+    free(json);
+    if (rc) return -1;
+    f = open_memstream(&text, &len);
+    df_predictions_csv(f, ds, p, 0);
+    fclose(f);
+    path = df_path_join(dir, "test_predictions.csv");
+    rc = df_write_file_atomic(path, text, len, err);
+    free(path);
+    free(text);
+    return rc;
+}
+
 int df_late_train(const df_run_config *cfg, const df_train_opts *opts, int *stopped, df_error *err) {
-    static const df_fusion parts[2] = {DF_FUSION_IMAGE, DF_FUSION_META};
+    return df_late_train_parts(cfg, NULL, opts, stopped, err);
+}
+
+int df_late_train_parts(const df_run_config *cfg, const df_late_parts *parts, const df_train_opts *opts,
+                        int *stopped, df_error *err) {
+    static const df_fusion parts_of[2] = {DF_FUSION_IMAGE, DF_FUSION_META};
     if (stopped) *stopped = 0;
     for (int p = 0; p < 2; p++) {
         char name[512];
-        df_run_config pc = df_late_part_config(cfg, parts[p], name, sizeof name);
-        printf("late fusion: training the %s model in %s/%s\n", df_fusion_name(parts[p]), cfg->run.out_dir, name);
-        if (df_train_run(&pc, parts[p], opts, stopped, err)) return -1;
+        const df_run_config *given = !parts ? NULL : p == 0 ? parts->image : parts->meta;
+        df_run_config pc = df_late_part_of(cfg, parts, parts_of[p], name, sizeof name);
+        if (given) {
+            printf("late fusion: reusing the finished %s run %s/%s as its %s model\n", df_fusion_name(parts_of[p]),
+                   pc.run.out_dir, name, df_fusion_name(parts_of[p]));
+            continue;
+        }
+        printf("late fusion: training the %s model in %s/%s\n", df_fusion_name(parts_of[p]), cfg->run.out_dir, name);
+        if (df_train_run(&pc, parts_of[p], opts, stopped, err)) return -1;
         if (stopped && *stopped) return 0;
     }
     df_predictions fused;
     df_run_data rd;
     double w;
-    if (df_late_predict(cfg, "best.safetensors", DF_SPLIT_TEST, 0, &fused, &rd, &w, err)) return -1;
+    if (df_late_predict_parts(cfg, parts, "best.safetensors", DF_SPLIT_TEST, 0, &fused, &rd, &w, err)) return -1;
     char *dir = df_run_dir(cfg), *path = df_path_join(dir, "config.yaml");
     df_metrics m;
     int rc = df_predictions_metrics(&fused, &m, err);
     if (rc == 0) rc = df_make_dirs(dir, err);
     if (rc == 0) rc = df_write_file_atomic(path, cfg->text, strlen(cfg->text), err);
-    if (rc == 0) rc = df_write_test_results(dir, &rd, DF_SPLIT_TEST, &fused, &m, err);
+    if (rc == 0) rc = write_results(dir, cfg, &rd, &fused, &m, w, err);
     if (rc == 0) {
         printf("late fusion (%s", df_late_rule_names[cfg->model.late_combine]);
         if (!isnan(w)) printf(", image weight %.2f", w);

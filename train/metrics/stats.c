@@ -368,3 +368,25 @@ int df_mcnemar_test(const int *pred_a, const int *pred_b, const int *y, int n, d
     df_mcnemar_counts(b, c, r);
     return 0;
 }
+
+void df_holm(const double *p, int n, double *adjusted) {
+    int *order = df_malloc(sizeof(int) * (size_t)n + sizeof(int)), m = 0;
+    double *raw = df_malloc(sizeof(double) * (size_t)n + sizeof(double));
+    for (int i = 0; i < n; i++) {
+        raw[i] = p[i];
+        if (isnan(p[i])) continue;
+        /* insertion sort by (p, index): n is the number of models of a study */
+        int j = m++;
+        while (j > 0 && p[order[j - 1]] > p[i]) order[j] = order[j - 1], j--;
+        order[j] = i;
+    }
+    double running = 0;
+    for (int i = 0; i < n; i++) adjusted[i] = NAN;
+    for (int j = 0; j < m; j++) {
+        double a = fmin(1.0, (double)(m - j) * raw[order[j]]);
+        running = fmax(running, a);
+        adjusted[order[j]] = running;
+    }
+    free(order);
+    free(raw);
+}

@@ -89,4 +89,9 @@ void df_mcnemar_counts(int b, int c, df_mcnemar *r);
 /* From predicted labels of A and B and the truth y; fails on n < 1. */
 int df_mcnemar_test(const int *pred_a, const int *pred_b, const int *y, int n, df_mcnemar *r, df_error *err);
 
+/* Holm-Bonferroni step-down adjustment of n p-values: with the m defined (non-NaN) values in ascending order
+ * p_(1) <= ... <= p_(m), adjusted p_(i) = min(1, max over j <= i of (m - j + 1) p_(j)); NaN entries stay NaN
+ * and do not count in m. adjusted may be p itself. Each adjusted value is >= its raw value. */
+void df_holm(const double *p, int n, double *adjusted);
+
 #endif

@@ -5,6 +5,8 @@
 #ifndef DF_STUDY_H
 #define DF_STUDY_H
 
+#include <stdio.h>
+
 #include "train/analysis/analysis.h"
 #include "train/session/evaluate.h"
 #include "train/metrics/metrics.h"
@@ -35,16 +37,44 @@ typedef struct {
 typedef struct {
     df_predictions p; /* features kept for the first seed */
     df_metrics m;
-    double seconds, images_per_second;
+    double seconds, images_per_second; /* images_per_second: NaN for the metadata model (no images) */
+    double late_weight; /* late fusion's image weight (mean: 0.5, weighted: chosen on validation), else NaN */
     int n_split[DF_N_SPLITS];
     int has_sep;
     df_separability sep;
     int has_cam;
     df_gradcam_summary cam;
+    int late_combine;   /* late fusion's rule (df_late_rule), -1 for other models */
+    /* Tests on the run's own test split (df_study_analyse): the AUC's 95% bootstrap interval, and DeLong's
+     * (AUC, binary only) and McNemar's (paired correctness) p against the baseline's run of the same seed;
+     * NaN where undefined, for the baseline itself, or without a baseline. */
+    double auc_lo, auc_hi, delong_p, mcnemar_p;
     int n_curves;                 /* learning curves read (late fusion: its two parts) */
     df_report_curve curves[2];
     char curve_names[2][160];
 } df_study_run;
+
+/* The study's verdict (df_study_analyse), for results.md and the report: per metric (AUC, balanced
+ * accuracy, F1) the best model by its mean over seeds, and each model against the baseline. The first seed's
+ * test split gives the p-values (DeLong for AUC, McNemar on paired correctness for balanced accuracy and F1),
+ * Holm-adjusted over the models compared with the baseline; every seed's split is tested the same way to
+ * count the seeds where a model beats the baseline, and where it does so with Holm p < 0.05. */
+#define DF_VERDICT_METRICS 3
+extern const char *const df_study_verdict_metrics[DF_VERDICT_METRICS]; /* "AUC", "balanced accuracy", "F1" */
+typedef struct {
+    int baseline;                  /* index in models, -1: no baseline listed (no tests) */
+    int best[DF_VERDICT_METRICS];  /* the best model by mean over seeds */
+    double mean[DF_VERDICT_METRICS][DF_STUDY_MAX_MODELS];   /* mean over seeds */
+    double diff[DF_VERDICT_METRICS][DF_STUDY_MAX_MODELS];   /* first seed: model - baseline */
+    double p[DF_VERDICT_METRICS][DF_STUDY_MAX_MODELS];      /* first seed, raw; NaN for the baseline */
+    double p_holm[DF_VERDICT_METRICS][DF_STUDY_MAX_MODELS]; /* first seed, Holm-adjusted */
+    int n_better[DF_VERDICT_METRICS][DF_STUDY_MAX_MODELS];  /* seeds where the model beats the baseline */
+    int n_significant[DF_VERDICT_METRICS][DF_STUDY_MAX_MODELS]; /* ... with Holm p < 0.05 */
+    int n_seeds, n_compared;       /* n_compared: models tested against the baseline */
+    int min_class_test;            /* samples of the smallest class in the first seed's test split */
+    int warn_one_seed;             /* one seed: no spread, no agreement over seeds */
+    int warn_small_test;           /* min_class_test < 100: the tests have little power */
+} df_study_verdict;
 
 /* Facts about the data for the report's text, from the first run. */
 typedef struct {
@@ -55,6 +85,7 @@ typedef struct {
     char *source, *group_by;
     int n_views, meta_dim;
     double valid_fraction, test_fraction;
+    df_study_verdict verdict;
 } df_study_data;
 
 typedef struct {
@@ -67,9 +98,21 @@ void df_study_release(df_study_cfg *st);
 
 /* The run config of a model entry ("intermediate", "image+transfer") and seed. */
 int df_study_run_config(const df_study_cfg *st, const char *model, long seed, df_run_config *cfg, df_error *err);
+/* The run config with model's keys (the study's sets, and its transfer sets for a "+transfer" entry) but
+ * model.fusion = fusion and the run name of entry name_entry: equal to name_entry's own config exactly when
+ * the two entries' runs differ in nothing but the model (how late fusion checks a run it would reuse). */
+int df_study_run_config_as(const df_study_cfg *st, const char *model, df_fusion fusion, const char *name_entry,
+                           long seed, df_run_config *cfg, df_error *err);
 
 /* Trains, evaluates and analyses every run, then writes the results (df_study_write_results). */
 int df_study_compare(const df_study_cfg *st, const df_study_opts *opts, df_error *err);
+
+/* Fills every run's tests (auc_lo .. mcnemar_p) and data->verdict from the runs res (seed-major). */
+void df_study_analyse(const df_study_cfg *st, df_study_run *res, df_study_data *data);
+
+/* The verdict as text (Markdown bullets, readable as plain text): the baseline and tests used, per metric the
+ * best model and every model against the baseline, and the warnings. */
+void df_study_verdict_text(const df_study_cfg *st, const df_study_run *res, const df_study_data *d, FILE *f);
 
 /* results.md, results.csv, analysis.csv and report.html in <out_dir>/<name>, from all runs res (seed-major). */
 int df_study_write_results(const df_study_cfg *st, const df_study_run *res, const df_study_data *data,

@@ -71,18 +71,26 @@ void df_study_release(df_study_cfg *st) {
 }
 
 int df_study_run_config(const df_study_cfg *st, const char *model, long seed, df_run_config *cfg, df_error *err) {
+    df_fusion fusion;
+    int transfer;
+    if (!parse_entry(model, &fusion, &transfer)) return df_fail(err, "'%s' is not a study model", model);
+    return df_study_run_config_as(st, model, fusion, model, seed, cfg, err);
+}
+
+int df_study_run_config_as(const df_study_cfg *st, const char *model, df_fusion fusion, const char *name_entry,
+                           long seed, df_run_config *cfg, df_error *err) {
     const char *sets[64];
     int n = 0, transfer = 0;
-    df_fusion fusion;
-    if (!parse_entry(model, &fusion, &transfer)) return df_fail(err, "'%s' is not a study model", model);
+    df_fusion own;
+    if (!parse_entry(model, &own, &transfer)) return df_fail(err, "'%s' is not a study model", model);
     for (int i = 0; i < st->n_sets; i++) sets[n++] = st->sets[i];
     for (int i = 0; transfer && i < st->n_transfer_sets; i++) sets[n++] = st->transfer_sets[i];
     char s_fusion[64], s_seed[64];
     snprintf(s_fusion, sizeof s_fusion, "model.fusion=%s", df_fusion_names[fusion]);
     snprintf(s_seed, sizeof s_seed, "run.seed=%ld", seed);
-    size_t name_len = strlen(st->name) + strlen(model) + 64, out_len = strlen(st->out_dir) + 16;
+    size_t name_len = strlen(st->name) + strlen(name_entry) + 64, out_len = strlen(st->out_dir) + 16;
     char *s_name = df_malloc(name_len), *s_out = df_malloc(out_len);
-    snprintf(s_name, name_len, "run.name=%s/%s-seed%ld", st->name, model, seed);
+    snprintf(s_name, name_len, "run.name=%s/%s-seed%ld", st->name, name_entry, seed);
     snprintf(s_out, out_len, "run.out_dir=%s", st->out_dir);
     sets[n++] = s_fusion;
     sets[n++] = s_seed;

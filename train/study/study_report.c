@@ -31,8 +31,17 @@ static void about_text(const df_study_cfg *st, const df_study_run *res, const df
             "mean recall over classes. The AUC's 95%% interval is the percentile bootstrap over %d resamples of "
             "the test samples. DeLong's test compares each model's AUC with the baseline %s on the same test "
             "samples (correlated ROC curves); McNemar's test compares their paired right/wrong decisions (exact "
-            "binomial below 25 discordant pairs). These tests use the first seed's test split; values over seeds "
-            "are mean ± standard deviation.\n\n", st->bootstrap, df_fusion_names[st->baseline]);
+            "binomial below 25 discordant pairs). These tests use the first seed's test split (results.csv has them "
+            "for every seed's own split); %s\n\n", st->bootstrap, df_fusion_names[st->baseline],
+            st->n_seeds > 1 ? "values over seeds are mean ± standard deviation."
+                            : "with one seed there is no spread over seeds to show.");
+    fprintf(f, "Verdict. ");
+    df_study_verdict_text(st, res, d, f);
+    for (int m = 0; m < st->n_models; m++)
+        if (res[m].late_combine >= 0 && res[m].late_combine != DF_LATE_STACKING)
+            fprintf(f, "\nLate fusion (%s, %s rule): the image model's weight is %.2f on seed %ld.\n", st->models[m],
+                    df_late_rule_names[res[m].late_combine], res[m].late_weight, st->seeds[0]);
+    fprintf(f, "\n");
     fprintf(f, "Analyses (first seed). Silhouette (-1..1, higher: classes better separated) and the Davies-Bouldin "
             "index (lower is better) measure how well the penultimate features separate the true classes; the "
             "scatter plots show the same features projected on their first two principal components. Grad-CAM "

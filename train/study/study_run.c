@@ -26,6 +26,12 @@
  * changed goes back to the trainer, which resumes or refuses it). DERMFUSE_STOP_AFTER_STEPS=N (a testing
  * aid, as for `dermfuse train`) stops each run after N steps of this process, as an interruption would.
  *
+ * Late fusion reuses the study's runs: when the models hold "image" and "meta" (for "late+transfer":
+ * "image+transfer" and "meta+transfer") and each was trained with exactly late fusion's keys but model.fusion
+ * and run.name, the late run combines those finished runs (late_fusion.h's df_late_parts) instead of training
+ * its own <run>/image and <run>/meta, which would be the same computation. Within each seed the other models
+ * run before late fusion. When the keys differ, a printed line says so and late fusion trains its own parts.
+ *
  * Analyses of the first seed: separability of the penultimate test features (silhouette, Davies-Bouldin,
  * 2-D PCA; late fusion: its two parts' features side by side) and Grad-CAM of image-bearing models (late
  * fusion: its image part) with the mean heat-map index where masks are known (train/analysis.h).
@@ -39,7 +45,6 @@
 
 #include "core/io/json.h"
 #include "train/late/late_fusion.h"
-#include "train/late/run.h"
 #include "train/session/run_files.h"
 #include "train/session/session.h"
 #include "train/study/study.h"
@@ -108,13 +113,15 @@ static void free_data_facts(df_study_data *d) {
 /* Learning curves, Grad-CAM and separability of a first-seed run. gc is the session whose model Grad-CAM
  * explains (NULL: none, e.g. a metadata-only model). Failures here are warnings: the study's metrics stand
  * without them. */
-static void analyse(const df_study_cfg *st, const df_run_config *cfg, const char *model, df_session *gc,
-                    df_study_run *r) {
+static void analyse(const df_study_cfg *st, const df_run_config *cfg, const df_late_parts *parts, const char *model,
+                    df_session *gc, df_study_run *r) {
     df_error err;
     char *dir = df_run_dir(cfg);
     int late = cfg->model.fusion == DF_FUSION_LATE;
     for (int i = 0; i < (late ? 2 : 1); i++) {
-        char *part = late ? df_path_join(dir, i ? "meta" : "image") : df_strdup(dir);
+        char name[700];
+        df_run_config pc = df_late_part_of(cfg, parts, i ? DF_FUSION_META : DF_FUSION_IMAGE, name, sizeof name);
+        char *part = late ? df_run_dir(&pc) : df_strdup(dir);
         char *path = df_path_join(part, "metrics.jsonl");
         if (df_report_read_curve(path, &r->curves[r->n_curves], &err) == 0) {
             snprintf(r->curve_names[r->n_curves], sizeof r->curve_names[0], late ? "%s (%s part)" : "%s", model,
@@ -146,13 +153,14 @@ static void analyse(const df_study_cfg *st, const df_run_config *cfg, const char
 
 /* The session that Grad-CAM explains for a run: the run's own (one graph) or late fusion's image part, with
  * its best weights; *gc stays NULL for a model without images or when no Grad-CAM is asked for. */
-static int open_gradcam_session(const df_study_cfg *st, const df_run_config *cfg, char *name, size_t size,
-                                df_run_config *part, df_session *s, df_session **gc, df_error *err) {
+static int open_gradcam_session(const df_study_cfg *st, const df_run_config *cfg, const df_late_parts *parts,
+                                char *name, size_t size, df_run_config *part, df_session *s, df_session **gc,
+                                df_error *err) {
     *gc = NULL;
     if (st->gradcam_samples < 1 || cfg->model.fusion == DF_FUSION_META) return 0;
     df_fusion f = cfg->model.fusion;
     *part = *cfg;
-    if (f == DF_FUSION_LATE) *part = df_late_part_config(cfg, f = DF_FUSION_IMAGE, name, size);
+    if (f == DF_FUSION_LATE) *part = df_late_part_of(cfg, parts, f = DF_FUSION_IMAGE, name, size);
     if (df_session_open(s, part, f, DF_SESSION_INFER, 1, err)) return -1;
     if (df_session_load_weights(s, "best.safetensors", err)) {
         df_session_close(s);
@@ -165,16 +173,19 @@ static int open_gradcam_session(const df_study_cfg *st, const df_run_config *cfg
 /* Test predictions of a trained run (late fusion: its combination), with features for the first seed;
  * then, for the first seed, its analyses. A run of one graph is evaluated in its session s: the one it was
  * trained in when open is set, else one opened here; it is closed before returning. */
-static int evaluate_run(const df_study_cfg *st, const df_run_config *cfg, const char *model, int first_seed,
-                        df_session *trained, df_study_run *r, df_study_data *data, df_error *err) {
+static int evaluate_run(const df_study_cfg *st, const df_run_config *cfg, const df_late_parts *parts,
+                        const char *model, int first_seed, df_session *trained, df_study_run *r, df_study_data *data,
+                        df_error *err) {
     df_session s, *gc = NULL;
     df_run_data rd;
     int rc, open = trained != NULL;
     char name[700];
     df_run_config part;
+    r->late_weight = NAN;
+    r->late_combine = cfg->model.fusion == DF_FUSION_LATE ? (int)cfg->model.late_combine : -1;
     if (cfg->model.fusion == DF_FUSION_LATE) {
-        double w;
-        rc = df_late_predict(cfg, "best.safetensors", DF_SPLIT_TEST, first_seed, &r->p, &rd, &w, err);
+        rc = df_late_predict_parts(cfg, parts, "best.safetensors", DF_SPLIT_TEST, first_seed, &r->p, &rd,
+                                   &r->late_weight, err);
         if (rc == 0) {
             for (int i = 0; i < DF_N_SPLITS; i++) r->n_split[i] = rd.n[i];
             copy_data_facts(cfg, &rd, data);
@@ -201,10 +212,12 @@ static int evaluate_run(const df_study_cfg *st, const df_run_config *cfg, const 
         char *dir = df_run_dir(cfg);
         if (cfg->model.fusion == DF_FUSION_LATE) {
             double s1, i1, s2, i2;
-            char *sub = df_path_join(dir, "image");
+            df_run_config pc = df_late_part_of(cfg, parts, DF_FUSION_IMAGE, name, sizeof name);
+            char *sub = df_run_dir(&pc);
             read_timing(sub, &s1, &i1);
             free(sub);
-            sub = df_path_join(dir, "meta");
+            pc = df_late_part_of(cfg, parts, DF_FUSION_META, name, sizeof name);
+            sub = df_run_dir(&pc);
             read_timing(sub, &s2, &i2);
             free(sub);
             r->seconds = s1 + s2;
@@ -212,19 +225,64 @@ static int evaluate_run(const df_study_cfg *st, const df_run_config *cfg, const 
         } else {
             read_timing(dir, &r->seconds, &r->images_per_second);
         }
+        if (cfg->model.fusion == DF_FUSION_META) r->images_per_second = NAN; /* it reads no images */
         free(dir);
     }
     if (rc == 0 && first_seed) {
         df_error e2;
         if (cfg->model.fusion == DF_FUSION_LATE) {
-            if (open_gradcam_session(st, cfg, name, sizeof name, &part, &s, &gc, &e2))
+            if (open_gradcam_session(st, cfg, parts, name, sizeof name, &part, &s, &gc, &e2))
                 fprintf(stderr, "dermfuse: warning: Grad-CAM of %s: %s\n", model, e2.msg);
             open = gc != NULL;
         }
-        analyse(st, cfg, model, st->gradcam_samples > 0 ? gc : NULL, r);
+        analyse(st, cfg, parts, model, st->gradcam_samples > 0 ? gc : NULL, r);
     }
     if (open) df_session_close(&s);
     return rc;
+}
+
+/* The study's runs that late fusion entry `model` may take as its parts (see the top of this file): fills
+ * pc[0] (image) and pc[1] (meta) and parts, and returns 1, or returns 0 (nothing to free) when late fusion
+ * trains its own parts, having said why when the runs exist but differ. */
+static int late_parts(const df_study_cfg *st, const char *model, long seed, const df_run_config *cfg,
+                      df_run_config pc[2], df_late_parts *parts) {
+    static const df_fusion fusions[2] = {DF_FUSION_IMAGE, DF_FUSION_META};
+    const char *plus = strchr(model, '+');
+    char entry[2][128];
+    for (int i = 0; i < 2; i++) {
+        int listed = 0;
+        snprintf(entry[i], sizeof entry[i], "%s%s", df_fusion_name(fusions[i]), plus ? plus : "");
+        for (int m = 0; m < st->n_models; m++) listed |= !strcmp(st->models[m], entry[i]);
+        if (!listed) return 0;
+    }
+    for (int i = 0; i < 2; i++) {
+        df_run_config as;
+        df_error err;
+        if (df_study_run_config_as(st, entry[i], DF_FUSION_LATE, model, seed, &as, &err)) {
+            printf("late fusion: not reusing the study's %s run: %s\n", entry[i], err.msg);
+            for (int j = 0; j < i; j++) df_run_config_free(&pc[j]);
+            return 0;
+        }
+        const char *a = as.text, *b = cfg->text;
+        int same = !strcmp(a, b);
+        if (!same) {
+            /* the first line that differs says which key */
+            while (*a && *a == *b) a++, b++;
+            while (a > as.text && a[-1] != '\n') a--;
+            size_t len = strcspn(a, "\n");
+            printf("late fusion: not reusing the study's %s run (seed %ld): it was trained with other keys than "
+                   "late fusion's %s part (besides model.fusion and run.name), e.g. '%.*s'; training its own parts\n",
+                   entry[i], seed, df_fusion_name(fusions[i]), (int)(len > 120 ? 120 : len), a);
+        }
+        df_run_config_free(&as);
+        if (!same || df_study_run_config(st, entry[i], seed, &pc[i], &err)) {
+            for (int j = 0; j < i; j++) df_run_config_free(&pc[j]);
+            return 0;
+        }
+    }
+    parts->image = &pc[0];
+    parts->meta = &pc[1];
+    return 1;
 }
 
 static int run_one(const df_study_cfg *st, const char *model, long seed, int first_seed, const df_study_opts *o,
@@ -234,12 +292,15 @@ static int run_one(const df_study_cfg *st, const char *model, long seed, int fir
     printf("\n=== %s, seed %ld ===\n", model, seed);
     int rc = 0, stopped = 0;
     df_session s, *trained = NULL;
+    df_run_config pc[2];
+    df_late_parts parts;
+    int reuse = cfg.model.fusion == DF_FUSION_LATE && late_parts(st, model, seed, &cfg, pc, &parts);
     if (run_finished(&cfg)) {
         printf("finished earlier; not trained again\n");
     } else {
         df_train_opts opts = {1, 1, o->stop_after_steps};
         if (cfg.model.fusion == DF_FUSION_LATE) {
-            rc = df_run_train(&cfg, &opts, &stopped, err);
+            rc = df_late_train_parts(&cfg, reuse ? &parts : NULL, &opts, &stopped, err);
         } else {
             /* Trained and then evaluated in one session, so the run's data are loaded once. */
             df_train_environment(&cfg);
@@ -251,8 +312,9 @@ static int run_one(const df_study_cfg *st, const char *model, long seed, int fir
         }
         if (rc == 0 && stopped) rc = df_fail(err, "stopped by a signal; run the study again to continue");
     }
-    if (rc == 0) rc = evaluate_run(st, &cfg, model, first_seed, trained, r, data, err);
+    if (rc == 0) rc = evaluate_run(st, &cfg, reuse ? &parts : NULL, model, first_seed, trained, r, data, err);
     else if (trained) df_session_close(trained);
+    for (int i = 0; reuse && i < 2; i++) df_run_config_free(&pc[i]);
     df_run_config_free(&cfg);
     return rc;
 }
@@ -269,13 +331,18 @@ int df_study_compare(const df_study_cfg *st, const df_study_opts *opts, df_error
     df_study_data data;
     memset(&data, 0, sizeof data);
     int rc = 0;
+    /* within a seed, late fusion after the models whose runs it may reuse */
     for (int s = 0; s < st->n_seeds && rc == 0; s++)
-        for (int m = 0; m < st->n_models && rc == 0; m++)
-            if (run_one(st, st->models[m], st->seeds[s], s == 0, opts, &res[s * st->n_models + m], &data, err)) {
-                char msg[sizeof err->msg];
-                snprintf(msg, sizeof msg, "%s", err->msg);
-                rc = df_fail(err, "%s (model %s, seed %ld)", msg, st->models[m], st->seeds[s]);
+        for (int pass = 0; pass < 2; pass++)
+            for (int m = 0; m < st->n_models && rc == 0; m++) {
+                if ((strncmp(st->models[m], "late", 4) == 0) != pass) continue;
+                if (run_one(st, st->models[m], st->seeds[s], s == 0, opts, &res[s * st->n_models + m], &data, err)) {
+                    char msg[sizeof err->msg];
+                    snprintf(msg, sizeof msg, "%s", err->msg);
+                    rc = df_fail(err, "%s (model %s, seed %ld)", msg, st->models[m], st->seeds[s]);
+                }
             }
+    if (rc == 0) df_study_analyse(st, res, &data);
     if (rc == 0) rc = df_study_write_results(st, res, &data, err);
     for (int i = 0; i < st->n_models * st->n_seeds; i++) free_run(&res[i]);
     free(res);

@@ -9,8 +9,6 @@
 #include "train/session/run_files.h"
 #include "train/study/study.h"
 
-static void predicted(const df_predictions *p, int *pred) { df_metrics_predict(p->prob, p->n, p->K, 0.5, pred); }
-
 static void fmt_mean_sd(char *buf, size_t size, const double *x, int n) {
     double mean, sd;
     df_mean_sd(x, n, &mean, &sd);
@@ -58,7 +56,24 @@ static void table_markdown(const owned_table *o, FILE *f) {
     }
 }
 
-/* The metrics table: one row per model, mean ± sd over seeds, the first seed's interval and tests. */
+static void fmt_number(char *buf, size_t size, double x, const char *fmt) {
+    if (isnan(x))
+        snprintf(buf, size, "n/a");
+    else if (isinf(x))
+        snprintf(buf, size, "inf");
+    else
+        snprintf(buf, size, fmt, x);
+}
+
+/* A number for a CSV cell: "n/a" where undefined. */
+static void csv_number(FILE *f, double x, const char *fmt) {
+    char cell[64];
+    fmt_number(cell, sizeof cell, x, fmt);
+    fprintf(f, ",%s", cell);
+}
+
+/* The metrics table: one row per model, mean ± sd over seeds, the first seed's interval and tests; and
+ * results.csv, one row per run with its own split's interval and tests. */
 static void metrics_table(const df_study_cfg *st, const df_study_run *res, int base, owned_table *o, FILE *fc) {
     int K = res[0].p.K;
     const char *head[] = {"model", "accuracy", "balanced acc.", "precision", "recall", "specificity", "F1", "AUC",
@@ -66,8 +81,6 @@ static void metrics_table(const df_study_cfg *st, const df_study_run *res, int b
     int n_cols = K > 2 ? 14 : 13;
     if (K <= 2) head[11] = "train s", head[12] = "img/s";
     table_init(o, "metrics", n_cols, st->n_models, head);
-    int *pa = df_malloc(sizeof(int) * (size_t)res[0].p.n + 1), *pb = df_malloc(sizeof(int) * (size_t)res[0].p.n + 1);
-    df_error err;
     for (int m = 0; m < st->n_models; m++) {
         double v[8][DF_STUDY_MAX_SEEDS];
         double secs = 0, ips = 0;
@@ -78,9 +91,16 @@ static void metrics_table(const df_study_cfg *st, const df_study_run *res, int b
             for (int k = 0; k < 8; k++) v[k][s] = vals[k];
             secs += r->seconds / st->n_seeds;
             ips += r->images_per_second / st->n_seeds;
-            fprintf(fc, "%s,%ld,%d,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.1f,%.1f\n", st->models[m], st->seeds[s],
-                    r->p.n, vals[0], vals[1], vals[2], vals[3], vals[4], vals[5], vals[6], vals[7], r->seconds,
-                    r->images_per_second);
+            fprintf(fc, "%s,%ld,%d", st->models[m], st->seeds[s], r->p.n);
+            for (int k = 0; k < 8; k++) fprintf(fc, ",%.6f", vals[k]);
+            csv_number(fc, r->auc_lo, "%.6f");
+            csv_number(fc, r->auc_hi, "%.6f");
+            csv_number(fc, r->delong_p, "%.6g");
+            csv_number(fc, r->mcnemar_p, "%.6g");
+            csv_number(fc, r->late_weight, "%.2f");
+            fprintf(fc, ",%.1f", r->seconds);
+            csv_number(fc, r->images_per_second, "%.1f");
+            fputc('\n', fc);
         }
         char cell[48];
         table_set(o, m, 0, st->models[m]);
@@ -88,21 +108,12 @@ static void metrics_table(const df_study_cfg *st, const df_study_run *res, int b
             fmt_mean_sd(cell, sizeof cell, v[k], st->n_seeds);
             table_set(o, m, 1 + k, cell);
         }
-        const df_study_run *r0 = &res[m], *b0 = base >= 0 ? &res[base] : NULL;
-        df_interval ci;
+        const df_study_run *r0 = &res[m];
         char ci_text[64] = "n/a", delong[32] = "", mcnemar[32] = "";
-        if (df_bootstrap_ci(r0->p.prob, r0->p.labels, r0->p.n, K, df_metric_auc, NULL, st->bootstrap, 0.95,
-                            (uint64_t)st->seeds[0], &ci, &err) == 0)
-            snprintf(ci_text, sizeof ci_text, "[%.3f, %.3f]", ci.lo, ci.hi);
-        if (b0 && m != base) {
-            df_delong d;
-            if (K == 2 && df_delong_test_class(r0->p.prob, b0->p.prob, r0->p.labels, r0->p.n, 2, 1, &d, &err) == 0)
-                snprintf(delong, sizeof delong, d.defined ? "%.3g" : "n/a", d.p);
-            df_mcnemar mc;
-            predicted(&r0->p, pa);
-            predicted(&b0->p, pb);
-            if (df_mcnemar_test(pa, pb, r0->p.labels, r0->p.n, &mc, &err) == 0)
-                snprintf(mcnemar, sizeof mcnemar, "%.3g", mc.p);
+        if (!isnan(r0->auc_lo)) snprintf(ci_text, sizeof ci_text, "[%.3f, %.3f]", r0->auc_lo, r0->auc_hi);
+        if (base >= 0 && m != base) {
+            fmt_number(delong, sizeof delong, r0->delong_p, "%.3g");
+            fmt_number(mcnemar, sizeof mcnemar, r0->mcnemar_p, "%.3g");
         } else if (m == base) {
             snprintf(delong, sizeof delong, "(baseline)");
         }
@@ -116,20 +127,9 @@ static void metrics_table(const df_study_cfg *st, const df_study_run *res, int b
         }
         snprintf(cell, sizeof cell, "%.0f", secs);
         table_set(o, m, c++, cell);
-        snprintf(cell, sizeof cell, "%.1f", ips);
+        fmt_number(cell, sizeof cell, ips, "%.1f"); /* n/a: the metadata model reads no images */
         table_set(o, m, c, cell);
     }
-    free(pa);
-    free(pb);
-}
-
-static void fmt_number(char *buf, size_t size, double x, const char *fmt) {
-    if (isnan(x))
-        snprintf(buf, size, "n/a");
-    else if (isinf(x))
-        snprintf(buf, size, "inf");
-    else
-        snprintf(buf, size, fmt, x);
 }
 
 /* The analyses table (first seed) and analysis.csv. */
@@ -137,7 +137,7 @@ static void analysis_table(const df_study_cfg *st, const df_study_run *res, owne
     const char *head[] = {"model", "silhouette", "Davies-Bouldin", "PCA variance (2 axes)", "heat-map index",
                           "Grad-CAM images (with mask)"};
     table_init(o, "analyses", 6, st->n_models, head);
-    fprintf(fa, "model,seed,n_features,silhouette,davies_bouldin,pca_explained,gradcam_samples,gradcam_masked,"
+    fprintf(fa, "model,seed,n_features,n_samples,silhouette,davies_bouldin,pca_explained,gradcam_samples,gradcam_masked,"
             "heatmap_index\n");
     for (int m = 0; m < st->n_models; m++) {
         const df_study_run *r = &res[m];
@@ -156,10 +156,28 @@ static void analysis_table(const df_study_cfg *st, const df_study_run *res, owne
         else
             snprintf(cell, sizeof cell, "n/a");
         table_set(o, m, 5, cell);
-        fprintf(fa, "%s,%ld,%d,%.6f,%.6f,%.6f,%d,%d,%.6f\n", st->models[m], st->seeds[0], r->has_sep ? r->sep.n : 0,
+        fprintf(fa, "%s,%ld,%d,%d,%.6f,%.6f,%.6f,%d,%d,%.6f\n", st->models[m], st->seeds[0],
+                r->has_sep ? r->p.feature_dim : 0, r->has_sep ? r->sep.n : 0,
                 r->has_sep ? r->sep.silhouette : NAN, r->has_sep ? r->sep.davies_bouldin : NAN,
                 r->has_sep ? r->sep.explained[0] + r->sep.explained[1] : NAN, r->has_cam ? r->cam.n_samples : 0,
                 r->has_cam ? r->cam.n_masked : 0, r->has_cam ? r->cam.mean_index : NAN);
+    }
+}
+
+/* The late combination's image weights, one per seed (stacking has none). */
+static void late_note(const df_study_cfg *st, const df_study_run *res, FILE *f) {
+    for (int m = 0; m < st->n_models; m++) {
+        const df_study_run *r0 = &res[m];
+        if (r0->late_combine < 0) continue;
+        fprintf(f, "\n`%s` combines its parts by the %s rule", st->models[m], df_late_rule_names[r0->late_combine]);
+        if (r0->late_combine == DF_LATE_STACKING) {
+            fprintf(f, " (a logistic regression fitted on validation data: no single image weight).\n");
+            continue;
+        }
+        fprintf(f, "; the image model's weight%s:", r0->late_combine == DF_LATE_WEIGHTED ? ", chosen on validation data" : "");
+        for (int s = 0; s < st->n_seeds; s++)
+            fprintf(f, "%s %.2f (seed %ld)", s ? "," : "", res[s * st->n_models + m].late_weight, st->seeds[s]);
+        fprintf(f, ".\n");
     }
 }
 
@@ -170,14 +188,23 @@ int df_study_write_results(const df_study_cfg *st, const df_study_run *res, cons
     size_t md_len = 0, csv_len = 0, acsv_len = 0;
     FILE *fm = open_memstream(&md, &md_len), *fc = open_memstream(&csv, &csv_len),
          *fa = open_memstream(&acsv, &acsv_len);
-    fprintf(fm, "# Study %s\n\nTest split, %d seed(s) (mean ± sd over seeds); 95%% bootstrap interval of the AUC "
-            "(%d resamples) and paired tests against `%s` on the first seed's test split (%d samples).\n\n",
-            st->name, st->n_seeds, st->bootstrap, df_fusion_names[st->baseline], res[0].p.n);
-    fprintf(fc, "model,seed,n,accuracy,balanced_accuracy,precision,recall,specificity,f1,auc,macro_f1,"
-            "train_seconds,images_per_second\n");
+    fprintf(fm, "# Study %s\n\n## Verdict\n\n", st->name);
+    df_study_verdict_text(st, res, data, fm);
+    fprintf(fm, "\n## Metrics\n\nTest split, ");
+    if (st->n_seeds > 1)
+        fprintf(fm, "%d seeds (mean ± sd over seeds)", st->n_seeds);
+    else
+        fprintf(fm, "one seed, no spread");
+    fprintf(fm, "; 95%% bootstrap interval of the AUC (%d resamples) and paired tests against `%s` on the first "
+            "seed's test split (%d samples); results.csv has them for every seed's own split. img/s: images read "
+            "per second in training (n/a for the metadata model, which reads none; late fusion: its image "
+            "model's).\n\n", st->bootstrap, df_fusion_names[st->baseline], res[0].p.n);
+    fprintf(fc, "model,seed,n,accuracy,balanced_accuracy,precision,recall,specificity,f1,auc,macro_f1,auc_lo,auc_hi,"
+            "delong_p,mcnemar_p,late_image_weight,train_seconds,images_per_second\n");
     owned_table tables[2];
     metrics_table(st, res, base, &tables[0], fc);
     table_markdown(&tables[0], fm);
+    late_note(st, res, fm);
     analysis_table(st, res, &tables[1], fa);
     fprintf(fm, "\n## Analyses (seed %ld, test split)\n\nSeparability of the penultimate features: silhouette "
             "(higher is better, -1..1) and Davies-Bouldin index (lower is better); late fusion uses its two parts' "

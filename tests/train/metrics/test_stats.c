@@ -254,11 +254,29 @@ static void test_bootstrap(void) {
     CHECK(df_bootstrap_ci(pa, y, n, 2, df_metric_auc, NULL, 100, 1.5, 3, &ci, &err) == -1);
 }
 
+/* Holm-Bonferroni against R's p.adjust(p, "holm"). */
+static void test_holm(void) {
+    double p[5] = {0.01, 0.04, 0.03, 0.005, NAN}, a[5];
+    df_holm(p, 5, a);
+    const double want[4] = {0.03, 0.06, 0.06, 0.02};
+    for (int i = 0; i < 4; i++) CHECK_CLOSE(a[i], want[i], 1e-15, 0);
+    CHECK(isnan(a[4]));
+    double q[3] = {0.5, 0.6, 0.2};
+    df_holm(q, 3, q); /* in place: 0.2*3 = 0.6, 0.5*2 = 1, 0.6*1 -> 1 */
+    CHECK_CLOSE(q[0], 1.0, 0, 0);
+    CHECK_CLOSE(q[1], 1.0, 0, 0);
+    CHECK_CLOSE(q[2], 0.6, 1e-15, 0);
+    double one = 0.02;
+    df_holm(&one, 1, &one);
+    CHECK_CLOSE(one, 0.02, 0, 0);
+}
+
 int main(void) {
     omp_set_num_threads(2);
     test_basics();
     test_mcnemar();
     test_delong();
     test_bootstrap();
+    test_holm();
     return check_report();
 }

@@ -8,6 +8,7 @@ stops its current run after five steps (6 steps make an epoch here, so stops fal
   it none of them has changed (bytes and modification time);
 - the interrupted study did stop several times and then completed;
 - a last invocation with everything finished retrains nothing and changes no file of any run;
+- late fusion reuses the study's image and meta runs (no <late>/image sub-run);
 - every run's test predictions equal the reference's byte for byte (resume is exact), and so do the
   metrics columns of results.csv and the analyses (analysis.csv);
 - the study directory holds results.md, the Grad-CAM overlays and report.html with its charts.
@@ -102,6 +103,10 @@ def main():
 
         r = run(["compare", ref])
         check(r.returncode == 0, "reference study: " + r.stdout[-3000:])
+        # late fusion takes the study's image and meta runs as its parts instead of training its own
+        check("late fusion: reusing the finished image run" in r.stdout, "late fusion says it reuses the image run")
+        check(not os.path.exists(os.path.join(tmp, "runs", "reference", "late-seed1", "image")),
+              "no <late>/image sub-run in a study")
 
         study_dir = os.path.join(tmp, "runs", "stopped")
         interruptions, guarded = 0, 0
@@ -131,7 +136,7 @@ def main():
 
         # Exact resume: the same test predictions as the uninterrupted study.
         ref_dir = os.path.join(tmp, "runs", "reference")
-        for sub in ["image-seed1", "meta-seed1", "late-seed1", "late-seed1/image", "late-seed1/meta"]:
+        for sub in ["image-seed1", "meta-seed1", "late-seed1"]:
             a = open(os.path.join(ref_dir, sub, "test_predictions.csv"), "rb").read()
             b = open(os.path.join(study_dir, sub, "test_predictions.csv"), "rb").read()
             check(a == b, f"{sub}: test predictions differ from the uninterrupted study")

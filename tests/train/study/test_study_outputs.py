@@ -1,0 +1,146 @@
+#!/usr/bin/env python3
+"""test_study_outputs.py DERMFUSE: what a study writes, on a tiny synthetic set (1 epoch, two seeds).
+
+Checked:
+- late fusion reuses the study's image and meta runs: it says so, and no <late>/image or <late>/meta
+  sub-run is created; its test predictions equal those of a standalone `dermfuse train` of its config
+  (which trains its own parts), and its test_metrics.json records late_image_weight;
+- results.csv has the AUC interval and p-value columns, with numbers in range (lo <= auc <= hi, p in [0, 1],
+  "n/a" for the baseline's tests), and late_image_weight for late fusion;
+- analysis.csv's n_features is the model's feature dimension (the meta model's last hidden width) and
+  n_samples the test split's size;
+- results.md opens with a Verdict whose Holm-adjusted p-values are >= the raw ones.
+"""
+import csv
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+DERMFUSE = os.path.abspath(sys.argv[1])
+failures = 0
+
+
+def check(cond, what):
+    global failures
+    if not cond:
+        failures += 1
+        print("FAILED:", what, flush=True)
+
+
+def run(args, cwd):
+    e = dict(os.environ, OMP_NUM_THREADS="2")
+    return subprocess.run([DERMFUSE] + args, cwd=cwd, env=e, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True)
+
+
+BASE = """run:
+  name: tiny
+data:
+  layout: isic
+  split: holdout
+  train_csv: data/metadata.csv
+  image_dir: data/images
+  numeric: [age_approx]
+  categorical: [sex, anatom_site_general]
+  image_size: 16
+  workers: 2
+model:
+  fusion: image
+  widths: [4, 8]
+  depth: [1, 1]
+  meta_hidden: [8]
+train:
+  epochs: 2
+  batch_size: 16
+"""
+
+STUDY = """study:
+  name: s
+  out_dir: runs
+  config: base.yaml
+  models: [late, image, meta]
+  seeds: [1, 2]
+  sets: [train.epochs=1]
+  bootstrap: 100
+  gradcam_samples: 0
+"""
+
+
+def main():
+    tmp = tempfile.mkdtemp(prefix="df_study_outputs_")
+    try:
+        r = run(["synth", "--out", "data", "--n", "160", "--size", "32", "--seed", "3"], tmp)
+        check(r.returncode == 0, "synth: " + r.stdout[-2000:])
+        open(os.path.join(tmp, "base.yaml"), "w").write(BASE)
+        open(os.path.join(tmp, "s.yaml"), "w").write(STUDY)
+        r = run(["compare", "s.yaml"], tmp)
+        check(r.returncode == 0, "study: " + r.stdout[-3000:])
+        out = r.stdout
+        sd = os.path.join(tmp, "runs", "s")
+
+        # late fusion reuses the study's runs, which ran before it
+        check(out.index("=== image, seed 1 ===") < out.index("=== late, seed 1 ==="), "image runs before late")
+        check(out.count("late fusion: reusing the finished image run runs/s/image-seed") == 2, "reuse said per seed")
+        check(out.count("late fusion: reusing the finished meta run runs/s/meta-seed") == 2, "meta reuse said")
+        for seed in (1, 2):
+            for part in ("image", "meta"):
+                check(not os.path.exists(os.path.join(sd, f"late-seed{seed}", part)), f"no late-seed{seed}/{part}")
+            tm = json.load(open(os.path.join(sd, f"late-seed{seed}", "test_metrics.json")))
+            check(tm.get("late_combine") == "weighted" and 0 <= tm.get("late_image_weight", -1) <= 1,
+                  "test_metrics.json has the late weight")
+            # a standalone late run of the same config trains its own parts and predicts the same
+            r = run(["train", f"runs/s/late-seed{seed}/config.yaml", "--set", f"run.name=alone{seed}", "--quiet"], tmp)
+            check(r.returncode == 0, "standalone late: " + r.stdout[-2000:])
+            check(os.path.isdir(os.path.join(tmp, "runs", f"alone{seed}", "image")), "standalone trains its parts")
+            a = open(os.path.join(tmp, "runs", f"alone{seed}", "test_predictions.csv"), "rb").read()
+            b = open(os.path.join(sd, f"late-seed{seed}", "test_predictions.csv"), "rb").read()
+            check(a == b, f"seed {seed}: the study's late predictions equal the standalone run's")
+
+        rows = list(csv.DictReader(open(os.path.join(sd, "results.csv"))))
+        check(len(rows) == 6, "results.csv rows")
+        for col in ("auc_lo", "auc_hi", "delong_p", "mcnemar_p", "late_image_weight", "train_seconds",
+                    "images_per_second"):
+            check(col in rows[0], "results.csv has " + col)
+        for row in rows:
+            lo, hi, auc = float(row["auc_lo"]), float(row["auc_hi"]), float(row["auc"])
+            check(0 <= lo <= auc <= hi <= 1, f"{row['model']}: interval {lo} {auc} {hi}")
+            if row["model"] == "image":
+                check(row["delong_p"] == "n/a" and row["mcnemar_p"] == "n/a", "the baseline has no tests")
+            else:
+                for c in ("delong_p", "mcnemar_p"):
+                    check(0 <= float(row[c]) <= 1, f"{row['model']} {c} in [0, 1]")
+            check((row["late_image_weight"] != "n/a") == (row["model"] == "late"), "the late weight, late only")
+            check((row["images_per_second"] == "n/a") == (row["model"] == "meta"), "img/s n/a for meta only")
+
+        an = {row["model"]: row for row in csv.DictReader(open(os.path.join(sd, "analysis.csv")))}
+        n_test = int(rows[0]["n"])
+        check(an["meta"]["n_features"] == "8", "meta's feature dimension is its hidden width")
+        check(an["image"]["n_features"] == "8", "image's feature dimension is its last width")
+        check(an["late"]["n_features"] == "16", "late's features are its parts' side by side")
+        check(all(int(a["n_samples"]) == n_test for a in an.values()), "n_samples is the test split's size")
+
+        md = open(os.path.join(sd, "results.md")).read()
+        check(md.startswith("# Study s\n\n## Verdict\n"), "results.md opens with the verdict")
+        verdict = md.split("## Metrics")[0]
+        pairs = re.findall(r"\(p ([0-9.e+-]+), Holm p ([0-9.e+-]+)", verdict)
+        check(len(pairs) == 6, f"two compared models x three metrics: {len(pairs)}")
+        for p, h in pairs:
+            check(float(h) >= float(p), f"Holm p {h} >= raw p {p}")
+        check("Warning: the test split's smallest class" in verdict, "small test split warned")
+        check("2 seeds (mean ± sd over seeds)" in md, "two seeds: mean ± sd")
+        check("the image model's weight, chosen on validation data" in md, "results.md notes the late weight")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    if failures:
+        print(f"{failures} check(s) failed")
+        return 1
+    print("all checks passed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
