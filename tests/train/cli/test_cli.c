@@ -39,7 +39,7 @@ static int parse(const char *args, vals *v, char *out, char *err) {
         DF_OPT_STRINGS("--set", &v->sets, "KEY=VALUE", "an override"),
     };
     df_arg_pos pos = {"CONFIG", &v->config, "the config"};
-    df_args_spec spec = {"cmd", "a test command", opts, sizeof opts / sizeof *opts, &pos, 1};
+    df_args_spec spec = {"cmd", "a test command", opts, sizeof opts / sizeof *opts, &pos, 1, "  dermfuse cmd c.yaml\n"};
     memset(out, 0, 4096);
     memset(err, 0, 4096);
     FILE *fo = fmemopen(out, 4095, "w"), *fe = fmemopen(err, 4095, "w");
@@ -113,7 +113,7 @@ static void test_required(void) {
     const char *out_path = NULL;
     char *argv[] = {"cmd", NULL};
     df_arg_opt opts[] = {DF_OPT_REQUIRED("--out", &out_path, "DIR", "where")};
-    df_args_spec spec = {"cmd", "needs --out", opts, 1, NULL, 0};
+    df_args_spec spec = {"cmd", "needs --out", opts, 1, NULL, 0, NULL};
     static char err[4096], out[4096];
     FILE *fe = fmemopen(err, sizeof err - 1, "w"), *fo = fmemopen(out, sizeof out - 1, "w");
     CHECK(df_args_parse(&spec, 1, argv, fo, fe) == DF_ARGS_BAD);
