@@ -29,11 +29,12 @@ void df_batch_grid_cell(const df_grid_layout *g, int i, int *x0, int *y0) {
 }
 
 int df_batch_grid(const df_batch *b, int view, int side, const df_augment_opts *aug, const df_dataset *ds,
-                  df_image *out, df_grid_layout *layout, df_error *err) {
+                  const int *cols, int n_cols, df_image *out, df_grid_layout *layout, df_error *err) {
     if (view < 0 || view >= DF_MAX_VIEWS || !b->images[view])
         return df_fail(err, "batch grid: the batch holds no images of view %d", view);
     df_grid_layout g;
-    df_batch_grid_layout(b->n, side, ds->n_meta_cols, &g);
+    if (!cols) n_cols = ds->n_meta_cols;
+    df_batch_grid_layout(b->n, side, n_cols, &g);
     if (layout) *layout = g;
     df_image_alloc(out, g.width, g.height, 3);
     memset(out->data, 24, (size_t)g.width * g.height * 3); /* dark grey background */
@@ -53,9 +54,11 @@ int df_batch_grid(const df_batch *b, int view, int side, const df_augment_opts *
         snprintf(line, sizeof line, "%d %s", i, ds->class_names[ds->labels[s]]);
         df_font_draw(out, x0, ty, line, max_chars, label_rgb);
         df_font_draw(out, x0, ty + DF_FONT_LINE, ds->ids ? ds->ids[s] : "", max_chars, id_rgb);
-        for (int k = 0; k < ds->n_meta_cols && 2 + k < g.caption_lines; k++) {
-            const char *v = ds->meta_values[(size_t)s * ds->n_meta_cols + k];
-            snprintf(line, sizeof line, "%s: %s", ds->meta_cols[k], *v ? v : "?");
+        for (int k = 0; k < n_cols && 2 + k < g.caption_lines; k++) {
+            int c = cols ? cols[k] : k;
+            const char *v = ds->meta_values[(size_t)s * ds->n_meta_cols + c];
+            int len = snprintf(line, sizeof line, "%s: %s", ds->meta_cols[c], *v ? v : "?");
+            if (len > max_chars) snprintf(line, sizeof line, "%s", *v ? v : "?"); /* the value alone */
             df_font_draw(out, x0, ty + (2 + k) * DF_FONT_LINE, line, max_chars, text_rgb);
         }
     }

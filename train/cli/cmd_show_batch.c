@@ -18,6 +18,18 @@ static int open_session(df_session *s, const df_run_config *cfg, const char *pat
     return df_session_open(s, cfg, f, DF_SESSION_TRAIN, 1, err);
 }
 
+/* The dataset columns of the config's metadata fields (data.numeric, then data.categorical), as indices into
+ * ds->meta_cols; returns how many were found. */
+static int caption_columns(const df_run_config *cfg, const df_dataset *ds, int *cols) {
+    int n = 0;
+    for (int k = 0; k < cfg->data.n_numeric + cfg->data.n_categorical; k++) {
+        const char *name = k < cfg->data.n_numeric ? cfg->data.numeric[k] : cfg->data.categorical[k - cfg->data.n_numeric];
+        for (int c = 0; c < ds->n_meta_cols && n < DF_GRID_MAX_LINES; c++)
+            if (!strcmp(ds->meta_cols[c], name)) cols[n++] = c;
+    }
+    return n;
+}
+
 /* Draws batch `batch` of the split's loader into path. */
 static int show(df_session *s, int split, int batch, const char *path, df_error *err) {
     df_loader *l = split == DF_SPLIT_TRAIN ? s->train : df_session_eval_loader(s, split, err);
@@ -35,7 +47,9 @@ static int show(df_session *s, int split, int batch, const char *path, df_error 
     df_session_loader_opts(s, split == DF_SPLIT_TRAIN, &o);
     df_image grid;
     df_grid_layout g;
-    if (df_batch_grid(b, 0, s->cfg->data.image_size, &o.aug, s->data.ds[split], &grid, &g, err)) return -1;
+    const df_dataset *ds = s->data.ds[split];
+    int cols[DF_GRID_MAX_LINES], n_cols = caption_columns(s->cfg, ds, cols);
+    if (df_batch_grid(b, 0, s->cfg->data.image_size, &o.aug, ds, cols, n_cols, &grid, &g, err)) return -1;
     rc = df_image_save_png(path, &grid, err);
     df_image_free(&grid);
     if (rc == 0)
