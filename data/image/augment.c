@@ -155,3 +155,11 @@ void df_augment(const df_image *src, const df_image *mask, const df_augment_opts
     free(tmp);
     free(mtmp);
 }
+
+void df_augment_denormalise(const float *img, int w, int h, const df_augment_opts *o, unsigned char *rgb) {
+    for (size_t q = 0; q < (size_t)w * h; q++)
+        for (int c = 0; c < 3; c++) {
+            float v = (img[3 * q + c] * o->std[c] + o->mean[c]) * 255.0f;
+            rgb[3 * q + c] = (unsigned char)(v < 0.0f ? 0 : v > 255.0f ? 255 : lrintf(v));
+        }
+}

@@ -50,4 +50,8 @@ int df_augment_check(const df_augment_opts *o, df_error *err);
 void df_augment(const df_image *src, const df_image *mask, const df_augment_opts *o, uint64_t key, float *out,
                 float *out_mask);
 
+/* The inverse of the normalisation: w x h normalised pixels (w, h, 3), as df_augment writes them, back to
+ * RGB8: (x * std[c] + mean[c]) * 255, rounded and clamped to 0..255. What a model's input looks like. */
+void df_augment_denormalise(const float *img, int w, int h, const df_augment_opts *o, unsigned char *rgb);
+
 #endif

@@ -63,15 +63,6 @@ void df_gradcam_summary_free(df_gradcam_summary *s) {
     memset(s, 0, sizeof *s);
 }
 
-/* The image of batch sample i (normalised floats, (S, S, 3)) back to bytes. */
-static void denormalise(const float *img, int S, const df_augment_opts *aug, unsigned char *rgb) {
-    for (int q = 0; q < S * S; q++)
-        for (int c = 0; c < 3; c++) {
-            float v = (img[3 * q + c] * aug->std[c] + aug->mean[c]) * 255.0f;
-            rgb[3 * q + c] = (unsigned char)(v < 0.0f ? 0 : v > 255.0f ? 255 : lrintf(v));
-        }
-}
-
 /* Grad-CAM's working buffers. */
 typedef struct {
     df_session *ses;
@@ -103,7 +94,7 @@ static int explain_batch(gc_state *s, const df_batch *b, const df_loader_opts *o
         double index = mask && mask[0] >= 0.0f ? df_gradcam_mask_index(s->up, mask, S * S) : NAN;
         if (isfinite(index)) *index_sum += index, out->n_masked++;
         if (out->n_overlays < n_overlays) {
-            denormalise(b->images[0] + (size_t)S * S * 3 * i, S, &o->aug, s->rgb);
+            df_augment_denormalise(b->images[0] + (size_t)S * S * 3 * i, S, S, &o->aug, s->rgb);
             df_image ov;
             df_gradcam_overlay(s->rgb, s->up, S, S, 0.6f, &ov);
             char name[600], caption[600];

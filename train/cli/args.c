@@ -34,6 +34,26 @@ void df_args_usage(const df_args_spec *s, FILE *f) {
     fprintf(f, "\n");
 }
 
+/* Writes text from column `col` on, breaking at spaces before column 100; continuation lines start at `indent`. */
+static void write_wrapped(const char *text, int col, int indent, FILE *f) {
+    const char *p = text;
+    while (*p) {
+        const char *sp = strchr(p, ' ');
+        size_t word = sp ? (size_t)(sp - p) : strlen(p);
+        if (p != text && col + 1 + (int)word > 100) {
+            fprintf(f, "\n%*s", indent, "");
+            col = indent;
+        } else if (p != text) {
+            fputc(' ', f);
+            col++;
+        }
+        fprintf(f, "%.*s", (int)word, p);
+        col += (int)word;
+        p += word;
+        while (*p == ' ') p++;
+    }
+}
+
 void df_args_help(const df_args_spec *s, FILE *f) {
     df_args_usage(s, f);
     fprintf(f, "%s\n", s->summary);
@@ -43,18 +63,27 @@ void df_args_help(const df_args_spec *s, FILE *f) {
         const df_arg_opt *o = &s->opts[i];
         char left[96];
         snprintf(left, sizeof left, "%s%s%s", o->name, o->metavar ? " " : "", o->metavar ? o->metavar : "");
-        fprintf(f, "  %-24s %s", left, o->help);
+        /* The help, what a value must be, and the default, as one text to wrap. */
+        char *text = NULL;
+        size_t len = 0;
+        FILE *t = open_memstream(&text, &len);
+        fprintf(t, "%s", o->help);
         if (o->kind == DF_ARG_INT || o->kind == DF_ARG_NUMBER || o->kind == DF_ARG_CHOICE) {
-            fprintf(f, " (");
-            write_expected(o, f);
-            fprintf(f, ")");
+            fprintf(t, " (");
+            write_expected(o, t);
+            fprintf(t, ")");
         }
-        if (o->kind == DF_ARG_STRINGS) fprintf(f, " (repeatable)");
-        if (o->required) fprintf(f, " (required)");
-        if (o->def) fprintf(f, " [%s]", o->def);
+        if (o->kind == DF_ARG_STRINGS) fprintf(t, " (repeatable)");
+        if (o->required) fprintf(t, " (required)");
+        if (o->def) fprintf(t, " [%s]", o->def);
+        fclose(t);
+        int col = fprintf(f, "  %-24s ", left);
+        write_wrapped(text, col, 29, f);
         fprintf(f, "\n");
+        free(text);
     }
     fprintf(f, "  %-24s %s\n", "--help", "print this help");
+    if (s->examples) fprintf(f, "\nexamples:\n%s", s->examples);
 }
 
 /* Reports a bad usage, then the usage line; returns DF_ARGS_BAD. */

@@ -12,7 +12,7 @@
  *         DF_OPT_FLAG("--quiet", &quiet, "print only the epoch lines"),
  *     };
  *     df_arg_pos pos[] = {{"CONFIG", &config, "the run's YAML config"}};
- *     df_args_spec spec = {"train", "train a model", opts, 2, pos, 1};
+ *     df_args_spec spec = {"train", "train a model", opts, 2, pos, 1, "dermfuse train configs/x.yaml\n"};
  *     int st = df_args_parse(&spec, argc, argv, stdout, stderr);   (DF_ARGS_OK, _HELP or _BAD)
  *
  * Accepted forms: `--opt value` and `--opt=value` (a value may begin with '-'); flags take no value;
@@ -90,6 +90,9 @@ typedef struct {
     int n_opts;
     const df_arg_pos *pos; /* every positional argument is required */
     int n_pos;
+    /* NULL, or lines printed under "examples:" at the end of --help, each ending in '\n': command lines that
+     * run as written (after the quick start's setup), each optionally followed by "  # what it does". */
+    const char *examples;
 } df_args_spec;
 
 enum { DF_ARGS_OK = 0, DF_ARGS_HELP = 1, DF_ARGS_BAD = 2 };
@@ -99,7 +102,8 @@ enum { DF_ARGS_OK = 0, DF_ARGS_HELP = 1, DF_ARGS_BAD = 2 };
  * the usage line to err. */
 int df_args_parse(const df_args_spec *s, int argc, char **argv, FILE *out, FILE *err);
 
-/* The usage line (`usage: dermfuse train CONFIG [options]`) and the full help. */
+/* The usage line (`usage: dermfuse train CONFIG [options]`) and the full help: usage, summary, positional
+ * arguments and options (help text wrapped at 100 columns), then the examples. */
 void df_args_usage(const df_args_spec *s, FILE *f);
 void df_args_help(const df_args_spec *s, FILE *f);
 

@@ -6,6 +6,19 @@
 #include "core/gemm/gemm.h"
 #include "train/cli/commands.h"
 
+const char *df_cli_examples(const char *command) {
+    static const struct {
+        const char *command, *examples;
+    } table[] = {
+        {"train", DF_EXAMPLES_TRAIN},     {"eval", DF_EXAMPLES_EVAL},
+        {"predict", DF_EXAMPLES_PREDICT}, {"compare", DF_EXAMPLES_COMPARE},
+        {"show-batch", DF_EXAMPLES_SHOW_BATCH},
+    };
+    for (size_t i = 0; i < sizeof table / sizeof *table; i++)
+        if (!strcmp(table[i].command, command)) return table[i].examples;
+    return NULL;
+}
+
 int df_cli_parse(const df_cli_command *cmd, int argc, char **argv, df_cli *cli) {
     memset(cli, 0, sizeof *cli);
     cli->checkpoint = "best";
@@ -18,13 +31,14 @@ int df_cli_parse(const df_cli_command *cmd, int argc, char **argv, df_cli *cli) 
                                        "OpenMP threads; wins over the config's run.threads", "run.threads", 1, 1024);
     if (cmd->which & DF_CLI_GEMM)
         opts[n++] = (df_arg_opt)DF_OPT_STRING("--gemm", &cli->gemm, "BACKEND",
-                                              "matrix-multiply kernels: auto, avx512, avx2, portable or openblas",
-                                              "auto");
+                                              DF_CLI_GEMM_HELP, "auto");
     if (cmd->which & DF_CLI_RESUME_QUIET) {
         opts[n++] = (df_arg_opt)DF_OPT_FLAG("--resume", &cli->resume,
                                             "continue the run in the run folder exactly where it stopped");
         opts[n++] = (df_arg_opt)DF_OPT_FLAG("--quiet", &cli->quiet,
-                                            "print neither the resolved config nor the model summary");
+                                            "print only the training progress (a line per epoch, then the "
+                                            "result): no resolved config, GEMM and threads line or per-layer "
+                                            "model summary");
     }
     if (cmd->which & DF_CLI_CHECKPOINT_SPLIT) {
         opts[n++] = (df_arg_opt)DF_OPT_STRING("--checkpoint", &cli->checkpoint, "NAME",
@@ -35,7 +49,7 @@ int df_cli_parse(const df_cli_command *cmd, int argc, char **argv, df_cli *cli) 
     if (cmd->which & DF_CLI_OUT)
         opts[n++] = (df_arg_opt)DF_OPT_REQUIRED("--out", &cli->out, "FILE.csv", "where to write the predictions");
     df_arg_pos pos = {cmd->positional, &cli->config, cmd->positional_help};
-    df_args_spec spec = {cmd->command, cmd->summary, opts, n, &pos, 1};
+    df_args_spec spec = {cmd->command, cmd->summary, opts, n, &pos, 1, df_cli_examples(cmd->command)};
     int st = df_args_parse(&spec, argc, argv, stdout, stderr);
     if (st)
         return st;

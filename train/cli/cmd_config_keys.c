@@ -1,9 +1,10 @@
-/* cmd_config_keys.c: `dermfuse config-keys`: every config key with its type, default and meaning. */
+/* cmd_config_keys.c: `dermfuse config-keys [--run|--study]`: every key of run configs and of study files
+ * (`dermfuse compare`), with its type, default and meaning. */
 #include <stdio.h>
 
 #include "train/cli/commands.h"
 #include "train/config/config_schema.h"
-
+#include "train/study/study.h"
 
 static void print_section(const df_cfg_section *s, const char *prefix) {
     static const char *const type_names[] = {"", "bool", "int", "int", "number", "string", "choice", "path",
@@ -16,8 +17,9 @@ static void print_section(const df_cfg_section *s, const char *prefix) {
             print_section(f->sub, key);
             continue;
         }
-        printf("  %-24s %-8s %-22s %s", key, type_names[f->type], f->required ? "(required)" : f->def,
-               f->help ? f->help : "");
+        const char *def = f->required ? "(required)" : f->def ? f->def : "";
+        if (f->help && *f->help) printf("  %-24s %-8s %-22s %s", key, type_names[f->type], def, f->help);
+        else printf("  %-24s %-8s %s", key, type_names[f->type], def);
         if (f->choices) {
             printf(" [");
             for (const char *const *c = f->choices; *c; c++) printf("%s%s", c == f->choices ? "" : " ", *c);
@@ -29,10 +31,22 @@ static void print_section(const df_cfg_section *s, const char *prefix) {
 }
 
 int df_cmd_config_keys(int argc, char **argv) {
-    df_args_spec spec = {"config-keys", DF_SUMMARY_CONFIG_KEYS, NULL, 0, NULL, 0};
+    int run = 0, study = 0;
+    df_arg_opt opts[] = {
+        DF_OPT_FLAG("--run", &run, "only the keys of run configs (train, eval, predict, show-batch)"),
+        DF_OPT_FLAG("--study", &study, "only the keys of study files (compare)"),
+    };
+    df_args_spec spec = {"config-keys", DF_SUMMARY_CONFIG_KEYS, opts, 2, NULL, 0, DF_EXAMPLES_CONFIG_KEYS};
     int st = df_args_parse(&spec, argc, argv, stdout, stderr);
     if (st) return df_args_exit_status(st);
-    printf("config keys: name, type, default, meaning\n");
-    print_section(&df_run_schema, "");
+    if (!run && !study) run = study = 1;
+    if (run) {
+        printf("run config keys (dermfuse train, eval, predict, show-batch): name, type, default, meaning\n");
+        print_section(&df_run_schema, "");
+    }
+    if (study) {
+        printf("%sstudy file keys (dermfuse compare): name, type, default, meaning\n", run ? "\n" : "");
+        print_section(&df_study_schema, "");
+    }
     return 0;
 }

@@ -29,7 +29,7 @@ static void print_tensors(const df_st_file *f) {
 int df_cmd_inspect(int argc, char **argv) {
     const char *path = NULL;
     df_arg_pos pos = {"FILE.safetensors", &path, "a checkpoint or any safetensors file"};
-    df_args_spec spec = {"inspect", DF_SUMMARY_INSPECT, NULL, 0, &pos, 1};
+    df_args_spec spec = {"inspect", DF_SUMMARY_INSPECT, NULL, 0, &pos, 1, DF_EXAMPLES_INSPECT};
     int st = df_args_parse(&spec, argc, argv, stdout, stderr);
     if (st) return df_args_exit_status(st);
     df_error err;

@@ -16,7 +16,7 @@ int df_cmd_report(int argc, char **argv) {
                       "config. Live view: while the run is in progress (no test_predictions.csv yet), only the "
                       "learning curves, noted 'run in progress (epoch N)', in a page that reloads itself every "
                       "30 s; rerun the command to refresh the file (e.g. watch -n 30 dermfuse report RUN_DIR) and keep the page open while training runs"};
-    df_args_spec spec = {"report", DF_SUMMARY_REPORT, opts, 1, &pos, 1};
+    df_args_spec spec = {"report", DF_SUMMARY_REPORT, opts, 1, &pos, 1, DF_EXAMPLES_REPORT};
     int st = df_args_parse(&spec, argc, argv, stdout, stderr);
     if (st) return df_args_exit_status(st);
     df_error err;

@@ -31,9 +31,7 @@ int df_cmd_synth(int argc, char **argv) {
         DF_OPT_INT("--skin-tone", &tone, "T", "skin tone: 1..6 fixed, 0 drawn per image", "0", 0, 6),
         DF_OPT_FLAG("--no-hair", &no_hair, "draw no hairs"),
     };
-    df_args_spec spec = {"synth", DF_SUMMARY_SYNTH,
-                         opts,    sizeof opts / sizeof *opts,
-                         NULL,    0};
+    df_args_spec spec = {"synth", DF_SUMMARY_SYNTH, opts, sizeof opts / sizeof *opts, NULL, 0, DF_EXAMPLES_SYNTH};
     int st = df_args_parse(&spec, argc, argv, stdout, stderr);
     if (st)
         return df_args_exit_status(st);

@@ -14,7 +14,43 @@
 #define DF_SUMMARY_SYNTH "draw a synthetic dermoscopy dataset (ISIC-DICM-17K or MILK10k layout)"
 #define DF_SUMMARY_COMPARE "train and compare the models of a study, with statistics"
 #define DF_SUMMARY_REPORT "an HTML report of one run (live while it trains)"
-#define DF_SUMMARY_CONFIG_KEYS "list every config key, its default and its meaning"
+#define DF_SUMMARY_CONFIG_KEYS "list every key of run configs and study files, its default and its meaning"
+#define DF_SUMMARY_SHOW_BATCH "draw one batch as the model sees it (after augmentation) into a PNG grid"
+#define DF_SUMMARY_VERSION "the version, compiler, vector path, GEMM backend, threads and OpenBLAS build"
+
+/* Each command's examples, printed at the end of its --help. They run as written from the repository root
+ * once the quick start (scripts/quickstart.sh) has built build/dermfuse and drawn runs/synthetic-data; an
+ * example that needs a trained run follows the train example that makes it. */
+#define DF_EXAMPLES_TRAIN                                                                                        \
+    "  build/dermfuse train configs/synthetic/intermediate.yaml            # one run; Ctrl-C saves and stops\n"  \
+    "  build/dermfuse train configs/synthetic/intermediate.yaml --resume   # continues where it stopped\n"     \
+    "  build/dermfuse train configs/synthetic/early.yaml --set train.lr=0.01 --set train.epochs=3 --quiet\n"  \
+    "  build/dermfuse train configs/synthetic/image.yaml --threads 2 --gemm openblas\n"
+#define DF_EXAMPLES_EVAL                                                                                         \
+    "  build/dermfuse eval configs/synthetic/intermediate.yaml             # best checkpoint, test split\n"     \
+    "  build/dermfuse eval configs/synthetic/intermediate.yaml --checkpoint last --split valid\n"
+#define DF_EXAMPLES_PREDICT                                                                                      \
+    "  build/dermfuse predict configs/synthetic/intermediate.yaml --out predictions.csv\n"                     \
+    "  build/dermfuse predict configs/synthetic/intermediate.yaml --out valid.csv --split valid --checkpoint last\n"
+#define DF_EXAMPLES_INSPECT "  build/dermfuse inspect runs/synthetic-intermediate/best.safetensors\n"
+#define DF_EXAMPLES_SYNTH                                                                                        \
+    "  build/dermfuse synth --out runs/synthetic-data --n 2000 --size 64 --seed 1 --signal 0.25 --meta-signal 0.6\n" \
+    "  build/dermfuse synth --layout milk10k --out runs/synthetic-milk10k --n 1500 --size 64 --seed 1\n"      \
+    "  build/dermfuse synth --out runs/tiny --n 40 --size 32 --classes 3 --format png --no-hair\n"
+#define DF_EXAMPLES_COMPARE                                                                                      \
+    "  build/dermfuse compare configs/studies/quickstart.yaml\n"                                             \
+    "  build/dermfuse compare configs/studies/quickstart.yaml --set study.seeds=[1,2,3] --threads 4\n"
+#define DF_EXAMPLES_CONFIG_KEYS                                                                                  \
+    "  build/dermfuse config-keys           # run configs, then study files\n"                                \
+    "  build/dermfuse config-keys --study   # study files only\n"
+#define DF_EXAMPLES_SHOW_BATCH                                                                                   \
+    "  build/dermfuse show-batch configs/synthetic/intermediate.yaml --out batch.png\n"                       \
+    "  build/dermfuse show-batch configs/synthetic/intermediate.yaml --out valid.png --split valid --batch 1\n" \
+    "  build/dermfuse show-batch configs/synthetic/intermediate.yaml --set train.batch_size=16 --set data.image_size=96\n"
+#define DF_EXAMPLES_VERSION "  build/dermfuse --version\n  build/dermfuse version --gemm openblas\n"
+#define DF_EXAMPLES_REPORT                                                                                       \
+    "  build/dermfuse report runs/synthetic-intermediate              # writes its report.html\n"            \
+    "  build/dermfuse report runs/synthetic-intermediate --out intermediate.html\n"
 
 int df_cmd_train(int argc, char **argv);
 int df_cmd_eval(int argc, char **argv);
@@ -24,6 +60,18 @@ int df_cmd_compare(int argc, char **argv);
 int df_cmd_config_keys(int argc, char **argv);
 int df_cmd_synth(int argc, char **argv);
 int df_cmd_report(int argc, char **argv);
+int df_cmd_show_batch(int argc, char **argv);
+int df_cmd_version(int argc, char **argv);
+
+/* The examples of a config-taking command, by name (NULL for none). */
+const char *df_cli_examples(const char *command);
+
+/* --gemm's help (train, compare, show-batch, version). */
+#define DF_CLI_GEMM_HELP                                                                                         \
+    "matrix-multiply backend: auto = the best hand-written kernel this CPU runs (avx512, else avx2, else "       \
+    "portable); avx512, avx2 = the hand-written AVX-512 / AVX2+FMA kernels; portable = the hand-written plain-C " \
+    "kernel; openblas = OpenBLAS's sgemm. Results differ in the last bits between backends; the hand-written " \
+    "ones give the same bits for any thread count"
 
 /* Options the config-taking commands share (train, eval, predict, compare). */
 typedef struct {

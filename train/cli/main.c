@@ -5,7 +5,9 @@
  *   dermfuse inspect FILE.safetensors
  *   dermfuse synth [options]               (see dermfuse synth --help)
  *   dermfuse compare STUDY.yaml [--set ...] [--threads N] [--gemm BACKEND]
- *   dermfuse config-keys                   (every config key with its default and meaning)
+ *   dermfuse config-keys [--run|--study]   (every config and study key with its default and meaning)
+ *   dermfuse show-batch CONFIG [--out FILE.png] [--batch N] [--split train|valid|test] [--set ...]
+ *   dermfuse --version                     (also `dermfuse version`: version, compiler, vector path, GEMM)
  * Exit status: 0 on success, 1 on an error (the message names the input at fault), 2 on bad usage.
  * Each command parses its own options (train/cli/args.h) and answers its own --help. */
 #include <stdio.h>
@@ -26,13 +28,16 @@ static const struct {
     {"compare", df_cmd_compare, DF_SUMMARY_COMPARE},
     {"config-keys", df_cmd_config_keys, DF_SUMMARY_CONFIG_KEYS},
     {"report", df_cmd_report, DF_SUMMARY_REPORT},
+    {"show-batch", df_cmd_show_batch, DF_SUMMARY_SHOW_BATCH},
+    {"version", df_cmd_version, DF_SUMMARY_VERSION},
 };
 
 static void usage(FILE *f) {
     fprintf(f, "usage: dermfuse COMMAND [ARGS]\n\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
         fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].help);
-    fprintf(f, "\nrun 'dermfuse COMMAND --help' for a command's options\n");
+    fprintf(f, "\nrun 'dermfuse COMMAND --help' for a command's options and examples;\n"
+               "'dermfuse --version' for the version and what it runs on\n");
 }
 
 int main(int argc, char **argv) {
@@ -44,6 +49,7 @@ int main(int argc, char **argv) {
         usage(stdout);
         return 0;
     }
+    if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) return df_cmd_version(argc - 1, argv + 1);
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
         if (!strcmp(argv[1], commands[i].name)) return commands[i].run(argc - 1, argv + 1);
     fprintf(stderr, "dermfuse: unknown command '%s'\n\n", argv[1]);

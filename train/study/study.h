@@ -92,6 +92,10 @@ typedef struct {
     int stop_after_steps; /* testing aid: stop each run after this many steps, as an interruption would */
 } df_study_opts;
 
+/* The schema a study file is bound through (study_config.c); `dermfuse config-keys` prints it. */
+struct df_cfg_section;
+extern const struct df_cfg_section df_study_schema;
+
 /* Loads and checks a study file (with n_sets "study.key=value" overrides). */
 int df_study_load(const char *path, const char *const *sets, int n_sets, df_study_cfg *st, df_error *err);
 void df_study_release(df_study_cfg *st);

@@ -28,7 +28,7 @@ typedef struct {
 static const df_cfg_field root_fields[] = {
     {"study", DF_CFG_SECTION, DF_CFG_AT(study_root, study), .sub = &study_section, .required = 1},
 };
-static const df_cfg_section root_section = DF_CFG_SECTION_OF("", root_fields, study_root);
+const df_cfg_section df_study_schema = DF_CFG_SECTION_OF("", root_fields, study_root);
 
 /* A study model entry: a fusion mode, optionally "+transfer". Returns 1 with the fusion in *fusion (and
  * *transfer set) for a valid entry, 0 otherwise. */
@@ -47,7 +47,7 @@ static int parse_entry(const char *entry, df_fusion *fusion, int *transfer) {
 
 int df_study_load(const char *path, const char *const *sets, int n_sets, df_study_cfg *st, df_error *err) {
     study_root root;
-    if (df_cfg_load_bind(path, sets, n_sets, &root_section, &root, err)) return -1;
+    if (df_cfg_load_bind(path, sets, n_sets, &df_study_schema, &root, err)) return -1;
     *st = root.study;
     st->baseline_index = -1;
     for (int m = 0; m < st->n_models; m++) {
@@ -66,7 +66,7 @@ int df_study_load(const char *path, const char *const *sets, int n_sets, df_stud
 
 void df_study_release(df_study_cfg *st) {
     study_root root = {*st};
-    df_cfg_release(&root_section, &root);
+    df_cfg_release(&df_study_schema, &root);
     memset(st, 0, sizeof *st);
 }
 
