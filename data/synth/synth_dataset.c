@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 
+#include "core/io/files.h"
 #include "data/table/csv.h"
 #include "data/image/image.h"
 #include "data/synth/synth.h"
@@ -16,11 +16,6 @@
 void df_synth_dataset_defaults(df_synth_dataset_opts *o) {
     *o = (df_synth_dataset_opts){.n = 1000, .size = 128, .signal = 0.6f, .meta_signal = 0.6f, .seed = 1,
                                  .quality = 92, .hair = 1};
-}
-
-static int make_dir(const char *path, df_error *err) {
-    if (mkdir(path, 0755) == 0 || errno == EEXIST) return 0;
-    return df_fail(err, "cannot create folder %s: %s", path, strerror(errno));
 }
 
 static char *join(const char *a, const char *b) {
@@ -172,7 +167,7 @@ static int run_isic(job *j, const df_synth_input *in, df_synth_dataset_report *r
     int from = o->from_metadata != NULL;
     long n = from ? in->n : o->n;
     char *imgdir = join(o->out, "images"), *maskdir = join(o->out, "masks");
-    int rc = make_dir(imgdir, err) || make_dir(maskdir, err) ? -1 : 0;
+    int rc = df_make_dirs(imgdir, err) || df_make_dirs(maskdir, err) ? -1 : 0;
     char **names = from ? in->names : df_calloc((size_t)n, sizeof(char *));
     int *labels = from ? in->labels : df_malloc(sizeof(int) * (size_t)n);
     if (!from)
@@ -250,8 +245,7 @@ static void draw_lesion(job *j, const char *root, const char *maskdir, long i, i
     snprintf(lesion, sizeof lesion, "IL_%07ld", i);
     char *dir = join(root, lesion);
     df_error e;
-    if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
-        df_fail(&e, "%s: cannot create folder: %s", dir, strerror(errno));
+    if (df_make_dirs(dir, &e)) {
         record(j, i, &e);
     } else {
         for (int v = 0; v < 2; v++) {
@@ -276,7 +270,7 @@ static int run_milk(job *j, df_synth_dataset_report *rep, df_error *err) {
     long n = o->n;
     char *root = join(o->out, "MILK10k_Training_Input"), *maskdir = join(o->out, "masks");
     int *tones = NULL;
-    int rc = make_dir(root, err) || make_dir(maskdir, err) ? -1 : 0;
+    int rc = df_make_dirs(root, err) || df_make_dirs(maskdir, err) ? -1 : 0;
     if (rc == 0) {
         tones = df_malloc(sizeof(int) * (size_t)n);
 #pragma omp parallel for schedule(dynamic, 4)
@@ -326,7 +320,7 @@ int df_synth_dataset_write(const df_synth_dataset_opts *o, df_synth_dataset_repo
         return DF_SYNTH_DATASET_EINPUT;
     }
     df_synth_dataset_report rep = {0};
-    int rc = make_dir(o->out, err);
+    int rc = df_make_dirs(o->out, err);
     if (rc == 0) rc = milk ? run_milk(&j, &rep, err) : run_isic(&j, &in, &rep, err);
     df_synth_input_free(&in);
     if (out_or_null) *out_or_null = rep;

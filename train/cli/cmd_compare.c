@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "train/cli/commands.h"
+#include "train/session/signals.h"
 #include "train/study/study.h"
 
 int df_cmd_compare(int argc, char **argv) {
@@ -24,5 +25,7 @@ int df_cmd_compare(int argc, char **argv) {
     int rc = df_study_compare(&study, &opts, &err);
     if (rc) fprintf(stderr, "dermfuse: %s\n", err.msg);
     df_study_release(&study);
-    return rc ? 1 : 0;
+    /* Stopped by SIGINT or SIGTERM after saving: the shell's status for that signal (130, 143). */
+    int sig = df_signals_stop_requested();
+    return sig ? 128 + sig : rc ? 1 : 0;
 }

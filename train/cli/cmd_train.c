@@ -6,7 +6,11 @@
 #include "core/gemm/gemm.h"
 #include "train/cli/commands.h"
 #include "train/config/config_schema.h"
+#include "train/late/late_fusion.h"
 #include "train/late/run.h"
+#include "train/session/run_files.h"
+#include "train/session/signals.h"
+#include "train/session/trainer.h"
 
 
 int df_cmd_train(int argc, char **argv) {
@@ -29,8 +33,20 @@ int df_cmd_train(int argc, char **argv) {
     if (stop) opts.stop_after_steps = atoi(stop);
     df_error err;
     int stopped = 0;
-    int rc = df_run_train(&cfg, &opts, &stopped, &err);
+    int rc = 0;
+    if (cli.resume) { /* a late-fusion run trains its image part first: that part holds what there is to resume */
+        char name[512];
+        df_run_config part = cfg.model.fusion == DF_FUSION_LATE
+                                 ? df_late_part_config(&cfg, DF_FUSION_IMAGE, name, sizeof name)
+                                 : cfg;
+        char *dir = df_run_dir(&part);
+        rc = df_train_check_resumable(dir, &err);
+        free(dir);
+    }
+    if (rc == 0) rc = df_run_train(&cfg, &opts, &stopped, &err);
     if (rc) fprintf(stderr, "dermfuse: %s\n", err.msg);
     df_run_config_free(&cfg);
-    return rc ? 1 : 0;
+    /* Stopped by SIGINT or SIGTERM after saving: the shell's status for that signal (130, 143). */
+    int sig = df_signals_stop_requested();
+    return rc ? 1 : stopped && sig ? 128 + sig : 0;
 }

@@ -166,25 +166,58 @@ static const df_cfg_field root_fields[] = {
 const df_cfg_section df_run_schema = DF_CFG_SECTION_OF("", root_fields, bound_config);
 
 /* Rules that tie keys together, checked after binding. */
-static int check_combinations(const df_run_config *c, df_error *err) {
-    const char *f = c->source;
+/* Whether an override `key=value` sets one of the space-separated keys (or a section above one of them). */
+static int sets_key(const char *set, const char *keys) {
+    const char *eq = strchr(set, '=');
+    size_t n = eq ? (size_t)(eq - set) : strlen(set);
+    for (const char *k = keys; *k;) {
+        size_t len = strcspn(k, " ");
+        if (n <= len && !strncmp(k, set, n) && (n == len || k[n] == '.')) return 1;
+        k += len;
+        k += *k == ' ';
+    }
+    return 0;
+}
+
+/* Puts in front of err's message the config file, and the --set overrides that touch the rule's keys, since
+ * a rule between keys may be broken by an override rather than by the file. */
+static int blame(const df_run_config *c, const char *const *sets, int n_sets, const char *keys, df_error *err) {
+    char where[512];
+    int len = snprintf(where, sizeof where, "%s", c->source);
+    int first = 1;
+    for (int i = 0; i < n_sets && len < (int)sizeof where; i++)
+        if (sets_key(sets[i], keys)) {
+            len += snprintf(where + len, sizeof where - (size_t)len, "%s--set %s", first ? " with " : ", ", sets[i]);
+            first = 0;
+        }
+    return df_fail_prefix(err, "%s", where);
+}
+
+static int check_combinations(const df_run_config *c, const char *const *sets, int n_sets, df_error *err) {
     const df_data_section *d = &c->data;
     int milk = d->layout == DF_LAYOUT_MILK10K;
     const char *fusion = df_fusion_name(c->model.fusion);
-    if (milk && !*d->root) return df_fail(err, "%s: data.root must name the MILK10k folder for layout milk10k", f);
+    if (milk && !*d->root)
+        return df_fail(err, "data.root must name the MILK10k folder for layout milk10k"),
+               blame(c, sets, n_sets, "data.root data.layout", err);
     if (!milk && !*d->train_csv)
-        return df_fail(err, "%s: data.train_csv is required for layout %s", f, df_layout_names[d->layout]);
+        return df_fail(err, "data.train_csv is required for layout %s", df_layout_names[d->layout]),
+               blame(c, sets, n_sets, "data.train_csv data.layout", err);
     if (c->model.fusion != DF_FUSION_META && !*d->image_dir && !milk)
-        return df_fail(err, "%s: model.fusion '%s' needs images, but data.image_dir is empty", f, fusion);
+        return df_fail(err, "model.fusion '%s' needs images, but data.image_dir is empty", fusion),
+               blame(c, sets, n_sets, "model.fusion data.image_dir data.layout", err);
     if (c->model.fusion != DF_FUSION_IMAGE && d->n_numeric + d->n_categorical == 0)
-        return df_fail(err, "%s: model.fusion '%s' needs metadata: list columns under data.numeric or "
-                       "data.categorical", f, fusion);
+        return df_fail(err, "model.fusion '%s' needs metadata: list columns under data.numeric or "
+                       "data.categorical", fusion),
+               blame(c, sets, n_sets, "model.fusion data.numeric data.categorical", err);
     if (c->model.freeze_epochs && !*c->model.pretrained)
-        return df_fail(err, "%s: model.freeze_epochs is %d but model.pretrained names no file to freeze", f,
-                       c->model.freeze_epochs);
+        return df_fail(err, "model.freeze_epochs is %d but model.pretrained names no file to freeze",
+                       c->model.freeze_epochs),
+               blame(c, sets, n_sets, "model.freeze_epochs model.pretrained", err);
     if (c->model.n_widths != c->model.n_depth)
-        return df_fail(err, "%s: model.widths has %d stages but model.depth has %d", f, c->model.n_widths,
-                       c->model.n_depth);
+        return df_fail(err, "model.widths has %d stages but model.depth has %d", c->model.n_widths,
+                       c->model.n_depth),
+               blame(c, sets, n_sets, "model.widths model.depth", err);
     return 0;
 }
 
@@ -198,7 +231,7 @@ int df_run_config_load(const char *path, const char *const *sets, int n_sets, df
     cfg->train = b.train;
     cfg->source = df_strdup(path);
     cfg->text = df_cfg_to_yaml(&df_run_schema, &b);
-    if (check_combinations(cfg, err)) {
+    if (check_combinations(cfg, sets, n_sets, err)) {
         df_run_config_free(cfg);
         return -1;
     }

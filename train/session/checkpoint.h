@@ -7,7 +7,10 @@
  *                    naming the first tensor that differs
  *   df.config        the resolved config text of the run
  *   df.state         JSON: epoch, next batch, global step, dropout step, seed, best metric and epoch, epochs
- *                    without improvement, finished flag, optimizer kind and step counts
+ *                    without improvement, finished flag, optimizer kind and step counts. Its epoch and
+ *                    best_epoch are 0-based indices (epoch: the epoch in progress, i.e. the number of epochs
+ *                    done at an epoch's end); the console, metrics.csv and metrics.jsonl count epochs from 1,
+ *                    so best_epoch 1 is "best epoch 2" there
  *   df.encoder       the metadata encoder's state (JSON), so prediction encodes as training did
  *   df.data          a fingerprint of the training data (sample ids and labels)
  *   df.classes       JSON array of class names

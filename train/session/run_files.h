@@ -12,10 +12,14 @@
 #include "train/config/run_config.h"
 #include "train/session/run_data.h"
 
+/* One epoch's line. epoch is the 0-based index; the files write epoch + 1, since the console and the files
+ * count epochs from 1 (only the checkpoint's df.state keeps 0-based indices, checkpoint.h). */
 typedef struct {
     int epoch;
     long step;
-    double train_loss, valid_loss, lr, images_per_second, seconds;
+    double train_loss, valid_loss, lr;
+    double images_per_second; /* training images of this epoch per second of its training steps (this process) */
+    double seconds;           /* this epoch's wall time in this process, validation included */
     int improved;
 } df_epoch_log;
 

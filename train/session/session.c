@@ -1,9 +1,11 @@
 /* session.c: see session.h. */
 #include "train/session/session.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "core/io/json.h"
 #include "train/model/pretrained.h"
@@ -134,7 +136,10 @@ df_loader *df_session_eval_loader(df_session *s, int split, df_error *err) {
 
 int df_session_load_weights(df_session *s, const char *checkpoint, df_error *err) {
     char *path = df_path_join(s->dir, checkpoint);
-    int rc = df_checkpoint_load(path, s->model->g, NULL, NULL, NULL, NULL, err);
+    struct stat st;
+    int rc = stat(path, &st) != 0 && errno == ENOENT
+                 ? df_fail(err, "no checkpoint at %s: train it first with `dermfuse train %s`", path, s->cfg->source)
+                 : df_checkpoint_load(path, s->model->g, NULL, NULL, NULL, NULL, err);
     free(path);
     return rc;
 }

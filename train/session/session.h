@@ -49,7 +49,8 @@ void df_session_loader_opts(const df_session *s, int training, df_loader_opts *o
 /* The evaluation loader of a split (opened on first use, owned by the session). NULL with err set. */
 df_loader *df_session_eval_loader(df_session *s, int split, df_error *err);
 
-/* Loads the weights (and batch-norm statistics) of <run dir>/<checkpoint>. */
+/* Loads the weights (and batch-norm statistics) of <run dir>/<checkpoint>; a missing file is an error saying
+ * "no checkpoint at <path>: train it first with `dermfuse train <config>`". */
 int df_session_load_weights(df_session *s, const char *checkpoint, df_error *err);
 
 /* The model over one split, in order, in inference mode; with keep_features the penultimate features too. */

@@ -40,6 +40,13 @@ static int make_schedule(run *r, df_error *err) {
     return 0;
 }
 
+/* Steps of the whole run: epochs x batches, or max_steps when that comes first. */
+static long total_steps(const run *r) {
+    const df_run_config *cfg = r->s->cfg;
+    long total = df_loader_batches_per_epoch(r->s->train) * cfg->train.epochs;
+    return cfg->train.max_steps && cfg->train.max_steps < total ? cfg->train.max_steps : total;
+}
+
 static int save(run *r, const char *file, df_error *err) {
     df_session *s = r->s;
     char *path = df_path_join(s->dir, file);
@@ -50,10 +57,60 @@ static int save(run *r, const char *file, df_error *err) {
     return rc;
 }
 
+/* Keys that may differ between a run's saved config and the config it is resumed with: more (or fewer) epochs
+ * or steps extend (or end) the run; the others change where files are or how fast it runs, not its result
+ * (the data's fingerprint is checked on its own). */
+static const char *const resume_free_keys[] = {"train.epochs", "train.max_steps", "train.checkpoint_every",
+                                               "run.name", "run.out_dir", "run.threads", "data.workers",
+                                               "data.train_csv", "data.valid_csv", "data.test_csv", "data.root",
+                                               "data.image_dir", NULL};
+
+/* The first key whose value differs between two config dumps (one "section:" line, then "  key: value" lines,
+ * in the schema's order) and may not change on resume; 0 when there is none. */
+static int changed_key(const char *was, const char *now, const char *path, df_error *err) {
+    char section[64] = "";
+    while (*was || *now) {
+        size_t lw = strcspn(was, "\n"), ln = strcspn(now, "\n");
+        if (ln && now[0] != ' ' && now[ln - 1] == ':' && ln - 1 < sizeof section)
+            snprintf(section, sizeof section, "%.*s", (int)(ln - 1), now);
+        if (lw != ln || memcmp(was, now, lw)) {
+            const char *key = now + strspn(now, " ");
+            size_t klen = strcspn(key, ":\n");
+            char name[192];
+            snprintf(name, sizeof name, "%s.%.*s", section, (int)klen, key);
+            int free_key = 0;
+            for (int i = 0; resume_free_keys[i]; i++) free_key |= !strcmp(name, resume_free_keys[i]);
+            size_t iw = strspn(was, " ");
+            if (!free_key)
+                return df_fail(err, "%s: the run was started with '%.*s' (%s), now '%.*s'; only train.epochs and "
+                               "train.max_steps (to extend or end a run), paths and thread counts may change on "
+                               "resume", path, (int)(lw > iw ? lw - iw : 0), was + (lw > iw ? iw : lw), section,
+                               (int)(ln - (size_t)(key - now)), key);
+        }
+        was += lw + (was[lw] == '\n');
+        now += ln + (now[ln] == '\n');
+    }
+    return 0;
+}
+
+/* Whether <dir> holds a checkpoint to resume; otherwise an error saying so. */
+int df_train_check_resumable(const char *dir, df_error *err) {
+    char *path = df_path_join(dir, "last.safetensors");
+    struct stat st;
+    int rc = stat(path, &st) == 0 ? 0
+                                   : df_fail(err, "nothing to resume in %s: no last.safetensors; start it without "
+                                             "--resume", dir);
+    free(path);
+    return rc;
+}
+
 /* Continues from <run dir>/last.safetensors when it exists (a run stopped before its first checkpoint
- * starts again from the beginning). */
+ * starts again from the beginning; `dermfuse train --resume` refuses that case before). The config may differ
+ * from the saved one in resume_free_keys only; a run finished at its last epoch goes on when epochs (or
+ * max_steps) grew. */
 static int resume(run *r, df_error *err) {
     df_session *s = r->s;
+    const df_run_config *cfg = s->cfg;
     char *path = df_path_join(s->dir, "last.safetensors");
     struct stat st;
     int rc = 0;
@@ -65,8 +122,16 @@ static int resume(run *r, df_error *err) {
             if (!info.data_fingerprint || strcmp(info.data_fingerprint, s->fingerprint))
                 rc = df_fail(err, "%s: the training data differ from those the run started with (fingerprint %s, "
                              "now %s)", path, info.data_fingerprint ? info.data_fingerprint : "missing", s->fingerprint);
+            else if (info.config_text)
+                rc = changed_key(info.config_text, cfg->text, path, err);
             df_checkpoint_close(f);
         }
+        df_train_state *t = &r->state;
+        int early = cfg->train.patience && t->bad_epochs >= cfg->train.patience;
+        int capped = cfg->train.max_steps && t->step >= cfg->train.max_steps;
+        if (rc == 0 && t->finished && t->epoch < cfg->train.epochs && !early && !capped) t->finished = 0;
+        if (rc == 0 && !t->finished)
+            printf("resuming %s at epoch %d, step %ld of %ld\n", s->dir, t->epoch + 1, t->step, total_steps(r));
     }
     free(path);
     return rc;
@@ -98,7 +163,7 @@ static int test_best(run *r, df_error *err) {
 
 /* One epoch from the state's batch on. Returns 1 if stopped by a signal, 0 at its end, -1 on error. */
 static int train_epoch(run *r, df_progress *prog, const df_train_opts *opts, long *steps_here, double *loss_sum,
-                       int *loss_count, df_error *err) {
+                       int *loss_count, long *images, df_error *err) {
     df_session *s = r->s;
     const df_run_config *cfg = s->cfg;
     df_graph *g = s->model->g;
@@ -124,6 +189,7 @@ static int train_epoch(run *r, df_progress *prog, const df_train_opts *opts, lon
         (*steps_here)++;
         *loss_sum += res.loss;
         (*loss_count)++;
+        *images += b->n;
         df_progress_step(prog, r->state.epoch, cfg->train.epochs, r->state.step - 1, res.loss, b->n);
         int stop = df_signals_stop_requested() || (opts->stop_after_steps && *steps_here >= opts->stop_after_steps);
         int every = cfg->train.checkpoint_every && r->state.step % cfg->train.checkpoint_every == 0;
@@ -134,8 +200,9 @@ static int train_epoch(run *r, df_progress *prog, const df_train_opts *opts, lon
     return rc < 0 ? -1 : 0;
 }
 
-/* Validation, the log line and the checkpoints that close an epoch. Returns 1 when the run is finished. */
-static int end_epoch(run *r, const df_progress *prog, double t0, double loss_sum, int loss_count, df_error *err) {
+/* Validation, the log line and the checkpoints that close an epoch; ips is the epoch's training throughput.
+ * Returns 1 when the run is finished. */
+static int end_epoch(run *r, double ips, double t0, double loss_sum, int loss_count, df_error *err) {
     df_session *s = r->s;
     const df_run_config *cfg = s->cfg;
     long per_epoch = df_loader_batches_per_epoch(s->train);
@@ -154,10 +221,13 @@ static int end_epoch(run *r, const df_progress *prog, double t0, double loss_sum
     }
     df_epoch_log log = {r->state.epoch, r->state.step, loss_count ? loss_sum / loss_count : NAN, vloss,
                         df_schedule_lr(&r->sched, r->state.step > 0 ? r->state.step - 1 : 0, per_epoch),
-                        df_progress_images_per_second(prog), df_now() - t0, improved};
-    printf("epoch %d/%d: train loss %.4f  valid loss %.4f  accuracy %.4f  AUC %.4f  %s %.4f%s\n",
-           r->state.epoch + 1, cfg->train.epochs, log.train_loss, vloss, m.accuracy, m.auc,
-           df_metric_names[cfg->train.monitor], fabs(score), improved ? "  (best)" : "");
+                        ips, df_now() - t0, improved};
+    /* The monitored metric is shown apart only when it is neither of the two always shown. */
+    char monitored[64] = "";
+    if (cfg->train.monitor != DF_METRIC_AUC && cfg->train.monitor != DF_METRIC_ACCURACY)
+        snprintf(monitored, sizeof monitored, "  %s %.4f", df_metric_names[cfg->train.monitor], fabs(score));
+    printf("epoch %d/%d: train loss %.4f  valid loss %.4f  accuracy %.4f  AUC %.4f%s%s\n", r->state.epoch + 1,
+           cfg->train.epochs, log.train_loss, vloss, m.accuracy, m.auc, monitored, improved ? "  (best)" : "");
     if (df_run_files_log_epoch(s->dir, &log, &m, err)) return -1;
     r->state.epoch++;
     r->state.batch = 0;
@@ -180,19 +250,20 @@ int df_train_session(df_session *s, const df_train_opts *opts, int *stopped, df_
     if (rc == 0 && opts->resume) rc = resume(&r, err);
     if (rc) return -1;
     if (r.state.finished) {
-        printf("%s: the run is already finished (epoch %d); nothing to do\n", s->dir, r.state.epoch);
+        printf("%s: the run is already finished (after epoch %d of %d, best epoch %d); nothing to do\n", s->dir,
+               r.state.epoch, cfg->train.epochs, r.state.best_epoch + 1);
         return 0;
     }
     if (df_run_files_start(s->dir, cfg, r.state.epoch, err)) return -1;
     df_progress prog;
-    long total = df_loader_batches_per_epoch(s->train) * cfg->train.epochs;
-    if (cfg->train.max_steps && cfg->train.max_steps < total) total = cfg->train.max_steps;
-    df_progress_init(&prog, stdout, total, r.state.step);
+    df_progress_init(&prog, stdout, total_steps(&r), r.state.step);
     long steps_here = 0;
     while (r.state.epoch < cfg->train.epochs) {
         double t0 = df_now(), loss_sum = 0;
         int loss_count = 0;
-        int st = train_epoch(&r, &prog, opts, &steps_here, &loss_sum, &loss_count, err);
+        long images = 0;
+        int st = train_epoch(&r, &prog, opts, &steps_here, &loss_sum, &loss_count, &images, err);
+        double trained = df_now() - t0;
         if (st < 0) return -1;
         df_progress_break(&prog);
         if (st == 1) {
@@ -201,7 +272,7 @@ int df_train_session(df_session *s, const df_train_opts *opts, int *stopped, df_
             if (stopped) *stopped = 1;
             return 0;
         }
-        int done = end_epoch(&r, &prog, t0, loss_sum, loss_count, err);
+        int done = end_epoch(&r, trained > 0 ? (double)images / trained : 0.0, t0, loss_sum, loss_count, err);
         if (done < 0) return -1;
         if (done) break;
     }

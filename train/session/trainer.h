@@ -25,6 +25,14 @@ typedef struct {
     int stop_after_steps; /* testing aid: act as if SIGINT arrived after this many steps of this process (0: off) */
 } df_train_opts;
 
+/* 0 when <dir> holds last.safetensors to resume from; otherwise -1 and the error "nothing to resume in <dir>:
+ * no last.safetensors; start it without --resume". (The trainer itself starts a run afresh when asked to
+ * resume one that never saved, as a study does for every run; `dermfuse train --resume` checks first.) On
+ * resume the trainer prints "resuming <dir> at epoch E, step S of T" (E 1-based, S steps done of T), refuses
+ * a config that differs from the saved one except in train.epochs, train.max_steps, train.checkpoint_every,
+ * paths and thread counts, and goes on with a finished run whose epochs (or max_steps) grew. */
+int df_train_check_resumable(const char *dir, df_error *err);
+
 /* Trains the session's model to the end of the run (or until a signal or stop_after_steps stops it, after
  * writing last.safetensors; *stopped, which may be NULL, is then set to 1), then evaluates the best
  * checkpoint on the test split. Returns 0 when the run finished or was stopped cleanly, -1 on error. */

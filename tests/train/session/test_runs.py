@@ -129,7 +129,7 @@ def main():
                 # The run name is part of the saved config text, so compare with the name swapped.
                 check(same_but_name(a, b, "straight", f"stopped{k}"), f"{f} identical after stop at {k} + resume")
 
-        # Real signals: SIGINT writes a checkpoint and exits 0; SIGKILL loses at most the steps since the
+        # Real signals: SIGINT writes a checkpoint and exits 130 (the shell's status for it); SIGKILL loses at most the steps since the
         # last checkpoint. Both then resume to the same bytes.
         for sig in (signal.SIGINT, signal.SIGKILL):
             name = f"sig{int(sig)}"
@@ -143,13 +143,35 @@ def main():
             proc.send_signal(sig)
             out, _ = proc.communicate(timeout=60)
             if sig == signal.SIGINT:
-                check(proc.returncode == 0 and b"stopped at" in out, f"SIGINT: clean stop (exit {proc.returncode})")
+                check(proc.returncode == 130 and b"stopped at" in out, f"SIGINT: clean stop (exit {proc.returncode})")
             else:
                 check(proc.returncode == -signal.SIGKILL, f"SIGKILL: killed mid-run (exit {proc.returncode})")
-            run(["train", cfg, "--quiet", "--resume"])
+            p = run(["train", cfg, "--quiet", "--resume"])
+            check(f"resuming {tmp}/runs/{name} at epoch " in p.stdout, f"resume says where it goes on: {p.stdout[:300]}")
             for f in ("last.safetensors", "best.safetensors"):
                 check(same_but_name(os.path.join(tmp, "runs", "straight", f), os.path.join(tmp, "runs", name, f),
                                     "straight", name), f"{f} identical after {sig.name} + resume")
+
+        # --resume without a checkpoint is refused; a changed key other than epochs is refused on resume.
+        p = run(["train", write_config(tmp, "never", "image"), "--resume", "--quiet"], expect=1)
+        check(f"nothing to resume in {tmp}/runs/never: no last.safetensors" in p.stderr, f"nothing to resume: {p.stderr}")
+        p = run(["train", straight, "--resume", "--quiet", "--set", "train.lr=0.1"], expect=1)
+        check("lr: 0.003" in p.stderr and "lr: 0.1" in p.stderr, f"changed lr refused on resume: {p.stderr}")
+
+        # A finished run extended by epochs equals a straight run (constant schedule: the lr does not depend on
+        # the total); each epoch's images_per_second is that epoch's own.
+        const = "  schedule: constant\n"
+        run(["train", write_config(tmp, "three", "intermediate", const), "--quiet", "--set", "train.epochs=3"])
+        ext = write_config(tmp, "extended", "intermediate", const)
+        run(["train", ext, "--quiet"])
+        p = run(["train", ext, "--quiet", "--resume", "--set", "train.epochs=3"])
+        check("resuming " in p.stdout and "at epoch 3, step " in p.stdout, f"extension resumes at epoch 3: {p.stdout[:300]}")
+        check(same_but_name(os.path.join(tmp, "runs", "three", "last.safetensors"),
+                            os.path.join(tmp, "runs", "extended", "last.safetensors"), "three", "extended"),
+              "2 epochs extended to 3 equal 3 straight epochs")
+        rows = open(os.path.join(tmp, "runs", "extended", "metrics.csv")).read().splitlines()
+        check(len(rows) == 4 and all(float(r.split(",")[-2]) > 0 for r in rows[1:]), f"three epochs logged: {rows}")
+        check(p.stdout.count(" auc ") == 0 and "AUC" in p.stdout, "the monitored AUC is printed once")
 
         # The checkpoint is readable by a plain safetensors parser and holds names and state.
         header, meta = read_safetensors(os.path.join(tmp, "runs", "straight", "last.safetensors"))
