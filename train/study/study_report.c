@@ -1,5 +1,6 @@
 /* study_report.c: the study's report.html (see study.h and report.h): the text that says what the data, the
  * split and every test are, and the first seed's runs as the report's models. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +53,35 @@ static void about_text(const df_study_cfg *st, const df_study_run *res, const df
             st->gradcam_samples);
 }
 
+/* The study's verdict (study_verdict.c) in the report's terms; the arrays hold what verdict points to. */
+static void report_verdict(const df_study_cfg *st, const df_study_data *d, df_report_best *best,
+                           df_report_comparison *cmp, char warn_text[2][300], const char **warnings,
+                           df_report_verdict *out) {
+    static const char *const tests[DF_VERDICT_METRICS] = {"DeLong, AUC", "McNemar, balanced accuracy",
+                                                          "McNemar, F1"};
+    const df_study_verdict *v = &d->verdict;
+    memset(out, 0, sizeof *out);
+    for (int k = 0; k < DF_VERDICT_METRICS; k++) {
+        best[k] = (df_report_best){df_study_verdict_metrics[k], st->models[v->best[k]], v->mean[k][v->best[k]]};
+        for (int m = 0; m < st->n_models && v->baseline >= 0; m++) {
+            if (m == v->baseline || isnan(v->p[k][m])) continue;
+            cmp[out->n_comparisons++] = (df_report_comparison){st->models[m], st->models[v->baseline], tests[k],
+                                                               v->p[k][m], v->p_holm[k][m], v->p_holm[k][m] < 0.05};
+        }
+    }
+    out->n_best = DF_VERDICT_METRICS;
+    out->best = best;
+    out->comparisons = cmp;
+    if (v->warn_one_seed)
+        snprintf(warn_text[out->n_warnings++], 300, "one seed: no spread over seeds and no agreement between "
+                 "splits; treat differences as provisional");
+    if (v->warn_small_test)
+        snprintf(warn_text[out->n_warnings++], 300, "the test split's smallest class has %d samples (fewer than "
+                 "100): the tests have little power", v->min_class_test);
+    for (int i = 0; i < out->n_warnings; i++) warnings[i] = warn_text[i];
+    out->warnings = warnings;
+}
+
 int df_study_write_report(const df_study_cfg *st, const df_study_run *res, const df_study_data *data,
                           const df_report_table *tables, int n_tables, const char *path, df_error *err) {
     df_report_model *models = df_calloc((size_t)st->n_models, sizeof *models);
@@ -80,6 +110,12 @@ int df_study_write_report(const df_study_cfg *st, const df_study_run *res, const
             md->overlay_captions = (const char *const *)r->cam.captions;
         }
     }
+    df_report_best best[DF_VERDICT_METRICS];
+    df_report_comparison cmp[DF_VERDICT_METRICS * DF_STUDY_MAX_MODELS];
+    char warn_text[2][300];
+    const char *warnings[2];
+    df_report_verdict verdict;
+    report_verdict(st, data, best, cmp, warn_text, warnings, &verdict);
     char *about = NULL, title[400];
     size_t about_len = 0;
     FILE *f = open_memstream(&about, &about_len);
@@ -88,7 +124,8 @@ int df_study_write_report(const df_study_cfg *st, const df_study_run *res, const
     snprintf(title, sizeof title, "dermfuse study %s", st->name);
     df_report rep = {title, about, data->K, (const char *const *)data->class_names, n_tables, tables,
                      st->n_models, models};
-    int rc = df_report_write(&rep, path, err);
+    const df_report_extra extra = {.verdict = &verdict};
+    int rc = df_report_write_extra(&rep, &extra, path, err);
     free(about);
     free(models);
     return rc;

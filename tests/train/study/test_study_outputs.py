@@ -9,7 +9,8 @@ Checked:
   "n/a" for the baseline's tests), and late_image_weight for late fusion;
 - analysis.csv's n_features is the model's feature dimension (the meta model's last hidden width) and
   n_samples the test split's size;
-- results.md opens with a Verdict whose Holm-adjusted p-values are >= the raw ones.
+- results.md opens with a Verdict whose Holm-adjusted p-values are >= the raw ones, and report.html shows it
+  in a section before the tables.
 """
 import csv
 import json
@@ -133,6 +134,10 @@ def main():
         check("Warning: the test split's smallest class" in verdict, "small test split warned")
         check("2 seeds (mean ± sd over seeds)" in md, "two seeds: mean ± sd")
         check("the image model's weight, chosen on validation data" in md, "results.md notes the late weight")
+        html = open(os.path.join(sd, "report.html")).read()
+        check('<section id="verdict">' in html, "report.html has the verdict section")
+        check(html.index('<section id="verdict">') < html.index("<table"), "the verdict comes before the tables")
+        check(html.count("DeLong, AUC") == 2 and html.count("McNemar, F1") == 2, "each comparison in the verdict")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     if failures:
