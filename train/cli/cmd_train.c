@@ -8,10 +8,20 @@
 #include "train/config/config_schema.h"
 #include "train/late/late_fusion.h"
 #include "train/late/run.h"
+#include "train/report/report.h"
 #include "train/session/run_files.h"
 #include "train/session/signals.h"
 #include "train/session/trainer.h"
 
+
+/* The run's report.html, rewritten after every epoch: a live view of the run (dermfuse report RUN_DIR). */
+static void write_report(const char *run_dir, void *ctx) {
+    (void)ctx;
+    df_error err;
+    int in_progress;
+    if (df_report_run(run_dir, NULL, &in_progress, &err))
+        fprintf(stderr, "dermfuse: warning: the run's report was not written: %s\n", err.msg);
+}
 
 int df_cmd_train(int argc, char **argv) {
     static const df_cli_command cmd = {"train", DF_SUMMARY_TRAIN,
@@ -28,7 +38,7 @@ int df_cmd_train(int argc, char **argv) {
         printf("gemm: %s, threads: %d\n", df_gemm_backend_name(df_gemm_get_backend()),
                cfg.run.threads ? cfg.run.threads : omp_get_max_threads());
     }
-    df_train_opts opts = {cli.resume, cli.quiet, 0};
+    df_train_opts opts = {.resume = cli.resume, .quiet = cli.quiet, .after_epoch = write_report};
     char *stop = getenv("DERMFUSE_STOP_AFTER_STEPS"); /* test aid: behave as if interrupted */
     if (stop) opts.stop_after_steps = atoi(stop);
     df_error err;

@@ -274,9 +274,12 @@ int df_train_session(df_session *s, const df_train_opts *opts, int *stopped, df_
         }
         int done = end_epoch(&r, trained > 0 ? (double)images / trained : 0.0, t0, loss_sum, loss_count, err);
         if (done < 0) return -1;
+        if (opts->after_epoch) opts->after_epoch(s->dir, opts->after_epoch_ctx);
         if (done) break;
     }
-    return r.state.finished && r.state.best_epoch >= 0 ? test_best(&r, err) : 0;
+    rc = r.state.finished && r.state.best_epoch >= 0 ? test_best(&r, err) : 0;
+    if (rc == 0 && r.state.finished && opts->after_epoch) opts->after_epoch(s->dir, opts->after_epoch_ctx);
+    return rc;
 }
 
 void df_train_environment(const df_run_config *cfg) {

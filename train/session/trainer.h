@@ -23,6 +23,11 @@ typedef struct {
     int resume;        /* continue from <run dir>/last.safetensors */
     int quiet;         /* no model summary */
     int stop_after_steps; /* testing aid: act as if SIGINT arrived after this many steps of this process (0: off) */
+    /* Called with the run directory after every epoch's log and checkpoints are written, and once more after
+     * the test results (NULL: none); floors above the session hook in here (the command line rewrites the
+     * run's report.html, a live view of the run). It cannot fail the run. */
+    void (*after_epoch)(const char *run_dir, void *ctx);
+    void *after_epoch_ctx;
 } df_train_opts;
 
 /* 0 when <dir> holds last.safetensors to resume from; otherwise -1 and the error "nothing to resume in <dir>:

@@ -298,7 +298,7 @@ static int run_one(const df_study_cfg *st, const char *model, long seed, int fir
     if (run_finished(&cfg)) {
         printf("finished earlier; not trained again\n");
     } else {
-        df_train_opts opts = {1, 1, o->stop_after_steps};
+        df_train_opts opts = {.resume = 1, .quiet = 1, .stop_after_steps = o->stop_after_steps};
         if (cfg.model.fusion == DF_FUSION_LATE) {
             rc = df_late_train_parts(&cfg, reuse ? &parts : NULL, &opts, &stopped, err);
         } else {

@@ -102,6 +102,10 @@ def main():
             cfg = write_config(tmp, f"m-{fusion}", fusion)
             p = run(["train", cfg, "--quiet"])
             check("test (" in p.stdout or "late fusion" in p.stdout, f"{fusion}: test line printed")
+            if fusion != "late":  # the run's report.html, rewritten after every epoch and at the end
+                rep = os.path.join(tmp, "runs", f"m-{fusion}", "report.html")
+                html = open(rep).read() if os.path.exists(rep) else ""
+                check("<svg" in html and "run in progress" not in html, f"{fusion}: report.html of the finished run")
             res = os.path.join(tmp, "runs", f"m-{fusion}", "test_metrics.json")
             check(os.path.exists(res), f"{fusion}: {res} written")
             if os.path.exists(res):
