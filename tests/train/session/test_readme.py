@@ -77,8 +77,8 @@ def main():
         expected = ["runs/synthetic-data/metadata.csv", "runs/synthetic-intermediate/config.yaml",
                     "runs/synthetic-intermediate/last.safetensors", "runs/synthetic-intermediate/best.safetensors",
                     "runs/synthetic-intermediate/metrics.csv", "runs/synthetic-intermediate/test_metrics.json",
-                    "predictions.csv", "runs/quickstart/results.md", "runs/quickstart/results.csv",
-                    "runs/quickstart/report.html"]
+                    "predictions.csv", "runs/synthetic-intermediate/report.html", "batch.png",
+                    "runs/quickstart/results.md", "runs/quickstart/results.csv", "runs/quickstart/report.html"]
         for f in expected:
             if not os.path.exists(os.path.join(tmp, f)):
                 failures += 1
@@ -86,7 +86,7 @@ def main():
         # Every word in the section that names a file under runs/ or a .csv output exists after the sequence.
         for words in commands:
             for w in words:
-                if (w.startswith("runs/") or w.endswith(".csv")) and not os.path.exists(os.path.join(tmp, w)):
+                if (w.startswith("runs/") or w.endswith((".csv", ".png"))) and not os.path.exists(os.path.join(tmp, w)):
                     failures += 1
                     print(f"FAIL: {w}, named in the README, does not exist", file=sys.stderr)
     finally:
