@@ -197,40 +197,10 @@ int df_late_predict_parts(const df_run_config *cfg, const df_late_parts *parts, 
 /* test_metrics.json (with the combination's rule and image weight) and test_predictions.csv of the run. */
 static int write_results(const char *dir, const df_run_config *cfg, const df_run_data *rd,
                          const df_predictions *p, const df_metrics *m, double w, df_error *err) {
-    const df_dataset *ds = rd->ds[DF_SPLIT_TEST];
-    char *text = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&text, &len);
-    int rc = df_metrics_write_json(m, (const char *const *)ds->class_names, f, err);
-    fclose(f);
-    if (rc == 0 && (len < 1 || text[len - 1] != '}')) rc = df_fail(err, "late fusion: unexpected metrics JSON");
-    if (rc) {
-        free(text);
-        return -1;
-    }
-    /* the object's closing brace makes way for the combination's entries */
-    char *json = NULL;
-    size_t json_len = 0;
-    f = open_memstream(&json, &json_len);
-    fwrite(text, 1, len - 1, f);
-    fprintf(f, ",\"late_combine\":\"%s\"", df_late_rule_names[cfg->model.late_combine]);
-    if (!isnan(w)) fprintf(f, ",\"late_image_weight\":%.6g", w);
-    fputs("}\n", f);
-    fclose(f);
-    free(text);
-    char *path = df_path_join(dir, "test_metrics.json");
-    rc = df_write_file_atomic(path, json, json_len, err);
-    free(path);
-    free(json);
-    if (rc) return -1;
-    f = open_memstream(&text, &len);
-    df_predictions_csv(f, ds, p, 0);
-    fclose(f);
-    path = df_path_join(dir, "test_predictions.csv");
-    rc = df_write_file_atomic(path, text, len, err);
-    free(path);
-    free(text);
-    return rc;
+    char extra[128];
+    int n = snprintf(extra, sizeof extra, "\"late_combine\":\"%s\"", df_late_rule_names[cfg->model.late_combine]);
+    if (!isnan(w)) snprintf(extra + n, sizeof extra - (size_t)n, ",\"late_image_weight\":%.6g", w);
+    return df_write_test_results(dir, rd, DF_SPLIT_TEST, p, m, extra, err);
 }
 
 int df_late_train(const df_run_config *cfg, const df_train_opts *opts, int *stopped, df_error *err) {

@@ -163,15 +163,22 @@ void df_predictions_csv(FILE *f, const df_dataset *ds, const df_predictions *p, 
 }
 
 int df_write_test_results(const char *dir, const df_run_data *rd, int split, const df_predictions *p,
-                          const df_metrics *m, df_error *err) {
+                          const df_metrics *m, const char *extra, df_error *err) {
     const df_dataset *ds = rd->ds[split];
     char *path;
     char *text = NULL;
     size_t len = 0;
-    FILE *f = open_memstream(&text, &len);
+    char *object = NULL;
+    size_t object_len = 0;
+    FILE *f = open_memstream(&object, &object_len);
     int rc = df_metrics_write_json(m, (const char *const *)ds->class_names, f, err);
-    fputc('\n', f);
     fclose(f);
+    DF_ASSERT(rc != 0 || (object_len > 0 && object[object_len - 1] == '}'));
+    f = open_memstream(&text, &len);
+    /* the object's closing brace makes way for the extra members */
+    if (rc == 0) fprintf(f, "%.*s%s%s}\n", (int)object_len - 1, object, extra ? "," : "", extra ? extra : "");
+    fclose(f);
+    free(object);
     path = df_path_join(dir, "test_metrics.json");
     if (rc == 0) rc = df_write_file_atomic(path, text, len, err);
     free(path);

@@ -30,9 +30,10 @@ int df_run_files_begin(const char *dir, int resume, df_error *err);
  * finished run never gets here, so its files stay untouched. */
 int df_run_files_start(const char *dir, const df_run_config *cfg, int epoch, df_error *err);
 int df_run_files_log_epoch(const char *dir, const df_epoch_log *log, const df_metrics *m, df_error *err);
-/* test_metrics.json and test_predictions.csv for predictions p on split `split` of rd. */
+/* test_metrics.json and test_predictions.csv for predictions p on split `split` of rd. extra (may be NULL)
+ * holds more members for test_metrics.json's object, as JSON text without braces ("\"a\":1,\"b\":\"x\""). */
 int df_write_test_results(const char *dir, const df_run_data *rd, int split, const df_predictions *p,
-                          const df_metrics *m, df_error *err);
+                          const df_metrics *m, const char *extra, df_error *err);
 /* Predictions as CSV: id, true label and one probability column per class; with submission, MILK10k's
  * challenge format (lesion_id and the probability columns only). */
 void df_predictions_csv(FILE *f, const df_dataset *ds, const df_predictions *p, int submission);

@@ -153,7 +153,7 @@ static int test_best(run *r, df_error *err) {
     if (df_session_predict(s, DF_SPLIT_TEST, 0, &p, err)) return -1;
     df_metrics m;
     int rc = df_predictions_metrics(&p, &m, err);
-    if (rc == 0) rc = df_write_test_results(s->dir, &s->data, DF_SPLIT_TEST, &p, &m, err);
+    if (rc == 0) rc = df_write_test_results(s->dir, &s->data, DF_SPLIT_TEST, &p, &m, NULL, err);
     if (rc == 0)
         printf("test (%d samples, best epoch %d): accuracy %.4f  AUC %.4f  balanced accuracy %.4f  F1 %.4f\n", p.n,
                r->state.best_epoch + 1, m.accuracy, m.auc, m.balanced_accuracy, m.f1);
