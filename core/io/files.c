@@ -211,3 +211,14 @@ int df_make_dirs(const char *path, df_error *err) {
     free(buf);
     return rc;
 }
+
+char *df_path_shown(const char *path) {
+    char *cwd = path[0] == '/' ? getcwd(NULL, 0) : NULL;
+    size_t n = cwd ? strlen(cwd) : 0;
+    const char *rest = NULL;
+    if (cwd && strncmp(path, cwd, n) == 0 && path[n] == '/') rest = path + n + 1;
+    if (cwd && n == 1 && cwd[0] == '/') rest = path + 1; /* the working directory is the root */
+    char *shown = df_strdup(rest && *rest ? rest : path);
+    free(cwd);
+    return shown;
+}

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/io/files.h"
 #include "train/config/config_schema.h"
 #include "train/config/config_tree.h"
 
@@ -218,9 +219,17 @@ static void print_leaves(const df_cfg_section *s, const df_cfg_node *tree, const
         size_t len = 0;
         FILE *m = open_memstream(&value, &len);
         if (!m) df_abort_at(__FILE__, __LINE__, "open_memstream failed");
-        if (v->kind == DF_CFG_NODE_SEQ) write_flow_seq(m, v);
-        else if (v->quoted && !v->text[0]) fputs("''", m);
-        else fputs(v->text, m);
+        if (v->kind == DF_CFG_NODE_SEQ) {
+            write_flow_seq(m, v);
+        } else if (v->quoted && !v->text[0]) {
+            fputs("''", m);
+        } else if (fd->type == DF_CFG_PATH) { /* shown from the working directory where it lies below it */
+            char *shown = df_path_shown(v->text);
+            fputs(shown, m);
+            free(shown);
+        } else {
+            fputs(v->text, m);
+        }
         fclose(m);
         if (fd->help) fprintf(f, "  %-28s %-20s  # %s\n", path, value, fd->help);
         else fprintf(f, "  %-28s %s\n", path, value);

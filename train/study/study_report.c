@@ -5,14 +5,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/io/files.h"
 #include "train/study/study.h"
 
 static void about_text(const df_study_cfg *st, const df_study_run *res, const df_study_data *d, FILE *f) {
     fprintf(f, "Study %s compares %d model(s) (", st->name, st->n_models);
     for (int m = 0; m < st->n_models; m++) fprintf(f, "%s%s", m ? ", " : "", st->models[m]);
-    fprintf(f, ") trained from %s with %d seed(s) (", st->config, st->n_seeds);
+    char *config = df_path_shown(st->config), *source = df_path_shown(d->source);
+    fprintf(f, ") trained from %s with %d seed(s) (", config, st->n_seeds);
     for (int s = 0; s < st->n_seeds; s++) fprintf(f, "%s%ld", s ? ", " : "", st->seeds[s]);
-    fprintf(f, ").\n\nData: %s layout, read from %s; %d classes (", df_layout_names[d->layout], d->source, d->K);
+    fprintf(f, ").\n\nData: %s layout, read from %s; %d classes (", df_layout_names[d->layout], source, d->K);
+    free(config);
+    free(source);
     for (int k = 0; k < d->K; k++) fprintf(f, "%s%s", k ? ", " : "", d->class_names[k]);
     fprintf(f, "), %d image view(s), metadata encoded into %d features (numeric columns standardised with training "
             "statistics plus missing indicators, categorical columns one-hot over the training vocabulary).\n\n",

@@ -159,6 +159,28 @@ static void test_paths(void) {
     free(through);
 }
 
+/* Paths shown from the working directory where they lie below it, as given elsewhere. */
+static void test_shown(void) {
+    char *cwd = getcwd(NULL, 0), *inside = df_path_join(cwd, "runs/x/best.safetensors");
+    const char *cases[][2] = {{inside, "runs/x/best.safetensors"}, {"/elsewhere/a.csv", "/elsewhere/a.csv"},
+                              {"relative/b.csv", "relative/b.csv"}, {cwd, cwd}};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char *shown = df_path_shown(cases[i][0]);
+        CHECK_MSG(strcmp(cwd, "/") == 0 || !strcmp(shown, cases[i][1]), "shown(%s) = %s", cases[i][0], shown);
+        free(shown);
+    }
+    /* a sibling whose name starts like the working directory is not below it */
+    size_t n = strlen(cwd) + 8;
+    char *sibling = malloc(n);
+    snprintf(sibling, n, "%sx/a", cwd);
+    char *shown = df_path_shown(sibling);
+    CHECK_MSG(strcmp(cwd, "/") == 0 || !strcmp(shown, sibling), "shown(%s) = %s", sibling, shown);
+    free(shown);
+    free(sibling);
+    free(inside);
+    free(cwd);
+}
+
 int main(void) {
     snprintf(root, sizeof root, "/tmp/df_test_files_XXXXXX");
     if (!mkdtemp(root)) {
@@ -168,6 +190,7 @@ int main(void) {
     test_read();
     test_atomic();
     test_paths();
+    test_shown();
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", root);
