@@ -4,7 +4,9 @@
 # prints the comparison table. Re-running skips what is done: finished runs are not trained again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+echo "checking the Debian packages dermfuse needs (installs what is missing) ..."
 bash scripts/install-deps.sh
+echo "building dermfuse in build/ (a minute or two the first time) ..."
 [ -d build ] || meson setup build --buildtype=release >/dev/null
 meson compile -C build >/dev/null
 if [ ! -f runs/synthetic-data/metadata.csv ]; then
