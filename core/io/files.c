@@ -212,13 +212,47 @@ int df_make_dirs(const char *path, df_error *err) {
     return rc;
 }
 
+/* "a/./b/../c" as "a/c", in place: "." and empty components dropped, ".." taking back the one before it
+ * (kept at the start of a relative path, dropped at the root). Lexical only: links are not followed. */
+static void tidy(char *path) {
+    char *src = df_strdup(path), *in = src;
+    const int absolute = path[0] == '/';
+    char *out = path + absolute;
+    size_t kept = 0; /* components written that a ".." may take back */
+    while (*in) {
+        const char *end = strchr(in, '/');
+        const size_t n = end ? (size_t)(end - in) : strlen(in);
+        const int dot = n == 1 && in[0] == '.', dotdot = n == 2 && in[0] == '.' && in[1] == '.';
+        if (n == 0 || dot || (dotdot && absolute && kept == 0)) {
+            /* nothing to write */
+        } else if (dotdot && kept > 0) {
+            out--; /* the '/' after the last component, then the component */
+            while (out > path + absolute && out[-1] != '/') out--;
+            kept--;
+        } else {
+            memmove(out, in, n);
+            out += n;
+            *out++ = '/';
+            kept += !dotdot;
+        }
+        in += n + (end != NULL);
+    }
+    if (out > path + absolute) out--; /* the trailing '/' */
+    *out = '\0';
+    if (!path[0]) strcpy(path, ".");
+    free(src);
+}
+
 char *df_path_shown(const char *path) {
-    char *cwd = path[0] == '/' ? getcwd(NULL, 0) : NULL;
+    char *tidied = df_strdup(path);
+    tidy(tidied);
+    char *cwd = tidied[0] == '/' ? getcwd(NULL, 0) : NULL;
     size_t n = cwd ? strlen(cwd) : 0;
     const char *rest = NULL;
-    if (cwd && strncmp(path, cwd, n) == 0 && path[n] == '/') rest = path + n + 1;
-    if (cwd && n == 1 && cwd[0] == '/') rest = path + 1; /* the working directory is the root */
-    char *shown = df_strdup(rest && *rest ? rest : path);
+    if (cwd && strncmp(tidied, cwd, n) == 0 && tidied[n] == '/') rest = tidied + n + 1;
+    if (cwd && n == 1 && cwd[0] == '/') rest = tidied + 1; /* the working directory is the root */
+    char *shown = df_strdup(rest && *rest ? rest : tidied);
     free(cwd);
+    free(tidied);
     return shown;
 }

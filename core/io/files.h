@@ -50,8 +50,9 @@ void df_atomic_abort(df_atomic_file *h);
  * or dir is NULL or "", and no doubled slash when dir ends in one. */
 char *df_path_join(const char *dir, const char *name);
 
-/* path as a person reads it: relative to the working directory when it lies below it ("runs/x/best...",
- * "../shared/..." is not attempted), else as given; a new df_malloc'd string. Configs keep absolute paths
+/* path as a person reads it: tidied ("a/./b/../c" is "a/c", lexically), then relative to the working
+ * directory when it lies below it ("runs/x/best...", "../shared/..." is not attempted); a new df_malloc'd
+ * string. Configs keep absolute paths
  * (a saved config reloads from anywhere); this is for what is shown: tables, reports, messages. */
 char *df_path_shown(const char *path);
 

@@ -40,8 +40,7 @@ static void about_text(const df_study_cfg *st, const df_study_run *res, const df
             "for every seed's own split); %s\n\n", st->bootstrap, df_fusion_names[st->baseline],
             st->n_seeds > 1 ? "values over seeds are mean ± standard deviation."
                             : "with one seed there is no spread over seeds to show.");
-    fprintf(f, "Verdict. ");
-    df_study_verdict_text(st, res, d, f);
+    /* The verdict itself is the report's first section (report_verdict below). */
     for (int m = 0; m < st->n_models; m++)
         if (res[m].late_combine >= 0 && res[m].late_combine != DF_LATE_STACKING)
             fprintf(f, "\nLate fusion (%s, %s rule): the image model's weight is %.2f on seed %ld.\n", st->models[m],

@@ -163,7 +163,10 @@ static void test_paths(void) {
 static void test_shown(void) {
     char *cwd = getcwd(NULL, 0), *inside = df_path_join(cwd, "runs/x/best.safetensors");
     const char *cases[][2] = {{inside, "runs/x/best.safetensors"}, {"/elsewhere/a.csv", "/elsewhere/a.csv"},
-                              {"relative/b.csv", "relative/b.csv"}, {cwd, cwd}};
+                              {"relative/b.csv", "relative/b.csv"}, {cwd, cwd},
+                              {"configs/studies/../synthetic/base.yaml", "configs/synthetic/base.yaml"},
+                              {"configs/synthetic/../../runs/d/m.csv", "runs/d/m.csv"}, {"./a//b/.", "a/b"},
+                              {"../x/../y", "../y"}, {"/a/../../b", "/b"}, {"a/..", "."}};
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         char *shown = df_path_shown(cases[i][0]);
         CHECK_MSG(strcmp(cwd, "/") == 0 || !strcmp(shown, cases[i][1]), "shown(%s) = %s", cases[i][0], shown);
