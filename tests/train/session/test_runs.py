@@ -133,9 +133,9 @@ def main():
                 # The run name is part of the saved config text, so compare with the name swapped.
                 check(same_but_name(a, b, "straight", f"stopped{k}"), f"{f} identical after stop at {k} + resume")
 
-        # Real signals: SIGINT writes a checkpoint and exits 130 (the shell's status for it); SIGKILL loses at most the steps since the
-        # last checkpoint. Both then resume to the same bytes.
-        for sig in (signal.SIGINT, signal.SIGKILL):
+        # Real signals: SIGINT and SIGTERM write a checkpoint and exit 130 and 143 (the shell's status for each);
+        # SIGKILL loses at most the steps since the last checkpoint. All then resume to the same bytes.
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
             name = f"sig{int(sig)}"
             cfg = write_config(tmp, name, "intermediate", "  checkpoint_every: 1\n")
             proc = subprocess.Popen([DERMFUSE, "train", cfg, "--quiet"], stdout=subprocess.PIPE,
@@ -146,8 +146,9 @@ def main():
                 time.sleep(0.02)
             proc.send_signal(sig)
             out, _ = proc.communicate(timeout=60)
-            if sig == signal.SIGINT:
-                check(proc.returncode == 130 and b"stopped at" in out, f"SIGINT: clean stop (exit {proc.returncode})")
+            if sig != signal.SIGKILL:
+                check(proc.returncode == 128 + int(sig) and b"stopped at" in out,
+                      f"{sig.name}: clean stop (exit {proc.returncode})")
             else:
                 check(proc.returncode == -signal.SIGKILL, f"SIGKILL: killed mid-run (exit {proc.returncode})")
             p = run(["train", cfg, "--quiet", "--resume"])
