@@ -161,14 +161,10 @@ static int predict_part(const df_run_config *cfg, const df_late_parts *parts, df
     char name[512];
     df_run_config c = df_late_part_of(cfg, parts, part, name, sizeof name);
     df_session s;
-    if (df_session_open(&s, &c, part, DF_SESSION_INFER, 1, err)) return -1;
-    int rc = df_session_load_weights(&s, checkpoint, err);
-    if (rc == 0) rc = df_session_predict(&s, DF_SPLIT_VALID, keep_features, &pr[0], err);
+    if (df_session_open_trained(&s, &c, part, checkpoint, err)) return -1;
+    int rc = df_session_predict(&s, DF_SPLIT_VALID, keep_features, &pr[0], err);
     if (rc == 0 && (rc = df_session_predict(&s, split, keep_features, &pr[1], err))) df_predictions_free(&pr[0]);
-    if (rc == 0 && rd) {
-        *rd = s.data; /* handed over */
-        memset(&s.data, 0, sizeof s.data);
-    }
+    if (rc == 0 && rd) df_session_take_data(&s, rd);
     df_session_close(&s);
     return rc;
 }

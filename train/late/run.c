@@ -2,7 +2,6 @@
 #include "train/late/run.h"
 
 #include <math.h>
-#include <string.h>
 
 #include "train/late/late_fusion.h"
 #include "train/session/session.h"
@@ -20,13 +19,9 @@ int df_run_predict(const df_run_config *cfg, const char *checkpoint, int split, 
     if (cfg->model.fusion == DF_FUSION_LATE)
         return df_late_predict(cfg, checkpoint, split, keep_features, out, rd, late_weight, err);
     df_session s;
-    if (df_session_open(&s, cfg, cfg->model.fusion, DF_SESSION_INFER, 1, err)) return -1;
-    int rc = df_session_load_weights(&s, checkpoint, err);
-    if (rc == 0) rc = df_session_predict(&s, split, keep_features, out, err);
-    if (rc == 0 && rd) {
-        *rd = s.data; /* handed over */
-        memset(&s.data, 0, sizeof s.data);
-    }
+    if (df_session_open_trained(&s, cfg, cfg->model.fusion, checkpoint, err)) return -1;
+    int rc = df_session_predict(&s, split, keep_features, out, err);
+    if (rc == 0 && rd) df_session_take_data(&s, rd);
     df_session_close(&s);
     return rc;
 }

@@ -148,3 +148,16 @@ int df_session_predict(df_session *s, int split, int keep_features, df_predictio
     df_loader *l = df_session_eval_loader(s, split, err);
     return l ? df_predict_split(s->model, l, keep_features, out, err) : -1;
 }
+
+int df_session_open_trained(df_session *s, const df_run_config *cfg, df_fusion fusion, const char *checkpoint,
+                            df_error *err) {
+    if (df_session_open(s, cfg, fusion, DF_SESSION_INFER, 1, err)) return -1;
+    if (df_session_load_weights(s, checkpoint, err) == 0) return 0;
+    df_session_close(s);
+    return -1;
+}
+
+void df_session_take_data(df_session *s, df_run_data *rd) {
+    *rd = s->data;
+    memset(&s->data, 0, sizeof s->data);
+}

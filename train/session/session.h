@@ -49,6 +49,15 @@ void df_session_loader_opts(const df_session *s, int training, df_loader_opts *o
 /* The evaluation loader of a split (opened on first use, owned by the session). NULL with err set. */
 df_loader *df_session_eval_loader(df_session *s, int split, df_error *err);
 
+/* An inference session of cfg's run (as `fusion`) with the weights of <run dir>/<checkpoint>: open and load
+ * in one, the session closed again when either fails. */
+int df_session_open_trained(df_session *s, const df_run_config *cfg, df_fusion fusion, const char *checkpoint,
+                            df_error *err);
+
+/* Hands the session's data over to *rd (the caller frees them with df_run_data_free); the session keeps
+ * none and can still be closed. */
+void df_session_take_data(df_session *s, df_run_data *rd);
+
 /* Loads the weights (and batch-norm statistics) of <run dir>/<checkpoint>; a missing file is an error saying
  * "no checkpoint at <path>: train it first with `dermfuse train <config>`". */
 int df_session_load_weights(df_session *s, const char *checkpoint, df_error *err);

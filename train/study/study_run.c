@@ -161,11 +161,7 @@ static int open_gradcam_session(const df_study_cfg *st, const df_run_config *cfg
     df_fusion f = cfg->model.fusion;
     *part = *cfg;
     if (f == DF_FUSION_LATE) *part = df_late_part_of(cfg, parts, f = DF_FUSION_IMAGE, name, size);
-    if (df_session_open(s, part, f, DF_SESSION_INFER, 1, err)) return -1;
-    if (df_session_load_weights(s, "best.safetensors", err)) {
-        df_session_close(s);
-        return -1;
-    }
+    if (df_session_open_trained(s, part, f, "best.safetensors", err)) return -1;
     *gc = s;
     return 0;
 }
@@ -194,12 +190,11 @@ static int evaluate_run(const df_study_cfg *st, const df_run_config *cfg, const 
     } else {
         if (trained) {
             s = *trained;
-            rc = 0;
+            rc = df_session_load_weights(&s, "best.safetensors", err);
         } else {
-            rc = df_session_open(&s, cfg, cfg->model.fusion, DF_SESSION_INFER, 1, err);
+            rc = df_session_open_trained(&s, cfg, cfg->model.fusion, "best.safetensors", err);
             open = rc == 0;
         }
-        if (rc == 0) rc = df_session_load_weights(&s, "best.safetensors", err);
         if (rc == 0) rc = df_session_predict(&s, DF_SPLIT_TEST, first_seed, &r->p, err);
         if (rc == 0) {
             for (int i = 0; i < DF_N_SPLITS; i++) r->n_split[i] = s.data.n[i];
