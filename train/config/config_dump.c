@@ -243,7 +243,15 @@ void df_cfg_print_table(const df_cfg_section *s, const void *obj, FILE *f) {
     df_cfg_free(tree);
 }
 
-static int same_tree(const df_cfg_node *a, const df_cfg_node *b, const char *path, char *where, size_t size) {
+static int skipped(const char *path, const char *const *skip) {
+    for (; skip && *skip; skip++)
+        if (!strcmp(path, *skip)) return 1;
+    return 0;
+}
+
+static int same_tree(const df_cfg_node *a, const df_cfg_node *b, const char *path, const char *const *skip,
+                     char *where, size_t size) {
+    if (skipped(path, skip)) return 1;
     if (a->kind != b->kind || a->n != b->n || strcmp(a->text, b->text) != 0) {
         snprintf(where, size, "%s", path);
         return 0;
@@ -252,7 +260,7 @@ static int same_tree(const df_cfg_node *a, const df_cfg_node *b, const char *pat
         char sub[256];
         if (a->keys) snprintf(sub, sizeof sub, "%s%s%s", path, path[0] ? "." : "", a->keys[i]->text);
         else snprintf(sub, sizeof sub, "%s[%d]", path, i);
-        if (!same_tree(a->items[i], b->items[i], sub, where, size)) return 0;
+        if (!same_tree(a->items[i], b->items[i], sub, skip, where, size)) return 0;
     }
     return 1;
 }
@@ -262,8 +270,14 @@ int df_cfg_compare(const df_cfg_section *s, const void *a, const void *b, char *
     char scratch[256];
     if (!where) where = scratch, where_size = sizeof scratch;
     where[0] = '\0';
-    int same = same_tree(ta, tb, "", where, where_size);
+    int same = same_tree(ta, tb, "", NULL, where, where_size);
     df_cfg_free(ta);
     df_cfg_free(tb);
     return same ? 0 : 1;
+}
+
+int df_cfg_tree_diff(const df_cfg_node *a, const df_cfg_node *b, const char *const *skip, char *where,
+                     size_t where_size) {
+    where[0] = '\0';
+    return same_tree(a, b, "", skip, where, where_size) ? 0 : 1;
 }

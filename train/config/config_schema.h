@@ -125,6 +125,12 @@ char *df_cfg_to_yaml(const df_cfg_section *s, const void *obj);
 /* One line per field, "  train.lr    0.01    learning rate", for the start of a run. */
 void df_cfg_print_table(const df_cfg_section *s, const void *obj, FILE *f);
 
+/* 0 if trees a and b are equal (kinds, texts, keys in order) but for the dotted keys in skip (NULL-terminated,
+ * may be NULL); otherwise 1, with the dotted key of the first difference in where ("train.lr",
+ * "model.widths[1]"). */
+int df_cfg_tree_diff(const df_cfg_node *a, const df_cfg_node *b, const char *const *skip, char *where,
+                     size_t where_size);
+
 /* 0 if a and b hold the same values; otherwise 1, with the dotted key of the first difference in where. */
 int df_cfg_compare(const df_cfg_section *s, const void *a, const void *b, char *where, size_t where_size);
 

@@ -10,6 +10,7 @@
 
 #include "data/loader.h"
 #include "optim/schedule.h"
+#include "train/config/config_schema.h"
 #include "train/session/checkpoint.h"
 #include "train/session/session.h"
 #include "core/io/json.h"
@@ -65,32 +66,41 @@ static const char *const resume_free_keys[] = {"train.epochs", "train.max_steps"
                                                "data.train_csv", "data.valid_csv", "data.test_csv", "data.root",
                                                "data.image_dir", NULL};
 
-/* The first key whose value differs between two config dumps (one "section:" line, then "  key: value" lines,
- * in the schema's order) and may not change on resume; 0 when there is none. */
-static int changed_key(const char *was, const char *now, const char *path, df_error *err) {
-    char section[64] = "";
-    while (*was || *now) {
-        size_t lw = strcspn(was, "\n"), ln = strcspn(now, "\n");
-        if (ln && now[0] != ' ' && now[ln - 1] == ':' && ln - 1 < sizeof section)
-            snprintf(section, sizeof section, "%.*s", (int)(ln - 1), now);
-        if (lw != ln || memcmp(was, now, lw)) {
-            const char *key = now + strspn(now, " ");
-            size_t klen = strcspn(key, ":\n");
-            char name[192];
-            snprintf(name, sizeof name, "%s.%.*s", section, (int)klen, key);
-            int free_key = 0;
-            for (int i = 0; resume_free_keys[i]; i++) free_key |= !strcmp(name, resume_free_keys[i]);
-            size_t iw = strspn(was, " ");
-            if (!free_key)
-                return df_fail(err, "%s: the run was started with '%.*s' (%s), now '%.*s'; only train.epochs and "
-                               "train.max_steps (to extend or end a run), paths and thread counts may change on "
-                               "resume", path, (int)(lw > iw ? lw - iw : 0), was + (lw > iw ? iw : lw), section,
-                               (int)(ln - (size_t)(key - now)), key);
-        }
-        was += lw + (was[lw] == '\n');
-        now += ln + (now[ln] == '\n');
+/* A value as the config shows it: a scalar's text, a list's items in brackets. */
+static void value_text(const df_cfg_node *n, char *buf, size_t size) {
+    if (!n) {
+        snprintf(buf, size, "(absent)");
+    } else if (n->kind == DF_CFG_NODE_SCALAR) {
+        snprintf(buf, size, "%s", n->text);
+    } else {
+        size_t len = (size_t)snprintf(buf, size, "[");
+        for (int i = 0; i < n->n && len < size; i++)
+            len += (size_t)snprintf(buf + len, size - len, "%s%s", i ? ", " : "", n->items[i]->text);
+        if (len < size) snprintf(buf + len, size - len, "]");
     }
-    return 0;
+}
+
+/* The saved config (was) against this one (now): 0 when they differ in resume_free_keys only; otherwise an
+ * error naming the first key that differs, with both values. */
+static int changed_key(const char *was, const char *now, const char *path, df_error *err) {
+    df_cfg_node *a = NULL, *b = NULL;
+    char where[256];
+    int rc = df_cfg_parse_string(was, path, 0, "/", &a, err) || df_cfg_parse_string(now, path, 0, "/", &b, err)
+                 ? -1 : 0;
+    if (rc == 0 && df_cfg_tree_diff(a, b, resume_free_keys, where, sizeof where)) {
+        where[strcspn(where, "[")] = '\0'; /* a list's item: the whole list */
+        const char *dot = strrchr(where, '.'), *key = dot ? dot + 1 : where;
+        char section[256], v_was[256], v_now[256];
+        snprintf(section, sizeof section, "%.*s", dot ? (int)(dot - where) : 0, where);
+        value_text(df_cfg_find(a, where), v_was, sizeof v_was);
+        value_text(df_cfg_find(b, where), v_now, sizeof v_now);
+        rc = df_fail(err, "%s: the run was started with '%s: %s' (%s), now '%s: %s'; only train.epochs and "
+                     "train.max_steps (to extend or end a run), paths and thread counts may change on resume", path,
+                     key, v_was, section, key, v_now);
+    }
+    df_cfg_free(a);
+    df_cfg_free(b);
+    return rc;
 }
 
 /* Whether <dir> holds a checkpoint to resume; otherwise an error saying so. */
