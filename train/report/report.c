@@ -196,12 +196,7 @@ static int body(FILE *f, const df_report *r, const df_report_extra *x, df_error 
     return 0;
 }
 
-int df_report_render(const df_report *r, char **html, size_t *len, df_error *err) {
-    return df_report_render_extra(r, NULL, html, len, err);
-}
-
-int df_report_render_extra(const df_report *r, const df_report_extra *x, char **html, size_t *len,
-                           df_error *err) {
+int df_report_render(const df_report *r, const df_report_extra *x, char **html, size_t *len, df_error *err) {
     static const df_report_extra none;
     if (!x) x = &none;
     if (check(r, err)) return -1;
@@ -226,14 +221,10 @@ int df_report_render_extra(const df_report *r, const df_report_extra *x, char **
     return rc;
 }
 
-int df_report_write(const df_report *r, const char *path, df_error *err) {
-    return df_report_write_extra(r, NULL, path, err);
-}
-
-int df_report_write_extra(const df_report *r, const df_report_extra *x, const char *path, df_error *err) {
+int df_report_write(const df_report *r, const df_report_extra *x, const char *path, df_error *err) {
     char *html;
     size_t len;
-    if (df_report_render_extra(r, x, &html, &len, err)) return -1;
+    if (df_report_render(r, x, &html, &len, err)) return -1;
     int rc = df_write_file_atomic(path, html, len, err);
     free(html);
     return rc;

@@ -116,14 +116,12 @@ typedef struct {
     const char *config_text; /* the run's config, shown as preformatted text, or NULL */
 } df_report_extra;
 
-/* The HTML in memory (*html is malloc'd, *len bytes). Fails on inconsistent input (a label outside 0..K-1,
- * K < 2) or an overlay file that cannot be read, naming it. */
-int df_report_render(const df_report *r, char **html, size_t *len, df_error *err);
+/* The HTML of r with the extra parts x (may be NULL; e.g. a study's verdict, {.verdict = &v}) in memory
+ * (*html is malloc'd, *len bytes). Fails on inconsistent input (a label outside 0..K-1, K < 2) or an overlay
+ * file that cannot be read, naming it. */
+int df_report_render(const df_report *r, const df_report_extra *x, char **html, size_t *len, df_error *err);
 /* Renders and writes atomically to path. */
-int df_report_write(const df_report *r, const char *path, df_error *err);
-/* The same with the extra parts x (may be NULL): e.g. a study's verdict, {.verdict = &v}. */
-int df_report_render_extra(const df_report *r, const df_report_extra *x, char **html, size_t *len, df_error *err);
-int df_report_write_extra(const df_report *r, const df_report_extra *x, const char *path, df_error *err);
+int df_report_write(const df_report *r, const df_report_extra *x, const char *path, df_error *err);
 
 /* The report of one run directory (dermfuse report): learning curves from metrics.jsonl; ROC, confusion
  * matrix and a calibration diagram from test_predictions.csv; config.yaml as text. Without

@@ -125,7 +125,7 @@ int df_report_run(const char *run_dir, const char *out_path, int *in_progress, d
                        .n_models = 1, .models = &md};
         df_report_extra x = {.single_run = 1, .monitor = monitor ? monitor : "auc", .note = live ? note : NULL,
                              .refresh_s = live ? 30 : 0, .config_text = config};
-        rc = df_report_write_extra(&r, &x, out, err);
+        rc = df_report_write(&r, &x, out, err);
     }
     if (in_progress) *in_progress = live;
     if (has_curve) df_report_curve_free(&curve);

@@ -128,7 +128,7 @@ int df_study_write_report(const df_study_cfg *st, const df_study_run *res, const
     df_report rep = {title, about, data->K, (const char *const *)data->class_names, n_tables, tables,
                      st->n_models, models};
     const df_report_extra extra = {.verdict = &verdict};
-    int rc = df_report_write_extra(&rep, &extra, path, err);
+    int rc = df_report_write(&rep, &extra, path, err);
     free(about);
     free(models);
     return rc;

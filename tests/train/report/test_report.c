@@ -240,7 +240,7 @@ static void test_two_classes(void) {
     char *html;
     size_t len;
     df_error err;
-    CHECK(df_report_render(&r, &html, &len, &err) == 0);
+    CHECK(df_report_render(&r, NULL, &html, &len, &err) == 0);
     CHECK(strlen(html) == len);
     static const char *sections[] = {"about", "results", "roc", "curves", "confusion", "embedding", "gradcam"};
     for (int i = 0; i < 7; i++) CHECK_MSG(has_id(html, "section", sections[i]), "section %s", sections[i]);
@@ -316,13 +316,13 @@ static void test_two_classes(void) {
     /* the same input renders the same bytes */
     char *again;
     size_t len2;
-    CHECK(df_report_render(&r, &again, &len2, &err) == 0);
+    CHECK(df_report_render(&r, NULL, &again, &len2, &err) == 0);
     CHECK(len2 == len && memcmp(again, html, len) == 0);
     free(again);
     /* writing to a file; a missing overlay is an error naming it */
     char path[400];
     snprintf(path, sizeof path, "%s/report.html", fx.dir);
-    CHECK(df_report_write(&r, path, &err) == 0);
+    CHECK(df_report_write(&r, NULL, path, &err) == 0);
     unsigned char *file;
     size_t flen;
     CHECK(df_read_file(path, (size_t)1 << 30, &file, &flen, &err) == 0 && flen == len);
@@ -330,14 +330,14 @@ static void test_two_classes(void) {
     unlink(path);
     const char *missing[2] = {"/nonexistent/ov.png", "/nonexistent/ov.png"};
     fx.models[0].overlay_paths = missing;
-    CHECK(df_report_render(&r, &again, &len2, &err) == -1);
+    CHECK(df_report_render(&r, NULL, &again, &len2, &err) == -1);
     CHECK(strstr(err.msg, "/nonexistent/ov.png") != NULL);
     fx.models[0].overlay_paths = fx.paths;
     int bad[N];
     memcpy(bad, fx.labels, sizeof bad);
     bad[5] = 2;
     fx.models[2].labels = bad;
-    CHECK(df_report_render(&r, &again, &len2, &err) == -1);
+    CHECK(df_report_render(&r, NULL, &again, &len2, &err) == -1);
     CHECK(strstr(err.msg, "sample 5") != NULL);
     free(html);
     fixture_free(&fx);
@@ -350,7 +350,7 @@ static void test_three_classes(void) {
     char *html;
     size_t len;
     df_error err;
-    CHECK(df_report_render(&r, &html, &len, &err) == 0);
+    CHECK(df_report_render(&r, NULL, &html, &len, &err) == 0);
     for (int k = 0; k < 3; k++) {
         char id[16];
         snprintf(id, sizeof id, "roc-%d", k);
@@ -408,7 +408,7 @@ static void test_verdict(void) {
     char *html;
     size_t len;
     df_error err;
-    CHECK(df_report_render_extra(&r, &x, &html, &len, &err) == 0);
+    CHECK(df_report_render(&r, &x, &html, &len, &err) == 0);
     CHECK(has_id(html, "section", "verdict") && has_id(html, "table", "verdict-best") &&
           has_id(html, "table", "verdict-tests"));
     /* at the top: before the first other section */
@@ -519,7 +519,7 @@ int main(int argc, char **argv) {
         df_report r = make_report(&fx, 2);
         df_error err;
         df_report_extra x = {.verdict = &verdict};
-        int rc = df_report_write_extra(&r, &x, argv[2], &err);
+        int rc = df_report_write(&r, &x, argv[2], &err);
         if (rc) fprintf(stderr, "%s\n", err.msg);
         fixture_free(&fx);
         return rc ? 1 : 0;
