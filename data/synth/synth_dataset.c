@@ -18,13 +18,6 @@ void df_synth_dataset_defaults(df_synth_dataset_opts *o) {
                                  .quality = 92, .hair = 1};
 }
 
-static char *join(const char *a, const char *b) {
-    size_t n = strlen(a) + strlen(b) + 2;
-    char *p = df_malloc(n);
-    snprintf(p, n, "%s/%s", a, b);
-    return p;
-}
-
 /* --- drawing ---------------------------------------------------------------------------------------------- */
 
 typedef struct {
@@ -152,7 +145,7 @@ static void draw_isic(job *j, const char *imgdir, char **names, const int *label
     const df_synth_dataset_opts *o = j->o;
 #pragma omp parallel for schedule(dynamic, 8)
     for (long i = 0; i < n; i++) {
-        char *ip = join(imgdir, names[i]), *mr = mask_rel(names[i], 0), *mp = join(o->out, mr);
+        char *ip = df_path_join(imgdir, names[i]), *mr = mask_rel(names[i], 0), *mp = df_path_join(o->out, mr);
         df_error e;
         if (draw_one(j, DF_SYNTH_DERMOSCOPIC, i, labels[i], ip, mp, from ? is_png_name(names[i]) : o->png, NULL, &e))
             record(j, i, &e);
@@ -166,7 +159,7 @@ static int run_isic(job *j, const df_synth_input *in, df_synth_dataset_report *r
     const df_synth_dataset_opts *o = j->o;
     int from = o->from_metadata != NULL;
     long n = from ? in->n : o->n;
-    char *imgdir = join(o->out, "images"), *maskdir = join(o->out, "masks");
+    char *imgdir = df_path_join(o->out, "images"), *maskdir = df_path_join(o->out, "masks");
     int rc = df_make_dirs(imgdir, err) || df_make_dirs(maskdir, err) ? -1 : 0;
     char **names = from ? in->names : df_calloc((size_t)n, sizeof(char *));
     int *labels = from ? in->labels : df_malloc(sizeof(int) * (size_t)n);
@@ -184,7 +177,7 @@ static int run_isic(job *j, const df_synth_input *in, df_synth_dataset_report *r
     if (rc == 0) {
         const char *base = from ? strrchr(o->from_metadata, '/') : NULL;
         base = from ? (base ? base + 1 : o->from_metadata) : "metadata.csv";
-        char *csv = join(o->out, base);
+        char *csv = df_path_join(o->out, base);
         rc = from ? write_input_csv(in, csv, err) : write_isic_csv(j, csv, names, labels, n, err);
         free(csv);
     }
@@ -243,16 +236,16 @@ static void draw_lesion(job *j, const char *root, const char *maskdir, long i, i
     const df_synth_dataset_opts *o = j->o;
     char lesion[32], buf[64];
     snprintf(lesion, sizeof lesion, "IL_%07ld", i);
-    char *dir = join(root, lesion);
+    char *dir = df_path_join(root, lesion);
     df_error e;
     if (df_make_dirs(dir, &e)) {
         record(j, i, &e);
     } else {
         for (int v = 0; v < 2; v++) {
             snprintf(buf, sizeof buf, "ISIC_%07ld.%s", 2 * i + v, ext_of(o->png));
-            char *ip = join(dir, buf);
+            char *ip = df_path_join(dir, buf);
             snprintf(buf, sizeof buf, "ISIC_%07ld.png", 2 * i + v);
-            char *mp = join(maskdir, buf);
+            char *mp = df_path_join(maskdir, buf);
             df_synth_info info;
             if (draw_one(j, v == 0 ? DF_SYNTH_DERMOSCOPIC : DF_SYNTH_CLINICAL, i, (int)(i % j->classes), ip, mp,
                          o->png, &info, &e))
@@ -268,7 +261,7 @@ static void draw_lesion(job *j, const char *root, const char *maskdir, long i, i
 static int run_milk(job *j, df_synth_dataset_report *rep, df_error *err) {
     const df_synth_dataset_opts *o = j->o;
     long n = o->n;
-    char *root = join(o->out, "MILK10k_Training_Input"), *maskdir = join(o->out, "masks");
+    char *root = df_path_join(o->out, "MILK10k_Training_Input"), *maskdir = df_path_join(o->out, "masks");
     int *tones = NULL;
     int rc = df_make_dirs(root, err) || df_make_dirs(maskdir, err) ? -1 : 0;
     if (rc == 0) {
@@ -278,8 +271,8 @@ static int run_milk(job *j, df_synth_dataset_report *rep, df_error *err) {
         if (j->failed_at < n) rc = df_fail(err, "%s", j->first.msg);
     }
     if (rc == 0) {
-        char *meta = join(o->out, "MILK10k_Training_Metadata.csv");
-        char *gt = join(o->out, "MILK10k_Training_GroundTruth.csv");
+        char *meta = df_path_join(o->out, "MILK10k_Training_Metadata.csv");
+        char *gt = df_path_join(o->out, "MILK10k_Training_GroundTruth.csv");
         rc = write_milk_csvs(j, meta, gt, tones, err);
         free(meta);
         free(gt);

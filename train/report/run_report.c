@@ -1,5 +1,4 @@
 /* run_report.c: the report of one run directory (df_report_run, see report.h). */
-#include <ctype.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,27 +6,20 @@
 
 #include "core/io/files.h"
 #include "data/table/csv.h"
+#include "train/config/config_tree.h"
 #include "train/report/report.h"
 
 enum { MAX_CONFIG_BYTES = 1 << 24 };
 
-/* The value of the first "monitor:" key in the config's text (the run's train.monitor), or NULL. */
-static char *monitor_of(const char *config) {
-    for (const char *line = config; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
-        const char *s = line;
-        while (*s == ' ') s++;
-        if (strncmp(s, "monitor:", 8)) continue;
-        s += 8;
-        while (*s == ' ' || *s == '"' || *s == '\'') s++;
-        size_t n = 0;
-        while (isalnum((unsigned char)s[n]) || s[n] == '_') n++;
-        if (!n) return NULL;
-        char *m = df_malloc(n + 1);
-        memcpy(m, s, n);
-        m[n] = 0;
-        return m;
-    }
-    return NULL;
+/* The run's train.monitor from its saved config, or NULL where the config does not parse or say. */
+static char *monitor_of(const char *config, const char *path) {
+    df_cfg_node *root;
+    df_error err;
+    if (df_cfg_parse_string(config, path, 0, NULL, &root, &err)) return NULL;
+    const df_cfg_node *m = df_cfg_find(root, "train.monitor");
+    char *monitor = m && m->kind == DF_CFG_NODE_SCALAR ? df_strdup(m->text) : NULL;
+    df_cfg_free(root);
+    return monitor;
 }
 
 typedef struct {
@@ -103,7 +95,7 @@ int df_report_run(const char *run_dir, const char *out_path, int *in_progress, d
     int rc = 0, live = access(pred_path, F_OK) != 0;
     if (access(cfg_path, F_OK) == 0) {
         if (df_read_file(cfg_path, MAX_CONFIG_BYTES, &text, &len, err)) rc = -1;
-        else config = df_realloc(text, len + 1), config[len] = 0, monitor = monitor_of(config);
+        else config = (char *)text, monitor = monitor_of(config, cfg_path); /* df_read_file ends it with a NUL */
     } else if (access(log_path, F_OK) != 0) {
         rc = df_fail(err, "%s: not a run directory (no config.yaml or metrics.jsonl)", run_dir);
     }
