@@ -6,19 +6,6 @@
 #include "core/gemm/gemm.h"
 #include "train/cli/commands.h"
 
-const char *df_cli_examples(const char *command) {
-    static const struct {
-        const char *command, *examples;
-    } table[] = {
-        {"train", DF_EXAMPLES_TRAIN},     {"eval", DF_EXAMPLES_EVAL},
-        {"predict", DF_EXAMPLES_PREDICT}, {"compare", DF_EXAMPLES_COMPARE},
-        {"show-batch", DF_EXAMPLES_SHOW_BATCH},
-    };
-    for (size_t i = 0; i < sizeof table / sizeof *table; i++)
-        if (!strcmp(table[i].command, command)) return table[i].examples;
-    return NULL;
-}
-
 int df_cli_parse(const df_cli_command *cmd, int argc, char **argv, df_cli *cli) {
     memset(cli, 0, sizeof *cli);
     cli->checkpoint = "best";
@@ -49,7 +36,7 @@ int df_cli_parse(const df_cli_command *cmd, int argc, char **argv, df_cli *cli) 
     if (cmd->which & DF_CLI_OUT)
         opts[n++] = (df_arg_opt)DF_OPT_REQUIRED("--out", &cli->out, "FILE.csv", "where to write the predictions");
     df_arg_pos pos = {cmd->positional, &cli->config, cmd->positional_help};
-    df_args_spec spec = {cmd->command, cmd->summary, opts, n, &pos, 1, df_cli_examples(cmd->command)};
+    df_args_spec spec = {cmd->command, cmd->summary, opts, n, &pos, 1, cmd->examples};
     int st = df_args_parse(&spec, argc, argv, stdout, stderr);
     if (st)
         return st;

@@ -9,7 +9,8 @@
 
 int df_cmd_compare(int argc, char **argv) {
     static const df_cli_command cmd = {"compare", DF_SUMMARY_COMPARE,
-                                       "STUDY.yaml", "the study's YAML file", DF_CLI_GEMM};
+                                       "STUDY.yaml", "the study's YAML file", DF_CLI_GEMM,
+                                       DF_EXAMPLES_COMPARE};
     df_cli cli;
     int st = df_cli_parse(&cmd, argc, argv, &cli);
     if (st) return df_args_exit_status(st);

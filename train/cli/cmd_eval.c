@@ -50,9 +50,11 @@ static int write_predictions(const df_run_config *cfg, const char *path, const d
 
 static int eval_or_predict(int argc, char **argv, int write_csv) {
     static const df_cli_command eval = {"eval", DF_SUMMARY_EVAL,
-                                        "CONFIG", "the run's YAML config", DF_CLI_CHECKPOINT_SPLIT};
+                                        "CONFIG", "the run's YAML config", DF_CLI_CHECKPOINT_SPLIT,
+                                        DF_EXAMPLES_EVAL};
     static const df_cli_command predict = {"predict", DF_SUMMARY_PREDICT, "CONFIG",
-                                           "the run's YAML config", DF_CLI_CHECKPOINT_SPLIT | DF_CLI_OUT};
+                                           "the run's YAML config", DF_CLI_CHECKPOINT_SPLIT | DF_CLI_OUT,
+                                           DF_EXAMPLES_PREDICT};
     df_cli cli;
     int st = df_cli_parse(write_csv ? &predict : &eval, argc, argv, &cli);
     if (st) return df_args_exit_status(st);

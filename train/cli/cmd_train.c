@@ -26,7 +26,7 @@ static void write_report(const char *run_dir, void *ctx) {
 int df_cmd_train(int argc, char **argv) {
     static const df_cli_command cmd = {"train", DF_SUMMARY_TRAIN,
                                        "CONFIG", "the run's YAML config",
-                                       DF_CLI_GEMM | DF_CLI_RESUME_QUIET};
+                                       DF_CLI_GEMM | DF_CLI_RESUME_QUIET, DF_EXAMPLES_TRAIN};
     df_cli cli;
     int st = df_cli_parse(&cmd, argc, argv, &cli);
     if (st) return df_args_exit_status(st);

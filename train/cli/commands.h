@@ -63,9 +63,6 @@ int df_cmd_report(int argc, char **argv);
 int df_cmd_show_batch(int argc, char **argv);
 int df_cmd_version(int argc, char **argv);
 
-/* The examples of a config-taking command, by name (NULL for none). */
-const char *df_cli_examples(const char *command);
-
 /* --gemm's help (train, compare, show-batch, version). */
 #define DF_CLI_GEMM_HELP                                                                                         \
     "matrix-multiply backend: auto = the best hand-written kernel this CPU runs (avx512, else avx2, else "       \
@@ -90,6 +87,7 @@ typedef struct {
     const char *command, *summary;
     const char *positional, *positional_help; /* "CONFIG", "the run's YAML config" */
     unsigned which;
+    const char *examples; /* lines printed under "examples:" at the end of --help (DF_EXAMPLES_*) */
 } df_cli_command;
 
 /* Parses the shared options of cmd into cli, then applies --threads (omp_set_num_threads) and --gemm
