@@ -25,6 +25,8 @@
 #ifndef DF_GRAPH_H
 #define DF_GRAPH_H
 
+#include "core/limits.h"
+
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -35,7 +37,7 @@
 #define DF_NAME_MAX 96
 #define DF_MAX_INPUTS 4
 #define DF_MAX_NODE_PARAMS 4
-#define DF_MAX_CLASSES 64
+#define DF_MAX_CLASSES DF_LIMIT_CLASSES
 
 typedef struct df_graph df_graph;
 typedef struct df_node df_node;

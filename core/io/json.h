@@ -16,12 +16,14 @@
 #ifndef DF_JSON_H
 #define DF_JSON_H
 
+#include "core/limits.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
 #include "core/error.h"
 
-#define DF_JSON_MAX_DEPTH 64
+#define DF_JSON_MAX_DEPTH DF_LIMIT_JSON_DEPTH
 
 typedef enum {
     DF_JSON_NULL,

@@ -24,14 +24,16 @@
 #ifndef DF_SAFETENSORS_H
 #define DF_SAFETENSORS_H
 
+#include "core/limits.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
 #include "core/error.h"
 
-#define DF_ST_MAX_RANK 8
-#define DF_ST_MAX_HEADER 100000000 /* bytes; the Python reader's limit too */
-#define DF_ST_MAX_FILE_BYTES ((size_t)1 << 40) /* a file larger than this is refused unread */
+#define DF_ST_MAX_RANK DF_LIMIT_SAFETENSORS_RANK
+#define DF_ST_MAX_HEADER DF_LIMIT_SAFETENSORS_HEADER
+#define DF_ST_MAX_FILE_BYTES DF_LIMIT_SAFETENSORS_BYTES
 #define DF_ST_CHECKSUM_KEY "df.checksum"
 
 /* ---- writing ---- */

@@ -62,6 +62,7 @@ typedef struct {
     char *real[DF_CFG_MAX_BASE_DEPTH + 1];
     char *shown[DF_CFG_MAX_BASE_DEPTH + 1];
     int depth;
+    int files_read; /* every inclusion counted, so repeated diamonds cannot explode */
 } chain;
 
 static int load_rec(const char *shown, const df_cfg_node *from, chain *ch, df_cfg_node **out, df_error *err);
@@ -98,7 +99,14 @@ static int load_rec(const char *shown, const df_cfg_node *from, chain *ch, df_cf
     }
     if (ch->depth >= DF_CFG_MAX_BASE_DEPTH) {
         free(real);
-        return df_cfg_fail(err, from, "bases nest deeper than %d files", DF_CFG_MAX_BASE_DEPTH);
+        return df_cfg_fail(err, from, "bases nest deeper than the limit of %d files (config.base_depth)",
+                           DF_CFG_MAX_BASE_DEPTH);
+    }
+    if (++ch->files_read > DF_LIMIT_CONFIG_BASE_FILES) {
+        free(real);
+        return df_cfg_fail(err, from, "more than the limit of %d base files read for one config, each inclusion "
+                           "counted (config.base_files); a base listed twice is read twice",
+                           DF_LIMIT_CONFIG_BASE_FILES);
     }
     df_cfg_node *root;
     if (df_cfg_parse_file(shown, &root, err)) {
@@ -144,7 +152,7 @@ static int load_rec(const char *shown, const df_cfg_node *from, chain *ch, df_cf
 }
 
 int df_cfg_load(const char *path, df_cfg_node **root, df_error *err) {
-    chain ch = {.depth = 0};
+    chain ch = {.depth = 0, .files_read = 0};
     *root = NULL;
     return load_rec(path, NULL, &ch, root, err);
 }

@@ -14,9 +14,12 @@ static int key_char(char ch) {
 
 int df_cfg_set(df_cfg_node *root, const char *assignment, df_error *err) {
     DF_ASSERT(root && root->kind == DF_CFG_NODE_MAP);
-    size_t name_len = strlen(assignment) + 32;
+    /* The mark names the argument; a very long one is shortened so messages keep their reason. */
+    size_t shown = strlen(assignment) > 160 ? 160 : strlen(assignment);
+    size_t name_len = shown + 40;
     char *file = df_malloc(name_len);
-    snprintf(file, name_len, "<command line --set %s>", assignment);
+    snprintf(file, name_len, "<command line --set %.*s%s>", (int)shown, assignment,
+             shown < strlen(assignment) ? "..." : "");
     df_cfg_node *value = NULL;
     int rc = -1;
 
@@ -27,7 +30,9 @@ int df_cfg_set(df_cfg_node *root, const char *assignment, df_error *err) {
     }
     /* Check the whole path before touching the tree, so a failed override changes nothing. */
     size_t component = 0;
+    int parts = 1;
     for (const char *p = assignment; p < eq; p++) {
+        parts += *p == '.';
         int at_start = p == assignment || p[-1] == '.';
         if (*p == '.' ? (at_start || p + 1 == eq) : !key_char(*p)) {
             df_fail(err, "%s:1:%d: a key path is names of letters, digits, '_' or '-' joined by '.'", file,
@@ -47,6 +52,12 @@ int df_cfg_set(df_cfg_node *root, const char *assignment, df_error *err) {
     if (df_cfg_parse_string(eq + 1, file, (int)(eq + 1 - assignment), NULL, &value, err)) goto done;
     if (value->kind == DF_CFG_NODE_MAP) {
         df_cfg_fail(err, value, "a --set value must be a value or a list [a, b]; set one key at a time");
+        goto done;
+    }
+    /* The root mapping and one mapping per dotted part before the last, then the value's own levels. */
+    if (parts + df_cfg_depth(value) > DF_LIMIT_CONFIG_DEPTH) {
+        df_fail(err, "%s:1:1: the key path and value nest deeper than the limit of %d levels (config.depth)",
+                file, DF_LIMIT_CONFIG_DEPTH);
         goto done;
     }
 

@@ -102,6 +102,15 @@ int df_cfg_is_null(const df_cfg_node *n) {
     return !t[0] || !strcmp(t, "~") || !strcmp(t, "null") || !strcmp(t, "Null") || !strcmp(t, "NULL");
 }
 
+int df_cfg_depth(const df_cfg_node *n) {
+    int deepest = 0;
+    for (int i = 0; i < n->n; i++) {
+        int d = df_cfg_depth(n->items[i]);
+        if (d > deepest) deepest = d;
+    }
+    return n->kind == DF_CFG_NODE_SCALAR ? 0 : deepest + 1;
+}
+
 static long count_nodes(const df_cfg_node *n) {
     long c = 1;
     for (int i = 0; i < n->n; i++) c += count_nodes(n->items[i]) + (n->keys ? 1 : 0);
@@ -123,6 +132,7 @@ typedef struct {
     anchor *anchors;
     int n_anchors;
     long n_nodes;
+    int depth; /* mappings and lists open around the node being parsed */
     df_error *err;
 } parse_ctx;
 
@@ -174,7 +184,20 @@ static int parse_alias(parse_ctx *c, yaml_event_t *ev, df_cfg_node **out) {
         if (strcmp(c->anchors[i].name, name) != 0) continue;
         long size = count_nodes(c->anchors[i].node);
         if (c->n_nodes + size > DF_CFG_MAX_NODES) {
-            fail_at(c, ev->start_mark, "alias expands the document past the node limit", NULL);
+            {
+            char what[120];
+            snprintf(what, sizeof what, "alias expands the document past the limit of %d values (config.nodes)",
+                     DF_LIMIT_CONFIG_NODES);
+            fail_at(c, ev->start_mark, what, NULL);
+        }
+            yaml_event_delete(ev);
+            return -1;
+        }
+        if (c->depth + df_cfg_depth(c->anchors[i].node) > DF_LIMIT_CONFIG_DEPTH) {
+            char what[120];
+            snprintf(what, sizeof what, "alias nests mappings and lists deeper than the limit of %d levels "
+                     "(config.depth)", DF_LIMIT_CONFIG_DEPTH);
+            fail_at(c, ev->start_mark, what, NULL);
             yaml_event_delete(ev);
             return -1;
         }
@@ -266,7 +289,19 @@ static int parse_seq(parse_ctx *c, df_cfg_node *seq) {
 static int parse_node(parse_ctx *c, yaml_event_t *ev, df_cfg_node **out) {
     *out = NULL;
     if (c->n_nodes >= DF_CFG_MAX_NODES) {
-        fail_at(c, ev->start_mark, "document has too many nodes", NULL);
+        char what[120];
+        snprintf(what, sizeof what, "document has more than the limit of %d values (config.nodes)",
+                 DF_LIMIT_CONFIG_NODES);
+        fail_at(c, ev->start_mark, what, NULL);
+        yaml_event_delete(ev);
+        return -1;
+    }
+    if ((ev->type == YAML_SEQUENCE_START_EVENT || ev->type == YAML_MAPPING_START_EVENT) &&
+        c->depth >= DF_LIMIT_CONFIG_DEPTH) {
+        char what[120];
+        snprintf(what, sizeof what, "mappings and lists nest deeper than the limit of %d levels (config.depth)",
+                 DF_LIMIT_CONFIG_DEPTH);
+        fail_at(c, ev->start_mark, what, NULL);
         yaml_event_delete(ev);
         return -1;
     }
@@ -295,14 +330,18 @@ static int parse_node(parse_ctx *c, yaml_event_t *ev, df_cfg_node **out) {
         if (ev->data.sequence_start.anchor)
             anchor_name = df_strdup((const char *)ev->data.sequence_start.anchor);
         yaml_event_delete(ev);
+        c->depth++;
         rc = parse_seq(c, n);
+        c->depth--;
         break;
     case YAML_MAPPING_START_EVENT:
         if (refuse_tag(c, ev, ev->data.mapping_start.tag)) return -1;
         n = node_at(c, DF_CFG_NODE_MAP, "", 0, ev->start_mark);
         if (ev->data.mapping_start.anchor) anchor_name = df_strdup((const char *)ev->data.mapping_start.anchor);
         yaml_event_delete(ev);
+        c->depth++;
         rc = parse_map(c, n);
+        c->depth--;
         break;
     default:
         fail_at(c, ev->start_mark, "unexpected YAML structure", NULL);

@@ -7,17 +7,23 @@
  * Accepted YAML, strictly: one document whose top level is a mapping (an empty file is an empty mapping);
  * keys are non-empty scalars; a duplicate key is an error naming both places. Anchors and aliases are
  * supported (an alias is a deep copy of the anchored node; the copy's top node is marked where the alias
- * was written, its inner nodes where they were first written); a document that expands past
- * DF_CFG_MAX_NODES nodes is refused. Tags (`!!str`), merge keys (`<<`) and multiple documents are refused.
+ * was written, its inner nodes where they were first written). A document that expands past
+ * DF_LIMIT_CONFIG_NODES values, or nests mappings and lists (aliases expanded) deeper than
+ * DF_LIMIT_CONFIG_DEPTH, is refused (core/limits.h), so no tree is deep enough for the recursive walks here
+ * to exhaust the stack. Tags (`!!str`), merge keys (`<<`) and multiple documents are refused.
  *
  * Bases: a top-level key `base:` names one file or a list of files (relative to the including file). Each
  * base is loaded the same way (bases of bases included), later bases override earlier ones, and the
  * including file overrides them all: mappings merge key by key, recursively; scalars and sequences are
  * replaced whole. A node keeps the marks of the file that supplied it. A base that includes itself through
- * any chain is an error listing the chain. The `base` key is removed from the loaded tree.
+ * any chain is an error listing the chain. A base reached twice (a diamond) is read twice, so the files read
+ * for one config, each inclusion counted, are limited (DF_LIMIT_CONFIG_BASE_FILES): a few dozen levels of
+ * files listing the same base twice would otherwise take exponential time. The `base` key is removed from
+ * the loaded tree.
  *
  * Overrides: `df_cfg_set(root, "train.lr=0.01")` parses the value as YAML (a scalar or a flow sequence
- * `[a, b]`; a mapping is refused: set one key per override) and puts it at the dotted path, replacing a
+ * `[a, b]`; a mapping is refused: set one key per override; the path and the value together nest at most
+ * DF_LIMIT_CONFIG_DEPTH levels) and puts it at the dotted path, replacing a
  * value or creating keys and mappings on the way. Such nodes are marked with the file
  * `<command line --set train.lr=0.01>`, line 1 and the column within that argument. Whether the key is
  * valid is decided when the tree is bound to a schema (config_schema.h).
@@ -28,13 +34,15 @@
 #ifndef DF_CONFIG_TREE_H
 #define DF_CONFIG_TREE_H
 
+#include "core/limits.h"
+
 #include <stdio.h>
 
 #include "core/error.h"
 
-#define DF_CFG_MAX_NODES 100000
-#define DF_CFG_MAX_FILE_BYTES (16u << 20)
-#define DF_CFG_MAX_BASE_DEPTH 32
+#define DF_CFG_MAX_NODES DF_LIMIT_CONFIG_NODES
+#define DF_CFG_MAX_FILE_BYTES DF_LIMIT_CONFIG_BYTES
+#define DF_CFG_MAX_BASE_DEPTH DF_LIMIT_CONFIG_BASE_DEPTH
 
 typedef enum { DF_CFG_NODE_SCALAR = 1, DF_CFG_NODE_SEQ, DF_CFG_NODE_MAP } df_cfg_kind;
 
@@ -72,6 +80,9 @@ df_cfg_node *df_cfg_merge(df_cfg_node *base, df_cfg_node *over);
 /* A mapping's value for key, or NULL; a dotted path ("train.lr") from a mapping, or NULL. */
 df_cfg_node *df_cfg_get(const df_cfg_node *map, const char *key);
 df_cfg_node *df_cfg_find(const df_cfg_node *root, const char *dotted);
+
+/* Levels of mappings and lists: 0 for a scalar, 1 for a flat list. Trees never exceed DF_LIMIT_CONFIG_DEPTH. */
+int df_cfg_depth(const df_cfg_node *node);
 
 /* A plain scalar that YAML reads as null: empty, "~", "null", "Null", "NULL". */
 int df_cfg_is_null(const df_cfg_node *node);

@@ -24,11 +24,13 @@
 #ifndef DF_METRICS_H
 #define DF_METRICS_H
 
+#include "core/limits.h"
+
 #include <stdio.h>
 
 #include "core/error.h"
 
-#define DF_METRICS_MAX_CLASSES 64
+#define DF_METRICS_MAX_CLASSES DF_LIMIT_CLASSES
 
 typedef struct {
     int n, K;

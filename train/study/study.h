@@ -5,6 +5,8 @@
 #ifndef DF_STUDY_H
 #define DF_STUDY_H
 
+#include "core/limits.h"
+
 #include <stdio.h>
 
 #include "train/analysis/analysis.h"
@@ -13,8 +15,8 @@
 #include "train/report/report.h"
 #include "train/session/run_data.h"
 
-#define DF_STUDY_MAX_MODELS 8
-#define DF_STUDY_MAX_SEEDS 16
+#define DF_STUDY_MAX_MODELS DF_LIMIT_STUDY_MODELS
+#define DF_STUDY_MAX_SEEDS DF_LIMIT_STUDY_SEEDS
 
 typedef struct {
     char *name, *out_dir, *config;

@@ -291,7 +291,7 @@ static void test_yaml_refusals(void) {
     df_cfg_node *n = NULL;
     df_error err = {{0}};
     int rc = df_cfg_parse_string(bomb, "bomb.yaml", 0, NULL, &n, &err);
-    CHECK_MSG(rc == -1 && strstr(err.msg, "node limit"), "bomb: rc %d '%s'", rc, err.msg);
+    CHECK_MSG(rc == -1 && strstr(err.msg, "config.nodes"), "bomb: rc %d '%s'", rc, err.msg);
     if (rc == 0) df_cfg_free(n);
 }
 
