@@ -175,6 +175,21 @@ void df_graph_init_params(df_graph *g, uint64_t seed) {
 
 static size_t align64(size_t n) { return (n + 63) / 64 * 64; }
 
+df_graph_memory df_graph_memory_plan(const df_graph *g) {
+    df_graph_memory m = {0, 0, 0, 0};
+    for (int i = 0; i < g->n_nodes; i++) {
+        const df_node *n = &g->nodes[i];
+        size_t numel = df_shape_numel(n->shape);
+        m.arena += align64(numel * sizeof(float));
+        if (n->requires_grad) m.arena += align64(numel * sizeof(float));
+        m.arena += align64(n->saved_bytes);
+        if (n->scratch_bytes > m.scratch) m.scratch = n->scratch_bytes;
+    }
+    m.params = g->n_param_floats * sizeof(float);
+    m.buffers = g->n_buffer_floats * sizeof(float);
+    return m;
+}
+
 int df_graph_compile(df_graph *g, int loss, uint64_t seed, df_error *err) {
     if (g->failed) return df_fail(err, "%s", g->err.msg);
     if (g->compiled) return df_fail(err, "graph compiled twice");
@@ -198,15 +213,8 @@ int df_graph_compile(df_graph *g, int loss, uint64_t seed, df_error *err) {
             written[j] = 1;
         }
     }
-    size_t bytes = 0, scratch = 0;
-    for (int i = 0; i < g->n_nodes; i++) {
-        df_node *n = &g->nodes[i];
-        size_t numel = df_shape_numel(n->shape);
-        bytes += align64(numel * sizeof(float));
-        if (n->requires_grad) bytes += align64(numel * sizeof(float));
-        bytes += align64(n->saved_bytes);
-        if (n->scratch_bytes > scratch) scratch = n->scratch_bytes;
-    }
+    df_graph_memory plan = df_graph_memory_plan(g);
+    size_t bytes = plan.arena, scratch = plan.scratch;
     g->arena = df_aligned_alloc(bytes);
     g->arena_bytes = bytes;
     g->scratch = df_aligned_alloc(scratch);

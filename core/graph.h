@@ -152,6 +152,14 @@ int df_node_add_tensor(df_graph *g, df_node *n, const char *suffix, df_shape sha
 /* A graph input of per-sample shape `sample` (the batch dimension is added). requires_grad is for tests. */
 int df_input(df_graph *g, const char *name, df_shape sample, int requires_grad);
 
+/* What df_graph_compile allocates, in bytes, known as soon as the graph is built: the arena (activations,
+ * their gradients, what ops save for backward), the parameter block (the gradient block is as large), the
+ * buffer block and the shared scratch area. Callers check it against the memory there is before compiling. */
+typedef struct {
+    size_t arena, params, buffers, scratch;
+} df_graph_memory;
+df_graph_memory df_graph_memory_plan(const df_graph *g);
+
 /* Plans memory and initialises parameters from `seed`. loss is the node backward starts from (-1: none).
  * Returns 0, or -1 with err set (also when a builder failed earlier). */
 int df_graph_compile(df_graph *g, int loss, uint64_t seed, df_error *err);

@@ -34,11 +34,11 @@
 #define DF_LIMIT_IMAGE_PIXELS 100000000LL
 
 /* tensors and checkpoints */
-#define DF_LIMIT_SAFETENSORS_BYTES ((size_t)1 << 40)
+#define DF_LIMIT_SAFETENSORS_BYTES ((size_t)1 << 36) /* read whole: 64 GiB */
 #define DF_LIMIT_SAFETENSORS_HEADER 100000000 /* bytes; the Python reader's limit too */
 #define DF_LIMIT_SAFETENSORS_RANK 8
 #define DF_LIMIT_SAFETENSORS_TENSORS 100000
-#define DF_LIMIT_CHECKPOINT_EPOCHS 1000000   /* train.epochs, and the epoch a checkpoint may say it is at */
+#define DF_LIMIT_CHECKPOINT_EPOCHS 100000    /* train.epochs, and the epoch a checkpoint may say it is at */
 #define DF_LIMIT_WEIGHT_MAGNITUDE 1e6        /* |value| of a loaded weight or optimizer moment */
 
 /* models and studies */

@@ -298,6 +298,15 @@ int df_loader_create(const df_dataset *ds, const int *split, int n_split, const 
     return 0;
 }
 
+size_t df_loader_bytes(const df_loader_opts *o, int n_views, int meta_cols) {
+    size_t slots = (size_t)(o->prefetch > 0 ? o->prefetch : 2 * o->n_workers), bs = (size_t)o->batch_size;
+    size_t plane = (size_t)o->aug.out_w * o->aug.out_h;
+    size_t per = bs * (sizeof(float) + sizeof(int) + sizeof(float) * (size_t)meta_cols);
+    if (o->load_images) per += (size_t)n_views * sizeof(float) * bs * plane * 3;
+    if (o->load_masks) per += sizeof(float) * bs * plane;
+    return slots * per;
+}
+
 void df_loader_free(df_loader *l) {
     if (!l) return;
     if (l->slots) {

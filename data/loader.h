@@ -55,6 +55,10 @@ typedef struct df_loader df_loader;
  * out_w x out_h. */
 void df_loader_defaults(df_loader_opts *o, int out_w, int out_h);
 
+/* The bytes of batch buffers a loader with these options allocates (its ring of prefetched batches), so a
+ * caller can refuse a plan that does not fit in memory before anything is allocated. */
+size_t df_loader_bytes(const df_loader_opts *o, int n_views, int meta_cols);
+
 /* ds and meta must outlive the loader. split[0..n_split) are dataset sample indices; meta (may be NULL) is
  * [ds->n_samples x meta_cols] indexed by dataset sample index. With use_cache, the cache covers every sample
  * of ds (one file per view, shared by loaders over other splits of the same dataset) and is built here. */

@@ -256,3 +256,30 @@ char *df_path_shown(const char *path) {
     free(tidied);
     return shown;
 }
+
+int df_check_plain_name(const char *what, const char *name, int max_parts, df_error *err) {
+    int parts = 0;
+    const char *p = name;
+    for (;;) {
+        const char *end = strchr(p, '/');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (len == 0)
+            return df_fail(err, "%s '%s' has an empty part (a leading, doubled or trailing '/'); it must be a plain "
+                           "name such as 'my-run'", what, name);
+        if (p[0] == '.')
+            return df_fail(err, "%s '%s': a part may not start with '.' ('.', '..' and hidden names could leave "
+                           "or hide in the output folder)", what, name);
+        for (size_t i = 0; i < len; i++) {
+            char c = p[i];
+            if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+                  c == '_' || c == '-' || c == '+'))
+                return df_fail(err, "%s '%s' holds '%c' (byte 0x%02x); use letters, digits, '.', '_', '-' and '+'",
+                               what, name, c >= 32 && c < 127 ? c : '?', (unsigned char)c);
+        }
+        if (++parts > max_parts)
+            return df_fail(err, "%s '%s' has more than %d part%s separated by '/'", what, name, max_parts,
+                           max_parts == 1 ? "" : "s");
+        if (!end) return 0;
+        p = end + 1;
+    }
+}

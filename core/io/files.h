@@ -56,6 +56,11 @@ char *df_path_join(const char *dir, const char *name);
  * (a saved config reloads from anywhere); this is for what is shown: tables, reports, messages. */
 char *df_path_shown(const char *path);
 
+/* Checks that name is a relative path of at most max_parts plain names joined by '/': letters, digits, '.',
+ * '_', '-' and '+', none empty, "." or "..", none starting with '.'. Such a name stays inside the folder it is
+ * joined to, whatever that is. Fails with "<what> '<name>' ..." saying which rule it breaks. */
+int df_check_plain_name(const char *what, const char *name, int max_parts, df_error *err);
+
 /* mkdir -p: creates path and any missing parents. Fails, naming the folder, when one cannot be created or a
  * component exists but is not a folder. */
 int df_make_dirs(const char *path, df_error *err);

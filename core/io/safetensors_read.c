@@ -225,7 +225,8 @@ static int read_file(df_st_file *f, const char **header, size_t *header_len, df_
     uint64_t n = 0;
     for (int i = 7; i >= 0; i--) n = n << 8 | f->file[i];
     if (n > DF_ST_MAX_HEADER)
-        return df_fail(err, "%s: header length %llu is over the %d-byte limit (not a safetensors file, or corrupt)",
+        return df_fail(err, "%s: header length %llu is over the %d-byte limit (safetensors.header; not a safetensors file, "
+                       "or corrupt)",
                        p, (unsigned long long)n, DF_ST_MAX_HEADER);
     if (n > size - 8)
         return df_fail(err, "%s: header length %llu runs past the end of the %zu-byte file (truncated?)", p,
@@ -253,6 +254,11 @@ static int load(df_st_file *f, df_error *err) {
         goto done;
     }
     const df_json *meta = df_json_get(root, "__metadata__");
+    if (root->count - (meta != NULL) > DF_LIMIT_SAFETENSORS_TENSORS) {
+        rc = df_fail(err, "%s: header lists %d tensors, over the limit of %d (safetensors.tensors)", p,
+                     root->count - (meta != NULL), DF_LIMIT_SAFETENSORS_TENSORS);
+        goto done;
+    }
     f->t = df_calloc((size_t)(root->count ? root->count : 1), sizeof *f->t);
     for (int i = 0; i < root->count && !rc; i++) {
         if (&root->items[i] == meta) continue;

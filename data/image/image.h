@@ -13,13 +13,15 @@
 #ifndef DF_IMAGE_H
 #define DF_IMAGE_H
 
+#include "core/limits.h"
+
 #include "core/error.h"
 
 /* Headers claiming more are refused before any pixel memory is allocated. */
-#define DF_IMAGE_MAX_SIDE 16384
-#define DF_IMAGE_MAX_PIXELS 100000000LL
+#define DF_IMAGE_MAX_SIDE DF_LIMIT_IMAGE_SIDE
+#define DF_IMAGE_MAX_PIXELS DF_LIMIT_IMAGE_PIXELS
 /* Image files larger than this are refused unread. */
-#define DF_IMAGE_MAX_FILE_BYTES ((size_t)1 << 30)
+#define DF_IMAGE_MAX_FILE_BYTES DF_LIMIT_IMAGE_BYTES
 
 typedef struct {
     int w, h, c;

@@ -3,6 +3,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include "core/io/files.h"
 
 #include "train/cli/commands.h"
 #include "train/late/run.h"
@@ -15,10 +18,22 @@ static int split_of(const char *name) {
     return -1;
 }
 
-static const char *checkpoint_file(const char *name) {
-    if (!strcmp(name, "best")) return "best.safetensors";
-    if (!strcmp(name, "last")) return "last.safetensors";
-    return name;
+/* best and last are the run folder's; any other name is a file as the user typed it, relative to the working
+ * directory (made absolute here, so the session does not read it as a name inside the run folder). A late-fusion
+ * run has a checkpoint per part, so only best or last can name them. NULL after printing why. */
+static char *checkpoint_file(const char *name, const df_run_config *cfg) {
+    if (!strcmp(name, "best")) return df_strdup("best.safetensors");
+    if (!strcmp(name, "last")) return df_strdup("last.safetensors");
+    if (cfg->model.fusion == DF_FUSION_LATE) {
+        fprintf(stderr, "dermfuse: --checkpoint %s: a late-fusion run has one checkpoint per part; use best or "
+                        "last\n", name);
+        return NULL;
+    }
+    if (name[0] == '/') return df_strdup(name);
+    char *cwd = getcwd(NULL, 0);
+    char *path = cwd ? df_path_join(cwd, name) : df_strdup(name);
+    free(cwd);
+    return path;
 }
 
 static int print_metrics(const df_run_config *cfg, const char *split_name, const df_predictions *p,
@@ -61,19 +76,23 @@ static int eval_or_predict(int argc, char **argv, int write_csv) {
     int split = split_of(cli.split);
     df_run_config cfg;
     if (df_cli_load_config(&cli, &cfg)) return 1;
+    char *checkpoint = checkpoint_file(cli.checkpoint, &cfg);
+    if (!checkpoint) {
+        df_run_config_free(&cfg);
+        return 2;
+    }
     df_error err;
     df_predictions p;
     df_run_data rd;
-    int rc = df_run_predict(&cfg, checkpoint_file(cli.checkpoint), split, 0, &p, &rd, NULL, &err);
-    if (rc == 0)
+    int rc = df_run_predict(&cfg, checkpoint, split, 0, &p, &rd, NULL, &err);
+    free(checkpoint);
+    if (rc == 0) {
         rc = write_csv ? write_predictions(&cfg, cli.out, &p, rd.ds[split], &err)
                        : print_metrics(&cfg, cli.split, &p, rd.ds[split], &err);
-    if (rc == 0) {
         df_predictions_free(&p);
         df_run_data_free(&rd);
-    } else {
-        fprintf(stderr, "dermfuse: %s\n", err.msg);
     }
+    if (rc) fprintf(stderr, "dermfuse: %s\n", err.msg);
     df_run_config_free(&cfg);
     return rc ? 1 : 0;
 }

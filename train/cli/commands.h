@@ -16,6 +16,7 @@
 #define DF_SUMMARY_REPORT "an HTML report of one run (live while it trains)"
 #define DF_SUMMARY_CONFIG_KEYS "list every key of run configs and study files, its default and its meaning"
 #define DF_SUMMARY_SHOW_BATCH "draw one batch as the model sees it (after augmentation) into a PNG grid"
+#define DF_SUMMARY_LIMITS "the bounds on every input (file sizes, nesting, image sides, counts)"
 #define DF_SUMMARY_VERSION "the version, compiler, vector path, GEMM backend, threads and OpenBLAS build"
 
 /* Each command's examples, printed at the end of its --help. They run as written from the repository root
@@ -47,6 +48,7 @@
     "  build/dermfuse show-batch configs/synthetic/intermediate.yaml --out batch.png\n"                       \
     "  build/dermfuse show-batch configs/synthetic/intermediate.yaml --out valid.png --split valid --batch 1\n" \
     "  build/dermfuse show-batch configs/synthetic/intermediate.yaml --set train.batch_size=16 --set data.image_size=96\n"
+#define DF_EXAMPLES_LIMITS "  build/dermfuse limits\n"
 #define DF_EXAMPLES_VERSION "  build/dermfuse --version\n  build/dermfuse version --gemm openblas\n"
 #define DF_EXAMPLES_REPORT                                                                                       \
     "  build/dermfuse report runs/synthetic-intermediate              # writes its report.html\n"            \
@@ -61,6 +63,7 @@ int df_cmd_config_keys(int argc, char **argv);
 int df_cmd_synth(int argc, char **argv);
 int df_cmd_report(int argc, char **argv);
 int df_cmd_show_batch(int argc, char **argv);
+int df_cmd_limits(int argc, char **argv);
 int df_cmd_version(int argc, char **argv);
 
 /* --gemm's help (train, compare, show-batch, version). */

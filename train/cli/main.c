@@ -29,6 +29,7 @@ static const struct {
     {"config-keys", df_cmd_config_keys, DF_SUMMARY_CONFIG_KEYS},
     {"report", df_cmd_report, DF_SUMMARY_REPORT},
     {"show-batch", df_cmd_show_batch, DF_SUMMARY_SHOW_BATCH},
+    {"limits", df_cmd_limits, DF_SUMMARY_LIMITS},
     {"version", df_cmd_version, DF_SUMMARY_VERSION},
 };
 

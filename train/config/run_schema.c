@@ -6,6 +6,8 @@
 #include "train/config/config_schema.h"
 #include "train/config/run_config.h"
 
+#include "core/io/files.h"
+
 const char *const df_split_mode_names[] = {"published", "holdout", NULL};
 const char *const df_class_weighting_names[] = {"none", "balanced", NULL};
 const char *const df_late_rule_names[] = {"mean", "weighted", "stacking", NULL};
@@ -197,6 +199,8 @@ static int check_combinations(const df_run_config *c, const char *const *sets, i
     const df_data_section *d = &c->data;
     int milk = d->layout == DF_LAYOUT_MILK10K;
     const char *fusion = df_fusion_name(c->model.fusion);
+    /* Two parts: a study names its runs <study>/<model>-seed<s>. */
+    if (df_check_plain_name("run.name", c->run.name, 2, err)) return blame(c, sets, n_sets, "run.name", err);
     if (milk && !*d->root)
         return df_fail(err, "data.root must name the MILK10k folder for layout milk10k"),
                blame(c, sets, n_sets, "data.root data.layout", err);

@@ -1,6 +1,8 @@
 /* model.c: builds the fusion models of model.h from layers. */
 #include "train/model/model.h"
 
+#include "core/memory.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -151,6 +153,21 @@ static int check_spec(const df_model_spec *s, df_error *err) {
     return 0;
 }
 
+static int check_memory(const df_model_spec *s, const df_graph *g, df_error *err) {
+    if (!s->memory_limit) return 0;
+    df_graph_memory p = df_graph_memory_plan(g);
+    size_t params = p.params * (size_t)(2 + s->extra_param_copies) + p.buffers;
+    size_t total = p.arena + p.scratch + params + s->reserved_bytes;
+    if (total <= s->memory_limit) return 0;
+    char t[32], a[32], w[32], sc[32], r[32], lim[32];
+    df_memory_format(total, t, sizeof t), df_memory_format(p.arena, a, sizeof a);
+    df_memory_format(params, w, sizeof w), df_memory_format(p.scratch, sc, sizeof sc);
+    df_memory_format(s->reserved_bytes, r, sizeof r), df_memory_format(s->memory_limit, lim, sizeof lim);
+    return df_fail(err, "needs %s of memory for batches of %d at %dx%d pixels, more than the %s there is: activations, "
+                   "their gradients and saved values %s, parameters with gradients and optimizer moments %s, "
+                   "scratch %s, data loaders %s", t, g->max_batch, s->image_size, s->image_size, lim, a, w, sc, r);
+}
+
 df_model *df_model_build(const df_model_spec *spec, int max_batch, uint64_t seed, df_error *err) {
     if (check_spec(spec, err)) return NULL;
     df_model *m = df_calloc(1, sizeof *m);
@@ -210,7 +227,7 @@ df_model *df_model_build(const df_model_spec *spec, int max_batch, uint64_t seed
                   ? df_bce_with_logits(g, "loss", m->logits, m->target, s->class_weights, s->label_smoothing)
                   : df_softmax_cross_entropy(g, "loss", m->logits, m->target, s->n_classes, s->class_weights,
                                              s->label_smoothing);
-    if (df_graph_compile(g, m->loss, seed, err)) {
+    if ((!g->failed && check_memory(s, g, err)) || df_graph_compile(g, m->loss, seed, err)) {
         df_fail_prefix(err, "model '%s'", df_fusion_name(s->fusion));
         df_model_free(m);
         return NULL;

@@ -64,6 +64,12 @@ typedef struct {
 
     const float *class_weights; /* n_classes or NULL */
     float label_smoothing;
+
+    /* Memory: building fails before the graph allocates anything when its plan (core/graph.h) plus
+     * extra_param_copies more parameter blocks (the optimizer's moments) plus reserved_bytes (the loaders'
+     * batches) is over memory_limit bytes; 0: not checked. The message gives each part. */
+    size_t memory_limit, reserved_bytes;
+    int extra_param_copies;
 } df_model_spec;
 
 /* The spec of a small VGG-style CNN (4 stages 32/64/128/256, one conv each) with sensible defaults. */

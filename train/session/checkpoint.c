@@ -2,12 +2,14 @@
 #include "train/session/checkpoint.h"
 
 #include <inttypes.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/io/json.h"
+#include "core/limits.h"
 #include "core/io/safetensors.h"
 
 #define FORMAT "dermfuse.checkpoint.v1"
@@ -164,6 +166,27 @@ static int parse_state(const char *path, const char *text, df_graph *g, df_optim
         df_json_free(doc);
         return df_fail(err, "%s: df.state lacks a field or has one of the wrong type", path);
     }
+    /* The state is checked before anything uses it: a checkpoint with a valid checksum may still be crafted
+     * or written by a broken program, and an absurd epoch or step would make a resume run for ever or trip an
+     * internal invariant. What needs the run's plan (batches per epoch) is checked by df_train_state_check. */
+    const char *why = NULL;
+    if (epoch < 0 || epoch > DF_LIMIT_CHECKPOINT_EPOCHS) why = "epoch is outside 0..checkpoint.epochs";
+    else if (batch < 0 || batch > INT_MAX) why = "batch is negative or too large";
+    else if (step < 0 || step > LONG_MAX / 2) why = "step is negative or too large";
+    else if (best_epoch < -1 || best_epoch >= epoch) why = "best_epoch is not -1 or an epoch before the current one";
+    else if ((best_epoch < 0) != (epoch == 0)) why = "best_epoch is set before the first epoch ended, or missing after";
+    else if (bad_epochs != (epoch ? epoch - 1 - best_epoch : 0)) why = "bad_epochs does not count the epochs since "
+                                                                      "best_epoch";
+    else if (best_epoch >= 0 && !(best->type == DF_JSON_NUMBER && isfinite(best->number)))
+        why = "best_metric is not a finite number although an epoch was validated";
+    else if (fin->boolean && epoch == 0) why = "finished before its first epoch ended";
+    if (why) {
+        df_fail(err, "%s: df.state is inconsistent: %s (epoch %" PRId64 ", batch %" PRId64 ", step %" PRId64
+                ", best_epoch %" PRId64 ", bad_epochs %" PRId64 "); the file is damaged or was not written by a "
+                "dermfuse run", path, why, epoch, batch, step, best_epoch, bad_epochs);
+        df_json_free(doc);
+        return -1;
+    }
     s->epoch = (int)epoch;
     s->batch = (int)batch;
     s->step = (long)step;
@@ -186,11 +209,26 @@ static int parse_state(const char *path, const char *text, df_graph *g, df_optim
             df_json_free(doc);
             return -1;
         }
+        /* Every training step is one optimizer step; a tensor frozen for a while has taken fewer. */
+        if (ostep != step) {
+            df_fail(err, "%s: df.state is inconsistent: optim_step %" PRId64 " differs from step %" PRId64, path,
+                    ostep, step);
+            df_json_free(doc);
+            return -1;
+        }
         df_optim_set_step(o, (long)ostep);
         for (int i = 0; i < steps->count; i++) {
             int t = df_graph_find_tensor(g, steps->keys[i]);
-            if (t < 0 || steps->items[i].type != DF_JSON_NUMBER || !steps->items[i].is_integer) {
-                df_fail(err, "%s: df.state tensor_steps names '%s', which this model lacks", path, steps->keys[i]);
+            if (t < 0 || g->tensors[t].kind != DF_PARAM || steps->items[i].type != DF_JSON_NUMBER ||
+                !steps->items[i].is_integer) {
+                df_fail(err, "%s: df.state tensor_steps names '%s', which is not a parameter of this model", path,
+                        steps->keys[i]);
+                df_json_free(doc);
+                return -1;
+            }
+            if (steps->items[i].integer < 0 || steps->items[i].integer > ostep) {
+                df_fail(err, "%s: df.state is inconsistent: tensor_steps of '%s' is %" PRId64 ", outside 0..%" PRId64,
+                        path, steps->keys[i], steps->items[i].integer, ostep);
                 df_json_free(doc);
                 return -1;
             }
@@ -198,6 +236,33 @@ static int parse_state(const char *path, const char *text, df_graph *g, df_optim
         }
     }
     df_json_free(doc);
+    return 0;
+}
+
+/* A loaded tensor must hold finite values, and a weight or buffer one of sane size: a checkpoint of NaNs or of
+ * 1e30s would otherwise be trained on or evaluated without a word. */
+static int check_values(const char *path, const char *name, const float *x, size_t n, int is_weight,
+                        df_error *err) {
+    for (size_t i = 0; i < n; i++) {
+        if (!isfinite(x[i]))
+            return df_fail(err, "%s: tensor '%s' holds a non-finite value (%g at index %zu); the checkpoint is "
+                           "damaged or comes from a diverged run", path, name, (double)x[i], i);
+        if (is_weight && fabsf(x[i]) > DF_LIMIT_WEIGHT_MAGNITUDE)
+            return df_fail(err, "%s: tensor '%s' holds %g at index %zu, beyond the limit of %g (checkpoint.weight); "
+                           "the checkpoint is damaged or comes from a diverged run", path, name, (double)x[i], i,
+                           DF_LIMIT_WEIGHT_MAGNITUDE);
+    }
+    return 0;
+}
+
+int df_train_state_check(const df_train_state *s, long batches_per_epoch, const char *path, df_error *err) {
+    if (s->batch > batches_per_epoch)
+        return df_fail(err, "%s: df.state is at batch %d of an epoch, but an epoch of this run has %ld batches", path,
+                       s->batch, batches_per_epoch);
+    /* max_steps may end an epoch early, so steps can fall short of whole epochs, never exceed them. */
+    if ((double)s->step > (double)s->epoch * (double)batches_per_epoch + s->batch)
+        return df_fail(err, "%s: df.state has taken %ld steps, more than %d epochs of %ld batches and %d more allow",
+                       path, s->step, s->epoch, batches_per_epoch, s->batch);
     return 0;
 }
 
@@ -225,12 +290,15 @@ int df_checkpoint_load(const char *path, df_graph *g, df_optim *o, df_train_stat
         const df_tensor_info *ti = &g->tensors[t];
         int64_t shape[DF_MAX_RANK];
         shape64(ti->shape, shape);
+        size_t numel = df_shape_numel(ti->shape);
         rc = df_st_copy_into(f, ti->name, ti->shape.rank, shape, (float *)tensor_data(g, ti), err);
+        if (rc == 0) rc = check_values(path, ti->name, tensor_data(g, ti), numel, 1, err);
         for (int m = 0; o && rc == 0 && m < df_optim_n_moments(o); m++) {
             float *moment = df_optim_moment(o, g, t, m);
             char name[DF_OPTIM_NAME_MAX];
             if (!moment || df_optim_moment_name(g, t, m, name, sizeof name)) continue;
             rc = df_st_copy_into(f, name, ti->shape.rank, shape, moment, err);
+            if (rc == 0) rc = check_values(path, name, moment, numel, 0, err);
         }
     }
     df_train_state local;

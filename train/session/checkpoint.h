@@ -54,6 +54,13 @@ int df_checkpoint_load(const char *path, df_graph *g, df_optim *o, df_train_stat
                        df_st_file **file, df_error *err);
 void df_checkpoint_close(df_st_file *file);
 
+/* Loading checks what the file alone can tell: the state's counters agree with one another (epoch within
+ * DF_LIMIT_CHECKPOINT_EPOCHS, best_epoch before epoch, bad_epochs counting from it, optimizer steps equal to
+ * training steps), every tensor is finite, and every weight and buffer within DF_LIMIT_WEIGHT_MAGNITUDE.
+ * This checks what needs the run's plan: the batch within an epoch of batches_per_epoch batches, and no more
+ * steps than the epochs and batches done. Errors name path and the field. */
+int df_train_state_check(const df_train_state *s, long batches_per_epoch, const char *path, df_error *err);
+
 /* Hex digest of every tensor's name and shape, in table order. */
 void df_checkpoint_arch_hash(const df_graph *g, char out[17]);
 

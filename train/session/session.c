@@ -8,6 +8,8 @@
 #include <sys/stat.h>
 
 #include "core/io/json.h"
+#include "core/memory.h"
+#include "data/loader.h"
 #include "train/model/pretrained.h"
 #include "train/session/checkpoint.h"
 #include "train/session/model_config.h"
@@ -57,6 +59,24 @@ static char *classes_json(const df_run_data *rd) {
     return text;
 }
 
+/* What the model build checks against the memory there is: the optimizer's moments and the loaders'
+ * batch rings (training, and one per evaluated split) besides the graph itself. */
+static void plan_memory(const df_session *s, df_model_spec *spec) {
+    const df_run_config *cfg = s->cfg;
+    spec->memory_limit = df_memory_available();
+    if (s->mode == DF_SESSION_TRAIN) {
+        df_optim_config oc = df_optim_defaults(cfg->train.optimizer);
+        spec->extra_param_copies = oc.kind == DF_OPTIM_SGD ? (cfg->train.momentum > 0) : 2;
+    }
+    df_loader_opts o;
+    df_loader_defaults(&o, cfg->data.image_size, cfg->data.image_size);
+    o.batch_size = cfg->train.batch_size;
+    o.n_workers = cfg->data.workers;
+    o.load_images = s->fusion != DF_FUSION_META;
+    size_t one = df_loader_bytes(&o, s->data.n_views, s->fusion == DF_FUSION_IMAGE ? 0 : s->data.meta_dim);
+    spec->reserved_bytes = one * (s->mode == DF_SESSION_TRAIN ? 3 : 1);
+}
+
 static int build_model(df_session *s, int quiet, df_error *err) {
     const df_run_config *cfg = s->cfg;
     const float *weights = NULL;
@@ -68,7 +88,11 @@ static int build_model(df_session *s, int quiet, df_error *err) {
     if (df_model_spec_from_config(cfg, s->fusion, s->data.n_classes, s->data.n_views,
                                   s->fusion == DF_FUSION_IMAGE ? 0 : s->data.meta_dim, weights, &spec, err))
         return df_fail_prefix(err, "%s", cfg->source);
+    plan_memory(s, &spec);
     s->model = df_model_build(&spec, cfg->train.batch_size, (uint64_t)cfg->run.seed, err);
+    if (!s->model && spec.memory_limit && strstr(err->msg, "of memory for batches"))
+        return df_fail_prefix(err, "%s: the run does not fit in memory (train.batch_size, data.image_size, "
+                              "model.widths and model.depth size the model, data.workers the loaders)", cfg->source);
     if (!s->model) return df_fail_prefix(err, "%s", cfg->source);
     if (!quiet) df_graph_summary(s->model->g, stdout);
     return 0;

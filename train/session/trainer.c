@@ -137,6 +137,10 @@ static int resume(run *r, df_error *err) {
             df_checkpoint_close(f);
         }
         df_train_state *t = &r->state;
+        if (rc == 0) rc = df_train_state_check(t, df_loader_batches_per_epoch(s->train), path, err);
+        if (rc == 0 && !t->finished && t->epoch >= cfg->train.epochs)
+            rc = df_fail(err, "%s: the run has done %d epochs and train.epochs is %d: set train.epochs above %d to "
+                         "go on", path, t->epoch, cfg->train.epochs, t->epoch);
         int early = cfg->train.patience && t->bad_epochs >= cfg->train.patience;
         int capped = cfg->train.max_steps && t->step >= cfg->train.max_steps;
         if (rc == 0 && t->finished && t->epoch < cfg->train.epochs && !early && !capped) t->finished = 0;

@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/io/files.h"
+
 #include "train/config/config_schema.h"
 #include "train/study/study.h"
 
@@ -60,6 +62,11 @@ int df_study_load(const char *path, const char *const *sets, int n_sets, df_stud
     if (df_cfg_load_bind(path, sets, n_sets, &df_study_schema, &root, err)) return -1;
     *st = root.study;
     st->baseline_index = -1;
+    if (df_check_plain_name("study.name", st->name, 1, err)) {
+        df_fail_prefix(err, "%s", path);
+        df_study_release(st);
+        return -1;
+    }
     for (int m = 0; m < st->n_models; m++) {
         df_fusion f;
         int transfer;
@@ -89,10 +96,10 @@ int df_study_run_config(const df_study_cfg *st, const char *model, long seed, df
 
 int df_study_run_config_as(const df_study_cfg *st, const char *model, df_fusion fusion, const char *name_entry,
                            long seed, df_run_config *cfg, df_error *err) {
-    const char *sets[64];
     int n = 0, transfer = 0;
     df_fusion own;
     if (!parse_entry(model, &own, &transfer)) return df_fail(err, "'%s' is not a study model", model);
+    const char **sets = df_malloc(sizeof *sets * (size_t)(st->n_sets + st->n_transfer_sets + 4));
     for (int i = 0; i < st->n_sets; i++) sets[n++] = st->sets[i];
     for (int i = 0; transfer && i < st->n_transfer_sets; i++) sets[n++] = st->transfer_sets[i];
     char s_fusion[64], s_seed[64];
@@ -107,6 +114,7 @@ int df_study_run_config_as(const df_study_cfg *st, const char *model, df_fusion 
     sets[n++] = s_name;
     sets[n++] = s_out;
     int rc = df_run_config_load(st->config, sets, n, cfg, err);
+    free(sets);
     free(s_name);
     free(s_out);
     return rc;
