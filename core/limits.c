@@ -17,7 +17,7 @@ const df_limit df_limits[] = {
     {"safetensors.rank", DF_LIMIT_SAFETENSORS_RANK, "dimensions", "dimensions of one stored tensor"},
     {"safetensors.tensors", DF_LIMIT_SAFETENSORS_TENSORS, "tensors", "tensors in one safetensors file"},
     {"checkpoint.epochs", DF_LIMIT_CHECKPOINT_EPOCHS, "epochs", "train.epochs, and a checkpoint's epoch"},
-    {"checkpoint.weight", DF_LIMIT_WEIGHT_MAGNITUDE, "", "magnitude of a loaded weight or optimizer moment"},
+    {"checkpoint.weight", DF_LIMIT_WEIGHT_MAGNITUDE, "", "magnitude of a loaded weight or buffer"},
     {"classes", DF_LIMIT_CLASSES, "classes", "classes of one data set"},
     {"study.models", DF_LIMIT_STUDY_MODELS, "models", "models compared in one study"},
     {"study.seeds", DF_LIMIT_STUDY_SEEDS, "seeds", "seeds per model in one study"},

@@ -39,7 +39,7 @@
 #define DF_LIMIT_SAFETENSORS_RANK 8
 #define DF_LIMIT_SAFETENSORS_TENSORS 100000
 #define DF_LIMIT_CHECKPOINT_EPOCHS 100000    /* train.epochs, and the epoch a checkpoint may say it is at */
-#define DF_LIMIT_WEIGHT_MAGNITUDE 1e6        /* |value| of a loaded weight or optimizer moment */
+#define DF_LIMIT_WEIGHT_MAGNITUDE 1e6        /* |value| of a loaded weight or buffer */
 
 /* models and studies */
 #define DF_LIMIT_CLASSES 64
