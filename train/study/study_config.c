@@ -77,7 +77,21 @@ int df_study_load(const char *path, const char *const *sets, int n_sets, df_stud
             return -1;
         }
         if (!strcmp(st->models[m], df_fusion_names[st->baseline])) st->baseline_index = m;
+        /* Each (model, seed) is one run folder: a repeat would train into, or resume, the other's. */
+        for (int k = 0; k < m; k++)
+            if (!strcmp(st->models[k], st->models[m])) {
+                df_fail(err, "%s: study.models lists '%s' twice", path, st->models[m]);
+                df_study_release(st);
+                return -1;
+            }
     }
+    for (int i = 0; i < st->n_seeds; i++)
+        for (int k = 0; k < i; k++)
+            if (st->seeds[k] == st->seeds[i]) {
+                df_fail(err, "%s: study.seeds lists %ld twice", path, st->seeds[i]);
+                df_study_release(st);
+                return -1;
+            }
     return 0;
 }
 

@@ -3,7 +3,8 @@
 - a checkpoint whose checksum is valid but whose state is impossible (epoch, batch, step, best epoch, optimizer
   steps) or whose tensors hold NaN or absurd values is refused by resume and by eval, naming the file and field;
 - a resume whose config has fewer epochs than the checkpoint has done is refused, naming train.epochs;
-- run and study names are plain names: nothing is written outside run.out_dir;
+- run and study names are plain names: nothing is written outside run.out_dir; a study lists a model or
+  seed once;
 - a config whose model and batch cannot fit in memory is refused before anything is allocated or written,
   naming the keys that size it;
 - eval --checkpoint FILE reads FILE where the user is, and is refused for a late-fusion run.
@@ -183,6 +184,16 @@ def main():
             f.write(f"study:\n  name: ../up\n  config: {write_config(tmp, 'st')}\n  models: [meta]\n"
                     f"  seeds: [1]\n  out_dir: {tmp}/studies\n")
         expect_error(["compare", study], ["study.name", "'../up'"], "study name")
+        # A model or seed listed twice would make two runs share one folder.
+        original = open(study).read()
+        for field, value, phrase in (("models", "[meta, image, meta]", "lists 'meta' twice"),
+                                     ("seeds", "[2, 1, 2]", "lists 2 twice")):
+            text = original.replace("../up", "twice")
+            text = text.replace("models: [meta]", f"models: {value}") if field == "models" else \
+                text.replace("seeds: [1]", f"seeds: {value}")
+            with open(study, "w") as f:
+                f.write(text)
+            expect_error(["compare", study], [study, phrase], f"study.{field} repeated")
 
         # A model and batch that need terabytes are refused up front, naming the keys and the amounts.
         p = expect_error(["train", write_config(tmp, "huge", fusion="image"), "--quiet", "--set",
