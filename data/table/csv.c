@@ -95,8 +95,10 @@ static int check_utf8(parser *q, size_t from, int line, int col, df_error *err) 
     char where[320];
     if (q->n_cols < 0)
         snprintf(where, sizeof where, "header, column %d", col + 1);
-    else
+    else if (col < q->n_cols)
         snprintf(where, sizeof where, "column %d ('%.200s')", col + 1, q->b.text + q->b.offs[col]);
+    else /* a field past the header's last column; the count is reported once the record ends */
+        snprintf(where, sizeof where, "column %d", col + 1);
     return df_fail(err, "%s:%d: %s: not valid UTF-8 (byte 0x%02X at offset %zu of the field); save the file "
                    "as UTF-8", q->name, line, where, (unsigned char)q->b.text[from + bad], bad);
 }

@@ -146,6 +146,7 @@ static void test_encoding(void) {
         {"name,city\nok,\xed\xa0\x80\n", "x.csv:2:", "column 2 ('city')"},              /* surrogate */
         {"na\xffme,city\nok,fine\n", "x.csv:1:", "header, column 1"},                   /* in the header */
         {"name,city\nok,fin\xe2\x82", "x.csv:2:", "column 2"},                          /* truncated at EOF */
+        {"name,city\nok,fine,\xe9\n", "x.csv:2:", "column 3:"},                          /* past the header */
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         CHECK_MSG(parse(bad[i].text, &t, &err) == -1, "case %zu accepted", i);
