@@ -1,4 +1,5 @@
 /* generic_csv.c: a user's CSV + image folder (see datasets.h). */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,6 +8,36 @@
 #include "data/layouts/layout_util.h"
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* A label with letter case (ASCII) and surrounding blanks dropped, for spotting one class spelled two ways;
+ * a new string. */
+static char *folded(const char *s) {
+    while (isspace((unsigned char)*s)) s++;
+    size_t n = strlen(s);
+    while (n && isspace((unsigned char)s[n - 1])) n--;
+    char *f = df_malloc(n + 1);
+    for (size_t i = 0; i < n; i++) f[i] = (char)tolower((unsigned char)s[i]);
+    f[n] = '\0';
+    return f;
+}
+
+/* Fails when two distinct labels fold to the same text: one class spelled two ways would become two. */
+static int check_spellings(const df_csv *t, int c_label, df_error *err) {
+    df_named *all = df_malloc((size_t)(t->n_rows ? t->n_rows : 1) * sizeof *all);
+    for (int r = 0; r < t->n_rows; r++) all[r] = (df_named){folded(df_csv_get(t, r, c_label)), r};
+    qsort(all, (size_t)t->n_rows, sizeof *all, df_named_cmp);
+    int rc = 0;
+    for (int i = 1; i < t->n_rows && !rc; i++) {
+        const char *a = df_csv_get(t, all[i - 1].pos, c_label), *b = df_csv_get(t, all[i].pos, c_label);
+        if (!strcmp(all[i].name, all[i - 1].name) && strcmp(a, b))
+            rc = df_fail(err, "%s:%d: column '%s': label '%s' is the label '%s' of line %d spelled differently "
+                         "(letter case or blanks); write each class one way", t->path, t->lines[all[i].pos],
+                         t->header[c_label], b, a, t->lines[all[i - 1].pos]);
+    }
+    for (int r = 0; r < t->n_rows; r++) free((char *)all[r].name);
+    free(all);
+    return rc;
+}
 
 /* The sorted distinct labels of the file; an empty label is an error. */
 static int collect_classes(const df_csv *t, int c_label, df_dataset *d, df_error *err) {
@@ -17,6 +48,10 @@ static int collect_classes(const df_csv *t, int c_label, df_dataset *d, df_error
             free(all);
             return df_fail(err, "%s:%d: empty label in column '%s'", t->path, t->lines[r], t->header[c_label]);
         }
+    }
+    if (check_spellings(t, c_label, err)) {
+        free(all);
+        return -1;
     }
     qsort(all, (size_t)t->n_rows, sizeof *all, cmp_str);
     d->class_names = df_malloc((size_t)(t->n_rows ? t->n_rows : 1) * sizeof *d->class_names);
@@ -33,6 +68,19 @@ static int class_index(const df_dataset *d, const char *label) {
     for (int c = 0; c < d->n_classes; c++)
         if (!strcmp(d->class_names[c], label)) return c;
     return -1;
+}
+
+static int bad_label(const df_csv *t, int r, int c_label, const df_dataset *d, df_error *err) {
+    char list[600];
+    size_t used = 0;
+    list[0] = '\0';
+    for (int c = 0; c < d->n_classes && used < sizeof list; c++) {
+        int w = snprintf(list + used, sizeof list - used, "%s'%s'", c ? ", " : "", d->class_names[c]);
+        if (w > 0) used += (size_t)w;
+    }
+    if (used >= sizeof list) snprintf(list + sizeof list - 5, 5, " ...");
+    return df_fail(err, "%s:%d: column '%s': label '%s' is not one of the %d classes (expected exactly one of %s)",
+                   t->path, t->lines[r], t->header[c_label], df_csv_get(t, r, c_label), d->n_classes, list);
 }
 
 int df_generic_load(df_dataset *d, const df_generic_options *o, int *n_skipped, df_error *err) {
@@ -61,6 +109,11 @@ int df_generic_load(df_dataset *d, const df_generic_options *o, int *n_skipped, 
     int c_mask = o->mask_col ? df_csv_col(&t, o->mask_col) : -1;
 
     int rc = -1; /* until every row is in */
+    char *csv_dir = df_folder_of(o->csv_path);
+    const char *const folders[2] = {o->image_dir, csv_dir};
+    df_path_guard images, masks; /* masks may also lie beside the CSV */
+    df_guard_init(&images, folders, 1, o->allow_outside_paths);
+    df_guard_init(&masks, folders, 2, o->allow_outside_paths);
     df_dataset_start_(d, o->csv_path, t.n_rows, 1, c_mask >= 0, c_group >= 0, t.n_cols);
     for (int c = 0; c < t.n_cols; c++) d->meta_cols[c] = df_strdup(t.header[c]);
     d->view_names[0] = df_strdup("image");
@@ -76,8 +129,7 @@ int df_generic_load(df_dataset *d, const df_generic_options *o, int *n_skipped, 
         const char *label = df_csv_get(&t, r, c_label);
         int y = class_index(d, label);
         if (y < 0) {
-            df_fail(err, "%s:%d: label '%s' is not one of the %d classes (first: '%s')", t.path, line, label,
-                    d->n_classes, d->class_names[0]);
+            bad_label(&t, r, c_label, d, err);
             goto fail;
         }
         const char *image = c_image >= 0 ? df_csv_get(&t, r, c_image) : "";
@@ -86,6 +138,12 @@ int df_generic_load(df_dataset *d, const df_generic_options *o, int *n_skipped, 
             const char *m = c_mask >= 0 ? df_csv_get(&t, r, c_mask) : "";
             path = image[0] ? df_path_join(o->image_dir, image) : NULL;
             mask = m[0] ? df_path_join(o->image_dir, m) : NULL;
+            if ((path && df_guard_check(&images, t.path, line, "image", path, err)) ||
+                (mask && df_guard_check(&masks, t.path, line, "mask", mask, err))) {
+                free(path);
+                free(mask);
+                goto fail;
+            }
             const char *missing = !path ? "(empty image field)" : !df_is_file(path) ? path
                                   : mask && !df_is_file(mask) ? mask : NULL;
             if (missing) {
@@ -102,8 +160,11 @@ int df_generic_load(df_dataset *d, const df_generic_options *o, int *n_skipped, 
         const char *id = c_id >= 0 ? df_csv_get(&t, r, c_id) : image;
         df_dataset_add_row_(d, &t, r, y, df_group_or_row(id, line), path, mask, c_group);
     }
-    rc = 0;
+    rc = df_dataset_check_unique_ids(d, err);
 fail:
+    df_guard_free(&images);
+    df_guard_free(&masks);
+    free(csv_dir);
     df_csv_free(&t);
     if (rc) df_dataset_free(d);
     return rc;

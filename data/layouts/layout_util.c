@@ -12,6 +12,15 @@ int df_is_file(const char *path) {
     return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
+char *df_folder_of(const char *path) {
+    const char *slash = strrchr(path, '/');
+    if (!slash) return df_strdup(".");
+    if (slash == path) return df_strdup("/");
+    char *dir = df_strdup(path);
+    dir[slash - path] = '\0';
+    return dir;
+}
+
 char *df_group_or_row(const char *field, int line) {
     if (field[0]) return df_strdup(field);
     char buf[32];

@@ -12,6 +12,28 @@ int df_is_file(const char *path);
 /* "row:<line>" for an empty group field, else a copy of the field. */
 char *df_group_or_row(const char *field, int line);
 
+/* The folders the files a CSV names must lie in (path_guard.c), unless allow_outside is set (the config's
+ * data.allow_outside_paths). A path is inside when, made absolute and tidied of "." and "..", it lies below
+ * one of the folders, and, when it exists, its realpath lies below that folder's realpath (no link leads
+ * out). */
+#define DF_GUARD_MAX_FOLDERS 2
+typedef struct {
+    int allow_outside;
+    int n;
+    char *shown[DF_GUARD_MAX_FOLDERS];   /* as given, for messages */
+    char *lexical[DF_GUARD_MAX_FOLDERS]; /* absolute and tidied */
+    char *real[DF_GUARD_MAX_FOLDERS];    /* realpath, NULL when the folder does not resolve */
+} df_path_guard;
+/* Empty or NULL folders are left out. */
+void df_guard_init(df_path_guard *g, const char *const *folders, int n, int allow_outside);
+void df_guard_free(df_path_guard *g);
+/* 0 when path is inside (or allowed); else -1 with "csv:line: <what> path '<path>' is '...', outside the
+ * folder '...' ... (set data.allow_outside_paths: true ...)". */
+int df_guard_check(const df_path_guard *g, const char *csv, int line, const char *what, const char *path,
+                   df_error *err);
+/* The folder holding the file at path ("." for a bare name); a new string. */
+char *df_folder_of(const char *path);
+
 /* Starts d empty with room for cap samples: labels, ids, source rows, and per-sample arrays for n_views
  * image paths, masks (when with_masks), groups (when with_groups) and the n_meta_cols metadata strings.
  * Entries are NULL until set. */

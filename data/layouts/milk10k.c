@@ -4,18 +4,23 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "data/layouts/datasets.h"
 #include "data/layouts/layout_util.h"
-#include "data/table/meta.h"
 
 
 static const char *const VIEW_TYPES[DF_MAX_VIEWS] = {"dermoscopic", "clinical: close-up"};
 
 static int view_of(const char *type) {
     for (int v = 0; v < DF_MAX_VIEWS; v++)
-        if (!strcasecmp(type, VIEW_TYPES[v])) return v;
+        if (!strcmp(type, VIEW_TYPES[v])) return v;
+    return -1;
+}
+
+/* A ground-truth cell: exactly "0", "1", "0.0" or "1.0" (as the published file writes them); -1 otherwise. */
+static int truth_value(const char *s) {
+    if (!strcmp(s, "0") || !strcmp(s, "0.0")) return 0;
+    if (!strcmp(s, "1") || !strcmp(s, "1.0")) return 1;
     return -1;
 }
 
@@ -27,10 +32,11 @@ static int read_truth(const df_csv *g, int *labels, df_named *sorted, df_error *
         int ones = 0;
         for (int c = 1; c < g->n_cols; c++) {
             const char *v = df_csv_get(g, r, c);
-            double x;
-            if (!df_meta_parse_number(v, &x) || (x != 0.0 && x != 1.0))
-                return df_fail(err, "%s:%d: column %s: '%s' is not 0 or 1", g->path, g->lines[r], g->header[c], v);
-            if (x == 1.0) {
+            int x = truth_value(v);
+            if (x < 0)
+                return df_fail(err, "%s:%d: column '%s': '%s' is not a ground-truth value (expected exactly one of "
+                               "0, 1, 0.0, 1.0)", g->path, g->lines[r], g->header[c], v);
+            if (x == 1) {
                 ones++;
                 labels[r] = c - 1;
             }
@@ -69,8 +75,8 @@ static int attach_views(const df_csv *m, const df_csv *g, const df_named *sorted
         const char *type = df_csv_get(m, r, c_type);
         int v = view_of(type);
         if (v < 0)
-            return df_fail(err, "%s:%d: image_type '%s' is neither '%s' nor '%s'", m->path, m->lines[r], type,
-                           VIEW_TYPES[0], VIEW_TYPES[1]);
+            return df_fail(err, "%s:%d: column 'image_type': '%s' is neither '%s' nor '%s' (spelled exactly so)",
+                           m->path, m->lines[r], type, VIEW_TYPES[0], VIEW_TYPES[1]);
         int *slot = &view_row[hit->pos * DF_MAX_VIEWS + v];
         if (*slot >= 0)
             return df_fail(err, "%s:%d: lesion %s has a second %s image (the first is at line %d)", m->path,
@@ -99,11 +105,12 @@ int df_milk10k_load(df_dataset *d, const df_milk10k_options *o, int *n_skipped, 
                                         : df_path_join(o->root, "MILK10k_Training_GroundTruth.csv");
     char *image_dir = o->image_dir ? df_strdup(o->image_dir) : df_path_join(o->root, "MILK10k_Training_Input");
     df_csv m = {0}, g = {0};
+    df_path_guard guard = {0};
     int *labels = NULL, *view_row = NULL, *monet = NULL, rc = -1;
     df_named *sorted = NULL;
     if (df_csv_read(gt_path, &g, err) || df_csv_read(meta_path, &m, err)) goto done;
     static const char *const need[] = {"lesion_id", "image_type", "isic_id"};
-    if (df_csv_require_cols(&m, need, 3, err)) goto done;
+    if (df_csv_require_cols(&m, need, 3, err) || df_csv_check_unique(&m, df_csv_col(&m, "isic_id"), err)) goto done;
     labels = df_calloc((size_t)(g.n_rows ? g.n_rows : 1), sizeof *labels);
     sorted = df_calloc((size_t)(g.n_rows ? g.n_rows : 1), sizeof *sorted);
     view_row = df_malloc((size_t)(g.n_rows ? g.n_rows : 1) * DF_MAX_VIEWS * sizeof *view_row);
@@ -128,6 +135,8 @@ int df_milk10k_load(df_dataset *d, const df_milk10k_options *o, int *n_skipped, 
     for (int v = 0; v < DF_MAX_VIEWS; v++) d->view_names[v] = df_strdup(v ? "clinical" : "dermoscopic");
 
     int c_iid = df_csv_col(&m, "isic_id");
+    const char *const folders[1] = {image_dir};
+    df_guard_init(&guard, folders, 1, o->allow_outside_paths);
     for (int l = 0; l < g.n_rows; l++) {
         const char *lesion = df_csv_get(&g, l, 0);
         int rd = view_row[l * DF_MAX_VIEWS], rcl = view_row[l * DF_MAX_VIEWS + 1];
@@ -136,9 +145,17 @@ int df_milk10k_load(df_dataset *d, const df_milk10k_options *o, int *n_skipped, 
             int missing = -1;
             for (int v = 0; v < DF_MAX_VIEWS && missing < 0; v++) {
                 int r = v ? rcl : rd;
-                char name[1024];
-                snprintf(name, sizeof name, "%s/%s.jpg", lesion, df_csv_get(&m, r, c_iid));
-                paths[v] = df_path_join(image_dir, name);
+                const char *iid = df_csv_get(&m, r, c_iid);
+                char *folder = df_path_join(image_dir, lesion), *name = df_malloc(strlen(iid) + 5);
+                sprintf(name, "%s.jpg", iid);
+                paths[v] = df_path_join(folder, name);
+                free(folder);
+                free(name);
+                if (df_guard_check(&guard, m.path, m.lines[r], "image", paths[v], err)) {
+                    free(paths[0]);
+                    free(paths[1]);
+                    goto done;
+                }
                 if (!df_is_file(paths[v])) missing = v;
             }
             if (missing >= 0) {
@@ -166,6 +183,7 @@ int df_milk10k_load(df_dataset *d, const df_milk10k_options *o, int *n_skipped, 
     rc = 0;
 done:
     if (rc) df_dataset_free(d);
+    df_guard_free(&guard);
     df_csv_free(&m);
     df_csv_free(&g);
     free(labels);

@@ -2,10 +2,12 @@
  * offsets are turned into pointers at the end, so a table is four allocations whatever its size. */
 #include "data/table/csv.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/io/files.h"
+#include "data/table/utf8.h"
 
 typedef struct {
     char *text;
@@ -48,53 +50,107 @@ static void builder_free(builder *b) {
 
 static int is_break(char c) { return c == '\n' || c == '\r'; }
 
-/* Parses one field starting at *pp; leaves *pp on the separator, line break or end. */
-static int parse_field(const char *s, size_t len, size_t *pp, int *line, builder *b, const char *name,
-                       df_error *err) {
-    size_t p = *pp;
-    start_field(b);
-    if (p < len && s[p] == '"') {
-        int open_line = *line;
-        p++;
-        for (;;) {
-            if (p >= len)
-                return df_fail(err, "%s:%d: quoted field opened here is never closed (end of file reached)",
-                               name, open_line);
-            char c = s[p];
-            if (c == '\0') return df_fail(err, "%s:%d: NUL byte in text (not a CSV file?)", name, *line);
-            if (c == '"') {
-                if (p + 1 < len && s[p + 1] == '"') {
-                    put_byte(b, '"');
-                    p += 2;
-                    continue;
-                }
-                p++;
-                break;
-            }
-            if (c == '\n' || (c == '\r' && !(p + 1 < len && s[p + 1] == '\n'))) (*line)++;
-            put_byte(b, c);
-            p++;
-        }
-        if (p < len && s[p] != ',' && !is_break(s[p]))
-            return df_fail(err, "%s:%d: unexpected character '%c' after a closing quote (expected ',' or end of line)",
-                           name, *line, s[p]);
-    } else {
-        while (p < len && s[p] != ',' && !is_break(s[p])) {
-            if (s[p] == '\0') return df_fail(err, "%s:%d: NUL byte in text (not a CSV file?)", name, *line);
-            put_byte(b, s[p++]);
-        }
+/* One parse: the text, where the scan is, and the limits it runs under. */
+typedef struct {
+    const char *s;
+    size_t len, p;
+    int line;          /* 1-based line of s[p] */
+    size_t line_start; /* offset where that line starts */
+    const char *name;
+    const df_csv_limits *lim;
+    int n_cols;        /* fields of the header, -1 until it is read */
+    builder b;
+} parser;
+
+static int over_line(parser *q, df_error *err) {
+    return df_fail(err, "%s:%d: line is longer than %zu bytes (the limit DF_CSV_MAX_LINE_BYTES); is this a CSV "
+                   "file with line breaks?", q->name, q->line, q->lim->max_line_bytes);
+}
+
+/* Consumes the byte at q->p, which may be a line break inside a quoted field (CRLF counts once). */
+static void advance(parser *q) {
+    char c = q->s[q->p++];
+    if (c == '\n' || (c == '\r' && !(q->p < q->len && q->s[q->p] == '\n'))) {
+        q->line++;
+        q->line_start = q->p;
     }
-    put_byte(b, '\0');
-    *pp = p;
+}
+
+/* Puts one byte of the current field, within the field limit and (for a byte that is not a line break inside
+ * quotes) the line limit. */
+static int field_byte(parser *q, char c, int col, df_error *err) {
+    if (c == '\0') return df_fail(err, "%s:%d: NUL byte in text (not a CSV file?)", q->name, q->line);
+    if (!is_break(c) && q->p - q->line_start >= q->lim->max_line_bytes) return over_line(q, err);
+    if (q->b.text_len - q->b.offs[q->b.n_fields - 1] >= q->lim->max_field_bytes)
+        return df_fail(err, "%s:%d: column %d: field is longer than %zu bytes (the limit DF_CSV_MAX_FIELD_BYTES)",
+                       q->name, q->line, col + 1, q->lim->max_field_bytes);
+    put_byte(&q->b, c);
     return 0;
 }
 
-/* Consumes one line break at *pp (LF, CRLF or CR). */
-static void skip_break(const char *s, size_t len, size_t *pp, int *line) {
-    size_t p = *pp;
-    if (s[p] == '\r' && p + 1 < len && s[p + 1] == '\n') p++;
-    *pp = p + 1;
-    (*line)++;
+/* The field just read (from offset `from` of the builder's text) must be UTF-8. */
+static int check_utf8(parser *q, size_t from, int line, int col, df_error *err) {
+    size_t n = q->b.text_len - from, bad = df_utf8_invalid_at(q->b.text + from, n);
+    if (bad == n) return 0;
+    char where[320];
+    if (q->n_cols < 0)
+        snprintf(where, sizeof where, "header, column %d", col + 1);
+    else if (col < q->n_cols)
+        snprintf(where, sizeof where, "column %d ('%.200s')", col + 1, q->b.text + q->b.offs[col]);
+    else /* a field past the header's last column; the count is reported once the record ends */
+        snprintf(where, sizeof where, "column %d", col + 1);
+    return df_fail(err, "%s:%d: %s: not valid UTF-8 (byte 0x%02X at offset %zu of the field); save the file "
+                   "as UTF-8", q->name, line, where, (unsigned char)q->b.text[from + bad], bad);
+}
+
+/* Parses field `col` starting at q->p; leaves q->p on the separator, line break or end. */
+static int parse_field(parser *q, int col, df_error *err) {
+    const char *s = q->s;
+    size_t len = q->len;
+    int line = q->line;
+    start_field(&q->b);
+    size_t from = q->b.text_len;
+    if (q->p < len && s[q->p] == '"') {
+        int open_line = q->line;
+        q->p++;
+        for (;;) {
+            if (q->p >= len)
+                return df_fail(err, "%s:%d: quoted field opened here is never closed (end of file reached)",
+                               q->name, open_line);
+            char c = s[q->p];
+            if (c == '"') {
+                if (q->p + 1 < len && s[q->p + 1] == '"') {
+                    if (field_byte(q, '"', col, err)) return -1;
+                    q->p += 2;
+                    continue;
+                }
+                q->p++;
+                break;
+            }
+            if (field_byte(q, c, col, err)) return -1;
+            advance(q);
+        }
+        if (q->p < len && s[q->p] != ',' && !is_break(s[q->p]))
+            return df_fail(err, "%s:%d: unexpected character '%c' after a closing quote (expected ',' or end of line)",
+                           q->name, q->line, s[q->p]);
+    } else {
+        while (q->p < len && s[q->p] != ',' && !is_break(s[q->p])) {
+            if (field_byte(q, s[q->p], col, err)) return -1;
+            q->p++;
+        }
+    }
+    if (q->p - q->line_start > q->lim->max_line_bytes) return over_line(q, err);
+    if (check_utf8(q, from, line, col, err)) return -1;
+    put_byte(&q->b, '\0');
+    return 0;
+}
+
+/* Consumes one line break at q->p (LF, CRLF or CR). */
+static void skip_break(parser *q) {
+    if (q->s[q->p] == '\r' && q->p + 1 < q->len && q->s[q->p + 1] == '\n') q->p++;
+    q->p++;
+    q->line++;
+    q->line_start = q->p;
 }
 
 static int check_header(const df_csv *t, df_error *err) {
@@ -108,44 +164,72 @@ static int check_header(const df_csv *t, df_error *err) {
     return 0;
 }
 
-int df_csv_parse(const char *s, size_t len, const char *name, df_csv *t, df_error *err) {
-    memset(t, 0, sizeof *t);
-    builder b = {0};
-    size_t p = 0;
-    int line = 1, n_cols = -1;
-    if (len >= 3 && (unsigned char)s[0] == 0xEF && (unsigned char)s[1] == 0xBB && (unsigned char)s[2] == 0xBF)
-        p = 3;
-    while (p < len) {
-        if (is_break(s[p])) { /* an empty line */
-            skip_break(s, len, &p, &line);
+/* Reads one record at q->p (not on a line break) and checks its field count. */
+static int parse_record(parser *q, df_error *err) {
+    int rec_line = q->line;
+    size_t first = q->b.n_fields;
+    for (int col = 0;; col++) {
+        if ((size_t)col >= q->lim->max_cols)
+            return df_fail(err, "%s:%d: more than %zu fields in a record (the limit DF_CSV_MAX_COLS)", q->name,
+                           rec_line, q->lim->max_cols);
+        if (q->b.n_fields >= q->lim->max_cells)
+            return df_fail(err, "%s:%d: more than %zu fields in the file (the limit DF_CSV_MAX_CELLS)", q->name,
+                           rec_line, q->lim->max_cells);
+        if (parse_field(q, col, err)) return -1;
+        if (q->p < q->len && q->s[q->p] == ',') {
+            q->p++;
             continue;
         }
-        int rec_line = line;
-        size_t first = b.n_fields;
-        for (;;) {
-            if (parse_field(s, len, &p, &line, &b, name, err)) goto fail;
-            if (p < len && s[p] == ',') {
-                p++;
-                continue;
-            }
-            if (p < len) skip_break(s, len, &p, &line);
-            break;
-        }
-        int got = (int)(b.n_fields - first);
-        if (n_cols < 0) {
-            n_cols = got;
-        } else if (got != n_cols) {
-            df_fail(err, "%s:%d: %d field%s, expected %d (the header has %d columns)", name, rec_line, got,
-                    got == 1 ? "" : "s", n_cols, n_cols);
-            goto fail;
-        }
-        add_record(&b, rec_line);
+        if (q->p < q->len) skip_break(q);
+        break;
     }
-    if (n_cols < 0) {
+    int got = (int)(q->b.n_fields - first);
+    if (q->n_cols < 0) {
+        q->n_cols = got;
+    } else if (got != q->n_cols) {
+        return df_fail(err, "%s:%d: %d field%s, expected %d (the header has %d columns)", q->name, rec_line, got,
+                       got == 1 ? "" : "s", q->n_cols, q->n_cols);
+    } else if ((size_t)q->b.n_records > q->lim->max_rows) {
+        return df_fail(err, "%s:%d: more than %zu data rows (the limit DF_CSV_MAX_ROWS)", q->name, rec_line,
+                       q->lim->max_rows);
+    }
+    add_record(&q->b, rec_line);
+    return 0;
+}
+
+df_csv_limits df_csv_default_limits(void) {
+    return (df_csv_limits){DF_CSV_MAX_ROWS, DF_CSV_MAX_COLS, DF_CSV_MAX_CELLS, DF_CSV_MAX_FIELD_BYTES,
+                           DF_CSV_MAX_LINE_BYTES};
+}
+
+int df_csv_parse(const char *s, size_t len, const char *name, df_csv *t, df_error *err) {
+    df_csv_limits lim = df_csv_default_limits();
+    return df_csv_parse_limited(s, len, name, &lim, t, err);
+}
+
+int df_csv_parse_limited(const char *s, size_t len, const char *name, const df_csv_limits *lim, df_csv *t,
+                         df_error *err) {
+    memset(t, 0, sizeof *t);
+    parser q = {.s = s, .len = len, .line = 1, .name = name, .lim = lim, .n_cols = -1};
+    const unsigned char *u = (const unsigned char *)s;
+    if (len >= 2 && ((u[0] == 0xFF && u[1] == 0xFE) || (u[0] == 0xFE && u[1] == 0xFF)))
+        return df_fail(err, "%s: the file is UTF-16 text (it starts with the byte-order mark %02X %02X); save it "
+                       "as UTF-8", name, u[0], u[1]);
+    if (len >= 3 && u[0] == 0xEF && u[1] == 0xBB && u[2] == 0xBF) q.p = q.line_start = 3;
+    while (q.p < len) {
+        if (is_break(s[q.p])) { /* an empty line */
+            skip_break(&q);
+            continue;
+        }
+        if (parse_record(&q, err)) goto fail;
+    }
+    if (q.n_cols < 0) {
         df_fail(err, "%s: empty file, expected a header line", name);
         goto fail;
     }
 
+    builder b = q.b;
+    int n_cols = q.n_cols;
     t->path = df_strdup(name);
     t->n_cols = n_cols;
     t->n_rows = b.n_records - 1;
@@ -164,7 +248,7 @@ int df_csv_parse(const char *s, size_t len, const char *name, df_csv *t, df_erro
     }
     return 0;
 fail:
-    builder_free(&b);
+    builder_free(&q.b);
     return -1;
 }
 
@@ -204,6 +288,21 @@ int df_csv_require_cols(const df_csv *t, const char *const *names, int n, df_err
     }
     if (!n_missing) return 0;
     return df_fail(err, "%s:1: missing column%s %s", t->path, n_missing == 1 ? "" : "s", missing);
+}
+
+int df_csv_check_unique(const df_csv *t, int col, df_error *err) {
+    df_named *v = df_malloc((size_t)(t->n_rows ? t->n_rows : 1) * sizeof *v);
+    int n = 0;
+    for (int r = 0; r < t->n_rows; r++)
+        if (df_csv_get(t, r, col)[0]) v[n++] = (df_named){df_csv_get(t, r, col), r};
+    qsort(v, (size_t)n, sizeof *v, df_named_cmp);
+    int rc = 0;
+    for (int i = 1; i < n && !rc; i++)
+        if (!strcmp(v[i].name, v[i - 1].name))
+            rc = df_fail(err, "%s:%d: column '%s': '%s' appears again (first at line %d); it must be unique",
+                         t->path, t->lines[v[i].pos], t->header[col], v[i].name, t->lines[v[i - 1].pos]);
+    free(v);
+    return rc;
 }
 
 int df_named_cmp(const void *a, const void *b) {

@@ -7,8 +7,11 @@
  * quote other than a separator or line break is an error. Fields are never trimmed.
  *
  * The first record is the header; its names must be unique and non-empty. Every other record must have
- * exactly as many fields as the header. Errors name the file and line ("f.csv:12: 3 fields, expected 5"); an
- * unterminated quote names the line where it opened. A NUL byte (a binary file) is an error. */
+ * exactly as many fields as the header. Every field (header names included) must be well-formed UTF-8
+ * (data/table/utf8.h); a file that starts with a UTF-16 byte-order mark is refused as such. Errors name the
+ * file and line ("f.csv:12: 3 fields, expected 5"), and the column where one field is at fault; an
+ * unterminated quote names the line where it opened. A NUL byte (a binary file) is an error. The sizes
+ * below are limits: going over one is an error naming the file, the line and the limit. */
 #ifndef DF_CSV_H
 #define DF_CSV_H
 
@@ -27,19 +30,38 @@ typedef struct {
     char *text_;    /* storage of every field */
 } df_csv;
 
-/* CSV files larger than this are refused unread (the message names the limit). */
-#define DF_CSV_MAX_FILE_BYTES ((size_t)1 << 30)
+/* Limits of the reader. They bound the memory a file can make the reader take (about 16 bytes per field
+ * besides the text) and stop a wrong file (a binary, a log, a file without line breaks) early, with a message,
+ * instead of after minutes of work. Each is far above what the supported datasets need: the whole ISIC
+ * Archive is about 0.5 M rows of 30 columns with fields under 1 KiB. */
+#define DF_CSV_MAX_FILE_BYTES ((size_t)1 << 30)  /* a whole file; larger ones are refused unread */
+#define DF_CSV_MAX_ROWS (1 << 22)                /* data records, the header not counted (4,194,304) */
+#define DF_CSV_MAX_COLS 4096                     /* fields in one record */
+#define DF_CSV_MAX_CELLS ((size_t)1 << 25)       /* fields in the whole file, header included (33,554,432) */
+#define DF_CSV_MAX_FIELD_BYTES ((size_t)1 << 20) /* one field's text, quotes removed (1 MiB) */
+#define DF_CSV_MAX_LINE_BYTES ((size_t)1 << 22)  /* one physical line, its line break not counted (4 MiB) */
+
+/* The limits a parse runs under; df_csv_default_limits() gives the DF_CSV_MAX_* values above. */
+typedef struct {
+    size_t max_rows, max_cols, max_cells, max_field_bytes, max_line_bytes;
+} df_csv_limits;
+df_csv_limits df_csv_default_limits(void);
 
 /* Reads the file at path (through core/io/files.h: a regular file, at most DF_CSV_MAX_FILE_BYTES). On
  * failure *t is left empty (safe to df_csv_free). */
 int df_csv_read(const char *path, df_csv *t, df_error *err);
-/* Parses text[0..len) as if it were the file `name`. */
+/* Parses text[0..len) as if it were the file `name`, under the default limits. */
 int df_csv_parse(const char *text, size_t len, const char *name, df_csv *t, df_error *err);
+/* The same under the given limits (tests use small ones to reach each limit cheaply). */
+int df_csv_parse_limited(const char *text, size_t len, const char *name, const df_csv_limits *lim, df_csv *t,
+                         df_error *err);
 void df_csv_free(df_csv *t);
 
 static inline const char *df_csv_get(const df_csv *t, int row, int col) {
     return t->fields[(size_t)row * (size_t)t->n_cols + (size_t)col];
 }
+/* Fails naming both lines when two non-empty fields of column col are equal. */
+int df_csv_check_unique(const df_csv *t, int col, df_error *err);
 /* Index of the column named `name`, or -1. */
 int df_csv_col(const df_csv *t, const char *name);
 /* Fails naming the file and every one of names[0..n) that is not a column. */

@@ -32,4 +32,20 @@ typedef struct {
 
 void df_dataset_free(df_dataset *d);
 
+/* Checks (dataset_check.c); each fails naming the file and the line(s) at fault.
+ *
+ * Sample ids are the file's own ids (isic_id, lesion_id, an id column or the image path) where it has them;
+ * a sample without one gets "row:<its line>", which is unique within its file by construction and is not an
+ * identity: df_dataset_id_is_row says so, and such ids are not compared across files. */
+int df_dataset_id_is_row(const df_dataset *d, int s);
+/* Fails naming both lines when two samples of d share an id. */
+int df_dataset_check_unique_ids(const df_dataset *d, df_error *err);
+/* Fails naming the line in each file when a sample id (not a row id) is in both a and b; a_role and b_role
+ * ("training", "validation", "test") say which splits they hold. */
+int df_dataset_check_disjoint(const df_dataset *a, const char *a_role, const df_dataset *b, const char *b_role,
+                              df_error *err);
+/* Fails naming the file, `what` ("training split") and every class with no sample among idx[0..n) (all
+ * samples when idx is NULL). */
+int df_dataset_check_classes(const df_dataset *d, const int *idx, int n, const char *what, df_error *err);
+
 #endif

@@ -7,8 +7,14 @@
  *   categorical column c -> one slot per value seen in training, sorted by byte order ("c=female",
  *                           "c=male"), plus "c=<unknown>" for a missing value or one never seen in training.
  * Numeric columns come first, each list in the order given. A field is missing when it is "", "NA" or "nan"
- * (any case, surrounding blanks ignored). A numeric field that is present but not a finite number is an
- * error naming the source file, line, column and value, or, in skip-bad-rows mode, marks its row bad.
+ * (any case, surrounding blanks ignored); nothing else is. A numeric field must otherwise be a decimal number
+ * (optional sign, digits with an optional fraction, optional exponent; blanks around it allowed; no hex, no
+ * "inf", nothing after it) whose value is finite in a double and lies in the column's plausible range
+ * (df_meta_range: age_approx and age 0..120, clin_size_long_diam_mm 0..1000, any other column
+ * within +-DF_META_MAX_ABS). A field that is not is an error naming the source file, line, column and value,
+ * or, in skip-bad-rows mode, marks its row bad. The statistics and every encoded value are checked finite.
+ * Category values that differ only in letter case or surrounding blanks ("male", "Male ") are an error
+ * naming both rows: they are one category spelled two ways, and would silently become two.
  *
  * Label leakage: columns that are determined by the diagnosis (see df_meta_leaky_columns) and the dataset's
  * label column are refused as features unless allow_leaky is set, and df_meta_perfect_separators reports any
@@ -71,10 +77,23 @@ char *df_meta_to_json(const df_meta_encoder *enc);
 /* Rebuilds an encoder from df_meta_to_json's output; errors name the byte offset in json. */
 int df_meta_from_json(df_meta_encoder *enc, const char *json, df_error *err);
 
+/* The bound on any numeric metadata value without a known range: far beyond any clinical measurement, and
+ * small enough that sums and squares of millions of them stay finite. */
+#define DF_META_MAX_ABS 1e15
+
 /* 1 when s counts as a missing value. */
 int df_meta_is_missing(const char *s);
-/* Parses a finite number (blanks around it allowed); 1 on success, 0 otherwise. */
+/* Parses a decimal number (see above; blanks around it allowed) that is finite in a double; 1 on success, 0
+ * otherwise. */
 int df_meta_parse_number(const char *s, double *x);
+/* The plausible range [*lo, *hi] of a numeric column: a known column's, else +-DF_META_MAX_ABS. */
+void df_meta_range(const char *column, double *lo, double *hi);
+/* Reads field s of numeric column `column`: 0 when missing, 1 with *x set when a number in the column's
+ * range, -1 otherwise. */
+int df_meta_read_number(const char *column, const char *s, double *x);
+/* Fails with the message for a field that df_meta_read_number refused: sample `sample` of d (its file and
+ * line), the column, the value and what was expected. */
+int df_meta_bad_number(const df_dataset *d, int sample, const char *column, const char *value, df_error *err);
 
 /* Label-determining columns of ISIC-DICM-17K and MILK10k, NULL-terminated. */
 extern const char *const df_meta_leaky_columns[];

@@ -3,7 +3,8 @@
  *     {"column":"age_approx","kind":"numeric","mean":51.9000015,"sd":16.2000008},
  *     {"column":"sex","kind":"categorical","values":["female","male"]}]}
  * written without blanks. Contract: the text is stored in checkpoints, so its bytes never change: keys in
- * this order, floats with %.9g (read back with strtof from the text itself, which restores the same float),
+ * this order, floats with %.9g (read back with strtof from the text itself, which restores the same float;
+ * never inf or nan, which the fit refuses and the writer asserts),
  * every control character in a string as \u00XX (the writer's u_escapes). The reader takes any JSON the
  * strict core parser accepts (any spacing and key order) but checks the content strictly: unknown or repeated
  * keys, a missing field, a repeated column, unsorted or repeated category values or a dim that disagrees are
@@ -38,6 +39,9 @@ char *df_meta_to_json(const df_meta_encoder *enc) {
         df_json_string(&w, ft->column);
         df_json_key(&w, "kind");
         if (ft->kind == DF_META_NUMERIC) {
+            /* df_meta_fit and df_meta_from_json both refuse non-finite statistics, so the text never holds a
+             * null (or worse) where a number belongs and always reads back. */
+            DF_ASSERT(isfinite(ft->mean) && isfinite(ft->sd) && ft->sd > 0.0f);
             df_json_string(&w, "numeric");
             df_json_key(&w, "mean");
             df_json_number(&w, ft->mean);

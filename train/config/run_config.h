@@ -55,6 +55,7 @@ typedef struct {
     int cache;
     int workers;
     int skip_bad_rows;
+    int allow_outside_paths; /* files named in a CSV may lie outside the image folder (and the CSV's folder) */
     /* augmentation */
     int hflip, vflip, rot90;
     double crop_scale_min;

@@ -62,6 +62,9 @@ static const df_cfg_field data_fields[] = {
      .help = "loader threads preparing batches ahead of training"},
     {"skip_bad_rows", DF_CFG_BOOL, DF_CFG_AT(df_data_section, skip_bad_rows), .def = "false",
      .help = "skip (and count) rows with a missing image or bad metadata instead of failing"},
+    {"allow_outside_paths", DF_CFG_BOOL, DF_CFG_AT(df_data_section, allow_outside_paths), .def = "false",
+     .help = "let image and mask paths in the CSV lead outside the image folder (by '..', an absolute path or "
+             "a link); false: such a path is an error"},
     {"hflip", DF_CFG_BOOL, DF_CFG_AT(df_data_section, hflip), .def = "true", .help = "random horizontal flips"},
     {"vflip", DF_CFG_BOOL, DF_CFG_AT(df_data_section, vflip), .def = "true", .help = "random vertical flips"},
     {"rot90", DF_CFG_BOOL, DF_CFG_AT(df_data_section, rot90), .def = "true", .help = "random 90-degree rotations"},

@@ -22,12 +22,13 @@ static int load_file(const df_run_config *cfg, const char *csv, int with_images,
     int skipped = 0, rc;
     switch (d->layout) {
     case DF_LAYOUT_ISIC: {
-        df_isic_options o = {csv, opt(d->image_dir), with_images, d->skip_bad_rows, opt(d->group_by)};
+        df_isic_options o = {csv, opt(d->image_dir), with_images, d->skip_bad_rows, opt(d->group_by),
+                             d->allow_outside_paths};
         rc = df_isic_load(ds, &o, &skipped, err);
         break;
     }
     case DF_LAYOUT_MILK10K: {
-        df_milk10k_options o = {d->root, NULL, NULL, NULL, with_images, d->skip_bad_rows};
+        df_milk10k_options o = {d->root, NULL, NULL, NULL, with_images, d->skip_bad_rows, d->allow_outside_paths};
         rc = df_milk10k_load(ds, &o, &skipped, err);
         break;
     }
@@ -36,7 +37,7 @@ static int load_file(const df_run_config *cfg, const char *csv, int with_images,
         df_generic_options o = {csv, opt(d->image_dir), opt(d->image_column), d->label_column,
                                 classes_from ? (const char *const *)classes_from->class_names : NULL,
                                 classes_from ? classes_from->n_classes : 0, NULL, opt(d->group_by), NULL,
-                                with_images, d->skip_bad_rows};
+                                with_images, d->skip_bad_rows, d->allow_outside_paths};
         rc = df_generic_load(ds, &o, &skipped, err);
         break;
     }
@@ -85,10 +86,14 @@ static int make_splits(const df_run_config *cfg, df_run_data *rd, int with_image
             return df_fail(err, "%s: data.split is 'published' but data.valid_csv is empty", cfg->source);
         if (load_file(cfg, d->valid_csv, with_images, train, &valid, err)) return -1;
         rd->owned[1] = valid;
+        if (df_dataset_check_disjoint(train, "training", valid, "validation", err)) return -1;
         set_split(rd, DF_SPLIT_VALID, valid, all_indices(valid), valid->n_samples);
         if (opt(d->test_csv)) {
             if (load_file(cfg, d->test_csv, with_images, train, &test, err)) return -1;
             rd->owned[2] = test;
+            if (df_dataset_check_disjoint(train, "training", test, "test", err) ||
+                df_dataset_check_disjoint(valid, "validation", test, "test", err))
+                return -1;
             set_split(rd, DF_SPLIT_TRAIN, train, all_indices(train), train->n_samples);
             set_split(rd, DF_SPLIT_TEST, test, all_indices(test), test->n_samples);
         } else {
@@ -116,6 +121,15 @@ static int make_splits(const df_run_config *cfg, df_run_data *rd, int with_image
     return 0;
 }
 
+/* The training split must show the model every class; the validation split chooses the best epoch, and
+ * with a class missing its AUC (the default monitor) is undefined. */
+static int check_classes(const df_run_data *rd, df_error *err) {
+    static const char *const what[2] = {"training split", "validation split, which chooses the best epoch,"};
+    for (int s = DF_SPLIT_TRAIN; s <= DF_SPLIT_VALID; s++)
+        if (df_dataset_check_classes(rd->ds[s], rd->idx[s], rd->n[s], what[s], err)) return -1;
+    return 0;
+}
+
 int df_run_data_load(const df_run_config *cfg, int with_images, const char *encoder_json, df_run_data *rd,
                      df_error *err) {
     memset(rd, 0, sizeof *rd);
@@ -128,6 +142,7 @@ int df_run_data_load(const df_run_config *cfg, int with_images, const char *enco
         rd->has_images = with_images;
         for (int s = 0; s < DF_N_SPLITS; s++)
             if (rd->n[s] == 0) rc = df_fail(err, "%s: the %s split is empty", cfg->source, df_split_names[s]);
+        if (rc == 0) rc = check_classes(rd, err);
     }
     if (rc == 0 && d->n_numeric + d->n_categorical > 0) {
         if (encoder_json) {

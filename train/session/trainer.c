@@ -225,6 +225,9 @@ static int end_epoch(run *r, double ips, double t0, double loss_sum, int loss_co
     double vloss;
     if (validate_epoch(r, &m, &vloss, err)) return -1;
     double score = df_metric_value(&m, vloss, cfg->train.monitor);
+    if (isnan(score)) /* a best epoch chosen on NaN would be the first one, whatever followed */
+        return df_fail(err, "epoch %d: the monitored validation metric %s is not a number; no best epoch can be "
+                       "chosen on it", r->state.epoch + 1, df_metric_names[cfg->train.monitor]);
     int improved = r->state.best_epoch < 0 || score > r->state.best_metric;
     if (improved) {
         r->state.best_metric = score;

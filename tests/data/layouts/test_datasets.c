@@ -1,6 +1,7 @@
 /* test_datasets.c: the ISIC-DICM-17K, MILK10k and generic-CSV loaders on small layouts written to a temp
  * folder (CSV files and empty placeholder images: loaders only check that images exist), including the
- * errors for bad rows, labels outside the classes, missing images and views, and non-one-hot ground truth.
+ * errors for bad rows, labels not spelled exactly as a class, repeated sample ids, missing images and views,
+ * non-one-hot ground truth, files named outside the image folder, and a folder or FIFO given as the CSV.
  * With argument "real" it instead loads the published ISIC-DICM-17K split files found beside the source
  * tree (DF_SOURCE_ROOT/../shared/data/isic-dicm-17k) and exits 77 (skipped) when they are absent. */
 #include <stdlib.h>
@@ -55,7 +56,7 @@ static void test_isic(void) {
                "ISIC2019_0000001_mel.jpg,ISIC_0000001,2019.0,1,IP_1,IL_1,male,65.0,posterior torso,malignant\n"
                "ISIC2019_0000002_nv.jpg,ISIC_0000002,2019,0,,IL_2,female,40.0,,benign\n"
                "x.jpg,ISIC_0000003,2020,0.0,IP_1,IL_3,,,,benign\n");
-    df_isic_options o = {at("isic.csv"), at("img"), 1, 0, "patient_id"};
+    df_isic_options o = {at("isic.csv"), at("img"), 1, 0, "patient_id", 0};
     df_dataset d;
     df_error err = {""};
     int skipped = -1;
@@ -74,7 +75,7 @@ static void test_isic(void) {
     df_dataset_free(&d);
 
     /* Metadata only: no folder needed, no paths. */
-    df_isic_options mo = {at("isic.csv"), NULL, 0, 0, "lesion_id"};
+    df_isic_options mo = {at("isic.csv"), NULL, 0, 0, "lesion_id", 0};
     CHECK(df_isic_load(&d, &mo, NULL, &err) == 0);
     CHECK(d.n_samples == 3 && d.image_paths[0] == NULL && !strcmp(d.groups[1], "IL_2"));
     df_dataset_free(&d);
@@ -97,16 +98,42 @@ static void test_isic(void) {
     mo.csv_path = at("isic_short.csv");
     CHECK(df_isic_load(&d, &mo, NULL, &err) == -1);
     CHECK_MSG(strstr(err.msg, "isic_short.csv:3") && strstr(err.msg, "4 fields"), "%s", err.msg);
-    const char *bad_class[] = {"2", "x", ""};
-    for (int i = 0; i < 3; i++) {
+    /* A label is one of the four spellings exactly: no blanks, signs, exponents, case or other numbers. */
+    const char *bad_class[] = {"2", "x", "", "1.00", " 1", "1 ", "01", "+1", "1e0", "-0", "0x1", "true",
+                               "malignant", "\"1\"\"\"", "0.5", "nan"};
+    for (size_t i = 0; i < sizeof bad_class / sizeof *bad_class; i++) {
         char text[512];
         snprintf(text, sizeof text, ISIC_HEAD "a.jpg,ISIC_1,2019,1,,,male,65,,malignant\nb.jpg,ISIC_2,2019,%s,,,,,,\n",
                  bad_class[i]);
         write_file("isic_class.csv", text);
         mo.csv_path = at("isic_class.csv");
-        CHECK(df_isic_load(&d, &mo, NULL, &err) == -1);
-        CHECK_MSG(strstr(err.msg, "isic_class.csv:3") && strstr(err.msg, "class"), "%s", err.msg);
+        CHECK_MSG(df_isic_load(&d, &mo, NULL, &err) == -1, "class '%s' accepted", bad_class[i]);
+        CHECK_MSG(strstr(err.msg, "isic_class.csv:3") && strstr(err.msg, "column 'class'") &&
+                      strstr(err.msg, "0, 1, 0.0, 1.0"), "'%s': %s", bad_class[i], err.msg);
     }
+    const char *good_class[] = {"0", "1", "0.0", "1.0"};
+    for (int i = 0; i < 4; i++) {
+        char text[512];
+        snprintf(text, sizeof text, ISIC_HEAD "b.jpg,ISIC_2,2019,%s,,,,,,\n", good_class[i]);
+        write_file("isic_class.csv", text);
+        CHECK_MSG(df_isic_load(&d, &mo, NULL, &err) == 0, "%s", err.msg);
+        CHECK(d.n_samples == 1 && d.labels[0] == (i % 2));
+        df_dataset_free(&d);
+    }
+    /* A sample id twice names both lines. */
+    write_file("isic_dup.csv", ISIC_HEAD "a.jpg,ISIC_1,2019,1,,,,,,\nb.jpg,ISIC_2,2019,0,,,,,,\nc.jpg,ISIC_1,2019,0,,,,,,\n");
+    mo.csv_path = at("isic_dup.csv");
+    CHECK(df_isic_load(&d, &mo, NULL, &err) == -1);
+    CHECK_MSG(strstr(err.msg, "isic_dup.csv:4") && strstr(err.msg, "'ISIC_1'") && strstr(err.msg, "line 2"), "%s",
+              err.msg);
+    /* A folder or a FIFO given as the split file fails at once, saying so. */
+    mo.csv_path = at("img");
+    CHECK(df_isic_load(&d, &mo, NULL, &err) == -1);
+    CHECK_MSG(strstr(err.msg, "img") && strstr(err.msg, "not a regular file"), "%s", err.msg);
+    CHECK(mkfifo(at("isic_fifo.csv"), 0600) == 0);
+    mo.csv_path = at("isic_fifo.csv");
+    CHECK(df_isic_load(&d, &mo, NULL, &err) == -1);
+    CHECK_MSG(strstr(err.msg, "isic_fifo.csv") && strstr(err.msg, "not a regular file"), "%s", err.msg);
     write_file("isic_nocol.csv", "image,isic_id,year,sex\na.jpg,ISIC_1,2019,male\n");
     mo.csv_path = at("isic_nocol.csv");
     CHECK(df_isic_load(&d, &mo, NULL, &err) == -1);
@@ -140,7 +167,7 @@ static void test_milk10k(void) {
                "IL_001,0.0,1.0,0.0,0.0,0.0,0.0,0.0,0.0,0.0,0.0,0.0\n");
     char milk[512];
     snprintf(milk, sizeof milk, "%s", at("milk"));
-    df_milk10k_options o = {milk, NULL, NULL, NULL, 1, 0};
+    df_milk10k_options o = {milk, NULL, NULL, NULL, 1, 0, 0};
     df_dataset d;
     df_error err = {""};
     CHECK_MSG(df_milk10k_load(&d, &o, NULL, &err) == 0, "%s", err.msg);
@@ -186,6 +213,36 @@ static void test_milk10k(void) {
         {"milk/gt_extra.csv", MILK_GT_HEAD "IL_002,0,0,0,0,0,0,0,0,1,0,0\nIL_001,0,1,0,0,0,0,0,0,0,0,0\n"
          "IL_003,0,1,0,0,0,0,0,0,0,0,0\n",
          "gt_extra.csv:4", "IL_003 has no image rows", 1},
+        /* Exact spellings: a view type in another case, a ground-truth value written another way. */
+        {"milk/meta_case.csv", MILK_META_HEAD
+         "IL_001,Dermoscopic,ISIC_1000001,a,,,55,male,3,x,0,0\n",
+         "meta_case.csv:2", "column 'image_type': 'Dermoscopic'", 0},
+        {"milk/meta_blank.csv", MILK_META_HEAD
+         "IL_001,dermoscopic,ISIC_1000001,a,,,55,male,3,x,0,0\n"
+         "IL_001,clinical: close-up ,ISIC_1000002,a,,,55,male,3,x,0,0\n",
+         "meta_blank.csv:3", "'clinical: close-up '", 0},
+        {"milk/gt_spelled.csv", MILK_GT_HEAD "IL_002,0,0,0,0,0,0,0,0,1.00,0,0\nIL_001,0,1,0,0,0,0,0,0,0,0,0\n",
+         "gt_spelled.csv:2", "column 'NV': '1.00' is not a ground-truth value (expected exactly one of 0, 1, 0.0, 1.0)", 1},
+        {"milk/gt_blank.csv", MILK_GT_HEAD "IL_002,0,0,0,0,0,0,0,0,1,0,0\nIL_001,0, 1,0,0,0,0,0,0,0,0,0\n",
+         "gt_blank.csv:3", "column 'BCC': ' 1'", 1},
+        {"milk/gt_empty.csv", MILK_GT_HEAD "IL_002,0,0,0,0,0,0,0,0,1,0,0\nIL_001,0,1,0,0,,0,0,0,0,0,0\n",
+         "gt_empty.csv:3", "column 'DF': ''", 1},
+        {"milk/gt_dup.csv", MILK_GT_HEAD "IL_002,0,0,0,0,0,0,0,0,1,0,0\nIL_001,0,1,0,0,0,0,0,0,0,0,0\n"
+         "IL_002,0,0,0,0,0,0,0,0,1,0,0\n",
+         "gt_dup.csv:4", "IL_002 already has ground truth at line 2", 1},
+        /* One image id for two rows, and an id that leads out of the image folder. */
+        {"milk/meta_dupid.csv", MILK_META_HEAD
+         "IL_001,dermoscopic,ISIC_1000001,a,,,55,male,3,x,0,0\n"
+         "IL_001,clinical: close-up,ISIC_1000002,a,,,55,male,3,x,0,0\n"
+         "IL_002,clinical: close-up,ISIC_1000001,b,,,70,female,2,x,0,0\n"
+         "IL_002,dermoscopic,ISIC_1000003,b,,,70,female,2,x,0,0\n",
+         "meta_dupid.csv:4", "'ISIC_1000001' appears again (first at line 2)", 0},
+        {"milk/meta_escape.csv", MILK_META_HEAD
+         "IL_001,dermoscopic,../../../escaped,a,,,55,male,3,x,0,0\n"
+         "IL_001,clinical: close-up,ISIC_1000002,a,,,55,male,3,x,0,0\n"
+         "IL_002,clinical: close-up,ISIC_1000004,b,,,70,female,2,x,0,0\n"
+         "IL_002,dermoscopic,ISIC_1000003,b,,,70,female,2,x,0,0\n",
+         "meta_escape.csv:2", "data.allow_outside_paths", 0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         write_file(cases[i].file, cases[i].text);
@@ -217,7 +274,7 @@ static void test_generic(void) {
     write_file("gen/b.png", "");
     write_file("gen/m_a.png", "");
     write_file("gen/data.csv", "file,dx,who,mask\na.png,nevus,p1,m_a.png\nb.png,bcc,,\n");
-    df_generic_options o = {at("gen/data.csv"), at("gen"), "file", "dx", NULL, 0, NULL, "who", "mask", 1, 0};
+    df_generic_options o = {at("gen/data.csv"), at("gen"), "file", "dx", NULL, 0, NULL, "who", "mask", 1, 0, 0};
     df_dataset d;
     df_error err = {""};
     CHECK_MSG(df_generic_load(&d, &o, NULL, &err) == 0, "%s", err.msg);
@@ -242,6 +299,145 @@ static void test_generic(void) {
     o.csv_path = at("gen/nofile.csv");
     CHECK(df_generic_load(&d, &o, NULL, &err) == -1);
     CHECK_MSG(strstr(err.msg, "nofile.csv:2") && strstr(err.msg, "c.png"), "%s", err.msg);
+
+    /* Labels match a class exactly; the message names the column and every accepted value. */
+    const char *near[] = {"Nevus", "nevus ", " bcc", "BCC", "nevi"};
+    for (int i = 0; i < 5; i++) {
+        char text[256];
+        snprintf(text, sizeof text, "file,dx,who,mask\na.png,bcc,p1,\nb.png,%s,p2,\n", near[i]);
+        write_file("gen/near.csv", text);
+        o.csv_path = at("gen/near.csv");
+        CHECK(df_generic_load(&d, &o, NULL, &err) == -1);
+        CHECK_MSG(strstr(err.msg, "near.csv:3") && strstr(err.msg, "column 'dx'") && strstr(err.msg, near[i]) &&
+                      strstr(err.msg, "exactly one of 'bcc', 'nevus'"), "'%s': %s", near[i], err.msg);
+    }
+    /* Collecting the classes of a training file: one class spelled two ways is an error naming both lines. */
+    o.class_names = NULL;
+    o.n_class_names = 0;
+    const char *twice[] = {"Nevus", "nevus ", "NEVUS"};
+    for (int i = 0; i < 3; i++) {
+        char text[256];
+        snprintf(text, sizeof text, "file,dx,who,mask\na.png,nevus,p1,\nb.png,bcc,p2,\nm_a.png,%s,p3,\n", twice[i]);
+        write_file("gen/twice.csv", text);
+        o.csv_path = at("gen/twice.csv");
+        CHECK(df_generic_load(&d, &o, NULL, &err) == -1);
+        CHECK_MSG(strstr(err.msg, "twice.csv:") && strstr(err.msg, "column 'dx'") && strstr(err.msg, twice[i]) &&
+                      strstr(err.msg, "'nevus'") && strstr(err.msg, "line "), "'%s': %s", twice[i], err.msg);
+    }
+    /* The same image twice is one sample counted twice. */
+    write_file("gen/dup.csv", "file,dx,who,mask\na.png,nevus,p1,\nb.png,bcc,p2,\na.png,bcc,p3,\n");
+    o.csv_path = at("gen/dup.csv");
+    CHECK(df_generic_load(&d, &o, NULL, &err) == -1);
+    CHECK_MSG(strstr(err.msg, "dup.csv:4") && strstr(err.msg, "'a.png'") && strstr(err.msg, "line 2"), "%s",
+              err.msg);
+}
+
+/* Files a CSV names stay inside the image folder (masks: or the CSV's folder), lexically and through links,
+ * unless allowed; the error names the CSV, line, path and the config key. */
+static void test_paths(void) {
+    mkdir(at("p"), 0700);
+    mkdir(at("p/img"), 0700);
+    mkdir(at("p/img/sub"), 0700);
+    mkdir(at("p/masks"), 0700);
+    write_file("p/img/a.jpg", "");
+    write_file("p/outside.jpg", "");
+    write_file("p/masks/m.png", "");
+    write_file("outer.png", "");
+    CHECK(symlink(at("p/outside.jpg"), at("p/img/link.jpg")) == 0);
+    CHECK(symlink("img", at("p/imglink")) == 0);
+
+    static const struct {
+        const char *image, *mask;
+        int ok;        /* 1: loads; 0: refused */
+        const char *want;
+    } cases[] = {
+        {"a.jpg", "", 1, ""},
+        {"sub/../a.jpg", "", 1, ""},
+        {"./sub/./../a.jpg", "", 1, ""},
+        {"../img/a.jpg", "", 1, ""},               /* leaves and comes back: inside after tidying */
+        {"a.jpg", "../masks/m.png", 1, ""},        /* masks beside the CSV, as `dermfuse synth` writes them */
+        {"../outside.jpg", "", 0, "/../outside.jpg' is '"},
+        {"sub/../../outside.jpg", "", 0, "outside the folder"},
+        {"link.jpg", "", 0, "leads through a link to"},
+        {"../../outer.png", "", 0, "image path"},
+        {"a.jpg", "../../outer.png", 0, "mask path"},
+        {"../nonexistent.jpg", "", 0, "/p/nonexistent.jpg'"}, /* refused before it is looked for */
+    };
+    char csv[256], abs_case[512];
+    snprintf(csv, sizeof csv, "%s", at("p/p.csv"));
+    df_error err = {""};
+    df_dataset d;
+    for (int allow = 0; allow <= 1; allow++)
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+            char text[512];
+            snprintf(text, sizeof text, "image,isic_id,class,mask\n%s,ISIC_1,1,%s\n", cases[i].image, cases[i].mask);
+            write_file("p/p.csv", text);
+            df_isic_options o = {csv, at("p/img"), 1, 1, NULL, allow};
+            int skipped = 0;
+            int rc = df_isic_load(&d, &o, &skipped, &err);
+            int want_ok = cases[i].ok || (allow && !strstr(cases[i].image, "nonexistent"));
+            if (want_ok) {
+                CHECK_MSG(rc == 0, "case %zu (allow %d): %s", i, allow, err.msg);
+                if (rc == 0) df_dataset_free(&d);
+            } else if (!allow) {
+                CHECK_MSG(rc == -1, "case %zu accepted", i);
+                CHECK_MSG(strstr(err.msg, "p.csv:2:") && strstr(err.msg, cases[i].want) &&
+                              strstr(err.msg, "set data.allow_outside_paths: true"), "case %zu: %s", i, err.msg);
+            } else { /* allowed but missing: skipped, as any missing image */
+                CHECK_MSG(rc == 0 && d.n_samples == 0 && skipped == 1, "case %zu: %s", i, err.msg);
+                if (rc == 0) df_dataset_free(&d);
+            }
+        }
+    /* Absolute paths: outside unless allowed; inside the folder they are fine. */
+    snprintf(abs_case, sizeof abs_case, "image,isic_id,class\n%s,ISIC_1,1\n", at("p/outside.jpg"));
+    write_file("p/p.csv", abs_case);
+    df_isic_options o = {csv, at("p/img"), 1, 0, NULL, 0};
+    CHECK(df_isic_load(&d, &o, NULL, &err) == -1);
+    CHECK_MSG(strstr(err.msg, "p.csv:2:") && strstr(err.msg, "outside.jpg") && strstr(err.msg, "allow_outside_paths"),
+              "%s", err.msg);
+    o.allow_outside_paths = 1;
+    CHECK(df_isic_load(&d, &o, NULL, &err) == 0 && d.n_samples == 1);
+    df_dataset_free(&d);
+    o.allow_outside_paths = 0;
+    snprintf(abs_case, sizeof abs_case, "image,isic_id,class\n%s,ISIC_1,1\n", at("p/img/a.jpg"));
+    write_file("p/p.csv", abs_case);
+    CHECK_MSG(df_isic_load(&d, &o, NULL, &err) == 0, "%s", err.msg);
+    df_dataset_free(&d);
+    /* An isic_id that leads out (the ISIC Archive fallback name) is refused the same way. */
+    write_file("p/p.csv", "image,isic_id,class\n,../outside,1\n");
+    CHECK(df_isic_load(&d, &o, NULL, &err) == -1);
+    CHECK_MSG(strstr(err.msg, "p.csv:2:") && strstr(err.msg, "outside.jpg"), "%s", err.msg);
+    /* A linked image folder: its files resolve below the folder's own real path. */
+    write_file("p/p.csv", "image,isic_id,class\na.jpg,ISIC_1,1\n");
+    o.image_dir = at("p/imglink");
+    CHECK_MSG(df_isic_load(&d, &o, NULL, &err) == 0, "%s", err.msg);
+    df_dataset_free(&d);
+    /* A relative image folder is taken from the working directory. */
+    char *cwd = getcwd(NULL, 0);
+    CHECK(chdir(at("p")) == 0);
+    o.csv_path = "p.csv";
+    o.image_dir = "img";
+    CHECK_MSG(df_isic_load(&d, &o, NULL, &err) == 0, "%s", err.msg);
+    df_dataset_free(&d);
+    write_file("p/p.csv", "image,isic_id,class\n../outside.jpg,ISIC_1,1\n");
+    CHECK(df_isic_load(&d, &o, NULL, &err) == -1);
+    CHECK_MSG(strstr(err.msg, "p.csv:2:") && strstr(err.msg, "'img'"), "%s", err.msg);
+    CHECK(chdir(cwd) == 0);
+    free(cwd);
+
+    /* The generic layout: the same rule for its image and mask columns. */
+    write_file("p/g.csv", "file,dx,mask\na.jpg,nevus,\n../outside.jpg,bcc,\n");
+    df_generic_options g = {at("p/g.csv"), at("p/img"), "file", "dx", NULL, 0, NULL, NULL, "mask", 1, 0, 0};
+    CHECK(df_generic_load(&d, &g, NULL, &err) == -1);
+    CHECK_MSG(strstr(err.msg, "g.csv:3:") && strstr(err.msg, "outside.jpg") && strstr(err.msg, "allow_outside_paths"),
+              "%s", err.msg);
+    g.allow_outside_paths = 1;
+    CHECK_MSG(df_generic_load(&d, &g, NULL, &err) == 0 && d.n_samples == 2, "%s", err.msg);
+    df_dataset_free(&d);
+    g.allow_outside_paths = 0;
+    write_file("p/g.csv", "file,dx,mask\na.jpg,nevus,../masks/m.png\nlink.jpg,bcc,\n");
+    CHECK(df_generic_load(&d, &g, NULL, &err) == -1);
+    CHECK_MSG(strstr(err.msg, "g.csv:3:") && strstr(err.msg, "link"), "%s", err.msg);
 }
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
@@ -263,7 +459,7 @@ static int test_real(void) {
     df_dataset d[2];
     df_error err = {""};
     for (int k = 0; k < 2; k++) {
-        df_isic_options o = {files[k], NULL, 0, 0, "patient_id"};
+        df_isic_options o = {files[k], NULL, 0, 0, "patient_id", 0};
         CHECK_MSG(df_isic_load(&d[k], &o, NULL, &err) == 0, "%s", err.msg);
         CHECK(d[k].n_samples == rows[k] && d[k].n_meta_cols == 24);
         int ones = 0;
@@ -331,6 +527,7 @@ int main(int argc, char **argv) {
     test_isic();
     test_milk10k();
     test_generic();
+    test_paths();
     int rc = check_report();
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);

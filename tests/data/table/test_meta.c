@@ -1,6 +1,9 @@
 /* test_meta.c: the metadata encoder against hand-computed values on a tiny table (training mean/sd only,
- * missing indicator, one-hot with an unknown slot), its JSON copy (exact), its errors (an unparsable
- * number names file, line, column and value; leaky columns refused) and the perfect-separator warning. */
+ * missing indicator, one-hot with an unknown slot), its JSON copy (exact, never inf or nan), its errors (an
+ * unparsable or implausible number names file, line, column and value; a category spelled two ways; leaky
+ * columns refused) and the perfect-separator warning. */
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -241,6 +244,172 @@ static void test_separators(void) {
     df_dataset_free(&d);
 }
 
+
+/* What counts as a number, a missing value, or neither: only decimal numbers, finite in a double, in the
+ * column's range; the rest is an error naming the file, line, column and value. */
+static void test_number_syntax(void) {
+    static const struct {
+        const char *s;
+        int ok;
+        double x;
+    } cases[] = {
+        {"42", 1, 42},      {" 42 ", 1, 42},   {"+5", 1, 5},        {"-0.5", 1, -0.5}, {".5", 1, 0.5},
+        {"5.", 1, 5},       {"1e3", 1, 1000},  {"2.5E-1", 1, 0.25}, {"0", 1, 0},       {"65.0", 1, 65},
+        {"0x1A", 0, 0},     {"0X10", 0, 0},    {"inf", 0, 0},       {"-inf", 0, 0},    {"Infinity", 0, 0},
+        {"nan", 0, 0},      {"1e999", 0, 0},   {"-1e999", 0, 0},    {"1e-400", 0, 0},  {"12abc", 0, 0},
+        {"1,5", 0, 0},      {"1.2.3", 0, 0},   {"1e", 0, 0},        {"1e+", 0, 0},     {".", 0, 0},
+        {"--1", 0, 0},      {"+-1", 0, 0},     {"", 0, 0},          {"   ", 0, 0},     {"4 2", 0, 0},
+        {"\xd9\xa4", 0, 0}, {"1\xc2\xa0", 0, 0}, /* an Arabic-Indic digit; a trailing no-break space */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        double x = -12345;
+        int ok = df_meta_parse_number(cases[i].s, &x);
+        CHECK_MSG(ok == cases[i].ok, "'%s': parsed %d, expected %d", cases[i].s, ok, cases[i].ok);
+        if (ok && cases[i].ok) CHECK_MSG(x == cases[i].x, "'%s' read as %g", cases[i].s, x);
+        if (!ok) CHECK_MSG(x == -12345, "'%s': a refused value wrote %g", cases[i].s, x);
+    }
+    /* Missing tokens are exactly these; "N/A", "null" and "-" are not, and are refused as numbers. */
+    double x;
+    CHECK(df_meta_read_number("v", "", &x) == 0 && df_meta_read_number("v", " NA ", &x) == 0 &&
+          df_meta_read_number("v", "NaN", &x) == 0);
+    CHECK(df_meta_read_number("v", "N/A", &x) == -1 && df_meta_read_number("v", "null", &x) == -1 &&
+          df_meta_read_number("v", "-", &x) == -1);
+    /* Ranges: a known column's, and the bound on any other. */
+    double lo, hi;
+    df_meta_range("age_approx", &lo, &hi);
+    CHECK(lo == 0 && hi == 120);
+    df_meta_range("some_score", &lo, &hi);
+    CHECK(lo == -DF_META_MAX_ABS && hi == DF_META_MAX_ABS);
+    CHECK(df_meta_read_number("age_approx", "120", &x) == 1 && x == 120);
+    CHECK(df_meta_read_number("age_approx", "0.0", &x) == 1 && x == 0);
+    CHECK(df_meta_read_number("age_approx", "121", &x) == -1 && df_meta_read_number("age_approx", "-5", &x) == -1);
+    CHECK(df_meta_read_number("age_approx", "999", &x) == -1);
+    CHECK(df_meta_read_number("clin_size_long_diam_mm", "-1", &x) == -1);
+    CHECK(df_meta_read_number("some_score", "1e15", &x) == 1 && df_meta_read_number("some_score", "-1e16", &x) == -1);
+}
+
+/* Refused values in a fitted column: each an error naming file, line, column, value and what was expected;
+ * missing values stay missing (indicator 1, value 0), never a number. */
+static void test_bad_numbers(void) {
+    static const struct {
+        const char *col, *value, *want;
+    } cases[] = {
+        {"age_approx", "150", "[0, 120]"}, {"age_approx", "-1", "[0, 120]"}, {"age_approx", "0x1E", "not a number"},
+        {"age_approx", "inf", "not a number"}, {"age_approx", "45 years", "not a number"},
+        {"score", "1e300", "[-1e+15, 1e+15]"}, {"score", "1e999", "not a number"}, {"score", "N/A", "not a number"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *cols[] = {cases[i].col, "y"};
+        const char *vals[] = {"30", "0", "", "1", cases[i].value, "0", "50", "1"};
+        int labels[] = {0, 1, 0, 1};
+        df_dataset d = make(4, 2, cols, vals, labels);
+        const char *num[] = {cases[i].col};
+        df_meta_spec spec = {num, 1, NULL, 0, "y", 0, 0};
+        df_meta_encoder enc;
+        df_error err = {""};
+        CHECK_MSG(df_meta_fit(&enc, &spec, &d, NULL, 0, NULL, &err) == -1, "case %zu accepted", i);
+        char want_col[64];
+        snprintf(want_col, sizeof want_col, "'%s'", cases[i].col);
+        CHECK_MSG(strstr(err.msg, "meta.csv:4:") && strstr(err.msg, want_col) && strstr(err.msg, cases[i].value) &&
+                      strstr(err.msg, cases[i].want), "case %zu: %s", i, err.msg);
+        /* Fitted on the other rows only, encoding the bad row is the same error; skip mode flags it. */
+        int rows[] = {0, 1, 3};
+        CHECK(df_meta_fit(&enc, &spec, &d, rows, 3, NULL, &err) == 0);
+        float x[4 * 2];
+        CHECK(df_meta_encode(&enc, &d, NULL, 0, x, NULL, NULL, &err) == -1);
+        CHECK_MSG(strstr(err.msg, "meta.csv:4:") && strstr(err.msg, want_col), "case %zu: %s", i, err.msg);
+        unsigned char bad[4];
+        int n_bad = 0;
+        CHECK(df_meta_encode(&enc, &d, NULL, 0, x, bad, &n_bad, &err) == 0);
+        CHECK(n_bad == 1 && bad[2] == 1 && x[2 * 2 + 1] == 1.0f && x[2 * 2] == 0.0f);
+        /* the empty field of row 1 is missing: indicator 1, value 0 (the mean), not an error */
+        CHECK(bad[1] == 0 && x[1 * 2 + 1] == 1.0f && x[1 * 2] == 0.0f);
+        df_meta_encoder_free(&enc);
+        spec.skip_bad_rows = 1;
+        int fit_bad = 0;
+        CHECK(df_meta_fit(&enc, &spec, &d, NULL, 0, &fit_bad, &err) == 0 && fit_bad == 1);
+        CHECK(enc.features[0].mean == 40.0f); /* 30 and 50: the refused row is not in the statistics */
+        df_meta_encoder_free(&enc);
+        df_dataset_free(&d);
+    }
+}
+
+/* Statistics and encoded values are finite or an error; the encoder's JSON never holds inf, nan or null. */
+static void test_finite(void) {
+    /* Large but allowed values: the statistics stay finite and the JSON reads back. */
+    const char *cols[] = {"v", "y"};
+    const char *big[] = {"1e15", "0", "-1e15", "1", "1e15", "0", "-1e15", "1"};
+    int labels[] = {0, 1, 0, 1};
+    df_dataset d = make(4, 2, cols, big, labels);
+    const char *num[] = {"v"};
+    df_meta_spec spec = {num, 1, NULL, 0, "y", 0, 0};
+    df_meta_encoder enc, back;
+    df_error err = {""};
+    CHECK_MSG(df_meta_fit(&enc, &spec, &d, NULL, 0, NULL, &err) == 0, "%s", err.msg);
+    CHECK(isfinite(enc.features[0].mean) && isfinite(enc.features[0].sd) && enc.features[0].sd == 1e15f);
+    char *json = df_meta_to_json(&enc);
+    CHECK_MSG(!strstr(json, "inf") && !strstr(json, "nan") && !strstr(json, "null"), "%s", json);
+    CHECK(df_meta_from_json(&back, json, &err) == 0);
+    df_meta_encoder_free(&back);
+    free(json);
+    df_meta_encoder_free(&enc);
+    df_dataset_free(&d);
+
+    /* A tiny training sd and a far-off value overflow a float when standardised: an error naming the row. */
+    const char *tiny[] = {"0", "0", "1e-30", "1", "0", "0", "1e15", "1"};
+    d = make(4, 2, cols, tiny, labels);
+    int train[] = {0, 1, 2};
+    CHECK(df_meta_fit(&enc, &spec, &d, train, 3, NULL, &err) == 0);
+    float x[4 * 2];
+    CHECK(df_meta_encode(&enc, &d, NULL, 0, x, NULL, NULL, &err) == -1);
+    CHECK_MSG(strstr(err.msg, "meta.csv:5:") && strstr(err.msg, "'v'") && strstr(err.msg, "not finite"), "%s",
+              err.msg);
+    unsigned char bad[4];
+    int n_bad = 0;
+    CHECK(df_meta_encode(&enc, &d, NULL, 0, x, bad, &n_bad, &err) == 0 && n_bad == 1 && bad[3] == 1);
+    for (int i = 0; i < 8; i++) CHECK(isfinite(x[i]));
+    df_meta_encoder_free(&enc);
+    df_dataset_free(&d);
+
+    /* Copies holding a non-finite or null statistic are refused. */
+    const char *bad_json[] = {
+        "{\"format\":\"dermfuse-meta/1\",\"dim\":2,\"features\":[{\"column\":\"v\",\"kind\":\"numeric\",\"mean\":null,\"sd\":1}]}",
+        "{\"format\":\"dermfuse-meta/1\",\"dim\":2,\"features\":[{\"column\":\"v\",\"kind\":\"numeric\",\"mean\":1e39,\"sd\":1}]}",
+        "{\"format\":\"dermfuse-meta/1\",\"dim\":2,\"features\":[{\"column\":\"v\",\"kind\":\"numeric\",\"mean\":0,\"sd\":0}]}",
+    };
+    for (int i = 0; i < 3; i++) {
+        int rc = df_meta_from_json(&back, bad_json[i], &err);
+        CHECK_MSG(rc == -1 && strstr(err.msg, "byte"), "accepted %s", bad_json[i]);
+        if (rc == 0) df_meta_encoder_free(&back);
+    }
+}
+
+/* One category spelled two ways is an error naming both lines, in training and when encoding. */
+static void test_spellings(void) {
+    const char *cols[] = {"sex", "y"};
+    static const char *const variants[] = {"Male", "male ", " male", "MALE"};
+    for (int k = 0; k < 4; k++) {
+        const char *vals[] = {"male", "0", "female", "1", variants[k], "0", "female", "1"};
+        int labels[] = {0, 1, 0, 1};
+        df_dataset d = make(4, 2, cols, vals, labels);
+        const char *cat[] = {"sex"};
+        df_meta_spec spec = {NULL, 0, cat, 1, "y", 0, 0};
+        df_meta_encoder enc;
+        df_error err = {""};
+        CHECK_MSG(df_meta_fit(&enc, &spec, &d, NULL, 0, NULL, &err) == -1, "'%s' accepted", variants[k]);
+        CHECK_MSG(strstr(err.msg, "meta.csv:") && strstr(err.msg, "line ") && strstr(err.msg, "'sex'") &&
+                      strstr(err.msg, variants[k]) && strstr(err.msg, "'male'"), "%s", err.msg);
+        /* Fitted without that row, meeting it when encoding is the same error. */
+        int rows[] = {0, 1, 3};
+        CHECK(df_meta_fit(&enc, &spec, &d, rows, 3, NULL, &err) == 0);
+        float x[4 * 3];
+        CHECK(df_meta_encode(&enc, &d, NULL, 0, x, NULL, NULL, &err) == -1);
+        CHECK_MSG(strstr(err.msg, "meta.csv:4:") && strstr(err.msg, "'male'"), "%s", err.msg);
+        df_meta_encoder_free(&enc);
+        df_dataset_free(&d);
+    }
+}
+
 int main(void) {
     CHECK(df_meta_is_missing("") && df_meta_is_missing(" NA ") && df_meta_is_missing("NaN") &&
           df_meta_is_missing("na") && !df_meta_is_missing("0") && !df_meta_is_missing("nanx"));
@@ -248,5 +417,9 @@ int main(void) {
     test_json_exact();
     test_bad_values_and_leaks();
     test_separators();
+    test_number_syntax();
+    test_bad_numbers();
+    test_finite();
+    test_spellings();
     return check_report();
 }

@@ -1,6 +1,8 @@
 /* test_split.c: grouped stratified hold-out and k-fold splits on a synthetic dataset with patients of 1-6
  * samples and three unbalanced classes: no group on two sides, class proportions near the overall ones,
- * folds partition the samples, the same seed gives the same split and another seed a different one. */
+ * folds partition the samples, the same seed gives the same split and another seed a different one. Also
+ * the checks a split relies on: every class present, unique sample ids, no sample in two split files. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -141,11 +143,94 @@ static void test_ungrouped(df_dataset *d) {
     d->groups = groups;
 }
 
+
+/* A small dataset from a file: ids and labels of rows at lines 2, 3, ... */
+static df_dataset small(const char *source, int n, const char *const *ids, const int *labels) {
+    df_dataset d = {0};
+    d.n_samples = n;
+    d.n_classes = 3;
+    d.class_names = df_malloc(3 * sizeof *d.class_names);
+    d.class_names[0] = df_strdup("nevus");
+    d.class_names[1] = df_strdup("melanoma");
+    d.class_names[2] = df_strdup("bcc");
+    d.labels = df_malloc((size_t)n * sizeof *d.labels);
+    d.ids = df_malloc((size_t)n * sizeof *d.ids);
+    d.source = df_strdup(source);
+    d.source_rows = df_malloc((size_t)n * sizeof *d.source_rows);
+    for (int i = 0; i < n; i++) {
+        d.labels[i] = labels[i];
+        d.ids[i] = df_strdup(ids[i]);
+        d.source_rows[i] = i + 2;
+    }
+    return d;
+}
+
+/* Every class in a split, or an error naming the file, the split and each missing class. */
+static void test_class_coverage(void) {
+    const char *ids[] = {"a", "b", "c", "d", "e", "f"};
+    const int all[] = {0, 1, 2, 0, 1, 2}, two[] = {0, 1, 0, 1, 0, 1}, one[] = {1, 1, 1, 1, 1, 1};
+    df_error err = {""};
+    df_dataset d = small("train.csv", 6, ids, all);
+    CHECK_MSG(df_dataset_check_classes(&d, NULL, 0, "training split", &err) == 0, "%s", err.msg);
+    int first_three[] = {0, 1, 2}, no_bcc[] = {0, 1, 3, 4};
+    CHECK(df_dataset_check_classes(&d, first_three, 3, "validation split", &err) == 0);
+    CHECK(df_dataset_check_classes(&d, no_bcc, 4, "validation split", &err) == -1);
+    CHECK_MSG(strstr(err.msg, "train.csv") && strstr(err.msg, "validation split") && strstr(err.msg, "'bcc'") &&
+                  strstr(err.msg, "(4 samples in it)") && !strstr(err.msg, "'nevus'"), "%s", err.msg);
+    df_dataset_free(&d);
+    d = small("two.csv", 6, ids, two);
+    CHECK(df_dataset_check_classes(&d, NULL, 0, "training split", &err) == -1);
+    CHECK_MSG(strstr(err.msg, "two.csv") && strstr(err.msg, "class 'bcc'"), "%s", err.msg);
+    df_dataset_free(&d);
+    d = small("one.csv", 6, ids, one);
+    CHECK(df_dataset_check_classes(&d, NULL, 0, "training split", &err) == -1);
+    CHECK_MSG(strstr(err.msg, "one.csv") && strstr(err.msg, "classes 'nevus', 'bcc'") &&
+                  strstr(err.msg, "training split"), "%s", err.msg);
+    df_dataset_free(&d);
+}
+
+/* Repeated ids in a file, and ids in two files, name both lines; row ids are positions, never compared. */
+static void test_ids(void) {
+    const int labels[] = {0, 1, 2, 0, 1};
+    df_error err = {""};
+    const char *unique[] = {"ISIC_1", "ISIC_2", "row:4", "ISIC_3", "ISIC_4"};
+    df_dataset a = small("train.csv", 5, unique, labels);
+    CHECK_MSG(df_dataset_check_unique_ids(&a, &err) == 0, "%s", err.msg);
+    CHECK(df_dataset_id_is_row(&a, 2) && !df_dataset_id_is_row(&a, 0));
+    const char *twice[] = {"ISIC_1", "ISIC_2", "ISIC_3", "ISIC_2", "ISIC_5"};
+    df_dataset b = small("dup.csv", 5, twice, labels);
+    CHECK(df_dataset_check_unique_ids(&b, &err) == -1);
+    CHECK_MSG(strstr(err.msg, "dup.csv:5:") && strstr(err.msg, "'ISIC_2'") && strstr(err.msg, "line 3"), "%s",
+              err.msg);
+    df_dataset_free(&b);
+
+    /* "row:4" at line 4 of both files is two different rows; ISIC_3 is one sample in both files. */
+    const char *valid_ids[] = {"ISIC_7", "ISIC_8", "row:4", "ISIC_9", "ISIC_3"};
+    b = small("valid.csv", 5, valid_ids, labels);
+    CHECK(df_dataset_check_disjoint(&a, "training", &b, "validation", &err) == -1);
+    CHECK_MSG(strstr(err.msg, "valid.csv:6:") && strstr(err.msg, "train.csv:5") && strstr(err.msg, "'ISIC_3'") &&
+                  strstr(err.msg, "training") && strstr(err.msg, "validation"), "%s", err.msg);
+    free(b.ids[4]);
+    b.ids[4] = df_strdup("ISIC_10");
+    CHECK_MSG(df_dataset_check_disjoint(&a, "training", &b, "validation", &err) == 0, "%s", err.msg);
+    /* "row:5" written in a file at line 4 is an id like any other. */
+    free(b.ids[2]);
+    b.ids[2] = df_strdup("row:5");
+    free(a.ids[3]);
+    a.ids[3] = df_strdup("row:5"); /* line 5 of train.csv: a row id there */
+    CHECK(!df_dataset_id_is_row(&b, 2) && df_dataset_id_is_row(&a, 3));
+    CHECK(df_dataset_check_disjoint(&a, "training", &b, "validation", &err) == 0);
+    df_dataset_free(&a);
+    df_dataset_free(&b);
+}
+
 int main(void) {
     df_dataset d = make();
     test_holdout(&d);
     test_kfold(&d);
     test_ungrouped(&d);
     df_dataset_free(&d);
+    test_class_coverage();
+    test_ids();
     return check_report();
 }
