@@ -25,8 +25,15 @@
 /* JSON (checkpoint headers, encoders, safetensors headers) */
 #define DF_LIMIT_JSON_DEPTH 64
 
-/* tables */
+/* tables: far above what the supported datasets need (the whole ISIC Archive is about 0.5 M rows of 30
+ * columns with fields under 1 KiB); they bound the reader's memory (about 16 bytes per field besides the text) */
 #define DF_LIMIT_CSV_BYTES ((size_t)1 << 30)
+#define DF_LIMIT_CSV_ROWS (1 << 22)                /* data records, the header not counted */
+#define DF_LIMIT_CSV_COLUMNS 4096                  /* fields in one record */
+#define DF_LIMIT_CSV_CELLS ((size_t)1 << 25)       /* fields in the whole file, header included */
+#define DF_LIMIT_CSV_FIELD_BYTES ((size_t)1 << 20) /* one field's text, quotes removed */
+#define DF_LIMIT_CSV_LINE_BYTES ((size_t)1 << 22)  /* one physical line */
+#define DF_LIMIT_META_MAGNITUDE 1e15               /* |value| of a numeric metadata field without a known range */
 
 /* images */
 #define DF_LIMIT_IMAGE_BYTES ((size_t)1 << 30)

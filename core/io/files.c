@@ -243,6 +243,20 @@ static void tidy(char *path) {
     free(src);
 }
 
+char *df_path_absolute(const char *path) {
+    char *abs;
+    if (path[0] == '/') {
+        abs = df_strdup(path);
+    } else {
+        char *cwd = getcwd(NULL, 0);
+        if (!cwd) return NULL;
+        abs = df_path_join(cwd, path);
+        free(cwd);
+    }
+    tidy(abs);
+    return abs;
+}
+
 char *df_path_shown(const char *path) {
     char *tidied = df_strdup(path);
     tidy(tidied);

@@ -50,6 +50,10 @@ void df_atomic_abort(df_atomic_file *h);
  * or dir is NULL or "", and no doubled slash when dir ends in one. */
 char *df_path_join(const char *dir, const char *name);
 
+/* path made absolute against the working directory and tidied lexically ("/a/./b/../c" is "/a/c"; links are
+ * not followed); a new df_malloc'd string, or NULL when the working directory is gone. */
+char *df_path_absolute(const char *path);
+
 /* path as a person reads it: tidied ("a/./b/../c" is "a/c", lexically), then relative to the working
  * directory when it lies below it ("runs/x/best...", "../shared/..." is not attempted); a new df_malloc'd
  * string. Configs keep absolute paths

@@ -11,43 +11,6 @@
 
 #include "data/layouts/layout_util.h"
 
-/* "a/./b/../c" as "a/c" in place, for an absolute path: "." and empty components dropped, ".." taking back
- * the component before it (and dropped at the root). Lexical only: links are not followed. */
-static void tidy_absolute(char *path) {
-    char *src = df_strdup(path), *in = src + 1, *out = path + 1;
-    while (*in) {
-        char *end = strchr(in, '/');
-        size_t n = end ? (size_t)(end - in) : strlen(in);
-        if (n == 2 && in[0] == '.' && in[1] == '.') {
-            if (out > path + 1) out--; /* the '/' after the last component */
-            while (out > path + 1 && out[-1] != '/') out--;
-        } else if (n > 0 && !(n == 1 && in[0] == '.')) {
-            memmove(out, in, n);
-            out += n;
-            *out++ = '/';
-        }
-        in += n + (end != NULL);
-    }
-    if (out > path + 1) out--; /* the trailing '/' */
-    *out = '\0';
-    free(src);
-}
-
-/* path made absolute against the working directory, then tidied; NULL when the working directory is gone. */
-static char *absolute_tidy(const char *path) {
-    char *abs;
-    if (path[0] == '/') {
-        abs = df_strdup(path);
-    } else {
-        char *cwd = getcwd(NULL, 0);
-        if (!cwd) return NULL;
-        abs = df_path_join(cwd, path);
-        free(cwd);
-    }
-    tidy_absolute(abs);
-    return abs;
-}
-
 /* 1 when path lies strictly below folder (both absolute and tidy). */
 static int below(const char *path, const char *folder) {
     size_t n = strlen(folder);
@@ -61,7 +24,7 @@ void df_guard_init(df_path_guard *g, const char *const *folders, int n, int allo
     for (int i = 0; i < n && i < DF_GUARD_MAX_FOLDERS; i++) {
         if (!folders[i] || !folders[i][0]) continue;
         g->shown[g->n] = df_strdup(folders[i]);
-        g->lexical[g->n] = absolute_tidy(folders[i]);
+        g->lexical[g->n] = df_path_absolute(folders[i]);
         g->real[g->n] = realpath(folders[i], NULL);
         g->n++;
     }
@@ -91,7 +54,7 @@ static int refuse(const df_path_guard *g, const char *csv, int line, const char 
 int df_guard_check(const df_path_guard *g, const char *csv, int line, const char *what, const char *path,
                    df_error *err) {
     if (g->allow_outside) return 0;
-    char *lexical = absolute_tidy(path);
+    char *lexical = df_path_absolute(path);
     int inside = 0;
     for (int i = 0; i < g->n && !inside; i++) inside = lexical && g->lexical[i] && below(lexical, g->lexical[i]);
     if (!inside) {

@@ -15,6 +15,8 @@
 #ifndef DF_CSV_H
 #define DF_CSV_H
 
+#include "core/limits.h"
+
 #include <stddef.h>
 #include <stdio.h>
 
@@ -34,12 +36,12 @@ typedef struct {
  * besides the text) and stop a wrong file (a binary, a log, a file without line breaks) early, with a message,
  * instead of after minutes of work. Each is far above what the supported datasets need: the whole ISIC
  * Archive is about 0.5 M rows of 30 columns with fields under 1 KiB. */
-#define DF_CSV_MAX_FILE_BYTES ((size_t)1 << 30)  /* a whole file; larger ones are refused unread */
-#define DF_CSV_MAX_ROWS (1 << 22)                /* data records, the header not counted (4,194,304) */
-#define DF_CSV_MAX_COLS 4096                     /* fields in one record */
-#define DF_CSV_MAX_CELLS ((size_t)1 << 25)       /* fields in the whole file, header included (33,554,432) */
-#define DF_CSV_MAX_FIELD_BYTES ((size_t)1 << 20) /* one field's text, quotes removed (1 MiB) */
-#define DF_CSV_MAX_LINE_BYTES ((size_t)1 << 22)  /* one physical line, its line break not counted (4 MiB) */
+#define DF_CSV_MAX_FILE_BYTES DF_LIMIT_CSV_BYTES       /* a whole file; larger ones are refused unread */
+#define DF_CSV_MAX_ROWS DF_LIMIT_CSV_ROWS              /* data records, the header not counted */
+#define DF_CSV_MAX_COLS DF_LIMIT_CSV_COLUMNS           /* fields in one record */
+#define DF_CSV_MAX_CELLS DF_LIMIT_CSV_CELLS            /* fields in the whole file, header included */
+#define DF_CSV_MAX_FIELD_BYTES DF_LIMIT_CSV_FIELD_BYTES /* one field's text, quotes removed */
+#define DF_CSV_MAX_LINE_BYTES DF_LIMIT_CSV_LINE_BYTES   /* one physical line, its line break not counted */
 
 /* The limits a parse runs under; df_csv_default_limits() gives the DF_CSV_MAX_* values above. */
 typedef struct {

@@ -25,6 +25,8 @@
 #ifndef DF_META_H
 #define DF_META_H
 
+#include "core/limits.h"
+
 #include <stddef.h>
 
 #include "data/table/dataset.h"
@@ -79,7 +81,7 @@ int df_meta_from_json(df_meta_encoder *enc, const char *json, df_error *err);
 
 /* The bound on any numeric metadata value without a known range: far beyond any clinical measurement, and
  * small enough that sums and squares of millions of them stay finite. */
-#define DF_META_MAX_ABS 1e15
+#define DF_META_MAX_ABS DF_LIMIT_META_MAGNITUDE
 
 /* 1 when s counts as a missing value. */
 int df_meta_is_missing(const char *s);
