@@ -1,7 +1,6 @@
 /* synth_meta.c: drawn metadata and input rows of a synthetic dataset (see synth_meta.h). */
 #include "data/synth/synth_meta.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,23 +48,20 @@ df_synth_meta_row df_synth_draw_meta(uint64_t seed, long i, int K, int label, fl
     return m;
 }
 
-/* A `class` value as an integer label below K; "1.0" is accepted, since pandas exports write integer
- * columns with missing values as floats. */
+/* A `class` value as an integer label below K: decimal digits, optionally followed by ".0" (pandas exports
+ * integer columns with missing values as floats). Nothing else: no sign, space, exponent or hex, as the
+ * dataset loaders read labels exactly the same way. */
 static int parse_label(const char *s, int K, int *out) {
-    if (!*s) return -1;
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (!errno && !*end && v >= 0 && v <= K - 1) {
-        *out = (int)v;
-        return 0;
+    long v = 0;
+    const char *p = s;
+    if (!(*p >= '0' && *p <= '9')) return -1;
+    for (; *p >= '0' && *p <= '9'; p++) {
+        v = v * 10 + (*p - '0');
+        if (v > K - 1) return -1;
     }
-    errno = 0;
-    double d = strtod(s, &end);
-    if (errno || *end || !(d >= 0 && d <= K - 1)) return -1;
-    float fl = (float)d;
-    if (fl != (float)(int)fl) return -1;
-    *out = (int)fl;
+    if (*p == '.' && p[1] == '0' && !p[2]) p += 2;
+    if (*p) return -1;
+    *out = (int)v;
     return 0;
 }
 

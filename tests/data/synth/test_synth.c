@@ -354,6 +354,10 @@ static void test_from_metadata(const char *dir) {
         {"image,class\nA.jpg,0\nB.gif,1\n", "meta.csv:3:"},            /* not an image name */
         {"image,class\nA.jpg,0\n\nB.jpg,2\n", "meta.csv:4:"},          /* label out of range */
         {"image,class\nA.jpg,0\nB.jpg,0.5\n", "meta.csv:3:"},          /* not an integer */
+        {"image,class\nA.jpg,0\nB.jpg, 1\n", "meta.csv:3:"},          /* labels are read exactly: */
+        {"image,class\nA.jpg,+1\nB.jpg,0\n", "meta.csv:2:"},          /* no space, sign, */
+        {"image,class\nA.jpg,0\nB.jpg,0x1\n", "meta.csv:3:"},         /* hex */
+        {"image,class\nA.jpg,1e0\nB.jpg,0\n", "meta.csv:2:"},         /* or exponent */
         {"image,class,mask\nA.jpg,0,m\n", "meta.csv:1:"},              /* would duplicate `mask` */
         {"image,class\n", "meta.csv: no data rows"},
     };
