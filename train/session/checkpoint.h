@@ -33,7 +33,7 @@ typedef struct {
     double best_metric;     /* of the monitored validation metric; NaN before the first validation */
     int best_epoch;         /* -1 before the first validation */
     int bad_epochs;         /* epochs since the best one (early stopping) */
-    int finished;
+    int finished;           /* training is over (the test results may still be missing: trainer.h) */
 } df_train_state;
 
 typedef struct {

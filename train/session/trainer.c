@@ -37,7 +37,7 @@ static int make_schedule(run *r, df_error *err) {
     r->sched.step_epochs = cfg->train.step_epochs;
     r->sched.total_steps = per_epoch * cfg->train.epochs;
     if (df_schedule_check(&r->sched, err)) return df_fail_prefix(err, "%s: train", cfg->source);
-    r->state = (df_train_state){0, 0, 0, 0, (uint64_t)cfg->run.seed, NAN, -1, 0, 0};
+    r->state = (df_train_state){.seed = (uint64_t)cfg->run.seed, .best_metric = NAN, .best_epoch = -1};
     return 0;
 }
 
@@ -259,10 +259,18 @@ int df_train_session(df_session *s, const df_train_opts *opts, int *stopped, df_
     if (rc == 0) rc = df_run_files_begin(s->dir, opts->resume, err);
     if (rc == 0 && opts->resume) rc = resume(&r, err);
     if (rc) return -1;
-    if (r.state.finished) {
-        printf("%s: the run is already finished (after epoch %d of %d, best epoch %d); nothing to do\n", s->dir,
-               r.state.epoch, cfg->train.epochs, r.state.best_epoch + 1);
-        return 0;
+    if (r.state.finished) { /* finished only with its test results: a kill may have come between the two */
+        int written = df_run_files_results_written(s->dir);
+        if (written)
+            printf("%s: the run is already finished (after epoch %d of %d, best epoch %d); nothing to do\n", s->dir,
+                   r.state.epoch, cfg->train.epochs, r.state.best_epoch + 1);
+        else
+            printf("%s: training finished (after epoch %d of %d, best epoch %d) but the test results were not "
+                   "written; writing them now\n", s->dir, r.state.epoch, cfg->train.epochs, r.state.best_epoch + 1);
+        rc = written ? 0 : test_best(&r, err);
+        /* the report too: its last rewrite may have been cut off */
+        if (rc == 0 && opts->after_epoch) opts->after_epoch(s->dir, opts->after_epoch_ctx);
+        return rc;
     }
     if (df_run_files_start(s->dir, cfg, r.state.epoch, err)) return -1;
     df_progress prog;
