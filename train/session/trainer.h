@@ -12,8 +12,9 @@
  *   test_metrics.json    the best weights evaluated on the test split; written last, it marks the run finished
  *
  * Exactness: the batch order and augmentation are functions of (seed, epoch, batch), dropout of the graph's
- * step counter, and the learning rate of the global step, all saved in the checkpoint; so a run stopped at
- * any step and resumed ends with the same bytes as one that never stopped.
+ * step counter, and the learning rate of the global step, all saved in the checkpoint, with the running sum of
+ * the epoch's training loss; so a run stopped at any step and resumed ends with the same bytes as one that
+ * never stopped (checkpoints, test results, and the logs but for their timing columns).
  *
  * Crashes: every file is replaced atomically (core/io/files.h), in an order that a kill at any point leaves
  * resumable: within an epoch's end the log lines, then best, then last (the log lines of an epoch that
