@@ -1,10 +1,14 @@
-/* files.c: whole-file reading, atomic replacement, path joining and mkdir -p (see files.h for the contract:
- * non-regular files refused before reading, size limits named, temporary files never left behind, every
- * message starting with the path and giving the reason). */
+/* files.c: whole-file reading, atomic replacement and the removal of what killed writers left, path joining
+ * and mkdir -p (see files.h for the contract: non-regular files refused before reading, size limits named,
+ * temporary files never left behind but by a kill, every message starting with the path and giving the
+ * reason). */
 #include "core/io/files.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -168,6 +172,68 @@ int df_write_file_atomic(const char *path, const char *text, size_t len, df_erro
         return -1;
     }
     return df_atomic_commit(&h, err);
+}
+
+/* ---- temporary files of killed writers ---- */
+
+/* The pid of a temporary file "<name>.tmp.<pid>" of one of names (decimal, no sign or leading zero, within a
+ * pid's range); 0 when entry is not one. */
+static long temp_pid(const char *entry, const char *const *names) {
+    for (int i = 0; names[i]; i++) {
+        size_t n = strlen(names[i]);
+        if (strncmp(entry, names[i], n) || strncmp(entry + n, ".tmp.", 5)) continue;
+        const char *digits = entry + n + 5;
+        long pid = 0;
+        for (const char *c = digits; *c; c++) {
+            if (*c < '0' || *c > '9' || pid > INT_MAX / 10) return 0;
+            pid = pid * 10 + (*c - '0');
+        }
+        return digits[0] == '0' || pid > INT_MAX ? 0 : pid;
+    }
+    return 0;
+}
+
+/* Whether the writer `pid` of a temporary file may still be running: another process with that pid exists
+ * (or its existence cannot be ruled out: kill fails only with ESRCH when there is none). */
+static int writer_may_run(long pid) {
+    if (pid == (long)getpid()) return 0;
+    return !(kill((pid_t)pid, 0) != 0 && errno == ESRCH);
+}
+
+/* Appends name to the comma-separated list *list (NULL: empty). */
+static void list_add(char **list, const char *name) {
+    size_t had = *list ? strlen(*list) : 0, n = strlen(name);
+    *list = df_realloc(*list, had + 2 + n + 1);
+    if (had) memcpy(*list + had, ", ", 2), had += 2;
+    memcpy(*list + had, name, n + 1);
+}
+
+int df_atomic_sweep(const char *dir, const char *const *names, int *removed, char **kept, df_error *err) {
+    *removed = 0;
+    *kept = NULL;
+    DIR *d = opendir(dir);
+    if (!d) return df_fail(err, "%s: cannot list the folder: %s", dir, strerror(errno));
+    int rc = 0;
+    struct dirent *e;
+    while (rc == 0 && (e = readdir(d))) {
+        long pid = temp_pid(e->d_name, names);
+        if (!pid) continue;
+        char *path = df_path_join(dir, e->d_name);
+        struct stat st;
+        if (lstat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
+            /* gone meanwhile, or not a file a writer makes */
+        } else if (writer_may_run(pid)) {
+            list_add(kept, e->d_name);
+        } else if (unlink(path) == 0) {
+            (*removed)++;
+        } else if (errno != ENOENT) {
+            rc = df_fail(err, "%s: cannot remove '%s', left by a write that was interrupted: %s", dir, e->d_name,
+                         strerror(errno));
+        }
+        free(path);
+    }
+    closedir(d);
+    return rc;
 }
 
 /* ---- paths and folders ---- */

@@ -9,7 +9,7 @@
  * Writing (df_write_file_atomic, df_atomic_open/commit/abort) goes to "<path>.tmp.<pid>" in the same folder,
  * which is flushed, fsync'ed and renamed over path; then the folder is fsync'ed. A crash leaves the old file
  * or the new one, never half of one; on any error the temporary file is removed and an existing file at path
- * is left as it was.
+ * is left as it was. Only a kill leaves the temporary file behind: df_atomic_sweep removes it later.
  *
  * Every error message starts with the path concerned and gives the reason (strerror where the system gave
  * one). Nothing here exits or prints. */
@@ -45,6 +45,17 @@ int df_atomic_open(const char *path, df_atomic_file *h, df_error *err);
 int df_atomic_commit(df_atomic_file *h, df_error *err);
 /* Closes and removes the temporary file and releases h; path is untouched. Safe on an empty h. */
 void df_atomic_abort(df_atomic_file *h);
+
+/* Removes the temporary files that writers killed before their commit left in dir: "<dir>/<name>.tmp.<pid>"
+ * for each name of the NULL-terminated list (and nothing else; a folder or link of that name is kept). A file
+ * is removed only when its writer cannot be running: its pid is this process's (the caller guarantees that
+ * none of its own writes to dir is in progress; a pid repeats across restarts, in a container for instance) or
+ * no process has that pid. A live process with that pid may be the writer, or may have been given a dead
+ * writer's pid: either way the file is kept (pids are this machine's, this pid namespace's: a folder is
+ * written by one process at a time). *removed counts the files removed; *kept is NULL or the names of those
+ * kept, comma-separated (free with free()). Fails, naming dir, when it cannot be listed or a file cannot be
+ * removed. */
+int df_atomic_sweep(const char *dir, const char *const *names, int *removed, char **kept, df_error *err);
 
 /* dir + "/" + name as a new df_malloc'd string (free with free()); a copy of name alone when name is absolute
  * or dir is NULL or "", and no doubled slash when dir ends in one. */

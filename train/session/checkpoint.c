@@ -50,6 +50,10 @@ static char *state_json(const df_graph *g, df_optim *o, const df_train_state *s)
     df_json_key(&w, "best_epoch"), df_json_int(&w, s->best_epoch);
     df_json_key(&w, "bad_epochs"), df_json_int(&w, s->bad_epochs);
     df_json_key(&w, "finished"), df_json_bool(&w, s->finished);
+    if (s->batch > 0) { /* at an epoch's end the sum is empty: such checkpoints keep the bytes they always had */
+        df_json_key(&w, "epoch_loss_sum"), df_json_double(&w, s->epoch_loss_sum);
+        df_json_key(&w, "epoch_loss_steps"), df_json_int(&w, s->epoch_loss_steps);
+    }
     if (o) {
         df_json_key(&w, "optimizer"), df_json_string(&w, df_optim_kind_names[o->cfg.kind]);
         df_json_key(&w, "optim_step"), df_json_int(&w, df_optim_get_step(o));
@@ -150,6 +154,21 @@ static int json_u64_string(const df_json *obj, const char *key, uint64_t *out) {
     return *end || end == v->str ? -1 : 0;
 }
 
+/* The running loss of the epoch in progress: one step per batch done; absent (an older checkpoint), empty. */
+static int parse_epoch_loss(const char *path, const df_json *r, df_train_state *s, df_error *err) {
+    const df_json *sum = df_json_get(r, "epoch_loss_sum");
+    int64_t steps = 0;
+    s->epoch_loss_sum = 0;
+    s->epoch_loss_steps = 0;
+    if (!sum && !df_json_get(r, "epoch_loss_steps")) return 0;
+    if (!sum || sum->type != DF_JSON_NUMBER || json_int(r, "epoch_loss_steps", &steps) || steps != s->batch)
+        return df_fail(err, "%s: df.state epoch_loss_sum and epoch_loss_steps must be a number and the count of "
+                       "batches done (%d)", path, s->batch);
+    s->epoch_loss_sum = sum->number;
+    s->epoch_loss_steps = (long)steps;
+    return 0;
+}
+
 static int parse_state(const char *path, const char *text, df_graph *g, df_optim *o, df_train_state *s,
                        df_error *err) {
     df_json_doc *doc;
@@ -195,6 +214,10 @@ static int parse_state(const char *path, const char *text, df_graph *g, df_optim
     s->bad_epochs = (int)bad_epochs;
     s->finished = fin->boolean;
     g->dropout_step = s->dropout_step;
+    if (parse_epoch_loss(path, r, s, err)) {
+        df_json_free(doc);
+        return -1;
+    }
     if (o) {
         const df_json *kind = df_json_get(r, "optimizer"), *steps = df_json_get(r, "tensor_steps");
         int64_t ostep;

@@ -10,7 +10,10 @@
  *                    without improvement, finished flag, optimizer kind and step counts. Its epoch and
  *                    best_epoch are 0-based indices (epoch: the epoch in progress, i.e. the number of epochs
  *                    done at an epoch's end); the console, metrics.csv and metrics.jsonl count epochs from 1,
- *                    so best_epoch 1 is "best epoch 2" there
+ *                    so best_epoch 1 is "best epoch 2" there. A checkpoint within an epoch (batch > 0) also
+ *                    holds epoch_loss_sum (exact: 17 digits) and epoch_loss_steps; one written before these
+ *                    fields existed resumes with the sum empty (that epoch's train_loss then averages the steps
+ *                    after the resume only)
  *   df.encoder       the metadata encoder's state (JSON), so prediction encodes as training did
  *   df.data          a fingerprint of the training data (sample ids and labels)
  *   df.classes       JSON array of class names
@@ -33,7 +36,9 @@ typedef struct {
     double best_metric;     /* of the monitored validation metric; NaN before the first validation */
     int best_epoch;         /* -1 before the first validation */
     int bad_epochs;         /* epochs since the best one (early stopping) */
-    int finished;
+    int finished;           /* training is over (the test results may still be missing: trainer.h) */
+    double epoch_loss_sum;  /* training losses of the steps done in the epoch in progress, summed in step order */
+    long epoch_loss_steps;  /* how many: the epoch's train_loss is their mean, whether or not a resume fell in it */
 } df_train_state;
 
 typedef struct {

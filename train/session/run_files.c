@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/io/files.h"
 #include "data/table/csv.h"
@@ -64,6 +65,12 @@ static int truncate_logs(const char *dir, int epoch, df_error *err) {
     return rc;
 }
 
+/* Every file a run writes into its folder (report.html is the command line's live view of the run): the
+ * names whose temporary files ("<name>.tmp.<pid>", core/io/files.h) a killed run may leave. */
+static const char *const run_file_names[] = {"config.yaml", "metrics.jsonl", "metrics.csv", "last.safetensors",
+                                             "best.safetensors", "test_predictions.csv", "test_metrics.json",
+                                             "report.html", NULL};
+
 int df_run_files_begin(const char *dir, int resume, df_error *err) {
     if (df_make_dirs(dir, err)) return -1;
     char *path = df_path_join(dir, "last.safetensors");
@@ -73,14 +80,44 @@ int df_run_files_begin(const char *dir, int resume, df_error *err) {
     if (taken)
         return df_fail(err, "%s already holds a run; resume it with --resume, or choose another run.name / "
                        "run.out_dir", dir);
+    int removed;
+    char *kept;
+    if (df_atomic_sweep(dir, run_file_names, &removed, &kept, err)) return -1;
+    if (removed)
+        printf("removed %d temporary file%s that an interrupted write left in %s\n", removed, removed > 1 ? "s" : "",
+               dir);
+    if (kept)
+        printf("kept in %s: %s; the process whose pid ends the name is running, and may be writing it (delete it "
+               "if that process is no dermfuse writing there)\n", dir, kept);
+    free(kept);
     return 0;
 }
 
+/* Removes a file; one that is not there is no error. */
+static int remove_file(const char *dir, const char *name, df_error *err) {
+    char *path = df_path_join(dir, name);
+    int rc = unlink(path) != 0 && errno != ENOENT ? df_fail(err, "%s: cannot remove: %s", path, strerror(errno)) : 0;
+    free(path);
+    return rc;
+}
+
 int df_run_files_start(const char *dir, const df_run_config *cfg, int epoch, df_error *err) {
+    /* Test results of an earlier end (a finished run now extended) describe other weights: gone before
+     * anything else changes, test_metrics.json (the mark of complete results) first. */
+    if (remove_file(dir, "test_metrics.json", err) || remove_file(dir, "test_predictions.csv", err)) return -1;
     char *path = df_path_join(dir, "config.yaml");
     int rc = df_write_file_atomic(path, cfg->text, strlen(cfg->text), err);
     free(path);
     return rc ? -1 : truncate_logs(dir, epoch, err);
+}
+
+int df_run_files_results_written(const char *dir) {
+    char *metrics = df_path_join(dir, "test_metrics.json"), *predictions = df_path_join(dir, "test_predictions.csv");
+    struct stat st;
+    int written = stat(metrics, &st) == 0 && stat(predictions, &st) == 0;
+    free(metrics);
+    free(predictions);
+    return written;
 }
 
 /* Appends one line to a file by rewriting it whole through a temporary file. */
@@ -165,15 +202,22 @@ void df_predictions_csv(FILE *f, const df_dataset *ds, const df_predictions *p, 
 int df_write_test_results(const char *dir, const df_run_data *rd, int split, const df_predictions *p,
                           const df_metrics *m, const char *extra, df_error *err) {
     const df_dataset *ds = rd->ds[split];
-    char *path;
-    char *text = NULL;
-    size_t len = 0;
-    char *object = NULL;
-    size_t object_len = 0;
-    FILE *f = open_memstream(&object, &object_len);
-    int rc = df_metrics_write_json(m, (const char *const *)ds->class_names, f, err);
+    char *text = NULL, *object = NULL;
+    size_t len = 0, object_len = 0;
+    /* The predictions first: test_metrics.json, written last, marks the results complete. */
+    FILE *f = open_memstream(&text, &len);
+    df_predictions_csv(f, ds, p, 0);
+    fclose(f);
+    char *path = df_path_join(dir, "test_predictions.csv");
+    int rc = df_write_file_atomic(path, text, len, err);
+    free(path);
+    free(text);
+    if (rc) return -1;
+    f = open_memstream(&object, &object_len);
+    rc = df_metrics_write_json(m, (const char *const *)ds->class_names, f, err);
     fclose(f);
     DF_ASSERT(rc != 0 || (object_len > 0 && object[object_len - 1] == '}'));
+    text = NULL;
     f = open_memstream(&text, &len);
     /* the object's closing brace makes way for the extra members */
     if (rc == 0) fprintf(f, "%.*s%s%s}\n", (int)object_len - 1, object, extra ? "," : "", extra ? extra : "");
@@ -181,14 +225,6 @@ int df_write_test_results(const char *dir, const df_run_data *rd, int split, con
     free(object);
     path = df_path_join(dir, "test_metrics.json");
     if (rc == 0) rc = df_write_file_atomic(path, text, len, err);
-    free(path);
-    free(text);
-    if (rc) return -1;
-    f = open_memstream(&text, &len);
-    df_predictions_csv(f, ds, p, 0);
-    fclose(f);
-    path = df_path_join(dir, "test_predictions.csv");
-    rc = df_write_file_atomic(path, text, len, err);
     free(path);
     free(text);
     return rc;

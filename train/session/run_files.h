@@ -24,16 +24,22 @@ typedef struct {
 } df_epoch_log;
 
 /* Creates the run directory (and parents). A fresh (not resumed) run refuses a directory that already holds
- * a checkpoint, so finished work is never overwritten. */
+ * a checkpoint, so finished work is never overwritten. Then removes the temporary files that a killed run
+ * left there (df_atomic_sweep, for the names of the files a run writes), printing how many. */
 int df_run_files_begin(const char *dir, int resume, df_error *err);
-/* For a run about to train from `epoch`: writes config.yaml and drops log lines of epochs it will redo. A
- * finished run never gets here, so its files stay untouched. */
+/* For a run about to train from `epoch`: removes test results of an earlier end of the run (test_metrics.json
+ * first), writes config.yaml and drops log lines of epochs it will redo. A finished run never gets here, so
+ * its files stay untouched. */
 int df_run_files_start(const char *dir, const df_run_config *cfg, int epoch, df_error *err);
 int df_run_files_log_epoch(const char *dir, const df_epoch_log *log, const df_metrics *m, df_error *err);
-/* test_metrics.json and test_predictions.csv for predictions p on split `split` of rd. extra (may be NULL)
- * holds more members for test_metrics.json's object, as JSON text without braces ("\"a\":1,\"b\":\"x\""). */
+/* test_predictions.csv, then test_metrics.json, for predictions p on split `split` of rd; so a run that was
+ * stopped in between has no test_metrics.json, the mark of complete results. extra (may be NULL) holds more
+ * members for test_metrics.json's object, as JSON text without braces ("\"a\":1,\"b\":\"x\""). */
 int df_write_test_results(const char *dir, const df_run_data *rd, int split, const df_predictions *p,
                           const df_metrics *m, const char *extra, df_error *err);
+/* 1 when dir holds both test result files: those of the run's last end, since df_run_files_start removes
+ * earlier ones before training. */
+int df_run_files_results_written(const char *dir);
 /* Predictions as CSV: id, true label and one probability column per class; with submission, MILK10k's
  * challenge format (lesion_id and the probability columns only). */
 void df_predictions_csv(FILE *f, const df_dataset *ds, const df_predictions *p, int submission);

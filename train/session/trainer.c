@@ -37,7 +37,7 @@ static int make_schedule(run *r, df_error *err) {
     r->sched.step_epochs = cfg->train.step_epochs;
     r->sched.total_steps = per_epoch * cfg->train.epochs;
     if (df_schedule_check(&r->sched, err)) return df_fail_prefix(err, "%s: train", cfg->source);
-    r->state = (df_train_state){0, 0, 0, 0, (uint64_t)cfg->run.seed, NAN, -1, 0, 0};
+    r->state = (df_train_state){.seed = (uint64_t)cfg->run.seed, .best_metric = NAN, .best_epoch = -1};
     return 0;
 }
 
@@ -176,8 +176,8 @@ static int test_best(run *r, df_error *err) {
 }
 
 /* One epoch from the state's batch on. Returns 1 if stopped by a signal, 0 at its end, -1 on error. */
-static int train_epoch(run *r, df_progress *prog, const df_train_opts *opts, long *steps_here, double *loss_sum,
-                       int *loss_count, long *images, df_error *err) {
+static int train_epoch(run *r, df_progress *prog, const df_train_opts *opts, long *steps_here, long *images,
+                       df_error *err) {
     df_session *s = r->s;
     const df_run_config *cfg = s->cfg;
     df_graph *g = s->model->g;
@@ -201,8 +201,8 @@ static int train_epoch(run *r, df_progress *prog, const df_train_opts *opts, lon
         r->state.step++;
         r->state.batch++;
         (*steps_here)++;
-        *loss_sum += res.loss;
-        (*loss_count)++;
+        r->state.epoch_loss_sum += res.loss; /* in the checkpoint: a resumed epoch's mean is the whole epoch's */
+        r->state.epoch_loss_steps++;
         *images += b->n;
         df_progress_step(prog, r->state.epoch, cfg->train.epochs, r->state.step - 1, res.loss, b->n);
         int stop = df_signals_stop_requested() || (opts->stop_after_steps && *steps_here >= opts->stop_after_steps);
@@ -216,7 +216,7 @@ static int train_epoch(run *r, df_progress *prog, const df_train_opts *opts, lon
 
 /* Validation, the log line and the checkpoints that close an epoch; ips is the epoch's training throughput.
  * Returns 1 when the run is finished. */
-static int end_epoch(run *r, double ips, double t0, double loss_sum, int loss_count, df_error *err) {
+static int end_epoch(run *r, double ips, double t0, df_error *err) {
     df_session *s = r->s;
     const df_run_config *cfg = s->cfg;
     long per_epoch = df_loader_batches_per_epoch(s->train);
@@ -236,7 +236,9 @@ static int end_epoch(run *r, double ips, double t0, double loss_sum, int loss_co
     } else {
         r->state.bad_epochs++;
     }
-    df_epoch_log log = {r->state.epoch, r->state.step, loss_count ? loss_sum / loss_count : NAN, vloss,
+    long loss_steps = r->state.epoch_loss_steps;
+    double train_loss = loss_steps ? r->state.epoch_loss_sum / (double)loss_steps : NAN;
+    df_epoch_log log = {r->state.epoch, r->state.step, train_loss, vloss,
                         df_schedule_lr(&r->sched, r->state.step > 0 ? r->state.step - 1 : 0, per_epoch),
                         ips, df_now() - t0, improved};
     /* The monitored metric is shown apart only when it is neither of the two always shown. */
@@ -248,6 +250,8 @@ static int end_epoch(run *r, double ips, double t0, double loss_sum, int loss_co
     if (df_run_files_log_epoch(s->dir, &log, &m, err)) return -1;
     r->state.epoch++;
     r->state.batch = 0;
+    r->state.epoch_loss_sum = 0;
+    r->state.epoch_loss_steps = 0;
     int early = cfg->train.patience && r->state.bad_epochs >= cfg->train.patience;
     if (early) printf("no improvement for %d epochs: stopping early\n", r->state.bad_epochs);
     if (early || capped || r->state.epoch == cfg->train.epochs) r->state.finished = 1;
@@ -266,20 +270,27 @@ int df_train_session(df_session *s, const df_train_opts *opts, int *stopped, df_
     if (rc == 0) rc = df_run_files_begin(s->dir, opts->resume, err);
     if (rc == 0 && opts->resume) rc = resume(&r, err);
     if (rc) return -1;
-    if (r.state.finished) {
-        printf("%s: the run is already finished (after epoch %d of %d, best epoch %d); nothing to do\n", s->dir,
-               r.state.epoch, cfg->train.epochs, r.state.best_epoch + 1);
-        return 0;
+    if (r.state.finished) { /* finished only with its test results: a kill may have come between the two */
+        int written = df_run_files_results_written(s->dir);
+        if (written)
+            printf("%s: the run is already finished (after epoch %d of %d, best epoch %d); nothing to do\n", s->dir,
+                   r.state.epoch, cfg->train.epochs, r.state.best_epoch + 1);
+        else
+            printf("%s: training finished (after epoch %d of %d, best epoch %d) but the test results were not "
+                   "written; writing them now\n", s->dir, r.state.epoch, cfg->train.epochs, r.state.best_epoch + 1);
+        rc = written ? 0 : test_best(&r, err);
+        /* the report too: its last rewrite may have been cut off */
+        if (rc == 0 && opts->after_epoch) opts->after_epoch(s->dir, opts->after_epoch_ctx);
+        return rc;
     }
     if (df_run_files_start(s->dir, cfg, r.state.epoch, err)) return -1;
     df_progress prog;
     df_progress_init(&prog, stdout, total_steps(&r), r.state.step);
     long steps_here = 0;
     while (r.state.epoch < cfg->train.epochs) {
-        double t0 = df_now(), loss_sum = 0;
-        int loss_count = 0;
+        double t0 = df_now();
         long images = 0;
-        int st = train_epoch(&r, &prog, opts, &steps_here, &loss_sum, &loss_count, &images, err);
+        int st = train_epoch(&r, &prog, opts, &steps_here, &images, err);
         double trained = df_now() - t0;
         if (st < 0) return -1;
         df_progress_break(&prog);
@@ -289,7 +300,7 @@ int df_train_session(df_session *s, const df_train_opts *opts, int *stopped, df_
             if (stopped) *stopped = 1;
             return 0;
         }
-        int done = end_epoch(&r, trained > 0 ? (double)images / trained : 0.0, t0, loss_sum, loss_count, err);
+        int done = end_epoch(&r, trained > 0 ? (double)images / trained : 0.0, t0, err);
         if (done < 0) return -1;
         if (opts->after_epoch) opts->after_epoch(s->dir, opts->after_epoch_ctx);
         if (done) break;

@@ -8,12 +8,21 @@
  *   last.safetensors     the state after the last finished step (every epoch, every checkpoint_every steps,
  *                        and when stopped by SIGINT/SIGTERM)
  *   best.safetensors     the weights of the best validation epoch
- *   test_metrics.json    the best weights evaluated on the test split
  *   test_predictions.csv per test sample: id, label, class probabilities
+ *   test_metrics.json    the best weights evaluated on the test split; written last, it marks the run finished
  *
  * Exactness: the batch order and augmentation are functions of (seed, epoch, batch), dropout of the graph's
- * step counter, and the learning rate of the global step, all saved in the checkpoint; so a run stopped at
- * any step and resumed ends with the same bytes as one that never stopped. */
+ * step counter, and the learning rate of the global step, all saved in the checkpoint, with the running sum of
+ * the epoch's training loss; so a run stopped at any step and resumed ends with the same bytes as one that
+ * never stopped (checkpoints, test results, and the logs but for their timing columns).
+ *
+ * Crashes: every file is replaced atomically (core/io/files.h), in an order that a kill at any point leaves
+ * resumable: within an epoch's end the log lines, then best, then last (the log lines of an epoch that
+ * last.safetensors does not include are dropped on resume); at the run's end the checkpoint that says
+ * training is finished, then test_predictions.csv, then test_metrics.json. A run is finished when that
+ * checkpoint and both result files are there (results of an earlier end are removed before a run trains on);
+ * a resume that finds training finished but the results missing writes them, and says so. The temporary
+ * files of a killed write are removed when the run next starts (run_files.h). */
 #ifndef DF_TRAINER_H
 #define DF_TRAINER_H
 
@@ -24,8 +33,9 @@ typedef struct {
     int quiet;         /* no model summary */
     int stop_after_steps; /* testing aid: act as if SIGINT arrived after this many steps of this process (0: off) */
     /* Called with the run directory after every epoch's log and checkpoints are written, and once more after
-     * the test results (NULL: none); floors above the session hook in here (the command line rewrites the
-     * run's report.html, a live view of the run). It cannot fail the run. */
+     * the test results, also when a resume finds the run finished (NULL: none); floors above the session hook
+     * in here (the command line rewrites the run's report.html, a live view of the run). It cannot fail the
+     * run. */
     void (*after_epoch)(const char *run_dir, void *ctx);
     void *after_epoch_ctx;
 } df_train_opts;
@@ -35,7 +45,8 @@ typedef struct {
  * resume one that never saved, as a study does for every run; `dermfuse train --resume` checks first.) On
  * resume the trainer prints "resuming <dir> at epoch E, step S of T" (E 1-based, S steps done of T), refuses
  * a config that differs from the saved one except in train.epochs, train.max_steps, train.checkpoint_every,
- * paths and thread counts, and goes on with a finished run whose epochs (or max_steps) grew. */
+ * paths and thread counts, and goes on with a finished run whose epochs (or max_steps) grew (its earlier test
+ * results are removed first). */
 int df_train_check_resumable(const char *dir, df_error *err);
 
 /* Trains the session's model to the end of the run (or until a signal or stop_after_steps stops it, after

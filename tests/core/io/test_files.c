@@ -1,13 +1,16 @@
 /* test_files.c: core/io/files.c. Whole-file reading refuses directories, FIFOs (without blocking), files over
  * the limit and missing files, each with a message naming the path and the reason; atomic writes leave no
  * temporary file and, when they fail, the old file as it was; df_path_join; df_make_dirs of nested folders
- * and through a file. Tests run as root, so failures are provoked with missing folders and directories in
+ * and through a file; df_atomic_sweep removing the temporary files of dead writers only (a live process's,
+ * other names', malformed names, folders and links are kept). Tests run as root, so failures are provoked with missing folders and directories in
  * the way, never with permissions. */
 #include <dirent.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -129,6 +132,68 @@ static void test_atomic(void) {
     free(inner);
 }
 
+static int exists(const char *dir, const char *name) {
+    char *path = df_path_join(dir, name);
+    struct stat st;
+    int yes = lstat(path, &st) == 0;
+    free(path);
+    return yes;
+}
+
+static void test_sweep(void) {
+    char *dir = at("sweep");
+    CHECK(mkdir(dir, 0700) == 0);
+    pid_t dead = fork();
+    if (dead == 0) _exit(0);
+    pid_t live = fork();
+    if (live == 0) {
+        pause(); /* until killed below */
+        _exit(0);
+    }
+    CHECK(dead > 0 && live > 0 && waitpid(dead, NULL, 0) == dead); /* reaped: no process has its pid now */
+    char name[8][64];
+    snprintf(name[0], 64, "a.txt.tmp.%d", (int)dead);     /* removed: its writer is gone */
+    snprintf(name[1], 64, "b.txt.tmp.%d", (int)getpid()); /* removed: this process writes nothing meanwhile */
+    snprintf(name[2], 64, "a.txt.tmp.%d", (int)live);     /* kept: its writer may be running */
+    snprintf(name[3], 64, "other.tmp.%d", (int)dead);     /* kept: not a name asked for */
+    snprintf(name[4], 64, "a.txt.tmp.0%d", (int)dead);    /* kept: not a pid as written */
+    snprintf(name[5], 64, "a.txt.tmp.%dx", (int)dead);
+    snprintf(name[6], 64, "b.txt.tmp.99999999999");       /* kept: beyond any pid */
+    snprintf(name[7], 64, "c.txt.tmp.%d", (int)dead);     /* kept: a folder */
+    for (int i = 0; i < 7; i++) {
+        char *path = df_path_join(dir, name[i]);
+        spit(path, "partial");
+        free(path);
+    }
+    char link_name[64];
+    snprintf(link_name, sizeof link_name, "b.txt.tmp.%d", (int)dead); /* kept: a link */
+    char *folder = df_path_join(dir, name[7]), *link = df_path_join(dir, link_name);
+    CHECK(mkdir(folder, 0700) == 0 && symlink(name[0], link) == 0);
+    char *dest = df_path_join(dir, "a.txt");
+    spit(dest, "whole");
+    free(dest);
+    static const char *const names[] = {"a.txt", "b.txt", "c.txt", NULL};
+    int removed = -1;
+    char *kept = NULL;
+    df_error err;
+    CHECK_MSG(df_atomic_sweep(dir, names, &removed, &kept, &err) == 0, "%s", err.msg);
+    CHECK_MSG(removed == 2 && kept && !strcmp(kept, name[2]), "removed %d, kept %s", removed, kept ? kept : "none");
+    CHECK(!exists(dir, name[0]) && !exists(dir, name[1]) && exists(dir, "a.txt") && exists(dir, link_name));
+    for (int i = 2; i < 8; i++) CHECK_MSG(exists(dir, name[i]), "%s kept", name[i]);
+    free(kept);
+    kill(live, SIGKILL);
+    waitpid(live, NULL, 0);
+    CHECK_MSG(df_atomic_sweep(dir, names, &removed, &kept, &err) == 0 && removed == 1 && !kept &&
+                  !exists(dir, name[2]), "once its process is gone: removed %d", removed);
+    char *missing = at("no-such-folder");
+    CHECK(df_atomic_sweep(missing, names, &removed, &kept, &err) == -1);
+    CHECK_MSG(strstr(err.msg, missing) == err.msg && strstr(err.msg, "No such file"), "%s", err.msg);
+    free(missing);
+    free(folder);
+    free(link);
+    free(dir);
+}
+
 static void test_paths(void) {
     const char *cases[][3] = {
         {"a", "b", "a/b"}, {"a/", "b", "a/b"}, {"", "b", "b"}, {"a", "/abs", "/abs"}, {"/", "b", "/b"},
@@ -192,6 +257,7 @@ int main(void) {
     }
     test_read();
     test_atomic();
+    test_sweep();
     test_paths();
     test_shown();
     char cmd[300];
