@@ -5,6 +5,7 @@
  * file and no temporary file. */
 #include "core/io/safetensors_internal.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -192,7 +193,12 @@ int df_st_write(const df_st_writer *w, const char *path, df_error *err) {
     if (!rc) {
         int ok = write_all(out.f, len_le, 8) && write_all(out.f, j.text, j.len);
         for (int i = 0; ok && i < w->nt; i++) ok = write_all(out.f, ts[i]->data, ts[i]->count * 4);
-        rc = df_atomic_commit(&out, err); /* a failed fwrite shows as the stream's error there */
+        if (ok) {
+            rc = df_atomic_commit(&out, err);
+        } else {
+            rc = df_fail(err, "%s: cannot write: %s", out.tmp, strerror(errno));
+            df_atomic_abort(&out);
+        }
     }
     df_json_writer_free(&j);
     free(ts);

@@ -139,6 +139,21 @@ static int build(const char *path, char *const *paths, int n, int size, uint64_t
     return df_atomic_commit(&out, err) ? df_fail_prefix(err, "image cache") : 0;
 }
 
+/* A build killed before its rename leaves "<cache>.tmp.<pid>" (gigabytes, for a large dataset): removed
+ * before the next build of the same cache. */
+static int sweep(const char *cache_path, df_error *err) {
+    char *dir = df_strdup(cache_path), *slash = strrchr(dir, '/');
+    const char *name = slash ? slash + 1 : cache_path;
+    if (slash) *slash = '\0';
+    const char *names[] = {name, NULL};
+    int removed;
+    char *kept;
+    int rc = df_atomic_sweep(slash ? (dir[0] ? dir : "/") : ".", names, &removed, &kept, err);
+    free(kept);
+    free(dir);
+    return rc ? df_fail_prefix(err, "image cache") : 0;
+}
+
 int df_cache_open(const char *cache_path, char *const *paths, int n, int size, df_cache **out, int *rebuilt,
                   df_error *err) {
     *out = NULL;
@@ -151,7 +166,7 @@ int df_cache_open(const char *cache_path, char *const *paths, int n, int size, d
     c->size = size;
     int did_build = 0;
     if (!try_map(cache_path, fp, n, size, c)) {
-        if (build(cache_path, paths, n, size, fp, err)) {
+        if (sweep(cache_path, err) || build(cache_path, paths, n, size, fp, err)) {
             free(c);
             return -1;
         }

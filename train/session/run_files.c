@@ -2,10 +2,12 @@
 #include "train/session/run_files.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -71,8 +73,29 @@ static const char *const run_file_names[] = {"config.yaml", "metrics.jsonl", "me
                                              "best.safetensors", "test_predictions.csv", "test_metrics.json",
                                              "report.html", NULL};
 
-int df_run_files_begin(const char *dir, int resume, df_error *err) {
+int df_run_files_lock(const char *dir, int *fd, df_error *err) {
+    *fd = -1;
     if (df_make_dirs(dir, err)) return -1;
+    char *path = df_path_join(dir, "train.lock");
+    int f = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+    int rc = 0;
+    if (f < 0)
+        rc = df_fail(err, "%s: cannot open the run's lock: %s", path, strerror(errno));
+    else if (flock(f, LOCK_EX | LOCK_NB) != 0)
+        rc = errno == EWOULDBLOCK ? df_fail(err, "%s is held: another process is training this run; wait for it "
+                                            "to end, or choose another run.name / run.out_dir", path)
+                                  : df_fail(err, "%s: cannot lock: %s", path, strerror(errno));
+    if (rc && f >= 0) close(f);
+    if (!rc) *fd = f;
+    free(path);
+    return rc;
+}
+
+void df_run_files_unlock(int fd) {
+    if (fd >= 0) close(fd); /* closing releases the flock */
+}
+
+int df_run_files_sweep(const char *dir, int resume, df_error *err) {
     char *path = df_path_join(dir, "last.safetensors");
     struct stat st;
     int taken = !resume && stat(path, &st) == 0;

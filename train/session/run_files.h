@@ -23,10 +23,16 @@ typedef struct {
     int improved;
 } df_epoch_log;
 
-/* Creates the run directory (and parents). A fresh (not resumed) run refuses a directory that already holds
- * a checkpoint, so finished work is never overwritten. Then removes the temporary files that a killed run
- * left there (df_atomic_sweep, for the names of the files a run writes), printing how many. */
-int df_run_files_begin(const char *dir, int resume, df_error *err);
+/* Creates the run directory (and parents) and takes an exclusive lock on <dir>/train.lock (flock, released
+ * by df_run_files_unlock or when the process ends, however it ends), so two processes never train one run:
+ * the second fails at once, naming the lock. *fd receives the lock's descriptor. */
+int df_run_files_lock(const char *dir, int *fd, df_error *err);
+void df_run_files_unlock(int fd);
+
+/* With the lock held: a fresh (not resumed) run refuses a directory that already holds a checkpoint, so
+ * finished work is never overwritten. Then removes the temporary files that a killed run left there
+ * (df_atomic_sweep, for the names of the files a run writes), printing how many. */
+int df_run_files_sweep(const char *dir, int resume, df_error *err);
 /* For a run about to train from `epoch`: removes test results of an earlier end of the run (test_metrics.json
  * first), writes config.yaml and drops log lines of epochs it will redo. A finished run never gets here, so
  * its files stay untouched. */

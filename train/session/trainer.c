@@ -261,13 +261,12 @@ static int end_epoch(run *r, double ips, double t0, df_error *err) {
     return r->state.finished;
 }
 
-int df_train_session(df_session *s, const df_train_opts *opts, int *stopped, df_error *err) {
-    DF_ASSERT(s->mode == DF_SESSION_TRAIN);
+/* The run, with its folder locked (df_train_session). */
+static int train_locked(df_session *s, const df_train_opts *opts, int *stopped, df_error *err) {
     const df_run_config *cfg = s->cfg;
-    if (stopped) *stopped = 0;
     run r = {.s = s};
     int rc = make_schedule(&r, err);
-    if (rc == 0) rc = df_run_files_begin(s->dir, opts->resume, err);
+    if (rc == 0) rc = df_run_files_sweep(s->dir, opts->resume, err);
     if (rc == 0 && opts->resume) rc = resume(&r, err);
     if (rc) return -1;
     if (r.state.finished) { /* finished only with its test results: a kill may have come between the two */
@@ -307,6 +306,16 @@ int df_train_session(df_session *s, const df_train_opts *opts, int *stopped, df_
     }
     rc = r.state.finished && r.state.best_epoch >= 0 ? test_best(&r, err) : 0;
     if (rc == 0 && r.state.finished && opts->after_epoch) opts->after_epoch(s->dir, opts->after_epoch_ctx);
+    return rc;
+}
+
+int df_train_session(df_session *s, const df_train_opts *opts, int *stopped, df_error *err) {
+    DF_ASSERT(s->mode == DF_SESSION_TRAIN);
+    if (stopped) *stopped = 0;
+    int lock = -1;
+    if (df_run_files_lock(s->dir, &lock, err)) return -1;
+    int rc = train_locked(s, opts, stopped, err);
+    df_run_files_unlock(lock);
     return rc;
 }
 

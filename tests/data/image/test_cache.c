@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -29,10 +30,17 @@ int main(void) {
         df_image_free(&img);
     }
     snprintf(cache, sizeof cache, "%s/c.bin", dir);
+    /* what a build killed before its rename leaves (no process has that pid) goes before the next build */
+    char leftover[160];
+    snprintf(leftover, sizeof leftover, "%s.tmp.999999999", cache);
+    FILE *lf = fopen(leftover, "w");
+    fputs("half a cache", lf);
+    fclose(lf);
     df_cache *c;
     int rebuilt = -1;
     CHECK(df_cache_open(cache, paths, N, 32, &c, &rebuilt, &err) == 0);
     CHECK(rebuilt == 1 && df_cache_count(c) == N && df_cache_size(c) == 32);
+    CHECK_MSG(access(leftover, F_OK) != 0, "%s should be removed", leftover);
     for (int i = 0; i < N; i++) {
         df_image ref;
         CHECK(df_base_image_load(paths[i], 32, &ref, &err) == 0);

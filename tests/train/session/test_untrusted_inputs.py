@@ -2,13 +2,15 @@
 """What a run does not trust, end to end through `dermfuse`:
 - a checkpoint whose checksum is valid but whose state is impossible (epoch, batch, step, best epoch, optimizer
   steps) or whose tensors hold NaN or absurd values is refused by resume and by eval, naming the file and field;
-- a resume whose config has fewer epochs than the checkpoint has done is refused, naming train.epochs;
+- a resume whose config has fewer epochs than the checkpoint has done is refused, naming train.epochs; a run
+  whose folder another process holds locked is refused at once;
 - run and study names are plain names: nothing is written outside run.out_dir; a study lists a model or
   seed once;
 - a config whose model and batch cannot fit in memory is refused before anything is allocated or written,
   naming the keys that size it;
 - eval --checkpoint FILE reads FILE where the user is, and is refused for a late-fusion run.
 Usage: test_untrusted_inputs.py DERMFUSE SOURCE_ROOT"""
+import fcntl
 import json
 import os
 import shutil
@@ -145,7 +147,8 @@ def main():
         cases = [
             ("epoch-huge", set_state(epoch=10**12), "epoch is outside"),
             ("epoch-negative", set_state(epoch=-1), "epoch is outside"),
-            ("batch-past-epoch", set_state(batch=10**6), "an epoch of this run has"),
+            ("batch-past-epoch", set_state(batch=10**6, epoch_loss_steps=10**6), "an epoch of this run has"),
+            ("loss-steps", set_state(epoch_loss_steps=3), "epoch_loss_steps"),
             ("step-too-many", set_state(step=10**12, optim_step=10**12), "more than 1 epochs"),
             ("step-negative", set_state(step=-5), "step is negative"),
             ("best-after-epoch", set_state(best_epoch=4), "best_epoch"),
@@ -167,6 +170,14 @@ def main():
             expect_error(["eval", write_config(tmp, name), "--checkpoint", "last"],
                          ["last.safetensors", "non-finite" if name == "nan-weight" else "checkpoint.weight"],
                          f"eval {name}")
+
+        # Two processes never train one run: the second fails at once while the first holds the run's lock.
+        crafted_run(tmp, base, "locked", set_state())
+        with open(os.path.join(tmp, "runs", "locked", "train.lock"), "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            expect_error(["train", write_config(tmp, "locked", extra="  checkpoint_every: 1\n"), "--resume",
+                          "--quiet"], ["train.lock is held", "another process is training this run"], "locked run")
+        run(["train", write_config(tmp, "locked", extra="  checkpoint_every: 1\n"), "--resume", "--quiet"])
 
         # Fewer epochs than the checkpoint has done.
         crafted_run(tmp, base, "fewer", set_state())
