@@ -142,6 +142,8 @@ def whole(run, name, reference):
             return data.endswith(b"\n") and len(widths) == 1
         if name.endswith(".html"):
             return data.rstrip().endswith(b"</html>")
+        if name == "train.lock":
+            return data == b""
         return name == "config.yaml" and data == reference["config.yaml"]
     except (ValueError, KeyError, struct.error):
         return False
@@ -157,6 +159,9 @@ def parse_log(path, folder):
         ops.append((int(n), kind, "" if p == folder else TEMP.sub("", os.path.basename(p))))
     units, cur = [], []
     for i, (n, kind, f) in enumerate(ops):
+        if f == "train.lock":  # the run's lock: opened, never written, a unit of its own
+            units.append([i])
+            continue
         cur.append(i)
         if kind == "fsync" and f == "":
             units.append(cur)
@@ -257,7 +262,7 @@ def main():
         shutil.rmtree(run.dir)
         check(run.train().returncode == 0 and run.snapshot() == reference, "a run without the shim gives its bytes")
         ops, units = parse_log(log, run.dir)
-        check(len(units) >= 10 and all(ops[u[-1]][1] == "fsync" for u in units),
+        check(len(units) >= 10 and all(ops[u[-1]][1] == "fsync" or ops[u[0]][2] == "train.lock" for u in units),
               f"the count shows atomic writes ending with the folder's fsync ({len(ops)} operations)")
         written = [target_of(ops, u[0]) for u in units]
         for f in ("config.yaml", "last.safetensors", "best.safetensors", "metrics.csv", "metrics.jsonl",
@@ -292,8 +297,10 @@ def main():
         ops, units = parse_log(log, run.dir)
         first_checkpoint = next(k for k, u in enumerate(units) if target_of(ops, u[0]).endswith(".safetensors"))
         start_units = units[:first_checkpoint]
-        check({target_of(ops, u[0]) for u in start_units} == {"config.yaml", "metrics.csv", "metrics.jsonl"},
-              f"a resume rewrites config.yaml and the logs first: {[target_of(ops, u[0]) for u in start_units]}")
+        check({target_of(ops, u[0]) for u in start_units} == {"train.lock", "config.yaml", "metrics.csv",
+                                                               "metrics.jsonl"},
+              f"a resume locks the run, then rewrites config.yaml and the logs first: "
+              f"{[target_of(ops, u[0]) for u in start_units]}")
 
         def from_stopped():
             shutil.rmtree(run.dir, ignore_errors=True)
