@@ -212,6 +212,17 @@ def main():
                           "model.widths=[4096,4096]"],
                          ["does not fit in memory", "train.batch_size", "data.image_size", "TiB"], "memory plan")
         check(not os.path.exists(os.path.join(tmp, "runs", "huge")), "nothing written for a run that cannot fit")
+        # Parameters alone (a metadata MLP of 65536-wide layers: 4 copies of 17 G floats), and a deep, wide
+        # backbone at a tiny batch.
+        expect_error(["train", write_config(tmp, "wide-mlp"), "--quiet", "--set", "model.meta_hidden=[65536,65536,65536,65536]",
+                      "--set", "train.batch_size=1"], ["does not fit in memory", "optimizer moments"], "memory: MLP")
+        expect_error(["train", write_config(tmp, "deep", fusion="intermediate"), "--quiet", "--set",
+                      "model.widths=[4096,4096,4096]", "--set", "model.depth=[64,64,64]", "--set", "train.batch_size=1",
+                      "--set", "data.image_size=16"], ["does not fit in memory", "model.depth"], "memory: deep backbone")
+        # eval plans for inference only (no optimizer, one loader): it refuses the same way.
+        expect_error(["eval", write_config(tmp, "huge", fusion="image"), "--set", "train.batch_size=4096", "--set",
+                      "data.image_size=1024", "--set", "model.widths=[4096,4096]"], ["does not fit in memory"],
+                     "memory plan in eval")
 
         # --checkpoint FILE is a file where the user is; a late-fusion run takes best or last only.
         shutil.copy(os.path.join(tmp, "runs", "same", "best.safetensors"), os.path.join(tmp, "mine.safetensors"))
