@@ -47,6 +47,11 @@ static int write_quoted(FILE *f, const char *t) {
         else if (*p == '\n') fputs("\\n", f);
         else if (*p == '\t') fputs("\\t", f);
         else if (*p < 0x20 || *p == 0x7f) fprintf(f, "\\x%02x", *p);
+        /* NEL, LS and PS are line breaks to a YAML reader even inside quotes (a raw one would be folded
+         * into a space): written as their escapes */
+        else if (p[0] == 0xc2 && p[1] == 0x85) fputs("\\N", f), p++;
+        else if (p[0] == 0xe2 && p[1] == 0x80 && (p[2] == 0xa8 || p[2] == 0xa9))
+            fputs(p[2] == 0xa8 ? "\\L" : "\\P", f), p += 2;
         else fputc(*p, f);
     }
     return fputc('"', f) == EOF ? -1 : 0;
@@ -260,6 +265,10 @@ static int same_tree(const df_cfg_node *a, const df_cfg_node *b, const char *pat
         char sub[256];
         if (a->keys) snprintf(sub, sizeof sub, "%s%s%s", path, path[0] ? "." : "", a->keys[i]->text);
         else snprintf(sub, sizeof sub, "%s[%d]", path, i);
+        if (a->keys && strcmp(a->keys[i]->text, b->keys[i]->text) != 0) { /* a key renamed or reordered */
+            snprintf(where, size, "%s", sub);
+            return 0;
+        }
         if (!same_tree(a->items[i], b->items[i], sub, skip, where, size)) return 0;
     }
     return 1;
