@@ -66,7 +66,7 @@ signature() {
   report=$(timeout 20 "$exe" "$input" 2>&1)
   local first frame
   first=$(grep -m1 -E 'fuzz invariant broken|ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error|invariant failed|ERROR: libFuzzer|Timeout|out-of-memory' <<<"$report" |
-          sed -E 's/0x[0-9a-f]+//g; s#/[^ :]*dermfuse-fuzz\.[A-Za-z0-9]+#<tmp>#g; s/^==[0-9]+==//; s/[0-9]+ bytes?/N bytes/g; s/'[^']*'/'…'/g' | cut -c1-160)
+          sed -E -e 's/0x[0-9a-f]+//g; s#/[^ :]*dermfuse-fuzz\.[A-Za-z0-9]+#<tmp>#g; s/^==[0-9]+==//; s/[0-9]+ bytes?/N bytes/g' -e "s/'[^']*'/'…'/g" | cut -c1-160)
   frame=$(grep -E '^ +#[0-9]+ .* in ' <<<"$report" | grep -v -E 'fuzz_util\.c|libc\.so|sanitizer|libFuzzer|fuzzer::|abort|raise|__pthread' |
           grep -m1 -E "$root|\.\./" | sed -E 's/^ +#[0-9]+ 0x[0-9a-f]+ in //; s#'"$root"'/build-[^ ]*/\.\./##; s#\(BuildId.*##' | cut -c1-120)
   echo "${first:-no report} @ ${frame:-?}"

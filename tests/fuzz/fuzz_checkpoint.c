@@ -70,7 +70,7 @@ static void write_seeds(const char *dir) {
     /* later in a run: counters moved, a best epoch, one tensor's step behind (frozen for a while) */
     df_optim_set_step(optim, 37);
     df_optim_set_tensor_step(optim, 0, 12);
-    df_train_state later = {3, 5, 37, 41, 7, 0.8125, 2, 1, 0};
+    df_train_state later = {3, 5, 37, 41, 7, 0.8125, 2, 0, 0};
     snprintf(path, sizeof path, "%s/later.safetensors", dir);
     if (df_checkpoint_save(path, model->g, optim, &later, &info, &err)) die("seed", &err);
     later.finished = 1;

@@ -3,7 +3,8 @@
  * Input: files f0.yaml (the config), f1.yaml, ... (its bases, by those names) and --set overrides, in
  * fuzz_util.h's "#@file" / "#@set" format. For each input:
  *   1. df_cfg_load (bases merged) and df_cfg_set_all give the tree; its dump (df_cfg_dump) must parse back
- *      to the same tree (config_tree.h promises it);
+ *      to the same tree (config_tree.h promises it; plain nulls are one value, quotes may go where they
+ *      cannot change a type, as tests/train/config holds it);
  *   2. df_run_config_load loads, overrides, binds to the run schema and checks the combinations, as the
  *      command does; the resolved text it keeps (saved with the run and in checkpoints) must parse and bind
  *      back to the same config.
@@ -11,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "fuzz_util.h"
 #include "fuzz_yaml.h"
@@ -28,19 +30,50 @@ static char *dump(const df_cfg_node *n) {
     return text;
 }
 
+/* A plain string that a reader could take for a number, a boolean or null. */
+static int looks_typed(const char *t) {
+    static const char *const words[] = {"~", "null", "true", "false", "yes", "no", "on", "off", "y", "n", NULL};
+    for (int i = 0; words[i]; i++)
+        if (!strcasecmp(t, words[i])) return 1;
+    return t[0] && strchr("0123456789+-.", t[0]) != NULL;
+}
+
+/* Whether b is a as a config reads it: kinds, keys and texts equal, except that all plain nulls ("", "~",
+ * "null") are one value and a string's quotes may come or go where that cannot change its type (as the
+ * config tests hold the dump to). *where gets the dotted path of the first difference. */
+static int same_tree(const df_cfg_node *a, const df_cfg_node *b, const char *path, char *where, size_t size) {
+    int null_a = df_cfg_is_null(a), null_b = df_cfg_is_null(b);
+    int same = null_a || null_b ? null_a && null_b
+                                : a->kind == b->kind && a->n == b->n && !strcmp(a->text, b->text) &&
+                                      (a->quoted == b->quoted || !looks_typed(a->text));
+    for (int i = 0; same && !null_a && i < a->n; i++) {
+        char sub[512];
+        if (a->keys) snprintf(sub, sizeof sub, "%s.%s", path, a->keys[i]->text);
+        else snprintf(sub, sizeof sub, "%s[%d]", path, i);
+        if (a->keys && strcmp(a->keys[i]->text, b->keys[i]->text)) {
+            snprintf(where, size, "%s (key read back as '%s')", sub, b->keys[i]->text);
+            return 0;
+        }
+        if (!same_tree(a->items[i], b->items[i], sub, where, size)) return 0;
+    }
+    if (!same) snprintf(where, size, "%s (%s'%s', read back as %s'%s')", path, a->quoted ? "quoted " : "", a->text,
+                        b->quoted ? "quoted " : "", b->text);
+    return same;
+}
+
 static void check_tree_round_trip(const df_cfg_node *root) {
     char *text = dump(root);
     df_cfg_node *back;
     df_error err;
     if (df_cfg_parse_string(text, "<dump>", 0, "/", &back, &err))
         fuzz_fail("the dump of a loaded config does not parse: %s\n--- dump:\n%s", err.msg, text);
-    char where[256];
-    if (df_cfg_tree_diff(root, back, NULL, where, sizeof where)) {
-        const df_cfg_node *a = df_cfg_find(root, where), *b = df_cfg_find(back, where);
-        fuzz_fail("the dump of a loaded config reads back differently at '%s' (%s%s%s, read back as %s%s%s)\n"
-                  "--- dump:\n%s", where, a && a->quoted ? "quoted " : "", a ? "text " : "", a ? a->text : "?",
-                  b && b->quoted ? "quoted " : "", b ? "text " : "", b ? b->text : "?", text);
-    }
+    char where[1024];
+    if (!same_tree(root, back, "", where, sizeof where))
+        fuzz_fail("the dump of a loaded config reads back differently at %s\n--- dump:\n%s", where, text);
+    /* and the comparison resume uses finds a copy equal */
+    df_cfg_node *copy = df_cfg_copy(root);
+    if (df_cfg_tree_diff(root, copy, NULL, where, sizeof where)) fuzz_fail("a tree differs from its copy at '%s'", where);
+    df_cfg_free(copy);
     df_cfg_free(back);
     free(text);
 }

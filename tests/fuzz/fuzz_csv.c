@@ -82,7 +82,7 @@ static void load_run_data(const df_csv *t, const char *path, int two_files, size
     d->test_csv = "";
     d->root = (char *)fuzz_dir();
     d->image_dir = "";
-    d->label_column = t->n_cols ? t->header[t->n_cols - 1] : "label";
+    d->label_column = d->layout == DF_LAYOUT_CSV && t->n_cols ? t->header[t->n_cols - 1] : "label";
     d->image_column = "";
     d->group_by = df_csv_col(t, "patient_id") >= 0 ? "patient_id" : df_csv_col(t, "lesion_id") >= 0 ? "lesion_id" : "";
     d->split = size % 3 == 0 ? DF_SPLIT_PUBLISHED : DF_SPLIT_HOLDOUT;
