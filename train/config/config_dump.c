@@ -47,11 +47,13 @@ static int write_quoted(FILE *f, const char *t) {
         else if (*p == '\n') fputs("\\n", f);
         else if (*p == '\t') fputs("\\t", f);
         else if (*p < 0x20 || *p == 0x7f) fprintf(f, "\\x%02x", *p);
-        /* NEL, LS and PS are line breaks to a YAML reader even inside quotes (a raw one would be folded
-         * into a space): written as their escapes */
-        else if (p[0] == 0xc2 && p[1] == 0x85) fputs("\\N", f), p++;
+        /* Escaped too: what a YAML reader refuses raw (the C1 controls U+0080..U+009F, U+FFFE, U+FFFF) or
+         * reads as a line break even inside quotes, folding it into a space (NEL, a C1 control, LS, PS) */
+        else if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) fprintf(f, "\\x%02x", p[1]), p++;
         else if (p[0] == 0xe2 && p[1] == 0x80 && (p[2] == 0xa8 || p[2] == 0xa9))
             fputs(p[2] == 0xa8 ? "\\L" : "\\P", f), p += 2;
+        else if (p[0] == 0xef && p[1] == 0xbf && (p[2] == 0xbe || p[2] == 0xbf))
+            fputs(p[2] == 0xbe ? "\\uFFFE" : "\\uFFFF", f), p += 2;
         else fputc(*p, f);
     }
     return fputc('"', f) == EOF ? -1 : 0;

@@ -402,8 +402,9 @@ static void test_round_trip(const char *tmp) {
     df_cfg_node *tree, *again;
     const char *doc = "a:\n  - {x: 1, y: [p, q]}\n  - [1, 2]\n  - - z\n    - {w: 'v'}\n  - ''\nb: {}\nc: []\n"
                       "d: \"multi\\nline\"\ne: ~\nf:\n\"y\": [yes, '1', \"tab\\there\", caf\u00e9]\n"
-                      /* NEL, LS and PS, which YAML reads as line breaks even inside quotes */
-                      "g: \"a\\Nb\\Lc\\Pd\"\n\"k\\N\": [\"\\L\"]\n";
+                      /* NEL, LS and PS, which YAML reads as line breaks even inside quotes, and characters
+                       * it refuses raw: a C1 control, U+FFFE */
+                      "g: \"a\\Nb\\Lc\\Pd\\x84e\\uFFFEf\"\n\"k\\N\": [\"\\L\"]\n";
     rc = df_cfg_parse_string(doc, "doc", 0, NULL, &tree, &err);
     CHECK_MSG(rc == 0, "%s", err.msg);
     if (rc) return;
@@ -415,7 +416,7 @@ static void test_round_trip(const char *tmp) {
     if (rc == 0) {
         CHECK(trees_equal(tree, again));
         const df_cfg_node *g = df_cfg_get(again, "g");
-        CHECK(g && !strcmp(g->text, "a\xc2\x85" "b\xe2\x80\xa8" "c\xe2\x80\xa9" "d"));
+        CHECK(g && !strcmp(g->text, "a\xc2\x85" "b\xe2\x80\xa8" "c\xe2\x80\xa9" "d\xc2\x84" "e\xef\xbf\xbe" "f"));
         df_cfg_free(again);
     }
     df_cfg_free(tree);
