@@ -31,7 +31,8 @@
 
 static df_model *model;
 static df_optim *optim;
-static char *config_text; /* this run's resolved config */
+static char *config_text;       /* this run's resolved config */
+static df_cfg_node *config_now; /* ... parsed, as resume parses it */
 
 /* As resume allows (train/session/trainer.c). */
 static const char *const resume_free_keys[] = {"train.epochs", "train.max_steps", "train.checkpoint_every",
@@ -57,6 +58,7 @@ static void make_config_text(void) {
     if (df_run_config_load(path, NULL, 0, &cfg, &err)) die("the harness's config", &err);
     config_text = strdup(cfg.text);
     df_run_config_free(&cfg);
+    if (df_cfg_parse_string(config_text, "now", 0, "/", &config_now, &err)) die("the harness's config text", &err);
     fuzz_reset();
 }
 
@@ -99,21 +101,37 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
     return 0;
 }
 
-/* What resume does with a loaded checkpoint's saved config: parse both, compare, name the first key. */
+/* A value as resume's message shows it: a scalar's text, a list's items in brackets. */
+static void value_text(const df_cfg_node *n, char *buf, size_t size) {
+    if (!n) {
+        snprintf(buf, size, "(absent)");
+    } else if (n->kind == DF_CFG_NODE_SCALAR) {
+        snprintf(buf, size, "%s", n->text);
+    } else {
+        size_t len = (size_t)snprintf(buf, size, "[");
+        for (int i = 0; i < n->n && len < size; i++)
+            len += (size_t)snprintf(buf + len, size - len, "%s%s", i ? ", " : "", n->items[i]->text);
+        if (len < size) snprintf(buf + len, size - len, "]");
+    }
+}
+
+/* What resume does with a loaded checkpoint's saved config: parse it, compare it with this run's (parsed
+ * once), name the first key that differs. */
 static void compare_configs(const char *saved) {
-    df_cfg_node *a = NULL, *b = NULL;
+    df_cfg_node *a = NULL;
     df_error err;
-    if (df_cfg_parse_string(saved, "last.safetensors", 0, "/", &a, &err) == 0 &&
-        df_cfg_parse_string(config_text, "now", 0, "/", &b, &err) == 0) {
+    if (df_cfg_parse_string(saved, "last.safetensors", 0, "/", &a, &err) == 0) {
         char where[256];
-        if (df_cfg_tree_diff(a, b, resume_free_keys, where, sizeof where)) {
+        if (df_cfg_tree_diff(a, config_now, resume_free_keys, where, sizeof where)) {
             where[strcspn(where, "[")] = '\0';
-            df_cfg_find(a, where);
-            df_cfg_find(b, where);
+            char v_was[256], v_now[256];
+            value_text(df_cfg_find(a, where), v_was, sizeof v_was);
+            value_text(df_cfg_find(config_now, where), v_now, sizeof v_now);
         }
+    } else {
+        fuzz_note("the saved config", err.msg);
     }
     df_cfg_free(a);
-    df_cfg_free(b);
 }
 
 static void restore_encoder(const char *json) {

@@ -38,26 +38,36 @@ static int looks_typed(const char *t) {
     return t[0] && strchr("0123456789+-.", t[0]) != NULL;
 }
 
+/* A plain scalar that the schema reads as a number or a boolean (null is checked apart). */
+static int typed_value(const char *t) {
+    if (!strcmp(t, "true") || !strcmp(t, "false")) return 1;
+    char *end;
+    strtod(t, &end);
+    return end != t && !*end;
+}
+
 /* Whether b is a as a config reads it: kinds, keys and texts equal, except that all plain nulls ("", "~",
  * "null") are one value and a string's quotes may come or go where that cannot change its type (as the
- * config tests hold the dump to). *where gets the dotted path of the first difference. */
+ * config tests hold the dump to): a quoted string comes back plain only when it does not look typed, and a
+ * plain scalar comes back quoted only when it was not a number or a boolean. *where gets the first
+ * difference: its dotted path and both texts. */
 static int same_tree(const df_cfg_node *a, const df_cfg_node *b, const char *path, char *where, size_t size) {
     int null_a = df_cfg_is_null(a), null_b = df_cfg_is_null(b);
+    int quotes_ok = a->quoted == b->quoted || (a->quoted ? !looks_typed(a->text) : !typed_value(a->text));
     int same = null_a || null_b ? null_a && null_b
-                                : a->kind == b->kind && a->n == b->n && !strcmp(a->text, b->text) &&
-                                      (a->quoted == b->quoted || !looks_typed(a->text));
+                                : a->kind == b->kind && a->n == b->n && !strcmp(a->text, b->text) && quotes_ok;
     for (int i = 0; same && !null_a && i < a->n; i++) {
         char sub[512];
         if (a->keys) snprintf(sub, sizeof sub, "%s.%s", path, a->keys[i]->text);
         else snprintf(sub, sizeof sub, "%s[%d]", path, i);
         if (a->keys && strcmp(a->keys[i]->text, b->keys[i]->text)) {
-            snprintf(where, size, "%s (key read back as '%s')", sub, b->keys[i]->text);
+            snprintf(where, size, "'%s': the key reads back as '%s'", sub, b->keys[i]->text);
             return 0;
         }
         if (!same_tree(a->items[i], b->items[i], sub, where, size)) return 0;
     }
-    if (!same) snprintf(where, size, "%s (%s'%s', read back as %s'%s')", path, a->quoted ? "quoted " : "", a->text,
-                        b->quoted ? "quoted " : "", b->text);
+    if (!same) snprintf(where, size, "'%s': %s'%s' reads back as %s'%s'", path, a->quoted ? "quoted " : "",
+                        a->text, b->quoted ? "quoted " : "", b->text);
     return same;
 }
 
