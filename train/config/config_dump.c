@@ -26,7 +26,9 @@ static int plain_safe(const char *t) {
     for (size_t i = 0; i < n; i++) {
         unsigned char ch = (unsigned char)t[i];
         if (ch < 0x20 || ch >= 0x7f || flow_char((char)ch)) return 0;
-        if (ch == ':' && t[i + 1] == ' ') return 0;
+        /* ": " ends a key; in a flow sequence libyaml also refuses ':' before '?' (and before ':' followed by
+         * a flow character) */
+        if (ch == ':' && (t[i + 1] == ' ' || t[i + 1] == '?' || t[i + 1] == ':')) return 0;
         if (ch == '#' && t[i - 1] == ' ') return 0; /* i > 0: t[0] == '#' was refused above */
     }
     return 1;

@@ -404,7 +404,9 @@ static void test_round_trip(const char *tmp) {
                       "d: \"multi\\nline\"\ne: ~\nf:\n\"y\": [yes, '1', \"tab\\there\", caf\u00e9]\n"
                       /* NEL, LS and PS, which YAML reads as line breaks even inside quotes, and characters
                        * it refuses raw: a C1 control, U+FFFE */
-                      "g: \"a\\Nb\\Lc\\Pd\\x84e\\uFFFEf\"\n\"k\\N\": [\"\\L\"]\n";
+                      "g: \"a\\Nb\\Lc\\Pd\\x84e\\uFFFEf\"\n\"k\\N\": [\"\\L\"]\n"
+                      /* plain in a block, but not in the flow list the dump writes */
+                      "h:\n  - a:?b\n  - c::]\n";
     rc = df_cfg_parse_string(doc, "doc", 0, NULL, &tree, &err);
     CHECK_MSG(rc == 0, "%s", err.msg);
     if (rc) return;
