@@ -90,7 +90,9 @@ static int field_byte(parser *q, char c, int col, df_error *err) {
 
 /* The field just read (from offset `from` of the builder's text) must be UTF-8. */
 static int check_utf8(parser *q, size_t from, int line, int col, df_error *err) {
-    size_t n = q->b.text_len - from, bad = df_utf8_invalid_at(q->b.text + from, n);
+    size_t n = q->b.text_len - from;
+    if (n == 0) return 0; /* an empty field: there may be no text buffer yet to point into */
+    size_t bad = df_utf8_invalid_at(q->b.text + from, n);
     if (bad == n) return 0;
     char where[320];
     if (q->n_cols < 0)

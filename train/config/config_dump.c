@@ -26,7 +26,9 @@ static int plain_safe(const char *t) {
     for (size_t i = 0; i < n; i++) {
         unsigned char ch = (unsigned char)t[i];
         if (ch < 0x20 || ch >= 0x7f || flow_char((char)ch)) return 0;
-        if (ch == ':' && t[i + 1] == ' ') return 0;
+        /* ": " ends a key; in a flow sequence libyaml also refuses ':' before '?' (and before ':' followed by
+         * a flow character) */
+        if (ch == ':' && (t[i + 1] == ' ' || t[i + 1] == '?' || t[i + 1] == ':')) return 0;
         if (ch == '#' && t[i - 1] == ' ') return 0; /* i > 0: t[0] == '#' was refused above */
     }
     return 1;
@@ -47,6 +49,13 @@ static int write_quoted(FILE *f, const char *t) {
         else if (*p == '\n') fputs("\\n", f);
         else if (*p == '\t') fputs("\\t", f);
         else if (*p < 0x20 || *p == 0x7f) fprintf(f, "\\x%02x", *p);
+        /* Escaped too: what a YAML reader refuses raw (the C1 controls U+0080..U+009F, U+FFFE, U+FFFF) or
+         * reads as a line break even inside quotes, folding it into a space (NEL, a C1 control, LS, PS) */
+        else if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) fprintf(f, "\\x%02x", p[1]), p++;
+        else if (p[0] == 0xe2 && p[1] == 0x80 && (p[2] == 0xa8 || p[2] == 0xa9))
+            fputs(p[2] == 0xa8 ? "\\L" : "\\P", f), p += 2;
+        else if (p[0] == 0xef && p[1] == 0xbf && (p[2] == 0xbe || p[2] == 0xbf))
+            fputs(p[2] == 0xbe ? "\\uFFFE" : "\\uFFFF", f), p += 2;
         else fputc(*p, f);
     }
     return fputc('"', f) == EOF ? -1 : 0;
@@ -260,6 +269,10 @@ static int same_tree(const df_cfg_node *a, const df_cfg_node *b, const char *pat
         char sub[256];
         if (a->keys) snprintf(sub, sizeof sub, "%s%s%s", path, path[0] ? "." : "", a->keys[i]->text);
         else snprintf(sub, sizeof sub, "%s[%d]", path, i);
+        if (a->keys && strcmp(a->keys[i]->text, b->keys[i]->text) != 0) { /* a key renamed or reordered */
+            snprintf(where, size, "%s", sub);
+            return 0;
+        }
         if (!same_tree(a->items[i], b->items[i], sub, skip, where, size)) return 0;
     }
     return 1;

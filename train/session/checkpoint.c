@@ -296,9 +296,10 @@ int df_checkpoint_load(const char *path, df_graph *g, df_optim *o, df_train_stat
     if (df_st_open(path, &f, err)) return -1;
     const char *format = df_st_meta(f, "df.format"), *arch = df_st_meta(f, "df.arch");
     if (!format || strcmp(format, FORMAT)) {
-        df_st_close(f);
-        return df_fail(err, "%s: not a dermfuse checkpoint (df.format is %s, expected %s)", path,
-                       format ? format : "missing", FORMAT);
+        df_fail(err, "%s: not a dermfuse checkpoint (df.format is %s, expected %s)", path,
+                format ? format : "missing", FORMAT);
+        df_st_close(f); /* only now: format points into the file */
+        return -1;
     }
     char mine[17];
     df_checkpoint_arch_hash(g, mine);

@@ -53,6 +53,11 @@ static void test_layouts(void) {
     CHECK(!strcmp(df_csv_get(&t, 1, 1), "5'11\"") && !strcmp(df_csv_get(&t, 1, 2), "6"));
     df_csv_free(&t);
 
+    /* An unnamed first column (an index some exporters write): the file starts with an empty field */
+    CHECK(parse(",id\n0,a\n", &t, &err) == 0);
+    CHECK(t.n_cols == 2 && t.n_rows == 1 && !strcmp(t.header[0], "") && !strcmp(df_csv_get(&t, 0, 1), "a"));
+    df_csv_free(&t);
+
     /* A quoted field holding LF; line numbers count it; lone CR ends a record */
     CHECK(parse("a,b\r1,\"x\ny\"\r2,\"\"\r", &t, &err) == 0);
     CHECK(t.n_rows == 2);

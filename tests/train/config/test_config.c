@@ -401,7 +401,12 @@ static void test_round_trip(const char *tmp) {
     /* a tree dumps and parses back to the same tree, block sequences of mappings included */
     df_cfg_node *tree, *again;
     const char *doc = "a:\n  - {x: 1, y: [p, q]}\n  - [1, 2]\n  - - z\n    - {w: 'v'}\n  - ''\nb: {}\nc: []\n"
-                      "d: \"multi\\nline\"\ne: ~\nf:\n\"y\": [yes, '1', \"tab\\there\", caf\u00e9]\n";
+                      "d: \"multi\\nline\"\ne: ~\nf:\n\"y\": [yes, '1', \"tab\\there\", caf\u00e9]\n"
+                      /* NEL, LS and PS, which YAML reads as line breaks even inside quotes, and characters
+                       * it refuses raw: a C1 control, U+FFFE */
+                      "g: \"a\\Nb\\Lc\\Pd\\x84e\\uFFFEf\"\n\"k\\N\": [\"\\L\"]\n"
+                      /* plain in a block, but not in the flow list the dump writes */
+                      "h:\n  - a:?b\n  - c::]\n";
     rc = df_cfg_parse_string(doc, "doc", 0, NULL, &tree, &err);
     CHECK_MSG(rc == 0, "%s", err.msg);
     if (rc) return;
@@ -412,10 +417,31 @@ static void test_round_trip(const char *tmp) {
     CHECK_MSG(rc == 0, "%s", err.msg);
     if (rc == 0) {
         CHECK(trees_equal(tree, again));
+        const df_cfg_node *g = df_cfg_get(again, "g");
+        CHECK(g && !strcmp(g->text, "a\xc2\x85" "b\xe2\x80\xa8" "c\xe2\x80\xa9" "d\xc2\x84" "e\xef\xbf\xbe" "f"));
         df_cfg_free(again);
     }
     df_cfg_free(tree);
     remove(path);
+}
+
+/* df_cfg_tree_diff compares keys as well as values: mappings that differ only in a key's name differ. */
+static void test_tree_diff(void) {
+    df_cfg_node *a, *b, *c;
+    df_error err;
+    int rc = df_cfg_parse_string("s: {x: 1, y: [2]}\n", "a", 0, NULL, &a, &err) ||
+             df_cfg_parse_string("s: {x: 1, z: [2]}\n", "b", 0, NULL, &b, &err) ||
+             df_cfg_parse_string("s: {x: 1, y: [2]}\n", "c", 0, NULL, &c, &err);
+    CHECK_MSG(rc == 0, "%s", err.msg);
+    if (rc) return;
+    char where[256];
+    CHECK(df_cfg_tree_diff(a, c, NULL, where, sizeof where) == 0);
+    CHECK_MSG(df_cfg_tree_diff(a, b, NULL, where, sizeof where) == 1 && !strcmp(where, "s.y"), "where '%s'", where);
+    const char *skip[] = {"s.y", NULL};
+    CHECK_MSG(df_cfg_tree_diff(a, b, skip, where, sizeof where) == 1, "a renamed key is not a skipped one");
+    df_cfg_free(a);
+    df_cfg_free(b);
+    df_cfg_free(c);
 }
 
 int main(int argc, char **argv) {
@@ -437,6 +463,7 @@ int main(int argc, char **argv) {
     test_bases();
     test_overrides();
     test_round_trip(tmp);
+    test_tree_diff();
     rmdir(tmp);
     return check_report();
 }

@@ -91,6 +91,21 @@ def read_safetensors(path):
     return header, meta
 
 
+def rewrite_metadata(path, changes):
+    """Rewrites a safetensors file with metadata entries changed and df.checksum dropped."""
+    with open(path, "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        header = json.loads(f.read(n))
+        data = f.read()
+    meta = header.setdefault("__metadata__", {})
+    meta.pop("df.checksum", None)
+    meta.update(changes)
+    text = json.dumps(header, separators=(",", ":")).encode()
+    text += b" " * (-(8 + len(text)) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(text)) + text + data)
+
+
 def main():
     tmp = tempfile.mkdtemp(prefix="dermfuse-runs-")
     try:
@@ -201,6 +216,13 @@ def main():
             open(last, "wb").write(bytes(blob))
             p = run(["train", write_config(tmp, name, "intermediate"), "--resume", "--quiet"], expect=1)
             check("last.safetensors" in p.stderr, f"{damage}: message names the file ({p.stderr.strip()[:200]})")
+        # Another tool's file (df.format changed, df.checksum dropped as a rewriting tool must) is named as such.
+        dst = os.path.join(tmp, "runs", "bad-format")
+        shutil.copytree(src, dst)
+        rewrite_metadata(os.path.join(dst, "last.safetensors"), {"df.format": "other.format.v9"})
+        p = run(["train", write_config(tmp, "bad-format", "intermediate"), "--resume", "--quiet"], expect=1)
+        check("not a dermfuse checkpoint (df.format is other.format.v9" in p.stderr,
+              f"another format refused, naming it ({p.stderr.strip()[:300]})")
         dst = os.path.join(tmp, "runs", "bad-arch")
         shutil.copytree(src, dst)
         os.remove(os.path.join(dst, "last.safetensors"))
