@@ -56,8 +56,26 @@ if ! nice meson compile -C "$build" "${targets[@]}" >"$build/fuzz-build.log" 2>&
   exit 1
 fi
 
-# TMPDIR on a RAM disk: several targets write their input to a file for each execution.
-[ -d /dev/shm ] && [ -w /dev/shm ] && export TMPDIR=/dev/shm
+# The targets' temporary folders (and libFuzzer's in fork mode) in one folder of this run, on a RAM disk
+# where there is one (several targets write their input to a file for each execution), removed at the end
+# with what crashed processes left there.
+tmp_parent=/tmp
+[ -d /dev/shm ] && [ -w /dev/shm ] && tmp_parent=/dev/shm
+TMPDIR=$(mktemp -d "$tmp_parent/dermfuse-fuzz-run.XXXXXX") || exit 1
+export TMPDIR
+touch "$TMPDIR/.started"
+# clang's OpenMP runtime registers each process in /dev/shm and removes the entry at exit; a crashed process
+# leaves its entry behind. Those of processes that ended during this run go with the folder.
+clean_up() {
+  local f pid
+  for f in $(find /dev/shm -maxdepth 1 -name '__KMP_REGISTERED_LIB_*' -newer "$TMPDIR/.started" 2>/dev/null); do
+    pid=${f#/dev/shm/__KMP_REGISTERED_LIB_}
+    pid=${pid%%_*}
+    kill -0 "$pid" 2>/dev/null || rm -f "$f"
+  done
+  rm -rf "$TMPDIR"
+}
+trap clean_up EXIT
 
 # The first line of a crash's report and its first frame in dermfuse's code (not the harness's abort
 # helper, not libc), without addresses or temporary paths.
