@@ -46,7 +46,8 @@ if ! command -v clang >/dev/null ||
 fi
 
 if [ ! -f "$build/build.ninja" ]; then
-  CC=clang meson setup "$build" -Dfuzz=true -Db_sanitize=address,undefined --buildtype=debugoptimized >"$build.setup.log" 2>&1 ||
+  CC=clang meson setup "$build" -Dfuzz=true -Db_sanitize=address,undefined --buildtype=debugoptimized \
+    >"$build.setup.log" 2>&1 ||
     { cat "$build.setup.log"; echo "fuzz build setup failed"; echo "0 targets, 1 crashed"; exit 1; }
 fi
 if ! nice meson compile -C "$build" "${targets[@]}" >"$build/fuzz-build.log" 2>&1; then
@@ -80,13 +81,16 @@ trap clean_up EXIT
 # The first line of a crash's report and its first frame in dermfuse's code (not the harness's abort
 # helper, not libc), without addresses or temporary paths.
 signature() {
-  local exe=$1 input=$2 report
+  local exe=$1 input=$2 report first frame
+  local what='fuzz invariant broken|ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error|invariant failed'
+  what+='|ERROR: libFuzzer|Timeout|out-of-memory'
+  local not_ours='fuzz_util\.c|libc\.so|sanitizer|libFuzzer|fuzzer::|abort|raise|__pthread'
   report=$(timeout 20 "$exe" "$input" 2>&1)
-  local first frame
-  first=$(grep -m1 -E 'fuzz invariant broken|ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error|invariant failed|ERROR: libFuzzer|Timeout|out-of-memory' <<<"$report" |
-          sed -E -e 's/0x[0-9a-f]+//g; s#/[^ :]*dermfuse-fuzz\.[A-Za-z0-9]+#<tmp>#g; s/^==[0-9]+==//; s/[0-9]+ bytes?/N bytes/g' -e "s/'[^']*'/'…'/g" | cut -c1-160)
-  frame=$(grep -E '^ +#[0-9]+ .* in ' <<<"$report" | grep -v -E 'fuzz_util\.c|libc\.so|sanitizer|libFuzzer|fuzzer::|abort|raise|__pthread' |
-          grep -m1 -E "$root|\.\./" | sed -E 's/^ +#[0-9]+ 0x[0-9a-f]+ in //; s#'"$root"'/build-[^ ]*/\.\./##; s#\(BuildId.*##' | cut -c1-120)
+  first=$(grep -m1 -E "$what" <<<"$report" |
+          sed -E -e 's/0x[0-9a-f]+//g; s#/[^ :]*dermfuse-fuzz\.[A-Za-z0-9]+#<tmp>#g; s/^==[0-9]+==//' \
+                 -e 's/[0-9]+ bytes?/N bytes/g' -e "s/'[^']*'/'…'/g" | cut -c1-160)
+  frame=$(grep -E '^ +#[0-9]+ .* in ' <<<"$report" | grep -v -E "$not_ours" | grep -m1 -E "$root|\.\./" |
+          sed -E 's/^ +#[0-9]+ 0x[0-9a-f]+ in //; s# /[^ ]*/\.\./# #; s#\(BuildId.*##' | cut -c1-120)
   echo "${first:-no report} @ ${frame:-?}"
 }
 

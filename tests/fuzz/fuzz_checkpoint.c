@@ -222,8 +222,8 @@ static void edit_state(fst_file *f, fuzz_rng *r) {
         if (!strcmp(field, "tensor_steps") && fuzz_one_in(r, 2)) {
             const df_graph *g = model->g;
             fuzz_buf_put(&b, state, v);
-            fuzz_buf_printf(&b, "{\"%s\":%s}", fuzz_one_in(r, 8) ? "nope" : g->tensors[fuzz_below(r, (uint32_t)g->n_tensors)].name,
-                            fuzz_pick(r, state_values));
+            const char *name = fuzz_one_in(r, 8) ? "nope" : g->tensors[fuzz_below(r, (uint32_t)g->n_tensors)].name;
+            fuzz_buf_printf(&b, "{\"%s\":%s}", name, fuzz_pick(r, state_values));
         } else if (fuzz_one_in(r, 6)) { /* the field removed */
             size_t begin = (size_t)(at - state);
             if (begin > 0 && state[begin - 1] == ',') begin--;
@@ -248,7 +248,9 @@ static void edit_meta(fst_file *f, fuzz_rng *r) {
         fst_set_meta(f, "df.arch", arch, 0);
         break;
     }
-    case 1: fst_set_meta(f, "df.format", fuzz_one_in(r, 2) ? "dermfuse.checkpoint.v1" : "dermfuse.checkpoint.v2", 0); break;
+    case 1:
+        fst_set_meta(f, "df.format", fuzz_one_in(r, 2) ? "dermfuse.checkpoint.v1" : "dermfuse.checkpoint.v2", 0);
+        break;
     case 2: { /* the saved config with one line changed */
         const char *c = fst_get_meta(f, "df.config");
         if (!c) c = config_text;

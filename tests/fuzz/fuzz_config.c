@@ -82,7 +82,8 @@ static void check_tree_round_trip(const df_cfg_node *root) {
         fuzz_fail("the dump of a loaded config reads back differently at %s\n--- dump:\n%s", where, text);
     /* and the comparison resume uses finds a copy equal */
     df_cfg_node *copy = df_cfg_copy(root);
-    if (df_cfg_tree_diff(root, copy, NULL, where, sizeof where)) fuzz_fail("a tree differs from its copy at '%s'", where);
+    if (df_cfg_tree_diff(root, copy, NULL, where, sizeof where))
+        fuzz_fail("a tree differs from its copy at '%s'", where);
     df_cfg_free(copy);
     df_cfg_free(back);
     free(text);

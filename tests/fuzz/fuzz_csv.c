@@ -7,7 +7,8 @@
  *   2. df_run_data_load, as a run loads its data, on a config made from the file's own header: layout isic
  *      when the header has isic_id and class, milk10k for two files, else csv with the last column as the
  *      label; every other column a numeric feature when its first value is a number, else a categorical
- *      one (label-determining columns only for one input length in seven); holdout or published splits, skip_bad_rows and allow_leaky chosen from the input's length;
+ *      one (label-determining columns only for one input length in seven); holdout or published splits,
+ *      skip_bad_rows and allow_leaky chosen from the input's length;
  *   3. for a run that loads, the fitted metadata encoder is saved as JSON and restored (as prediction does)
  *      and must encode every sample to the same floats.
  * Images are not resolved (metadata only), so no image folder is needed. */
@@ -37,7 +38,8 @@ static void check_round_trip(const df_csv *t) {
     if (back.n_cols != t->n_cols || back.n_rows != t->n_rows)
         fuzz_fail("a parsed table of %d x %d reads back as %d x %d", t->n_rows, t->n_cols, back.n_rows, back.n_cols);
     for (int c = 0; c < t->n_cols; c++)
-        if (strcmp(back.header[c], t->header[c])) fuzz_fail("header %d '%s' reads back as '%s'", c, t->header[c], back.header[c]);
+        if (strcmp(back.header[c], t->header[c]))
+            fuzz_fail("header %d '%s' reads back as '%s'", c, t->header[c], back.header[c]);
     for (int r = 0; r < t->n_rows; r++)
         for (int c = 0; c < t->n_cols; c++)
             if (strcmp(df_csv_get(&back, r, c), df_csv_get(t, r, c)))
@@ -51,7 +53,8 @@ static void check_encoder_round_trip(const df_run_data *rd) {
     char *json = df_meta_to_json(&rd->enc);
     df_meta_encoder back;
     df_error err;
-    if (df_meta_from_json(&back, json, &err)) fuzz_fail("a fitted encoder's JSON does not restore: %s\n%s", err.msg, json);
+    if (df_meta_from_json(&back, json, &err))
+        fuzz_fail("a fitted encoder's JSON does not restore: %s\n%s", err.msg, json);
     if (back.dim != rd->enc.dim) fuzz_fail("restored encoder has width %d, fitted %d", back.dim, rd->enc.dim);
     for (int s = 0; s < DF_N_SPLITS; s++) {
         const df_dataset *ds = rd->ds[s];
