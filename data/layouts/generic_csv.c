@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/limits.h"
 #include "data/layouts/datasets.h"
 #include "data/layouts/layout_util.h"
 
@@ -61,6 +62,9 @@ static int collect_classes(const df_csv *t, int c_label, df_dataset *d, df_error
     if (d->n_classes < 2)
         return df_fail(err, "%s: column '%s' holds %d distinct label%s; a classifier needs at least 2", t->path,
                        t->header[c_label], d->n_classes, d->n_classes == 1 ? "" : "s");
+    if (d->n_classes > DF_LIMIT_CLASSES)
+        return df_fail(err, "%s: column '%s' holds %d distinct labels, more than the limit of %d (classes)", t->path,
+                       t->header[c_label], d->n_classes, DF_LIMIT_CLASSES);
     return 0;
 }
 

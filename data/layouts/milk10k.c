@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/limits.h"
 #include "data/layouts/datasets.h"
 #include "data/layouts/layout_util.h"
 
@@ -28,6 +29,9 @@ static int truth_value(const char *s) {
 static int read_truth(const df_csv *g, int *labels, df_named *sorted, df_error *err) {
     if (df_csv_col(g, "lesion_id") != 0 || g->n_cols < 3)
         return df_fail(err, "%s:1: expected lesion_id followed by one column per class", g->path);
+    if (g->n_cols - 1 > DF_LIMIT_CLASSES)
+        return df_fail(err, "%s:1: %d class columns, more than the limit of %d (classes)", g->path, g->n_cols - 1,
+                       DF_LIMIT_CLASSES);
     for (int r = 0; r < g->n_rows; r++) {
         int ones = 0;
         for (int c = 1; c < g->n_cols; c++) {

@@ -220,6 +220,7 @@ void df_run_data_fingerprint(const df_run_data *rd, char out[17]) {
 
 void df_run_data_balanced_weights(const df_run_data *rd, float *w) {
     int K = rd->n_classes, count[DF_MAX_CLASSES] = {0};
+    DF_ASSERT(K <= DF_MAX_CLASSES); /* the dataset loaders refuse more classes */
     const df_dataset *ds = rd->ds[DF_SPLIT_TRAIN];
     for (int i = 0; i < rd->n[DF_SPLIT_TRAIN]; i++) count[ds->labels[rd->idx[DF_SPLIT_TRAIN][i]]]++;
     double sum = 0;

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "core/limits.h"
 #include "data/layouts/datasets.h"
 #include "data/table/meta.h"
 #include "data/table/split.h"
@@ -266,6 +267,18 @@ static void test_milk10k(void) {
     o.with_images = 0;
     CHECK(df_milk10k_load(&d, &o, NULL, &err) == 0 && d.n_samples == 2 && d.image_paths[0] == NULL);
     df_dataset_free(&d);
+
+    /* More class columns than the class limit: refused, naming the file and the limit. */
+    char gt[4096] = "lesion_id";
+    size_t n = strlen(gt);
+    for (int c = 0; c <= DF_LIMIT_CLASSES; c++) n += (size_t)snprintf(gt + n, sizeof gt - n, ",C%d", c);
+    n += (size_t)snprintf(gt + n, sizeof gt - n, "\nIL_001,1");
+    for (int c = 0; c < DF_LIMIT_CLASSES; c++) n += (size_t)snprintf(gt + n, sizeof gt - n, ",0");
+    snprintf(gt + n, sizeof gt - n, "\n");
+    write_file("milk/MILK10k_Training_GroundTruth.csv", gt);
+    CHECK(df_milk10k_load(&d, &o, NULL, &err) == -1);
+    CHECK_MSG(strstr(err.msg, "GroundTruth.csv:1") && strstr(err.msg, "65 class columns") &&
+                  strstr(err.msg, "limit of 64 (classes)"), "%s", err.msg);
 }
 
 static void test_generic(void) {
@@ -324,6 +337,25 @@ static void test_generic(void) {
         CHECK_MSG(strstr(err.msg, "twice.csv:") && strstr(err.msg, "column 'dx'") && strstr(err.msg, twice[i]) &&
                       strstr(err.msg, "'nevus'") && strstr(err.msg, "line "), "'%s': %s", twice[i], err.msg);
     }
+    /* As many classes as the class limit, and one more (metadata only: the images do not exist). */
+    o.csv_path = at("gen/many.csv");
+    o.with_images = 0;
+    for (int k = DF_LIMIT_CLASSES; k <= DF_LIMIT_CLASSES + 1; k++) {
+        char text[4096] = "file,dx,who,mask\n";
+        size_t n = strlen(text);
+        for (int i = 0; i < k; i++) n += (size_t)snprintf(text + n, sizeof text - n, "f%d.png,c%d,p%d,\n", i, i, i);
+        write_file("gen/many.csv", text);
+        int rc = df_generic_load(&d, &o, NULL, &err);
+        if (k == DF_LIMIT_CLASSES) {
+            CHECK_MSG(rc == 0 && d.n_classes == k, "%s", err.msg);
+            df_dataset_free(&d);
+        } else {
+            CHECK(rc == -1);
+            CHECK_MSG(strstr(err.msg, "many.csv") && strstr(err.msg, "65 distinct labels") &&
+                          strstr(err.msg, "limit of 64 (classes)"), "%s", err.msg);
+        }
+    }
+    o.with_images = 1;
     /* The same image twice is one sample counted twice. */
     write_file("gen/dup.csv", "file,dx,who,mask\na.png,nevus,p1,\nb.png,bcc,p2,\na.png,bcc,p3,\n");
     o.csv_path = at("gen/dup.csv");
