@@ -2,12 +2,14 @@
  *
  * libpng reports errors by longjmp to the setjmp in png_jmpbuf; its error callback stores the message first.
  * CRC errors in critical chunks (IHDR, IDAT, ...) are errors by libpng's default policy, which we keep; a bad
- * CRC in an ancillary chunk only drops that chunk. */
+ * CRC in an ancillary chunk only drops that chunk. Chunk lengths are checked against the file before libpng
+ * sees it. */
 #include "data/image/image.h"
 #include "data/image/png_error.h"
 
 #include <png.h>
 #include <setjmp.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,7 +39,31 @@ static void on_read(png_structp png, png_bytep out, size_t n) {
     ctx->pos += n;
 }
 
+/* Every chunk's length must fit in the file. libpng allocates (and zeroes) the length a text chunk claims
+ * before reading it, so a few bytes claiming a gigabyte would cost a gigabyte of memory. */
+static int check_chunk_lengths(const unsigned char *buf, size_t len, const char *name, df_error *err) {
+    for (size_t pos = 8; len >= pos && len - pos >= 8;) {
+        const unsigned char *c = buf + pos;
+        uint32_t n = (uint32_t)c[0] << 24 | (uint32_t)c[1] << 16 | (uint32_t)c[2] << 8 | c[3];
+        if ((uint64_t)n + 12 > len - pos) {
+            int letters = 1;
+            for (int i = 4; i < 8; i++) letters &= (c[i] >= 'A' && c[i] <= 'Z') || (c[i] >= 'a' && c[i] <= 'z');
+            char type[32];
+            if (letters) snprintf(type, sizeof type, "'%.4s'", (const char *)c + 4);
+            else snprintf(type, sizeof type, "of type 0x%02x%02x%02x%02x", c[4], c[5], c[6], c[7]);
+            size_t left = len - pos >= 12 ? len - pos - 12 : 0;
+            return df_fail(err, "%s: corrupt PNG (at byte %zu): chunk %s claims %u bytes, more than the %zu left in the "
+                           "file (truncated PNG?)", name, pos, type, n, left);
+        }
+        if (!memcmp(c + 4, "IEND", 4)) break;
+        pos += 12 + (size_t)n;
+    }
+    return 0;
+}
+
 int df_image_decode_png(const unsigned char *buf, size_t len, const char *name, df_image *img, df_error *err) {
+    img->data = NULL;
+    if (check_chunk_lengths(buf, len, name, err)) return -1;
     png_ctx ctx;
     memset(&ctx, 0, sizeof ctx);
     ctx.buf = buf;

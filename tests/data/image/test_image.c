@@ -308,6 +308,15 @@ static void test_errors(void) {
     bad[29] = crc >> 24, bad[30] = (crc >> 16) & 0xFF, bad[31] = (crc >> 8) & 0xFF, bad[32] = crc & 0xFF;
     spit(path_of("huge.png"), bad, n);
     expect_error(path_of("huge.png"), "30000x30000");
+    /* A text chunk after IHDR claiming 1.4 GB in a file of a few hundred bytes: refused before libpng would
+     * allocate that much. */
+    unsigned char *text = malloc(n + 16);
+    memcpy(text, png, 33);
+    memcpy(text + 33, "\x58\x00\x00\x04tEXta\0bc\x12\x34\x56\x78", 16);
+    memcpy(text + 49, png + 33, n - 33);
+    spit(path_of("claims.png"), text, n + 16);
+    expect_error(path_of("claims.png"), "chunk 'tEXt' claims 1476395012 bytes");
+    free(text);
     free(bad);
     free(png);
 
