@@ -106,6 +106,7 @@ for t in "${targets[@]}"; do
   cp -n "$root/tests/fuzz/corpus/$t/"* "$corpus/" 2>/dev/null
   log="$build/crashes/$t.log"
   before=$(findings "$crashes" | wc -l)
+  slow_before=$(ls "$crashes" | grep -c '^slow-unit-')
   common=(-max_len="$(max_len "$t")" -timeout=20 -rss_limit_mb=4096 -artifact_prefix="$crashes/"
           -print_final_stats=1)
   start=$(date +%s%N)
@@ -122,6 +123,9 @@ for t in "${targets[@]}"; do
   execs=${execs:-0}
   rate=$((execs * 1000000000 / (elapsed_ns > 0 ? elapsed_ns : 1)))
   new=$(($(findings "$crashes" | wc -l) - before))
+  slow=$(($(ls "$crashes" | grep -c '^slow-unit-') - slow_before))
+  slow_note=""
+  [ "$slow" -gt 0 ] && slow_note=" (and $slow inputs slower than 10 s: slow-unit-* in $crashes)"
   distinct=""
   if [ "$new" -gt 0 ]; then
     n_crashed=$((n_crashed + 1))
@@ -131,11 +135,11 @@ for t in "${targets[@]}"; do
       [ -z "${seen[$s]+x}" ] && seen[$s]="$crashes/$f"
     done
     distinct=" (${#seen[@]} distinct)"
-    printf '%-17s executions %-9s exec/s %-6s crashes %s%s\n' "$t" "$execs" "$rate" "$new" "$distinct"
+    printf '%-17s executions %-9s exec/s %-6s crashes %s%s%s\n' "$t" "$execs" "$rate" "$new" "$distinct" "$slow_note"
     for s in "${!seen[@]}"; do echo "    $s"; echo "      e.g. ${seen[$s]}"; done
     unset seen
   else
-    printf '%-17s executions %-9s exec/s %-6s crashes 0\n' "$t" "$execs" "$rate"
+    printf '%-17s executions %-9s exec/s %-6s crashes 0%s\n' "$t" "$execs" "$rate" "$slow_note"
   fi
 done
 echo "${#targets[@]} targets, $n_crashed crashed"
