@@ -149,6 +149,18 @@ static int fail_at(parse_ctx *c, yaml_mark_t m, const char *what, const char *de
     return df_fail(c->err, "%s:%d:%d: %s%s", c->file, line, col, what, detail ? detail : "");
 }
 
+/* Fails at the start of ev with a formatted reason and deletes ev (the parser's one way out of an event). */
+__attribute__((format(printf, 3, 4))) static int fail_event(parse_ctx *c, yaml_event_t *ev, const char *fmt, ...) {
+    char what[600];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    fail_at(c, ev->start_mark, what, NULL);
+    yaml_event_delete(ev);
+    return -1;
+}
+
 static int next_event(parse_ctx *c, yaml_event_t *ev) {
     if (yaml_parser_parse(&c->parser, ev)) return 0;
     yaml_parser_t *p = &c->parser;
@@ -183,24 +195,12 @@ static int parse_alias(parse_ctx *c, yaml_event_t *ev, df_cfg_node **out) {
     for (int i = c->n_anchors - 1; i >= 0; i--) {
         if (strcmp(c->anchors[i].name, name) != 0) continue;
         long size = count_nodes(c->anchors[i].node);
-        if (c->n_nodes + size > DF_CFG_MAX_NODES) {
-            {
-            char what[120];
-            snprintf(what, sizeof what, "alias expands the document past the limit of %d values (config.nodes)",
-                     DF_LIMIT_CONFIG_NODES);
-            fail_at(c, ev->start_mark, what, NULL);
-        }
-            yaml_event_delete(ev);
-            return -1;
-        }
-        if (c->depth + df_cfg_depth(c->anchors[i].node) > DF_LIMIT_CONFIG_DEPTH) {
-            char what[120];
-            snprintf(what, sizeof what, "alias nests mappings and lists deeper than the limit of %d levels "
-                     "(config.depth)", DF_LIMIT_CONFIG_DEPTH);
-            fail_at(c, ev->start_mark, what, NULL);
-            yaml_event_delete(ev);
-            return -1;
-        }
+        if (c->n_nodes + size > DF_CFG_MAX_NODES)
+            return fail_event(c, ev, "alias expands the document past the limit of %d values (config.nodes)",
+                              DF_LIMIT_CONFIG_NODES);
+        if (c->depth + df_cfg_depth(c->anchors[i].node) > DF_LIMIT_CONFIG_DEPTH)
+            return fail_event(c, ev, "alias nests mappings and lists deeper than the limit of %d levels "
+                              "(config.depth)", DF_LIMIT_CONFIG_DEPTH);
         c->n_nodes += size;
         df_cfg_node *copy = df_cfg_copy(c->anchors[i].node);
         copy->line = (int)ev->start_mark.line + 1;
@@ -209,21 +209,13 @@ static int parse_alias(parse_ctx *c, yaml_event_t *ev, df_cfg_node **out) {
         yaml_event_delete(ev);
         return 0;
     }
-    char what[300];
-    snprintf(what, sizeof what, "alias '*%.200s' names no anchor defined before it", name);
-    fail_at(c, ev->start_mark, what, NULL);
-    yaml_event_delete(ev);
-    return -1;
+    return fail_event(c, ev, "alias '*%.200s' names no anchor defined before it", name);
 }
 
 static int refuse_tag(parse_ctx *c, yaml_event_t *ev, const yaml_char_t *tag) {
     if (!tag) return 0;
-    char what[300];
-    snprintf(what, sizeof what, "tags are not supported (found '%.200s'); quote a value to make it a string",
-             (const char *)tag);
-    fail_at(c, ev->start_mark, what, NULL);
-    yaml_event_delete(ev);
-    return -1;
+    return fail_event(c, ev, "tags are not supported (found '%.200s'); quote a value to make it a string",
+                      (const char *)tag);
 }
 
 /* The next event of a mapping or sequence into *ev: 1, or 0 at its end (event `end`, consumed), -1 on error. */
@@ -288,23 +280,13 @@ static int parse_seq(parse_ctx *c, df_cfg_node *seq) {
 /* Parses the node that ev starts; takes ev (deletes it). */
 static int parse_node(parse_ctx *c, yaml_event_t *ev, df_cfg_node **out) {
     *out = NULL;
-    if (c->n_nodes >= DF_CFG_MAX_NODES) {
-        char what[120];
-        snprintf(what, sizeof what, "document has more than the limit of %d values (config.nodes)",
-                 DF_LIMIT_CONFIG_NODES);
-        fail_at(c, ev->start_mark, what, NULL);
-        yaml_event_delete(ev);
-        return -1;
-    }
+    if (c->n_nodes >= DF_CFG_MAX_NODES)
+        return fail_event(c, ev, "document has more than the limit of %d values (config.nodes)",
+                          DF_LIMIT_CONFIG_NODES);
     if ((ev->type == YAML_SEQUENCE_START_EVENT || ev->type == YAML_MAPPING_START_EVENT) &&
-        c->depth >= DF_LIMIT_CONFIG_DEPTH) {
-        char what[120];
-        snprintf(what, sizeof what, "mappings and lists nest deeper than the limit of %d levels (config.depth)",
-                 DF_LIMIT_CONFIG_DEPTH);
-        fail_at(c, ev->start_mark, what, NULL);
-        yaml_event_delete(ev);
-        return -1;
-    }
+        c->depth >= DF_LIMIT_CONFIG_DEPTH)
+        return fail_event(c, ev, "mappings and lists nest deeper than the limit of %d levels (config.depth)",
+                          DF_LIMIT_CONFIG_DEPTH);
     df_cfg_node *n = NULL;
     char *anchor_name = NULL;
     int rc = 0;

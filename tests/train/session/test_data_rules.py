@@ -17,17 +17,9 @@ import subprocess
 import sys
 import tempfile
 
+from checks import check, summary
+
 DERMFUSE = os.path.abspath(sys.argv[1])
-failures = 0
-checks = 0
-
-
-def check(cond, what):
-    global failures, checks
-    checks += 1
-    if not cond:
-        failures += 1
-        print(f"FAIL: {what}", file=sys.stderr)
 
 
 def run(tmp, args):
@@ -170,8 +162,7 @@ def main():
               f"config-keys: {line}")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    print(f"{checks - failures} of {checks} checks passed")
-    return 1 if failures else 0
+    return summary()
 
 
 if __name__ == "__main__":

@@ -34,23 +34,14 @@ import sys
 import tempfile
 import time
 
+from checks import check, summary
+
 DERMFUSE, SHIM, ROOT = (os.path.abspath(a) for a in sys.argv[1:4])
 ALL = os.environ.get("DERMFUSE_FAULTS_ALL") == "1"
 REASONS = {"enospc": "No space left on device", "eio": "Input/output error"}
 COMPARED = ["config.yaml", "last.safetensors", "best.safetensors", "test_predictions.csv", "test_metrics.json",
             "metrics.csv", "metrics.jsonl"]
 TEMP = re.compile(r"\.tmp\.\d+$")
-failures = 0
-checks = 0
-
-
-def check(cond, what):
-    global failures, checks
-    checks += 1
-    if not cond:
-        failures += 1
-        print(f"FAIL: {what}", file=sys.stderr)
-    return cond
 
 
 CONFIG = """base: {root}/configs/common/isic-metadata.yaml
@@ -343,8 +334,7 @@ def main():
         print(f"{tried} faults tried{' (all operations)' if ALL else ''} in {time.time() - t0:.0f} s")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    print(f"{checks - failures} of {checks} checks passed")
-    sys.exit(1 if failures else 0)
+    sys.exit(summary())
 
 
 if __name__ == "__main__":

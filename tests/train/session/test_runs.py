@@ -17,17 +17,9 @@ import sys
 import tempfile
 import time
 
+from checks import check, summary
+
 DERMFUSE, ROOT = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
-failures = 0
-checks = 0
-
-
-def check(cond, what):
-    global failures, checks
-    checks += 1
-    if not cond:
-        failures += 1
-        print(f"FAIL: {what}", file=sys.stderr)
 
 
 def run(args, env=None, expect=0):
@@ -284,8 +276,7 @@ def main():
         check(len(lines) > 10 and lines[0].startswith("id,label,"), "predict writes a CSV per sample")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    print(f"{checks - failures} of {checks} checks passed")
-    sys.exit(1 if failures else 0)
+    sys.exit(summary())
 
 
 def write_safetensors(path, tensors):
