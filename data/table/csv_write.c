@@ -6,6 +6,8 @@
 static int needs_quotes(const char *s) {
     size_t n = strlen(s);
     if (n && (s[0] == ' ' || s[0] == '\t' || s[n - 1] == ' ' || s[n - 1] == '\t')) return 1;
+    /* A field starting with U+FEFF, written first in a file, would be read as the file's byte-order mark */
+    if (n >= 3 && (unsigned char)s[0] == 0xEF && (unsigned char)s[1] == 0xBB && (unsigned char)s[2] == 0xBF) return 1;
     return strpbrk(s, ",\"\r\n") != NULL;
 }
 

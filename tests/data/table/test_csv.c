@@ -306,6 +306,18 @@ static void test_writer(void) {
     fclose(f);
     CHECK(df_csv_read(path, &t, &err) == 0 && t.n_rows == 1 && !strcmp(df_csv_get(&t, 0, 0), ""));
     df_csv_free(&t);
+
+    /* A first field that starts with U+FEFF (a file that had two byte-order marks) keeps it: written first in
+     * the file, it must not be taken for the byte-order mark. */
+    f = fopen(path, "wb");
+    const char *bom_head[] = {"\xef\xbb\xbfid", "v"}, *bom_row[] = {"1", "\xef\xbb\xbf"};
+    df_csv_write_row(f, bom_head, 2);
+    df_csv_write_row(f, bom_row, 2);
+    fclose(f);
+    CHECK_MSG(df_csv_read(path, &t, &err) == 0, "%s", err.msg);
+    CHECK(t.n_cols == 2 && t.n_rows == 1 && !strcmp(t.header[0], bom_head[0]) &&
+          !strcmp(df_csv_get(&t, 0, 1), bom_row[1]));
+    df_csv_free(&t);
     unlink(path);
     rmdir(dir);
 }
