@@ -16,6 +16,7 @@
 #define DF_SUMMARY_REPORT "an HTML report of one run (live while it trains)"
 #define DF_SUMMARY_CONFIG_KEYS "list every key of run configs and study files, its default and its meaning"
 #define DF_SUMMARY_SHOW_BATCH "draw one batch as the model sees it (after augmentation) into a PNG grid"
+#define DF_SUMMARY_EXPORT_INIT "write the weights a run starts from (before its first step) as safetensors"
 #define DF_SUMMARY_LIMITS "the bounds on every input (file sizes, nesting, image sides, counts)"
 #define DF_SUMMARY_VERSION "the version, compiler, vector path, GEMM backend, threads and OpenBLAS build"
 
@@ -47,7 +48,11 @@
 #define DF_EXAMPLES_SHOW_BATCH                                                                                   \
     "  build/dermfuse show-batch configs/synthetic/intermediate.yaml --out batch.png\n"                       \
     "  build/dermfuse show-batch configs/synthetic/intermediate.yaml --out valid.png --split valid --batch 1\n" \
-    "  build/dermfuse show-batch configs/synthetic/intermediate.yaml --set train.batch_size=16 --set data.image_size=96\n"
+    "  build/dermfuse show-batch configs/synthetic/intermediate.yaml --set train.batch_size=16 --set data.image_size=96\n" \
+    "  build/dermfuse show-batch configs/synthetic/intermediate.yaml --tensors batch.safetensors\n"
+#define DF_EXAMPLES_EXPORT_INIT                                                                                  \
+    "  build/dermfuse export-init configs/synthetic/intermediate.yaml --out init.safetensors\n"               \
+    "  build/dermfuse export-init configs/synthetic/image.yaml --set model.init=pytorch --out image-init.safetensors\n"
 #define DF_EXAMPLES_LIMITS "  build/dermfuse limits\n"
 #define DF_EXAMPLES_VERSION "  build/dermfuse --version\n  build/dermfuse version --gemm openblas\n"
 #define DF_EXAMPLES_REPORT                                                                                       \
@@ -63,6 +68,7 @@ int df_cmd_config_keys(int argc, char **argv);
 int df_cmd_synth(int argc, char **argv);
 int df_cmd_report(int argc, char **argv);
 int df_cmd_show_batch(int argc, char **argv);
+int df_cmd_export_init(int argc, char **argv);
 int df_cmd_limits(int argc, char **argv);
 int df_cmd_version(int argc, char **argv);
 

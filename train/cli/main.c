@@ -6,7 +6,8 @@
  *   dermfuse synth [options]               (see dermfuse synth --help)
  *   dermfuse compare STUDY.yaml [--set ...] [--threads N] [--gemm BACKEND]
  *   dermfuse config-keys [--run|--study]   (every config and study key with its default and meaning)
- *   dermfuse show-batch CONFIG [--out FILE.png] [--batch N] [--split train|valid|test] [--set ...]
+ *   dermfuse show-batch CONFIG [--out FILE.png] [--tensors FILE] [--batch N] [--split train|valid|test] [--set ...]
+ *   dermfuse export-init CONFIG [--out FILE.safetensors] [--set ...]
  *   dermfuse --version                     (also `dermfuse version`: version, compiler, vector path, GEMM)
  * Exit status: 0 on success, 1 on an error (the message names the input at fault), 2 on bad usage.
  * Each command parses its own options (train/cli/args.h) and answers its own --help. */
@@ -29,6 +30,7 @@ static const struct {
     {"config-keys", df_cmd_config_keys, DF_SUMMARY_CONFIG_KEYS},
     {"report", df_cmd_report, DF_SUMMARY_REPORT},
     {"show-batch", df_cmd_show_batch, DF_SUMMARY_SHOW_BATCH},
+    {"export-init", df_cmd_export_init, DF_SUMMARY_EXPORT_INIT},
     {"limits", df_cmd_limits, DF_SUMMARY_LIMITS},
     {"version", df_cmd_version, DF_SUMMARY_VERSION},
 };

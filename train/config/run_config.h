@@ -69,7 +69,11 @@ typedef struct {
     long widths[DF_CFG_LIST_MAX];
     int n_depth;
     long depth[DF_CFG_LIST_MAX];
+    int n_pool;
+    char *pool[DF_CFG_LIST_MAX]; /* vgg: per stage, a df_stage_pool_names entry; none given: max everywhere */
     int stem_width, stem_stride;
+    df_init_scheme init;
+    double bn_momentum, bn_eps;
     int n_meta_hidden;
     long meta_hidden[DF_CFG_LIST_MAX];
     int head_hidden;
@@ -89,10 +93,14 @@ typedef struct {
     df_optim_kind optimizer;
     double lr, momentum, weight_decay;
     int nesterov;
+    double beta1, beta2, eps; /* adam, adamw */
+    int decay_all;     /* weight decay on biases and norm parameters too */
     df_schedule_kind schedule;
     double warmup_epochs;
     double min_lr, gamma;
     int step_epochs;
+    int n_milestones;
+    long milestones[DF_CFG_LIST_MAX]; /* step schedule: epochs at which the rate is multiplied by gamma */
     double clip_norm;  /* 0: no clipping */
     df_class_weighting class_weights;
     double label_smoothing;

@@ -65,12 +65,12 @@ static const df_cfg_field data_fields[] = {
     {"allow_outside_paths", DF_CFG_BOOL, DF_CFG_AT(df_data_section, allow_outside_paths), .def = "false",
      .help = "let image and mask paths in the CSV lead outside the image folder (by '..', an absolute path or "
              "a link); false: such a path is an error"},
-    {"hflip", DF_CFG_BOOL, DF_CFG_AT(df_data_section, hflip), .def = "true", .help = "random horizontal flips"},
-    {"vflip", DF_CFG_BOOL, DF_CFG_AT(df_data_section, vflip), .def = "true", .help = "random vertical flips"},
-    {"rot90", DF_CFG_BOOL, DF_CFG_AT(df_data_section, rot90), .def = "true", .help = "random 90-degree rotations"},
-    {"crop_scale_min", DF_CFG_DOUBLE, DF_CFG_AT(df_data_section, crop_scale_min), .range = "(0, 1]", .def = "0.6",
+    {"hflip", DF_CFG_BOOL, DF_CFG_AT(df_data_section, hflip), .def = "false", .help = "random horizontal flips"},
+    {"vflip", DF_CFG_BOOL, DF_CFG_AT(df_data_section, vflip), .def = "false", .help = "random vertical flips"},
+    {"rot90", DF_CFG_BOOL, DF_CFG_AT(df_data_section, rot90), .def = "false", .help = "random 90-degree rotations"},
+    {"crop_scale_min", DF_CFG_DOUBLE, DF_CFG_AT(df_data_section, crop_scale_min), .range = "(0, 1]", .def = "1",
      .help = "random resized crop: smallest area fraction (1 = no crop)"},
-    {"jitter", DF_CFG_DOUBLE, DF_CFG_AT(df_data_section, jitter), .range = "[0, 1)", .def = "0.1",
+    {"jitter", DF_CFG_DOUBLE, DF_CFG_AT(df_data_section, jitter), .range = "[0, 1)", .def = "0",
      .help = "colour jitter amplitude (brightness, contrast, saturation)"},
 };
 
@@ -83,10 +83,20 @@ static const df_cfg_field model_fields[] = {
      .def = "[32, 64, 128, 256]", .help = "channels of each backbone stage"},
     {"depth", DF_CFG_INTS, DF_CFG_LIST_AT(df_model_section, depth, n_depth), .range = "[1, 64]",
      .def = "[1, 1, 1, 1]", .help = "convs (vgg) or residual blocks (resnet) per stage"},
+    {"pool", DF_CFG_STRINGS, DF_CFG_LIST_AT(df_model_section, pool, n_pool), .flags = DF_CFG_NONEMPTY, .def = "[]",
+     .help = "vgg: what ends each stage, one entry per stage: max (2x2 max-pool), avg (2x2 average pool) or none; "
+             "[] = max after every stage"},
     {"stem_width", DF_CFG_INT, DF_CFG_AT(df_model_section, stem_width), .range = "[1, 4096]", .def = "64",
      .help = "resnet: stem channels"},
     {"stem_stride", DF_CFG_INT, DF_CFG_AT(df_model_section, stem_stride), .range = "[1, 2]", .def = "2",
      .help = "resnet: 2 = 7x7/2 conv and max-pool (ImageNet style), 1 = one 3x3 conv"},
+    {"init", DF_CFG_ENUM, DF_CFG_AT(df_model_section, init), .choices = df_init_scheme_names, .def = "he",
+     .help = "initial weights: he (conv N(0, 2/fan_in), linear U(+-sqrt(6/fan_in)), biases 0) or pytorch "
+             "(torch.nn's defaults: conv and linear weights and linear biases U(+-1/sqrt(fan_in)))"},
+    {"bn_momentum", DF_CFG_DOUBLE, DF_CFG_AT(df_model_section, bn_momentum), .range = "[0, 1]", .def = "0.1",
+     .help = "batch norm: running = (1 - momentum) * running + momentum * batch statistic (PyTorch's convention)"},
+    {"bn_eps", DF_CFG_DOUBLE, DF_CFG_AT(df_model_section, bn_eps), .range = "(0, 1]", .def = "1e-05",
+     .help = "batch norm: added to the variance before its square root"},
     {"meta_hidden", DF_CFG_INTS, DF_CFG_LIST_AT(df_model_section, meta_hidden, n_meta_hidden), .range = "[1, 65536]",
      .def = "[64, 32]", .help = "widths of the metadata MLP"},
     {"head_hidden", DF_CFG_INT, DF_CFG_AT(df_model_section, head_hidden), .range = "[0, 65536]", .def = "0",
@@ -120,10 +130,19 @@ static const df_cfg_field train_fields[] = {
     {"momentum", DF_CFG_DOUBLE, DF_CFG_AT(df_train_section, momentum), .range = "[0, 1)", .def = "0.9",
      .help = "sgd momentum"},
     {"nesterov", DF_CFG_BOOL, DF_CFG_AT(df_train_section, nesterov), .def = "false", .help = "sgd: Nesterov momentum"},
-    {"weight_decay", DF_CFG_DOUBLE, DF_CFG_AT(df_train_section, weight_decay), .range = "[0, 1)", .def = "0.0001",
-     .help = "weight decay (decoupled for adamw); not applied to biases and norm parameters"},
-    {"schedule", DF_CFG_ENUM, DF_CFG_AT(df_train_section, schedule), .choices = df_schedule_kind_names, .def = "cosine",
-     .help = "learning-rate schedule"},
+    {"weight_decay", DF_CFG_DOUBLE, DF_CFG_AT(df_train_section, weight_decay), .range = "[0, 1)", .def = "0",
+     .help = "weight decay: an L2 term in the gradient for sgd and adam, decoupled for adamw"},
+    {"decay_all", DF_CFG_BOOL, DF_CFG_AT(df_train_section, decay_all), .def = "false",
+     .help = "weight decay on every parameter, biases and norm parameters too (torch.optim without parameter "
+             "groups); false: on conv and linear weights only"},
+    {"beta1", DF_CFG_DOUBLE, DF_CFG_AT(df_train_section, beta1), .range = "[0, 1)", .def = "0.9",
+     .help = "adam, adamw: decay of the first moment"},
+    {"beta2", DF_CFG_DOUBLE, DF_CFG_AT(df_train_section, beta2), .range = "[0, 1)", .def = "0.999",
+     .help = "adam, adamw: decay of the second moment"},
+    {"eps", DF_CFG_DOUBLE, DF_CFG_AT(df_train_section, eps), .range = "(0, 1]", .def = "1e-08",
+     .help = "adam, adamw: added to the second moment's square root"},
+    {"schedule", DF_CFG_ENUM, DF_CFG_AT(df_train_section, schedule), .choices = df_schedule_kind_names,
+     .def = "constant", .help = "learning-rate schedule"},
     {"warmup_epochs", DF_CFG_DOUBLE, DF_CFG_AT(df_train_section, warmup_epochs), .range = "[0, 1000]", .def = "0",
      .help = "linear warm-up length"},
     {"min_lr", DF_CFG_DOUBLE, DF_CFG_AT(df_train_section, min_lr), .range = "[0, 10]", .def = "0",
@@ -131,7 +150,10 @@ static const df_cfg_field train_fields[] = {
     {"gamma", DF_CFG_DOUBLE, DF_CFG_AT(df_train_section, gamma), .range = "(0, 1]", .def = "0.1",
      .help = "step schedule: decay factor"},
     {"step_epochs", DF_CFG_INT, DF_CFG_AT(df_train_section, step_epochs), .range = "[1, 100000]", .def = "30",
-     .help = "step schedule: epochs between decays"},
+     .help = "step schedule: epochs between decays (when no milestones are given)"},
+    {"milestones", DF_CFG_INTS, DF_CFG_LIST_AT(df_train_section, milestones, n_milestones), .range = "[1, 100000]",
+     .def = "[]", .help = "step schedule: the epochs after which the rate is multiplied by gamma (PyTorch's "
+                          "MultiStepLR), strictly increasing; [] = every step_epochs"},
     {"clip_norm", DF_CFG_DOUBLE, DF_CFG_AT(df_train_section, clip_norm), .range = "[0, inf)", .def = "0",
      .help = "clip the gradient norm to this; 0: no clipping"},
     {"class_weights", DF_CFG_ENUM, DF_CFG_AT(df_train_section, class_weights), .choices = df_class_weighting_names, .def = "none",
@@ -221,6 +243,18 @@ static int check_combinations(const df_run_config *c, const char *const *sets, i
         return df_fail(err, "model.freeze_epochs is %d but model.pretrained names no file to freeze",
                        c->model.freeze_epochs),
                blame(c, sets, n_sets, "model.freeze_epochs model.pretrained", err);
+    if (c->train.n_milestones && c->train.schedule != DF_SCHED_STEP)
+        return df_fail(err, "train.milestones are for the step schedule, but train.schedule is %s",
+                       df_schedule_kind_names[c->train.schedule]),
+               blame(c, sets, n_sets, "train.milestones train.schedule", err);
+    if (c->model.n_pool && c->model.backbone != DF_BACKBONE_VGG)
+        return df_fail(err, "model.pool is for the vgg backbone; a %s backbone downsamples by strided convolutions",
+                       df_backbone_names[c->model.backbone]),
+               blame(c, sets, n_sets, "model.pool model.backbone", err);
+    if (c->model.n_pool && c->model.n_pool != c->model.n_widths)
+        return df_fail(err, "model.pool has %d entries but model.widths has %d stages; give one per stage",
+                       c->model.n_pool, c->model.n_widths),
+               blame(c, sets, n_sets, "model.pool model.widths", err);
     if (c->model.n_widths != c->model.n_depth)
         return df_fail(err, "model.widths has %d stages but model.depth has %d", c->model.n_widths,
                        c->model.n_depth),

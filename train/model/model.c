@@ -14,6 +14,8 @@
 const char *const df_fusion_names[] = {"image", "meta", "early", "intermediate", "gated", "late", NULL};
 const char *const df_backbone_names[] = {"vgg", "resnet", NULL};
 const char *const df_head_names[] = {"softmax", "sigmoid", NULL};
+const char *const df_stage_pool_names[] = {"max", "avg", "none", NULL};
+const char *const df_init_scheme_names[] = {"he", "pytorch", NULL};
 
 const char *df_fusion_name(df_fusion f) { return df_fusion_names[f]; }
 
@@ -78,14 +80,19 @@ static int conv_bn_relu(df_graph *g, const df_model_spec *s, const char *p, int 
     return df_batchnorm(g, n, x, s->bn_eps, s->bn_momentum);
 }
 
-/* A VGG stage: (conv -> batchnorm+ReLU) x depth, then 2x2 max pooling, which runs inside the last batch
- * norm's node (df_batchnorm_relu_maxpool) so the full-size normalised map is never stored. */
+/* A VGG stage: (conv -> batchnorm+ReLU) x depth, then its pooling. A max-pool runs inside the last batch
+ * norm's node (df_batchnorm_relu_maxpool) so the full-size normalised map is never stored; an average pool
+ * is a node of its own, "<stage>.pool". */
 static int vgg_backbone(df_graph *g, const df_model_spec *s, const char *prefix, int x) {
     char p[NAME_BUF];
-    for (int st = 0; st < s->n_stages; st++)
-        for (int i = 0; i < s->depth[st]; i++)
+    for (int st = 0; st < s->n_stages; st++) {
+        for (int i = 0; i < s->depth[st]; i++) {
+            int last = i == s->depth[st] - 1;
             x = conv_bn_relu(g, s, path(p, prefix, s->depth[st] > 1 ? "stage%d.conv%d" : "stage%d", st + 1, i + 1),
-                             x, s->widths[st], 3, 1, i < s->depth[st] - 1 ? NORM_RELU : NORM_RELU_POOL);
+                             x, s->widths[st], 3, 1, last && s->pool[st] == DF_POOL_MAX ? NORM_RELU_POOL : NORM_RELU);
+        }
+        if (s->pool[st] == DF_POOL_AVG) x = df_avgpool(g, path(p, prefix, "stage%d.pool", st + 1, 0), x, 2, 2, 0);
+    }
     return x;
 }
 
@@ -127,6 +134,21 @@ static int meta_mlp(df_graph *g, const df_model_spec *s, int x) {
         x = df_relu(g, path(p, "meta", "relu%d", i + 1, 0), x);
     }
     return x;
+}
+
+/* PyTorch's default draws for every convolution and linear layer: U(+-1/sqrt(fan_in)) for the weight and, where
+ * there is one, the bias. fan_in is the weight's size over its output count (k*k*C or in_features). */
+static void use_pytorch_init(df_graph *g) {
+    for (int i = 0; i < g->n_nodes; i++) {
+        const df_node *n = &g->nodes[i];
+        if (strcmp(n->op->name, "conv2d") && strcmp(n->op->name, "linear")) continue;
+        df_tensor_info *w = &g->tensors[n->param[0]];
+        float bound = 1.0f / sqrtf((float)(w->numel / (size_t)w->shape.d[0]));
+        for (int k = 0; k < n->n_params; k++) {
+            g->tensors[n->param[k]].init = DF_INIT_UNIFORM;
+            g->tensors[n->param[k]].init_scale = bound;
+        }
+    }
 }
 
 static int check_spec(const df_model_spec *s, df_error *err) {
@@ -227,6 +249,7 @@ df_model *df_model_build(const df_model_spec *spec, int max_batch, uint64_t seed
                   ? df_bce_with_logits(g, "loss", m->logits, m->target, s->class_weights, s->label_smoothing)
                   : df_softmax_cross_entropy(g, "loss", m->logits, m->target, s->n_classes, s->class_weights,
                                              s->label_smoothing);
+    if (!g->failed && s->init == DF_INIT_SCHEME_PYTORCH) use_pytorch_init(g);
     if ((!g->failed && check_memory(s, g, err)) || df_graph_compile(g, m->loss, seed, err)) {
         df_fail_prefix(err, "model '%s'", df_fusion_name(s->fusion));
         df_model_free(m);

@@ -34,6 +34,20 @@ extern const char *const df_fusion_names[];
 typedef enum { DF_BACKBONE_VGG, DF_BACKBONE_RESNET } df_backbone;
 extern const char *const df_backbone_names[]; /* "vgg", "resnet" */
 
+/* What ends a VGG stage: a 2x2 max-pool (the default, zero), a 2x2 average pool, or nothing (the map keeps
+ * its size into the next stage or the global pooling). df_stage_pool_names: "max", "avg", "none". */
+typedef enum { DF_POOL_MAX = 0, DF_POOL_AVG, DF_POOL_NONE } df_stage_pool;
+extern const char *const df_stage_pool_names[];
+
+/* How parameters are drawn before training (biases and batch-norm shifts start at zero, batch-norm scales
+ * at one, in both):
+ *   he       convolution weights N(0, 2/fan_in), linear weights U(+-sqrt(6/fan_in)), linear biases zero
+ *   pytorch  torch.nn's defaults: convolution and linear weights U(+-1/sqrt(fan_in)) (kaiming_uniform with
+ *            a = sqrt(5)), linear biases U(+-1/sqrt(fan_in))
+ * df_init_scheme_names: "he", "pytorch". */
+typedef enum { DF_INIT_SCHEME_HE = 0, DF_INIT_SCHEME_PYTORCH } df_init_scheme;
+extern const char *const df_init_scheme_names[];
+
 /* The classifier output: softmax over K logits, or for two classes one logit with a sigmoid. */
 typedef enum { DF_HEAD_SOFTMAX, DF_HEAD_SIGMOID } df_head;
 extern const char *const df_head_names[]; /* "softmax", "sigmoid" */
@@ -53,6 +67,7 @@ typedef struct {
     int n_stages;
     int widths[DF_MAX_STAGES]; /* VGG: channels per stage; ResNet: per stage of residual blocks */
     int depth[DF_MAX_STAGES];  /* VGG: convs per stage; ResNet: blocks per stage (2,2,2,2 = ResNet-18) */
+    df_stage_pool pool[DF_MAX_STAGES]; /* VGG: what ends each stage */
     int stem_width;            /* ResNet stem channels */
     int stem_stride;           /* ResNet: 2 = 7x7/2 conv + 3x3/2 max-pool (ImageNet style); 1 = a 3x3 conv */
 
@@ -60,7 +75,8 @@ typedef struct {
     int meta_hidden[DF_MAX_MLP]; /* metadata MLP widths */
     int head_hidden;             /* 0: the head is one linear layer */
     float dropout;               /* before the final linear layer */
-    float bn_momentum, bn_eps;
+    float bn_momentum, bn_eps;   /* running = (1 - momentum) * running + momentum * batch, as in PyTorch */
+    df_init_scheme init;
 
     const float *class_weights; /* n_classes or NULL */
     float label_smoothing;

@@ -40,7 +40,8 @@ static void eta(char *buf, size_t size, double seconds) {
 
 void df_progress_step(df_progress *p, int epoch, int epochs, long step, float loss, int batch_images) {
     p->images += batch_images;
-    /* An exponential moving average keeps the displayed loss readable at small batch sizes. */
+    /* The step's own loss jumps about at small batch sizes, so an exponential moving average is shown beside
+     * it, labelled as such (it lags the current loss). */
     p->loss_ema = p->loss_ema < 0 ? loss : 0.95 * p->loss_ema + 0.05 * loss;
     double now = df_now();
     long done = step + 1 - p->steps_done_at_start;
@@ -50,9 +51,9 @@ void df_progress_step(df_progress *p, int epoch, int epochs, long step, float lo
     double per_step = done > 0 ? (now - p->start) / (double)done : 0;
     char left[32];
     eta(left, sizeof left, per_step * (double)(p->steps_total - step - 1));
-    fprintf(p->out, "%sepoch %d/%d  step %ld/%ld  loss %.4f  %.1f img/s  ETA %s%s", p->tty ? "\r\033[K" : "",
-            epoch + 1, epochs, step + 1, p->steps_total, p->loss_ema, df_progress_images_per_second(p), left,
-            p->tty ? "" : "\n");
+    fprintf(p->out, "%sepoch %d/%d  step %ld/%ld  loss %.4f (smoothed %.4f)  %.1f img/s  ETA %s%s",
+            p->tty ? "\r\033[K" : "", epoch + 1, epochs, step + 1, p->steps_total, loss, p->loss_ema,
+            df_progress_images_per_second(p), left, p->tty ? "" : "\n");
     fflush(p->out);
 }
 

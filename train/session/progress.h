@@ -1,5 +1,5 @@
 /* progress.h: the one-line training progress display. On a terminal the line is redrawn in place
- * (epoch, step, loss, img/s, ETA); elsewhere (a log file, CI) a plain line is printed every `every` steps
+ * (epoch, step, the step's loss and its moving average, img/s, ETA); elsewhere (a log file, CI) a plain line is printed every `every` steps
  * and at the end of each epoch, so logs stay readable. */
 #ifndef DF_PROGRESS_H
 #define DF_PROGRESS_H

@@ -159,10 +159,11 @@ static int append_line(const char *path, const char *header, const char *line, d
     return rc;
 }
 
-/* A number for JSON: non-finite values (no steps ran in this process, an undefined metric) become null. */
+/* A number for JSON: non-finite values (no steps ran in this process, an undefined metric) become null. Nine
+ * digits hold a float32 exactly, so a loss can be compared with another framework's to float rounding. */
 static const char *json_num(char *buf, size_t size, double x) {
     if (!isfinite(x)) return "null";
-    snprintf(buf, size, "%.6g", x);
+    snprintf(buf, size, "%.9g", x);
     return buf;
 }
 

@@ -115,6 +115,12 @@ static int prepare_training(df_session *s, int quiet, df_error *err) {
     oc.momentum = (float)cfg->train.momentum;
     oc.nesterov = cfg->train.nesterov;
     oc.weight_decay = (float)cfg->train.weight_decay;
+    oc.beta1 = (float)cfg->train.beta1;
+    oc.beta2 = (float)cfg->train.beta2;
+    oc.eps = (float)cfg->train.eps;
+    if (cfg->train.decay_all)
+        for (int i = 0; i < s->model->g->n_tensors; i++)
+            s->model->g->tensors[i].decay = s->model->g->tensors[i].kind == DF_PARAM;
     if (!(s->optim = df_optim_new(s->model->g, &oc, err))) return df_fail_prefix(err, "%s: train", cfg->source);
     return open_loader(s, DF_SPLIT_TRAIN, 1, &s->train, err);
 }

@@ -35,6 +35,11 @@ static int make_schedule(run *r, df_error *err) {
     r->sched.min_lr = (float)cfg->train.min_lr;
     r->sched.gamma = (float)cfg->train.gamma;
     r->sched.step_epochs = cfg->train.step_epochs;
+    if (cfg->train.n_milestones > DF_SCHED_MAX_MILESTONES)
+        return df_fail(err, "%s: train.milestones has %d entries, at most %d", cfg->source, cfg->train.n_milestones,
+                       DF_SCHED_MAX_MILESTONES);
+    r->sched.n_milestones = cfg->train.n_milestones;
+    for (int i = 0; i < cfg->train.n_milestones; i++) r->sched.milestones[i] = (int)cfg->train.milestones[i];
     r->sched.total_steps = per_epoch * cfg->train.epochs;
     if (df_schedule_check(&r->sched, err)) return df_fail_prefix(err, "%s: train", cfg->source);
     r->state = (df_train_state){.seed = (uint64_t)cfg->run.seed, .best_metric = NAN, .best_epoch = -1};

@@ -44,6 +44,11 @@ data:
   workers: 2
   numeric: [age_approx]
   categorical: [sex, anatom_site_general]
+  hflip: true
+  vflip: true
+  rot90: true
+  crop_scale_min: 0.6
+  jitter: 0.1
 model:
   fusion: {fusion}
   late_combine: stacking
@@ -55,6 +60,8 @@ train:
   epochs: 2
   batch_size: 16
   lr: 0.003
+  weight_decay: 0.0001
+  schedule: cosine
   warmup_epochs: 0.5
 """
 

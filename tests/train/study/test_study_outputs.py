@@ -49,6 +49,11 @@ data:
   categorical: [sex, anatom_site_general]
   image_size: 16
   workers: 2
+  hflip: true
+  vflip: true
+  rot90: true
+  crop_scale_min: 0.6
+  jitter: 0.1
 model:
   fusion: image
   widths: [4, 8]
@@ -57,6 +62,8 @@ model:
 train:
   epochs: 2
   batch_size: 16
+  weight_decay: 0.0001
+  schedule: cosine
 """
 
 STUDY = """study:
