@@ -61,8 +61,8 @@ int df_isic_load(df_dataset *d, const df_isic_options *o, int *n_skipped, df_err
         return df_fail(err, "%s: images requested but no image folder given", o->csv_path);
     df_csv t;
     if (df_csv_read(o->csv_path, &t, err)) return -1;
-    const char *need[4] = {"image", "isic_id", "class", o->group_col};
-    if (df_csv_require_cols(&t, need, o->group_col ? 4 : 3, err)) {
+    const char *need[3] = {"image", "isic_id", "class"};
+    if (df_csv_require_cols(&t, need, 3, err) || df_require_group_col(&t, o->group_col, err)) {
         df_csv_free(&t);
         return -1;
     }

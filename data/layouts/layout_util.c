@@ -63,3 +63,9 @@ void df_dataset_add_row_(df_dataset *d, const df_csv *t, int r, int label, char 
 }
 
 const char *const df_layout_names[] = {"isic", "milk10k", "csv", NULL};
+
+int df_require_group_col(const df_csv *t, const char *group_col, df_error *err) {
+    if (!group_col || df_csv_col(t, group_col) >= 0) return 0;
+    return df_fail(err, "%s:1: no column '%s' (data.group_by; set data.group_by: '' to split without grouping)",
+                   t->path, group_col);
+}
