@@ -176,9 +176,12 @@ static int test_checkpoint(run *r, df_error *err) {
     snprintf(extra, sizeof extra, "\"checkpoint\":\"%s\",\"epoch\":%d", last ? "last" : "best", epoch);
     int rc = df_predictions_metrics(&p, &m, err);
     if (rc == 0) rc = df_write_test_results(s->dir, &s->data, DF_SPLIT_TEST, &p, &m, extra, err);
+    /* Binary F1 and AUC are the second class's, so the line names it. */
+    char positive[160] = "";
+    if (p.K == 2) snprintf(positive, sizeof positive, ", positive class %s", s->data.ds[DF_SPLIT_TEST]->class_names[1]);
     if (rc == 0)
-        printf("test (%d samples, %s checkpoint, epoch %d): accuracy %.4f  AUC %.4f  balanced accuracy %.4f  F1 "
-               "%.4f\n", p.n, last ? "last" : "best", epoch, m.accuracy, m.auc, m.balanced_accuracy, m.f1);
+        printf("test (%d samples, %s checkpoint, epoch %d%s): accuracy %.4f  AUC %.4f  balanced accuracy %.4f  F1 "
+               "%.4f\n", p.n, last ? "last" : "best", epoch, positive, m.accuracy, m.auc, m.balanced_accuracy, m.f1);
     df_predictions_free(&p);
     return rc;
 }
