@@ -94,10 +94,12 @@ static int make_splits(const df_run_config *cfg, df_run_data *rd, int with_image
     df_dataset *train;
     if (load_file(cfg, milk ? NULL : d->train_csv, with_images, NULL, &train, err)) return -1;
     rd->owned[0] = train;
-    if (d->split == DF_SPLIT_PUBLISHED && opt(d->valid_csv) &&
-        load_split_file(cfg, d->valid_csv, with_images, rd, DF_SPLIT_VALID, err))
+    /* milk10k has no split files: always a hold-out (the config loader resolves its keys so) */
+    int published = d->split == DF_SPLIT_PUBLISHED && !milk;
+    if (published && opt(d->valid_csv) && load_split_file(cfg, d->valid_csv, with_images, rd, DF_SPLIT_VALID, err))
         return -1;
-    if (opt(d->test_csv) && load_split_file(cfg, d->test_csv, with_images, rd, DF_SPLIT_TEST, err)) return -1;
+    if (!milk && opt(d->test_csv) && load_split_file(cfg, d->test_csv, with_images, rd, DF_SPLIT_TEST, err))
+        return -1;
     df_split first = {0}, second;
     if (!rd->ds[DF_SPLIT_TEST]) {
         if (df_split_holdout(train, NULL, 0, d->test_fraction, df_rng_key(seed, 1), &first, err)) return -1;
@@ -108,7 +110,7 @@ static int make_splits(const df_run_config *cfg, df_run_data *rd, int with_image
         first.n_train = train->n_samples;
     }
     int rc = 0;
-    if (d->split == DF_SPLIT_HOLDOUT && d->valid_fraction > 0) {
+    if (!published && d->valid_fraction > 0) {
         /* the share of what the test split left, so that valid_fraction is a share of the whole file */
         double vf = d->valid_fraction / (1.0 - d->test_fraction);
         if (vf >= 1.0)
