@@ -100,9 +100,8 @@ int df_generic_load(df_dataset *d, const df_generic_options *o, int *n_skipped, 
     need[n_need++] = o->label_col;
     if (o->image_col) need[n_need++] = o->image_col;
     if (o->id_col) need[n_need++] = o->id_col;
-    if (o->group_col) need[n_need++] = o->group_col;
     if (o->mask_col) need[n_need++] = o->mask_col;
-    if (df_csv_require_cols(&t, need, n_need, err)) {
+    if (df_require_cols_grouped(&t, need, n_need, o->group_col, err)) {
         df_csv_free(&t);
         return -1;
     }

@@ -61,8 +61,8 @@ int df_isic_load(df_dataset *d, const df_isic_options *o, int *n_skipped, df_err
         return df_fail(err, "%s: images requested but no image folder given", o->csv_path);
     df_csv t;
     if (df_csv_read(o->csv_path, &t, err)) return -1;
-    const char *need[4] = {"image", "isic_id", "class", o->group_col};
-    if (df_csv_require_cols(&t, need, o->group_col ? 4 : 3, err)) {
+    const char *need[3] = {"image", "isic_id", "class"};
+    if (df_require_cols_grouped(&t, need, 3, o->group_col, err)) {
         df_csv_free(&t);
         return -1;
     }
@@ -78,6 +78,8 @@ int df_isic_load(df_dataset *d, const df_isic_options *o, int *n_skipped, df_err
     for (int c = 0; c < t.n_cols; c++) d->meta_cols[c] = df_strdup(t.header[c]);
     d->n_classes = 2;
     d->class_names = df_malloc(2 * sizeof *d->class_names);
+    /* Not "benign": class 0 is whatever is not class 1, which in the published files includes carcinomas whose
+     * benign_malignant field is empty or even "benign". */
     d->class_names[0] = df_strdup("other");
     d->class_names[1] = df_strdup("malignant");
     d->view_names[0] = df_strdup("dermoscopic");

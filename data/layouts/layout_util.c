@@ -63,3 +63,18 @@ void df_dataset_add_row_(df_dataset *d, const df_csv *t, int r, int label, char 
 }
 
 const char *const df_layout_names[] = {"isic", "milk10k", "csv", NULL};
+
+int df_require_cols_grouped(const df_csv *t, const char *const *need, int n, const char *group_col, df_error *err) {
+    int no_group = group_col && df_csv_col(t, group_col) < 0;
+    if (df_csv_require_cols(t, need, n, err)) {
+        size_t used = strlen(err->msg);
+        if (no_group)
+            snprintf(err->msg + used, sizeof err->msg - used, "; nor column '%s' (data.group_by; set data.group_by: "
+                     "'' to split without grouping)", group_col);
+        return -1;
+    }
+    if (no_group)
+        return df_fail(err, "%s:1: no column '%s' (data.group_by; set data.group_by: '' to split without grouping)",
+                       t->path, group_col);
+    return 0;
+}

@@ -11,6 +11,10 @@
 int df_is_file(const char *path);
 /* "row:<line>" for an empty group field, else a copy of the field. */
 char *df_group_or_row(const char *field, int line);
+/* df_csv_require_cols for the layout's n columns, and the grouping column group_col (NULL: none): one missing
+ * is named with the config key that chose it (data.group_by, whose default names a column many CSVs lack) and
+ * how to split without groups. */
+int df_require_cols_grouped(const df_csv *t, const char *const *need, int n, const char *group_col, df_error *err);
 
 /* The folders the files a CSV names must lie in (path_guard.c), unless allow_outside is set (the config's
  * data.allow_outside_paths). A path is inside when, made absolute and tidied of "." and "..", it lies below

@@ -8,12 +8,12 @@
 
 int df_cli_parse(const df_cli_command *cmd, int argc, char **argv, df_cli *cli) {
     memset(cli, 0, sizeof *cli);
-    cli->checkpoint = "best";
+    cli->checkpoint = NULL; /* the config's train.test_checkpoint, known once it is loaded */
     cli->split = "test";
     static const char *const splits[] = {"train", "valid", "test", NULL};
     df_arg_opt opts[8];
     int n = 0;
-    opts[n++] = (df_arg_opt)DF_OPT_STRINGS("--set", &cli->sets, "KEY=VALUE", "override a config key");
+    opts[n++] = (df_arg_opt)DF_OPT_STRINGS("--set", &cli->sets, "KEY=VALUE", DF_CLI_SET_HELP);
     opts[n++] = (df_arg_opt)DF_OPT_INT("--threads", &cli->threads, "N",
                                        "OpenMP threads; wins over the config's run.threads", "run.threads", 1, 1024);
     if (cmd->which & DF_CLI_GEMM)
@@ -29,7 +29,8 @@ int df_cli_parse(const df_cli_command *cmd, int argc, char **argv, df_cli *cli) 
     }
     if (cmd->which & DF_CLI_CHECKPOINT_SPLIT) {
         opts[n++] = (df_arg_opt)DF_OPT_STRING("--checkpoint", &cli->checkpoint, "NAME",
-                                              "best or last (in the run folder), or a checkpoint file", "best");
+                                              "best or last (in the run folder), or a checkpoint file",
+                                              "train.test_checkpoint");
         opts[n++] = (df_arg_opt)DF_OPT_CHOICE("--split", &cli->split, "SPLIT", "the split to predict", "test",
                                               splits);
     }

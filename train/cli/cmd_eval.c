@@ -40,9 +40,14 @@ static int print_metrics(const df_run_config *cfg, const char *split_name, const
                          const df_dataset *ds, df_error *err) {
     df_metrics m;
     if (df_predictions_metrics(p, &m, err)) return -1;
-    printf("%s, %s split, %d samples:\n", cfg->run.name, split_name, p->n);
-    int rc = df_metrics_write_markdown_header(stdout, err);
-    if (rc == 0) rc = df_metrics_write_markdown_row(&m, cfg->run.name, stdout, err);
+    printf("%s, %s split, %d samples", cfg->run.name, split_name, p->n);
+    if (p->K == 2) printf(" (positive class: %s)", ds->class_names[1]);
+    printf(":\n");
+    /* Macro-F1 only where it differs from F1's meaning (more than two classes); MILK10k's challenge metric is
+     * named so only for that layout. */
+    const char *macro = p->K <= 2 ? NULL : cfg->data.layout == DF_LAYOUT_MILK10K ? "macro-F1 (MILK10k)" : "macro-F1";
+    int rc = df_metrics_write_markdown_header(stdout, macro, err);
+    if (rc == 0) rc = df_metrics_write_markdown_row(&m, cfg->run.name, macro != NULL, stdout, err);
     if (rc == 0) rc = df_metrics_write_json(&m, (const char *const *)ds->class_names, stdout, err);
     printf("\n");
     return rc;
@@ -76,7 +81,8 @@ static int eval_or_predict(int argc, char **argv, int write_csv) {
     int split = split_of(cli.split);
     df_run_config cfg;
     if (df_cli_load_config(&cli, &cfg)) return 1;
-    char *checkpoint = checkpoint_file(cli.checkpoint, &cfg);
+    char *checkpoint = checkpoint_file(cli.checkpoint ? cli.checkpoint
+                                                      : df_test_checkpoint_names[cfg.train.test_checkpoint], &cfg);
     if (!checkpoint) {
         df_run_config_free(&cfg);
         return 2;

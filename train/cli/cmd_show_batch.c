@@ -119,7 +119,7 @@ int df_cmd_show_batch(int argc, char **argv) {
         DF_OPT_CHOICE("--split", &split_name, "SPLIT",
                       "train: the training loader (shuffled, augmented); valid, test: the evaluation loader",
                       "train", splits),
-        DF_OPT_STRINGS("--set", &cli.sets, "KEY=VALUE", "override a config key"),
+        DF_OPT_STRINGS("--set", &cli.sets, "KEY=VALUE", DF_CLI_SET_HELP),
         DF_OPT_INT("--threads", &cli.threads, "N", "OpenMP threads; wins over the config's run.threads",
                    "run.threads", 1, 1024),
     };

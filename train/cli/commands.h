@@ -29,7 +29,7 @@
     "  build/dermfuse train configs/synthetic/early.yaml --set train.lr=0.01 --set train.epochs=3 --quiet\n"  \
     "  build/dermfuse train configs/synthetic/image.yaml --threads 2 --gemm openblas\n"
 #define DF_EXAMPLES_EVAL                                                                                         \
-    "  build/dermfuse eval configs/synthetic/intermediate.yaml             # best checkpoint, test split\n"     \
+    "  build/dermfuse eval configs/synthetic/intermediate.yaml   # train.test_checkpoint (best), test split\n" \
     "  build/dermfuse eval configs/synthetic/intermediate.yaml --checkpoint last --split valid\n"
 #define DF_EXAMPLES_PREDICT                                                                                      \
     "  build/dermfuse predict configs/synthetic/intermediate.yaml --out predictions.csv\n"                     \
@@ -88,6 +88,11 @@ typedef struct {
     int resume, quiet;
     const char *checkpoint, *split, *out;
 } df_cli;
+
+/* --set's help: the value is YAML, as in a config file. */
+#define DF_CLI_SET_HELP                                                                                          \
+    "override a config key; VALUE is YAML as in a file (0.01, true, [8, 16], 'text'); nothing after '=' is the " \
+    "empty string (data.group_by= for no grouping), refused for numbers, booleans, choices and lists"
 
 /* Which of the shared options a command takes besides --set and --threads. */
 enum { DF_CLI_GEMM = 1, DF_CLI_RESUME_QUIET = 2, DF_CLI_CHECKPOINT_SPLIT = 4, DF_CLI_OUT = 8 };

@@ -1,4 +1,5 @@
-/* config_override.c: `--set a.b.c=value` overrides on a loaded config tree (see config_tree.h).
+/* config_override.c: `--set a.b.c=value` overrides on a loaded config tree (see config_tree.h). The value is
+ * YAML text; nothing after '=' is the empty string.
  *
  * Keys created by an override are marked with the column of their own path component, so a misspelt key
  * is reported by the schema binder pointing into the --set argument that introduced it. */
@@ -49,7 +50,13 @@ int df_cfg_set(df_cfg_node *root, const char *assignment, df_error *err) {
         df_fail(err, "%s:1:1: empty key before '='", file);
         goto done;
     }
-    if (df_cfg_parse_string(eq + 1, file, (int)(eq + 1 - assignment), NULL, &value, err)) goto done;
+    if (!eq[1]) {
+        /* `key=` is the empty string, as '' would be in a file: a string or path key takes it (a path then names
+         * none), and the binder refuses it for a number, boolean, choice or list. */
+        value = df_cfg_new(DF_CFG_NODE_SCALAR, "", 1, file, NULL, 1, (int)(eq + 1 - assignment) + 1);
+    } else if (df_cfg_parse_string(eq + 1, file, (int)(eq + 1 - assignment), NULL, &value, err)) {
+        goto done;
+    }
     if (value->kind == DF_CFG_NODE_MAP) {
         df_cfg_fail(err, value, "a --set value must be a value or a list [a, b]; set one key at a time");
         goto done;

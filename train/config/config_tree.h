@@ -23,7 +23,8 @@
  *
  * Overrides: `df_cfg_set(root, "train.lr=0.01")` parses the value as YAML (a scalar or a flow sequence
  * `[a, b]`; a mapping is refused: set one key per override; the path and the value together nest at most
- * DF_LIMIT_CONFIG_DEPTH levels) and puts it at the dotted path, replacing a
+ * DF_LIMIT_CONFIG_DEPTH levels; nothing after '=' is the empty string, as a quoted '' is, so the binder takes
+ * it for a string or path key only) and puts it at the dotted path, replacing a
  * value or creating keys and mappings on the way. Such nodes are marked with the file
  * `<command line --set train.lr=0.01>`, line 1 and the column within that argument. Whether the key is
  * valid is decided when the tree is bound to a schema (config_schema.h).

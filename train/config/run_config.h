@@ -25,6 +25,9 @@ extern const char *const df_class_weighting_names[]; /* "none", "balanced" */
 /* Late fusion's combination rule (train/late/late_fusion.h says what each does). */
 typedef enum { DF_LATE_MEAN, DF_LATE_WEIGHTED, DF_LATE_STACKING } df_late_rule;
 extern const char *const df_late_rule_names[];       /* "mean", "weighted", "stacking" */
+/* The checkpoint a finished run is tested with: that of the best validation epoch, or the last state. */
+typedef enum { DF_TEST_BEST, DF_TEST_LAST } df_test_checkpoint;
+extern const char *const df_test_checkpoint_names[]; /* "best", "last" */
 
 typedef struct {
     char *name;    /* run name: the run directory is <out_dir>/<name> */
@@ -36,16 +39,16 @@ typedef struct {
 typedef struct {
     df_layout layout;
     char *train_csv;   /* isic, csv: training split file */
-    char *valid_csv;   /* isic, csv: validation split file ("" : carve from train) */
-    char *test_csv;    /* optional test split file ("" : see split) */
+    char *valid_csv;   /* isic, csv, split published: validation split file ("" : no validation split) */
+    char *test_csv;    /* isic, csv: test split file ("" : test_fraction of train_csv) */
     char *root;        /* milk10k: folder holding the MILK10k files */
     char *image_dir;   /* isic, csv: images folder ("" : metadata only) */
     char *label_column;  /* csv layout */
     char *image_column;  /* csv layout */
     char *group_by;      /* column grouping samples for splits ("" : none) */
     df_split_mode split;
-    double valid_fraction; /* holdout: share of train used for validation when valid_csv is empty */
-    double test_fraction;  /* share of train (published) held out as test when test_csv is empty */
+    double valid_fraction; /* holdout: share of train_csv for validation (0: none); 0 where unused */
+    double test_fraction;  /* share of train_csv held out as test when test_csv is empty; 0 where unused */
     int n_numeric;
     char *numeric[DF_CFG_LIST_MAX];
     int n_categorical;
@@ -106,6 +109,7 @@ typedef struct {
     double label_smoothing;
     df_metric_id monitor;
     int patience;      /* epochs without improvement before stopping; 0: never stop early */
+    df_test_checkpoint test_checkpoint; /* which checkpoint the test split is evaluated with */
     int checkpoint_every; /* steps between extra last-checkpoints; 0: once per epoch */
     int max_steps;     /* stop after this many steps in total (0: no limit; for smoke tests) */
 } df_train_section;
@@ -118,6 +122,10 @@ typedef struct {
     char *source;    /* the config file */
     char *text;      /* the resolved config as YAML, saved with the run and in checkpoints */
 } df_run_config;
+
+/* Whether the run has a validation split: split published with a valid_csv, or holdout with a valid_fraction
+ * above 0 (the resolved config says 0 where the fraction is unused, run_splits.c). */
+int df_run_has_validation(const df_data_section *d);
 
 /* The schema every run config is bound through (run_schema.c); `dermfuse config-keys` prints it. */
 struct df_cfg_section;

@@ -5,12 +5,14 @@
 
 #include "train/config/config_schema.h"
 #include "train/config/run_config.h"
+#include "train/config/run_splits.h"
 
 #include "core/io/files.h"
 
 const char *const df_split_mode_names[] = {"published", "holdout", NULL};
 const char *const df_class_weighting_names[] = {"none", "balanced", NULL};
 const char *const df_late_rule_names[] = {"mean", "weighted", "stacking", NULL};
+const char *const df_test_checkpoint_names[] = {"best", "last", NULL};
 
 static const df_cfg_field run_fields[] = {
     {"name", DF_CFG_STRING, DF_CFG_AT(df_run_section, name), .required = 1, .flags = DF_CFG_NONEMPTY,
@@ -29,9 +31,10 @@ static const df_cfg_field data_fields[] = {
     {"train_csv", DF_CFG_PATH, DF_CFG_AT(df_data_section, train_csv), .flags = DF_CFG_MUST_EXIST, .def = "''",
      .help = "training split file (isic, csv)"},
     {"valid_csv", DF_CFG_PATH, DF_CFG_AT(df_data_section, valid_csv), .flags = DF_CFG_MUST_EXIST, .def = "''",
-     .help = "validation split file (split: published)"},
+     .help = "split published: the validation split file; empty: no validation split (then train.test_checkpoint "
+             "must be last)"},
     {"test_csv", DF_CFG_PATH, DF_CFG_AT(df_data_section, test_csv), .flags = DF_CFG_MUST_EXIST, .def = "''",
-     .help = "test split file; empty: test_fraction of the training file is held out"},
+     .help = "test split file (either split); empty: test_fraction of the training file is held out"},
     {"root", DF_CFG_PATH, DF_CFG_AT(df_data_section, root), .flags = DF_CFG_MUST_EXIST, .def = "''",
      .help = "milk10k: the folder holding the MILK10k files"},
     {"image_dir", DF_CFG_PATH, DF_CFG_AT(df_data_section, image_dir), .flags = DF_CFG_MUST_EXIST, .def = "''",
@@ -43,11 +46,12 @@ static const df_cfg_field data_fields[] = {
     {"group_by", DF_CFG_STRING, DF_CFG_AT(df_data_section, group_by), .def = "patient_id",
      .help = "column grouping samples so that a group never straddles splits; '' for none"},
     {"split", DF_CFG_ENUM, DF_CFG_AT(df_data_section, split), .choices = df_split_mode_names, .def = "published",
-     .help = "published: train/valid files as given; holdout: valid and test carved from train_csv"},
-    {"valid_fraction", DF_CFG_DOUBLE, DF_CFG_AT(df_data_section, valid_fraction), .range = "(0, 1)", .def = "0.15",
-     .help = "holdout: share of the samples for validation"},
-    {"test_fraction", DF_CFG_DOUBLE, DF_CFG_AT(df_data_section, test_fraction), .range = "(0, 1)", .def = "0.15",
-     .help = "share of the training file held out as the test split (when there is no test_csv)"},
+     .help = "published: validation is valid_csv (or none); holdout: validation carved from train_csv "
+             "(valid_fraction); either way the test split is test_csv, else carved (test_fraction)"},
+    {"valid_fraction", DF_CFG_DOUBLE, DF_CFG_AT(df_data_section, valid_fraction), .range = "[0, 1)", .def = "0.15",
+     .help = "holdout: share of train_csv for validation, 0: no validation split; unused (0) with published"},
+    {"test_fraction", DF_CFG_DOUBLE, DF_CFG_AT(df_data_section, test_fraction), .range = "[0, 1)", .def = "0.15",
+     .help = "share of train_csv held out as the test split when test_csv is empty; unused (0) with a test_csv"},
     {"numeric", DF_CFG_STRINGS, DF_CFG_LIST_AT(df_data_section, numeric, n_numeric), .flags = DF_CFG_NONEMPTY,
      .def = "[]", .help = "numeric metadata columns (standardised, plus a missing indicator)"},
     {"categorical", DF_CFG_STRINGS, DF_CFG_LIST_AT(df_data_section, categorical, n_categorical),
@@ -164,6 +168,9 @@ static const df_cfg_field train_fields[] = {
      .help = "validation metric choosing the best epoch"},
     {"patience", DF_CFG_INT, DF_CFG_AT(df_train_section, patience), .range = "[0, 100000]", .def = "0",
      .help = "stop after this many epochs without improvement; 0: never"},
+    {"test_checkpoint", DF_CFG_ENUM, DF_CFG_AT(df_train_section, test_checkpoint),
+     .choices = df_test_checkpoint_names, .def = "best",
+     .help = "checkpoint evaluated on the test split: best (best validation epoch) or last (the final state)"},
     {"checkpoint_every", DF_CFG_INT, DF_CFG_AT(df_train_section, checkpoint_every), .range = "[0, inf)",
      .def = "0", .help = "also write last.safetensors every N steps; 0: once per epoch"},
     {"max_steps", DF_CFG_INT, DF_CFG_AT(df_train_section, max_steps), .range = "[0, inf)", .def = "0",
@@ -265,14 +272,29 @@ static int check_combinations(const df_run_config *c, const char *const *sets, i
 int df_run_config_load(const char *path, const char *const *sets, int n_sets, df_run_config *cfg, df_error *err) {
     memset(cfg, 0, sizeof *cfg);
     bound_config b;
-    if (df_cfg_load_bind(path, sets, n_sets, &df_run_schema, &b, err)) return -1;
+    df_cfg_node *root;
+    if (df_cfg_load(path, &root, err)) return -1;
+    int rc = df_cfg_set_all(root, sets, n_sets, err);
+    if (rc == 0) rc = df_cfg_bind(root, &df_run_schema, &b, err);
+    if (rc) {
+        df_cfg_free(root);
+        return -1;
+    }
     cfg->run = b.run;
     cfg->data = b.data;
     cfg->model = b.model;
     cfg->train = b.train;
     cfg->source = df_strdup(path);
-    cfg->text = df_cfg_to_yaml(&df_run_schema, &b);
-    if (check_combinations(cfg, sets, n_sets, err)) {
+    /* The split keys are resolved before the dump, so the saved config says what the run does. */
+    rc = df_run_resolve_splits(cfg, root, err);
+    if (rc == 0) rc = df_run_check_validation_keys(cfg, root, err);
+    df_cfg_free(root);
+    if (rc == 0) {
+        b = (bound_config){cfg->run, cfg->data, cfg->model, cfg->train};
+        cfg->text = df_cfg_to_yaml(&df_run_schema, &b);
+        rc = check_combinations(cfg, sets, n_sets, err);
+    }
+    if (rc) {
         df_run_config_free(cfg);
         return -1;
     }

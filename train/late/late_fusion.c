@@ -154,7 +154,8 @@ static void concat_features(df_predictions *out, const df_predictions *a, const 
     out->feature_dim = d;
 }
 
-/* Predictions of one part on the validation split and on `split`; rd (may be NULL) takes the part's data. */
+/* Predictions of one part on the validation split (only for rules fitted on it: mean needs none, and a run
+ * without validation has only mean; pr[0] stays empty) and on `split`; rd (may be NULL) takes the part's data. */
 static int predict_part(const df_run_config *cfg, const df_late_parts *parts, df_fusion part,
                         const char *checkpoint, int split, int keep_features, df_predictions pr[2], df_run_data *rd,
                         df_error *err) {
@@ -162,7 +163,8 @@ static int predict_part(const df_run_config *cfg, const df_late_parts *parts, df
     df_run_config c = df_late_part_of(cfg, parts, part, name, sizeof name);
     df_session s;
     if (df_session_open_trained(&s, &c, part, checkpoint, err)) return -1;
-    int rc = df_session_predict(&s, DF_SPLIT_VALID, keep_features, &pr[0], err);
+    memset(&pr[0], 0, sizeof pr[0]);
+    int rc = cfg->model.late_combine == DF_LATE_MEAN ? 0 : df_session_predict(&s, DF_SPLIT_VALID, keep_features, &pr[0], err);
     if (rc == 0 && (rc = df_session_predict(&s, split, keep_features, &pr[1], err))) df_predictions_free(&pr[0]);
     if (rc == 0 && rd) df_session_take_data(&s, rd);
     df_session_close(&s);
@@ -193,8 +195,9 @@ int df_late_predict_parts(const df_run_config *cfg, const df_late_parts *parts, 
 /* test_metrics.json (with the combination's rule and image weight) and test_predictions.csv of the run. */
 static int write_results(const char *dir, const df_run_config *cfg, const df_run_data *rd,
                          const df_predictions *p, const df_metrics *m, double w, df_error *err) {
-    char extra[128];
-    int n = snprintf(extra, sizeof extra, "\"late_combine\":\"%s\"", df_late_rule_names[cfg->model.late_combine]);
+    char extra[192];
+    int n = snprintf(extra, sizeof extra, "\"late_combine\":\"%s\",\"checkpoint\":\"%s\"",
+                     df_late_rule_names[cfg->model.late_combine], df_test_checkpoint_names[cfg->train.test_checkpoint]);
     if (!isnan(w)) snprintf(extra + n, sizeof extra - (size_t)n, ",\"late_image_weight\":%.6g", w);
     return df_write_test_results(dir, rd, DF_SPLIT_TEST, p, m, extra, err);
 }
@@ -223,7 +226,8 @@ int df_late_train_parts(const df_run_config *cfg, const df_late_parts *parts, co
     df_predictions fused;
     df_run_data rd;
     double w;
-    if (df_late_predict_parts(cfg, parts, "best.safetensors", DF_SPLIT_TEST, 0, &fused, &rd, &w, err)) return -1;
+    if (df_late_predict_parts(cfg, parts, df_test_checkpoint_file(cfg), DF_SPLIT_TEST, 0, &fused, &rd, &w, err))
+        return -1;
     char *dir = df_run_dir(cfg), *path = df_path_join(dir, "config.yaml");
     df_metrics m;
     int rc = df_predictions_metrics(&fused, &m, err);

@@ -5,11 +5,13 @@
  *   weighted   p = w p_image + (1 - w) p_meta, w on a grid of 0, 0.05, ..., 1 chosen on validation data by
  *              the monitored metric
  *   stacking   multinomial logistic regression on [log p_image, log p_meta], fitted on validation data
- * The combination is evaluated on the test split and written like any run's test results; test_metrics.json
- * also holds "late_combine" and, for mean and weighted, "late_image_weight".
+ * The parts' checkpoints are those train.test_checkpoint names (best or last) in both the validation
+ * predictions and the test predictions. The combination is evaluated on the test split and written like any
+ * run's test results; test_metrics.json also holds "late_combine", "checkpoint" and, for mean and weighted,
+ * "late_image_weight". Without a validation split only mean can combine (the config loader refuses the others).
  *
  * A study that trains the image and metadata models anyway hands their finished runs over as the parts
- * (df_late_parts): late fusion then trains no sub-runs and combines those runs' best checkpoints. */
+ * (df_late_parts): late fusion then trains no sub-runs and combines those runs' test checkpoints. */
 #ifndef DF_LATE_FUSION_H
 #define DF_LATE_FUSION_H
 

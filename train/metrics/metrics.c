@@ -293,22 +293,24 @@ int df_metrics_write_json(const df_metrics *m, const char *const *class_names, F
 }
 
 static const char *const md_columns[] = {"accuracy", "balanced acc.", "precision", "recall", "specificity",
-                                         "F1",       "AUC",           "macro-F1 (MILK10k)"};
+                                         "F1",       "AUC"};
 enum { md_ncol = sizeof md_columns / sizeof md_columns[0] };
 
-int df_metrics_write_markdown_header(FILE *f, df_error *err) {
+int df_metrics_write_markdown_header(FILE *f, const char *macro_f1_label, df_error *err) {
     fputs("| model |", f);
     for (int c = 0; c < md_ncol; c++) fprintf(f, " %s |", md_columns[c]);
+    if (macro_f1_label) fprintf(f, " %s |", macro_f1_label);
     fputs("\n|---|", f);
-    for (int c = 0; c < md_ncol; c++) fputs("---:|", f);
+    for (int c = 0; c <= md_ncol - !macro_f1_label; c++) fputs("---:|", f);
     fputc('\n', f);
     if (ferror(f)) return df_fail(err, "metrics: writing the Markdown header failed");
     return 0;
 }
 
-int df_metrics_write_markdown_row(const df_metrics *m, const char *name, FILE *f, df_error *err) {
-    const double v[md_ncol] = {m->accuracy, m->balanced_accuracy, m->precision, m->recall,
-                               m->specificity, m->f1, m->auc, m->macro_f1_milk};
+int df_metrics_write_markdown_row(const df_metrics *m, const char *name, int with_macro_f1, FILE *f,
+                                  df_error *err) {
+    const double v[md_ncol + 1] = {m->accuracy, m->balanced_accuracy, m->precision, m->recall,
+                                   m->specificity, m->f1, m->auc, m->macro_f1_milk};
     fputs("| ", f);
     /* A '|' in the name would split the cell. */
     for (const char *p = name; *p; p++) {
@@ -316,7 +318,7 @@ int df_metrics_write_markdown_row(const df_metrics *m, const char *name, FILE *f
         fputc(*p, f);
     }
     fputs(" |", f);
-    for (int c = 0; c < md_ncol; c++) {
+    for (int c = 0; c < md_ncol + !!with_macro_f1; c++) {
         if (isfinite(v[c])) fprintf(f, " %.4f |", v[c]);
         else fputs(" n/a |", f);
     }

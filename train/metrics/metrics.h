@@ -105,8 +105,10 @@ void df_roc_free(df_roc *roc);
 
 /* One JSON object (no trailing newline). class_names (K strings) may be NULL. NaN is written as null. */
 int df_metrics_write_json(const df_metrics *m, const char *const *class_names, FILE *f, df_error *err);
-/* Markdown table: the header (two lines) and one row per model, named `name`. */
-int df_metrics_write_markdown_header(FILE *f, df_error *err);
-int df_metrics_write_markdown_row(const df_metrics *m, const char *name, FILE *f, df_error *err);
+/* Markdown table: the header (two lines) and one row per model, named `name`. The last column is the macro-F1
+ * above, headed macro_f1_label ("macro-F1 (MILK10k)" where it is the challenge's metric); NULL leaves the
+ * column out (the rows then have none either: with_macro_f1 0). */
+int df_metrics_write_markdown_header(FILE *f, const char *macro_f1_label, df_error *err);
+int df_metrics_write_markdown_row(const df_metrics *m, const char *name, int with_macro_f1, FILE *f, df_error *err);
 
 #endif

@@ -193,9 +193,9 @@ static int parse_state(const char *path, const char *text, df_graph *g, df_optim
     else if (batch < 0 || batch > INT_MAX) why = "batch is negative or too large";
     else if (step < 0 || step > LONG_MAX / 2) why = "step is negative or too large";
     else if (best_epoch < -1 || best_epoch >= epoch) why = "best_epoch is not -1 or an epoch before the current one";
-    else if ((best_epoch < 0) != (epoch == 0)) why = "best_epoch is set before the first epoch ended, or missing after";
-    else if (bad_epochs != (epoch ? epoch - 1 - best_epoch : 0)) why = "bad_epochs does not count the epochs since "
-                                                                      "best_epoch";
+    /* best_epoch stays -1 after the first epoch in a run without validation (df_train_state_check) */
+    else if (bad_epochs != (best_epoch >= 0 ? epoch - 1 - best_epoch : 0)) why = "bad_epochs does not count the "
+                                                                               "epochs since best_epoch";
     else if (best_epoch >= 0 && !(best->type == DF_JSON_NUMBER && isfinite(best->number)))
         why = "best_metric is not a finite number although an epoch was validated";
     else if (fin->boolean && epoch == 0) why = "finished before its first epoch ended";
@@ -278,7 +278,14 @@ static int check_values(const char *path, const char *name, const float *x, size
     return 0;
 }
 
-int df_train_state_check(const df_train_state *s, long batches_per_epoch, const char *path, df_error *err) {
+int df_train_state_check(const df_train_state *s, long batches_per_epoch, int validated, const char *path,
+                         df_error *err) {
+    if (validated && (s->best_epoch < 0) != (s->epoch == 0))
+        return df_fail(err, "%s: df.state is inconsistent: best_epoch is %d after %d epochs of a run that validates "
+                       "every epoch", path, s->best_epoch, s->epoch);
+    if (!validated && s->best_epoch >= 0)
+        return df_fail(err, "%s: df.state has best_epoch %d, but the run has no validation split to choose it", path,
+                       s->best_epoch);
     if (s->batch > batches_per_epoch)
         return df_fail(err, "%s: df.state is at batch %d of an epoch, but an epoch of this run has %ld batches", path,
                        s->batch, batches_per_epoch);

@@ -34,7 +34,7 @@ typedef struct {
     uint64_t dropout_step;  /* the graph's dropout counter */
     uint64_t seed;
     double best_metric;     /* of the monitored validation metric; NaN before the first validation */
-    int best_epoch;         /* -1 before the first validation */
+    int best_epoch;         /* -1 before the first validation, and always without a validation split */
     int bad_epochs;         /* epochs since the best one (early stopping) */
     int finished;           /* training is over (the test results may still be missing: trainer.h) */
     double epoch_loss_sum;  /* training losses of the steps done in the epoch in progress, summed in step order */
@@ -62,9 +62,11 @@ void df_checkpoint_close(df_st_file *file);
 /* Loading checks what the file alone can tell: the state's counters agree with one another (epoch within
  * DF_LIMIT_CHECKPOINT_EPOCHS, best_epoch before epoch, bad_epochs counting from it, optimizer steps equal to
  * training steps), every tensor is finite, and every weight and buffer within DF_LIMIT_WEIGHT_MAGNITUDE.
- * This checks what needs the run's plan: the batch within an epoch of batches_per_epoch batches, and no more
- * steps than the epochs and batches done. Errors name path and the field. */
-int df_train_state_check(const df_train_state *s, long batches_per_epoch, const char *path, df_error *err);
+ * This checks what needs the run's plan: the batch within an epoch of batches_per_epoch batches, no more
+ * steps than the epochs and batches done, and a best epoch after every finished epoch when the run validates
+ * (validated 1), none ever without a validation split. Errors name path and the field. */
+int df_train_state_check(const df_train_state *s, long batches_per_epoch, int validated, const char *path,
+                         df_error *err);
 
 /* Hex digest of every tensor's name and shape, in table order. */
 void df_checkpoint_arch_hash(const df_graph *g, char out[17]);

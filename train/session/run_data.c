@@ -71,6 +71,22 @@ static void take_split(df_run_data *rd, df_dataset *ds, df_split *s, int a, int 
     s->train = s->test = NULL;
 }
 
+/* Loads a split file checked disjoint from the files loaded before it (rd->owned[0 .. slot-1]). */
+static int load_split_file(const df_run_config *cfg, const char *csv, int with_images, df_run_data *rd, int slot,
+                           df_error *err) {
+    static const char *const what[DF_N_SPLITS] = {"training", "validation", "test"};
+    df_dataset *ds;
+    if (load_file(cfg, csv, with_images, rd->owned[0], &ds, err)) return -1;
+    rd->owned[slot] = ds;
+    for (int s = 0; s < slot; s++)
+        if (rd->owned[s] && df_dataset_check_disjoint(rd->owned[s], what[s], ds, what[slot], err)) return -1;
+    set_split(rd, slot, ds, all_indices(ds), ds->n_samples);
+    return 0;
+}
+
+/* A split file is taken whole; what no file gives is carved out of the training file, the test split first
+ * (test_fraction), then validation (split holdout, valid_fraction of the training file) out of the rest. The
+ * config loader has resolved the keys (train/config/run_splits.h): a fraction not used is 0. */
 static int make_splits(const df_run_config *cfg, df_run_data *rd, int with_images, df_error *err) {
     const df_data_section *d = &cfg->data;
     uint64_t seed = (uint64_t)cfg->run.seed;
@@ -78,47 +94,35 @@ static int make_splits(const df_run_config *cfg, df_run_data *rd, int with_image
     df_dataset *train;
     if (load_file(cfg, milk ? NULL : d->train_csv, with_images, NULL, &train, err)) return -1;
     rd->owned[0] = train;
+    /* milk10k has no split files: always a hold-out (the config loader resolves its keys so) */
     int published = d->split == DF_SPLIT_PUBLISHED && !milk;
-    df_split s;
-    if (published) {
-        df_dataset *valid, *test = NULL;
-        if (!opt(d->valid_csv))
-            return df_fail(err, "%s: data.split is 'published' but data.valid_csv is empty", cfg->source);
-        if (load_file(cfg, d->valid_csv, with_images, train, &valid, err)) return -1;
-        rd->owned[1] = valid;
-        if (df_dataset_check_disjoint(train, "training", valid, "validation", err)) return -1;
-        set_split(rd, DF_SPLIT_VALID, valid, all_indices(valid), valid->n_samples);
-        if (opt(d->test_csv)) {
-            if (load_file(cfg, d->test_csv, with_images, train, &test, err)) return -1;
-            rd->owned[2] = test;
-            if (df_dataset_check_disjoint(train, "training", test, "test", err) ||
-                df_dataset_check_disjoint(valid, "validation", test, "test", err))
-                return -1;
-            set_split(rd, DF_SPLIT_TRAIN, train, all_indices(train), train->n_samples);
-            set_split(rd, DF_SPLIT_TEST, test, all_indices(test), test->n_samples);
-        } else {
-            if (df_split_holdout(train, NULL, 0, d->test_fraction, df_rng_key(seed, 1), &s, err)) return -1;
-            take_split(rd, train, &s, DF_SPLIT_TRAIN, DF_SPLIT_TEST);
-        }
-    } else {
-        /* holdout: test first, then validation out of what remains. */
-        df_split first, second;
+    if (published && opt(d->valid_csv) && load_split_file(cfg, d->valid_csv, with_images, rd, DF_SPLIT_VALID, err))
+        return -1;
+    if (!milk && opt(d->test_csv) && load_split_file(cfg, d->test_csv, with_images, rd, DF_SPLIT_TEST, err))
+        return -1;
+    df_split first = {0}, second;
+    if (!rd->ds[DF_SPLIT_TEST]) {
         if (df_split_holdout(train, NULL, 0, d->test_fraction, df_rng_key(seed, 1), &first, err)) return -1;
-        double vf = d->valid_fraction / (1.0 - d->test_fraction);
-        if (vf >= 1.0) {
-            df_split_free(&first);
-            return df_fail(err, "%s: data.valid_fraction + data.test_fraction must be below 1", cfg->source);
-        }
-        int rc = df_split_holdout(train, first.train, first.n_train, vf, df_rng_key(seed, 2), &second, err);
-        if (rc == 0) {
-            set_split(rd, DF_SPLIT_TEST, train, first.test, first.n_test);
-            first.test = NULL;
-            take_split(rd, train, &second, DF_SPLIT_TRAIN, DF_SPLIT_VALID);
-        }
-        df_split_free(&first);
-        if (rc) return -1;
+        set_split(rd, DF_SPLIT_TEST, train, first.test, first.n_test);
+        first.test = NULL;
+    } else {
+        first.train = all_indices(train);
+        first.n_train = train->n_samples;
     }
-    return 0;
+    int rc = 0;
+    if (!published && d->valid_fraction > 0) {
+        /* the share of what the test split left, so that valid_fraction is a share of the whole file */
+        double vf = d->valid_fraction / (1.0 - d->test_fraction);
+        if (vf >= 1.0)
+            rc = df_fail(err, "%s: data.valid_fraction + data.test_fraction must be below 1", cfg->source);
+        else if ((rc = df_split_holdout(train, first.train, first.n_train, vf, df_rng_key(seed, 2), &second, err)) == 0)
+            take_split(rd, train, &second, DF_SPLIT_TRAIN, DF_SPLIT_VALID);
+    } else {
+        set_split(rd, DF_SPLIT_TRAIN, train, first.train, first.n_train);
+        first.train = NULL;
+    }
+    df_split_free(&first);
+    return rc;
 }
 
 /* The training split must show the model every class; the validation split chooses the best epoch, and
@@ -126,7 +130,7 @@ static int make_splits(const df_run_config *cfg, df_run_data *rd, int with_image
 static int check_classes(const df_run_data *rd, df_error *err) {
     static const char *const what[2] = {"training split", "validation split, which chooses the best epoch,"};
     for (int s = DF_SPLIT_TRAIN; s <= DF_SPLIT_VALID; s++)
-        if (df_dataset_check_classes(rd->ds[s], rd->idx[s], rd->n[s], what[s], err)) return -1;
+        if (rd->ds[s] && df_dataset_check_classes(rd->ds[s], rd->idx[s], rd->n[s], what[s], err)) return -1;
     return 0;
 }
 
@@ -141,7 +145,7 @@ int df_run_data_load(const df_run_config *cfg, int with_images, const char *enco
         rd->n_views = train->n_views;
         rd->has_images = with_images;
         for (int s = 0; s < DF_N_SPLITS; s++)
-            if (rd->n[s] == 0) rc = df_fail(err, "%s: the %s split is empty", cfg->source, df_split_names[s]);
+            if (rd->ds[s] && rd->n[s] == 0) rc = df_fail(err, "%s: the %s split is empty", cfg->source, df_split_names[s]);
         if (rc == 0) rc = check_classes(rd, err);
     }
     if (rc == 0 && d->n_numeric + d->n_categorical > 0) {
@@ -163,7 +167,7 @@ int df_run_data_load(const df_run_config *cfg, int with_images, const char *enco
         for (int s = 0; rc == 0 && s < DF_N_SPLITS; s++) {
             for (int t = 0; t < s; t++)
                 if (rd->ds[t] == rd->ds[s]) rd->meta[s] = rd->meta[t];
-            if (rd->meta[s]) continue;
+            if (rd->meta[s] || !rd->ds[s]) continue;
             df_dataset *ds = rd->ds[s];
             rd->meta[s] = df_malloc((size_t)ds->n_samples * rd->meta_dim * sizeof(float) + sizeof(float));
             unsigned char *bad = d->skip_bad_rows ? df_malloc((size_t)ds->n_samples + 1) : NULL;

@@ -1,10 +1,10 @@
 /* run_data.h: the data of a run: the datasets named by the config, the train / validation / test splits,
  * and the metadata encoder fitted on the training split, with every split's metadata encoded once.
  *
- * Splits. `published`: train and validation are the config's two files; the test split is the test file if
- * one is given, else a grouped, stratified share (test_fraction) held out of the training file, so the
- * published validation split stays the model-selection set. `holdout`: one file; validation and test are
- * grouped, stratified shares of it. Both are fixed by the run seed. */
+ * Splits. The test split is the test file if one is given, else a grouped, stratified share (test_fraction)
+ * held out of the training file. Validation: `published`, the validation file, or none when it is empty (the
+ * split then has no dataset: ds[DF_SPLIT_VALID] is NULL and n 0); `holdout`, a grouped, stratified share
+ * (valid_fraction) of the training file, or none when that is 0. Shares are fixed by the run seed. */
 #ifndef DF_RUN_DATA_H
 #define DF_RUN_DATA_H
 
@@ -16,7 +16,7 @@ enum { DF_SPLIT_TRAIN = 0, DF_SPLIT_VALID = 1, DF_SPLIT_TEST = 2, DF_N_SPLITS = 
 
 typedef struct {
     df_dataset *owned[DF_N_SPLITS]; /* distinct datasets loaded (NULL where unused) */
-    df_dataset *ds[DF_N_SPLITS];    /* the dataset each split draws from */
+    df_dataset *ds[DF_N_SPLITS];    /* the dataset each split draws from (NULL: the run has no such split) */
     int *idx[DF_N_SPLITS];          /* sample indices into ds[split] */
     int n[DF_N_SPLITS];
     float *meta[DF_N_SPLITS];       /* [ds[split]->n_samples x meta_dim], NULL when meta_dim == 0 */

@@ -178,7 +178,7 @@ int df_run_files_log_epoch(const char *dir, const df_epoch_log *log, const df_me
     char *mj = NULL;
     size_t mlen = 0;
     FILE *mf = open_memstream(&mj, &mlen);
-    int rc = df_metrics_write_json(m, NULL, mf, err);
+    int rc = m ? df_metrics_write_json(m, NULL, mf, err) : (fputs("null", mf), 0);
     fclose(mf);
     if (rc) {
         free(mj);
@@ -195,9 +195,14 @@ int df_run_files_log_epoch(const char *dir, const df_epoch_log *log, const df_me
     free(path);
     free(full);
     if (rc) return -1;
-    snprintf(line, sizeof line, "%d,%ld,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.4g,%.4g\n",
-             log->epoch + 1, log->step, log->train_loss, log->valid_loss, m->accuracy, m->balanced_accuracy,
-             m->precision, m->recall, m->specificity, m->f1, m->auc, log->lr, log->images_per_second, log->seconds);
+    if (m)
+        snprintf(line, sizeof line, "%d,%ld,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.4g,%.4g\n",
+                 log->epoch + 1, log->step, log->train_loss, log->valid_loss, m->accuracy, m->balanced_accuracy,
+                 m->precision, m->recall, m->specificity, m->f1, m->auc, log->lr, log->images_per_second,
+                 log->seconds);
+    else /* no validation split: its columns stay empty, the table keeps its columns */
+        snprintf(line, sizeof line, "%d,%ld,%.6g,,,,,,,,,%.6g,%.4g,%.4g\n", log->epoch + 1, log->step,
+                 log->train_loss, log->lr, log->images_per_second, log->seconds);
     path = df_path_join(dir, "metrics.csv");
     rc = append_line(path,
                      "epoch,step,train_loss,valid_loss,accuracy,balanced_accuracy,precision,recall,specificity,"
@@ -252,6 +257,10 @@ int df_write_test_results(const char *dir, const df_run_data *rd, int split, con
     free(path);
     free(text);
     return rc;
+}
+
+const char *df_test_checkpoint_file(const df_run_config *cfg) {
+    return cfg->train.test_checkpoint == DF_TEST_LAST ? "last.safetensors" : "best.safetensors";
 }
 
 char *df_run_dir(const df_run_config *cfg) { return df_path_join(cfg->run.out_dir, cfg->run.name); }

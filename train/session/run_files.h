@@ -37,6 +37,9 @@ int df_run_files_sweep(const char *dir, int resume, df_error *err);
  * first), writes config.yaml and drops log lines of epochs it will redo. A finished run never gets here, so
  * its files stay untouched. */
 int df_run_files_start(const char *dir, const df_run_config *cfg, int epoch, df_error *err);
+/* Appends the epoch to metrics.jsonl and metrics.csv; m, the validation metrics, is NULL for a run without a
+ * validation split: then "valid" and "valid_loss" are null in the JSON and the validation columns of the CSV
+ * are empty. */
 int df_run_files_log_epoch(const char *dir, const df_epoch_log *log, const df_metrics *m, df_error *err);
 /* test_predictions.csv, then test_metrics.json, for predictions p on split `split` of rd; so a run that was
  * stopped in between has no test_metrics.json, the mark of complete results. extra (may be NULL) holds more
@@ -49,6 +52,9 @@ int df_run_files_results_written(const char *dir);
 /* Predictions as CSV: id, true label and one probability column per class; with submission, MILK10k's
  * challenge format (lesion_id and the probability columns only). */
 void df_predictions_csv(FILE *f, const df_dataset *ds, const df_predictions *p, int submission);
+/* The checkpoint file the test split is evaluated with (train.test_checkpoint): "best.safetensors" or
+ * "last.safetensors". */
+const char *df_test_checkpoint_file(const df_run_config *cfg);
 /* The run directory <out_dir>/<name> of a config, as a new string (the caller frees it). */
 char *df_run_dir(const df_run_config *cfg);
 

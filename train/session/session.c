@@ -160,6 +160,11 @@ void df_session_close(df_session *s) {
 }
 
 df_loader *df_session_eval_loader(df_session *s, int split, df_error *err) {
+    if (!s->data.ds[split]) { /* only validation can be absent (run_data.h) */
+        df_fail(err, "%s: the run has no %s split (%s)", s->cfg->source, df_split_names[split],
+                s->cfg->data.split == DF_SPLIT_PUBLISHED ? "data.valid_csv is empty" : "data.valid_fraction is 0");
+        return NULL;
+    }
     if (!s->eval[split] && open_loader(s, split, 0, &s->eval[split], err)) return NULL;
     return s->eval[split];
 }

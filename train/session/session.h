@@ -46,7 +46,8 @@ void df_session_close(df_session *s);
 /* The loader options the config gives for a split: training (shuffled, augmented) or evaluation. */
 void df_session_loader_opts(const df_session *s, int training, df_loader_opts *o);
 
-/* The evaluation loader of a split (opened on first use, owned by the session). NULL with err set. */
+/* The evaluation loader of a split (opened on first use, owned by the session). NULL with err set, also for
+ * the validation split of a run without one. */
 df_loader *df_session_eval_loader(df_session *s, int split, df_error *err);
 
 /* An inference session of cfg's run (as `fusion`) with the weights of <run dir>/<checkpoint>: open and load

@@ -142,7 +142,9 @@ static int resume(run *r, df_error *err) {
             df_checkpoint_close(f);
         }
         df_train_state *t = &r->state;
-        if (rc == 0) rc = df_train_state_check(t, df_loader_batches_per_epoch(s->train), path, err);
+        if (rc == 0)
+            rc = df_train_state_check(t, df_loader_batches_per_epoch(s->train), s->data.ds[DF_SPLIT_VALID] != NULL,
+                                      path, err);
         if (rc == 0 && !t->finished && t->epoch >= cfg->train.epochs)
             rc = df_fail(err, "%s: the run has done %d epochs and train.epochs is %d: set train.epochs above %d to "
                          "go on", path, t->epoch, cfg->train.epochs, t->epoch);
@@ -165,17 +167,26 @@ static int validate_epoch(run *r, df_metrics *m, double *loss, df_error *err) {
     return rc;
 }
 
-static int test_best(run *r, df_error *err) {
+/* The test split evaluated with train.test_checkpoint's weights; test_metrics.json says which checkpoint and
+ * the epoch (1-based) whose end it holds. */
+static int test_checkpoint(run *r, df_error *err) {
     df_session *s = r->s;
-    if (df_session_load_weights(s, "best.safetensors", err)) return -1;
+    int last = s->cfg->train.test_checkpoint == DF_TEST_LAST;
+    int epoch = last ? r->state.epoch : r->state.best_epoch + 1;
+    if (df_session_load_weights(s, df_test_checkpoint_file(s->cfg), err)) return -1;
     df_predictions p;
     if (df_session_predict(s, DF_SPLIT_TEST, 0, &p, err)) return -1;
     df_metrics m;
+    char extra[96];
+    snprintf(extra, sizeof extra, "\"checkpoint\":\"%s\",\"epoch\":%d", last ? "last" : "best", epoch);
     int rc = df_predictions_metrics(&p, &m, err);
-    if (rc == 0) rc = df_write_test_results(s->dir, &s->data, DF_SPLIT_TEST, &p, &m, NULL, err);
+    if (rc == 0) rc = df_write_test_results(s->dir, &s->data, DF_SPLIT_TEST, &p, &m, extra, err);
+    /* Binary F1 and AUC are the second class's, so the line names it. */
+    char positive[160] = "";
+    if (p.K == 2) snprintf(positive, sizeof positive, ", positive class %s", s->data.ds[DF_SPLIT_TEST]->class_names[1]);
     if (rc == 0)
-        printf("test (%d samples, best epoch %d): accuracy %.4f  AUC %.4f  balanced accuracy %.4f  F1 %.4f\n", p.n,
-               r->state.best_epoch + 1, m.accuracy, m.auc, m.balanced_accuracy, m.f1);
+        printf("test (%d samples, %s checkpoint, epoch %d%s): accuracy %.4f  AUC %.4f  balanced accuracy %.4f  F1 "
+               "%.4f\n", p.n, last ? "last" : "best", epoch, positive, m.accuracy, m.auc, m.balanced_accuracy, m.f1);
     df_predictions_free(&p);
     return rc;
 }
@@ -227,18 +238,21 @@ static int end_epoch(run *r, double ips, double t0, df_error *err) {
     long per_epoch = df_loader_batches_per_epoch(s->train);
     int capped = cfg->train.max_steps && r->state.step >= cfg->train.max_steps;
     df_metrics m;
-    double vloss;
-    if (validate_epoch(r, &m, &vloss, err)) return -1;
-    double score = df_metric_value(&m, vloss, cfg->train.monitor);
-    if (isnan(score)) /* a best epoch chosen on NaN would be the first one, whatever followed */
-        return df_fail(err, "epoch %d: the monitored validation metric %s is not a number; no best epoch can be "
-                       "chosen on it", r->state.epoch + 1, df_metric_names[cfg->train.monitor]);
-    int improved = r->state.best_epoch < 0 || score > r->state.best_metric;
+    double vloss = NAN, score = NAN;
+    int validated = s->data.ds[DF_SPLIT_VALID] != NULL; /* without validation no epoch is best */
+    if (validated) {
+        if (validate_epoch(r, &m, &vloss, err)) return -1;
+        score = df_metric_value(&m, vloss, cfg->train.monitor);
+        if (isnan(score)) /* a best epoch chosen on NaN would be the first one, whatever followed */
+            return df_fail(err, "epoch %d: the monitored validation metric %s is not a number; no best epoch can "
+                           "be chosen on it", r->state.epoch + 1, df_metric_names[cfg->train.monitor]);
+    }
+    int improved = validated && (r->state.best_epoch < 0 || score > r->state.best_metric);
     if (improved) {
         r->state.best_metric = score;
         r->state.best_epoch = r->state.epoch;
         r->state.bad_epochs = 0;
-    } else {
+    } else if (validated) {
         r->state.bad_epochs++;
     }
     long loss_steps = r->state.epoch_loss_steps;
@@ -250,9 +264,13 @@ static int end_epoch(run *r, double ips, double t0, df_error *err) {
     char monitored[64] = "";
     if (cfg->train.monitor != DF_METRIC_AUC && cfg->train.monitor != DF_METRIC_ACCURACY)
         snprintf(monitored, sizeof monitored, "  %s %.4f", df_metric_names[cfg->train.monitor], fabs(score));
-    printf("epoch %d/%d: train loss %.4f  valid loss %.4f  accuracy %.4f  AUC %.4f%s%s\n", r->state.epoch + 1,
-           cfg->train.epochs, log.train_loss, vloss, m.accuracy, m.auc, monitored, improved ? "  (best)" : "");
-    if (df_run_files_log_epoch(s->dir, &log, &m, err)) return -1;
+    if (validated)
+        printf("epoch %d/%d: train loss %.4f  valid loss %.4f  accuracy %.4f  AUC %.4f%s%s\n", r->state.epoch + 1,
+               cfg->train.epochs, log.train_loss, vloss, m.accuracy, m.auc, monitored, improved ? "  (best)" : "");
+    else
+        printf("epoch %d/%d: train loss %.4f  (no validation split)\n", r->state.epoch + 1, cfg->train.epochs,
+               log.train_loss);
+    if (df_run_files_log_epoch(s->dir, &log, validated ? &m : NULL, err)) return -1;
     r->state.epoch++;
     r->state.batch = 0;
     r->state.epoch_loss_sum = 0;
@@ -276,13 +294,16 @@ static int train_locked(df_session *s, const df_train_opts *opts, int *stopped, 
     if (rc) return -1;
     if (r.state.finished) { /* finished only with its test results: a kill may have come between the two */
         int written = df_run_files_results_written(s->dir);
+        char best[32] = "";
+        if (r.state.best_epoch >= 0) snprintf(best, sizeof best, ", best epoch %d", r.state.best_epoch + 1);
         if (written)
-            printf("%s: the run is already finished (after epoch %d of %d, best epoch %d); nothing to do\n", s->dir,
-                   r.state.epoch, cfg->train.epochs, r.state.best_epoch + 1);
+            printf("%s: the run is already finished (after epoch %d of %d%s); nothing to do\n", s->dir,
+                   r.state.epoch, cfg->train.epochs, best);
         else
-            printf("%s: training finished (after epoch %d of %d, best epoch %d) but the test results were not "
-                   "written; writing them now\n", s->dir, r.state.epoch, cfg->train.epochs, r.state.best_epoch + 1);
-        rc = written ? 0 : test_best(&r, err);
+            printf("%s: training finished (after epoch %d of %d%s) but the test results were not written; writing "
+                   "them now (%s checkpoint)\n", s->dir, r.state.epoch, cfg->train.epochs, best,
+                   df_test_checkpoint_names[cfg->train.test_checkpoint]);
+        rc = written ? 0 : test_checkpoint(&r, err);
         /* the report too: its last rewrite may have been cut off */
         if (rc == 0 && opts->after_epoch) opts->after_epoch(s->dir, opts->after_epoch_ctx);
         return rc;
@@ -309,7 +330,7 @@ static int train_locked(df_session *s, const df_train_opts *opts, int *stopped, 
         if (opts->after_epoch) opts->after_epoch(s->dir, opts->after_epoch_ctx);
         if (done) break;
     }
-    rc = r.state.finished && r.state.best_epoch >= 0 ? test_best(&r, err) : 0;
+    rc = r.state.finished ? test_checkpoint(&r, err) : 0;
     if (rc == 0 && r.state.finished && opts->after_epoch) opts->after_epoch(s->dir, opts->after_epoch_ctx);
     return rc;
 }

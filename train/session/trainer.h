@@ -4,12 +4,14 @@
  * The run directory <out_dir>/<name> holds:
  *   config.yaml          the resolved config (the run's whole definition)
  *   metrics.jsonl        one JSON object per epoch: train loss, validation metrics, lr, img/s, seconds
- *   metrics.csv          the same as a table
+ *                        (without a validation split "valid" and "valid_loss" are null)
+ *   metrics.csv          the same as a table (without a validation split its validation cells are empty)
  *   last.safetensors     the state after the last finished step (every epoch, every checkpoint_every steps,
  *                        and when stopped by SIGINT/SIGTERM)
- *   best.safetensors     the weights of the best validation epoch
+ *   best.safetensors     the weights of the best validation epoch (none without a validation split)
  *   test_predictions.csv per test sample: id, label, class probabilities
- *   test_metrics.json    the best weights evaluated on the test split; written last, it marks the run finished
+ *   test_metrics.json    the test split evaluated with train.test_checkpoint's weights (best or last), with
+ *                        "checkpoint" and "epoch" saying which; written last, it marks the run finished
  *
  * Exactness: the batch order and augmentation are functions of (seed, epoch, batch), dropout of the graph's
  * step counter, and the learning rate of the global step, all saved in the checkpoint, with the running sum of
@@ -50,8 +52,8 @@ typedef struct {
 int df_train_check_resumable(const char *dir, df_error *err);
 
 /* Trains the session's model to the end of the run (or until a signal or stop_after_steps stops it, after
- * writing last.safetensors; *stopped, which may be NULL, is then set to 1), then evaluates the best
- * checkpoint on the test split. Returns 0 when the run finished or was stopped cleanly, -1 on error. */
+ * writing last.safetensors; *stopped, which may be NULL, is then set to 1), then evaluates the checkpoint
+ * train.test_checkpoint names on the test split. Returns 0 when the run finished or was stopped cleanly, -1 on error. */
 int df_train_session(df_session *s, const df_train_opts *opts, int *stopped, df_error *err);
 
 /* Sets the OpenMP threads from run.threads and installs the SIGINT/SIGTERM handlers (which ask the trainer

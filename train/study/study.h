@@ -87,6 +87,8 @@ typedef struct {
     char *source, *group_by;
     int n_views, meta_dim;
     double valid_fraction, test_fraction;
+    int test_file, validated;      /* the test split is a file; the runs have a validation split */
+    df_test_checkpoint test_checkpoint;
     df_study_verdict verdict;
 } df_study_data;
 

@@ -23,14 +23,19 @@ static void about_text(const df_study_cfg *st, const df_study_run *res, const df
             d->n_views, d->meta_dim);
     fprintf(f, "Split (seed %ld): %d training, %d validation and %d test samples. ", st->seeds[0],
             res[0].n_split[0], res[0].n_split[1], res[0].n_split[2]);
-    if (d->split == DF_SPLIT_PUBLISHED)
-        fprintf(f, "Training and validation are the published split files; the test split is the test file, or a "
-                "stratified %.0f%% of the training file", 100 * d->test_fraction);
+    if (d->test_file)
+        fprintf(f, "The test split is the test file; ");
     else
-        fprintf(f, "Validation and test are stratified hold-outs of one file (test %.0f%%)", 100 * d->test_fraction);
+        fprintf(f, "The test split is a stratified %.0f%% hold-out of the training file; ", 100 * d->test_fraction);
+    if (!d->validated)
+        fprintf(f, "there is no validation split");
+    else if (d->split == DF_SPLIT_PUBLISHED)
+        fprintf(f, "validation is the published validation file");
+    else
+        fprintf(f, "validation is a stratified %.0f%% hold-out of the training file", 100 * d->valid_fraction);
     if (d->group_by && d->group_by[0]) fprintf(f, ", grouped by %s so that no group straddles two splits", d->group_by);
-    fprintf(f, ". Each run keeps the weights of its best validation epoch; every figure below is measured on the "
-            "test split with those weights.\n\n");
+    fprintf(f, ". Each run is tested with the weights of its %s; every figure below is measured on the test split "
+            "with those weights.\n\n", d->test_checkpoint == DF_TEST_LAST ? "last epoch" : "best validation epoch");
     fprintf(f, "Tests. Accuracy, precision, recall (sensitivity), specificity and F1 use the threshold 0.5 on the "
             "positive class's probability (argmax for more classes, with macro averages); balanced accuracy is the "
             "mean recall over classes. The AUC's 95%% interval is the percentile bootstrap over %d resamples of "

@@ -1,6 +1,6 @@
 /* study_run.c: a study run (`dermfuse compare STUDY.yaml`): trains the models of a study one after another (each with all
- * cores), skipping runs that finished and resuming one that was interrupted, then evaluates every run's best
- * checkpoint on its test split, analyses the first seed's runs and writes the comparison.
+ * cores), skipping runs that finished and resuming one that was interrupted, then evaluates every run's test
+ * checkpoint (train.test_checkpoint: best or last) on its test split, analyses the first seed's runs and writes the comparison.
  *
  * A study file:
  *   study:
@@ -102,6 +102,9 @@ static void copy_data_facts(const df_run_config *cfg, const df_run_data *rd, df_
     d->meta_dim = rd->meta_dim;
     d->valid_fraction = cfg->data.valid_fraction;
     d->test_fraction = cfg->data.test_fraction;
+    d->test_file = cfg->data.test_csv[0] != '\0';
+    d->validated = rd->ds[DF_SPLIT_VALID] != NULL;
+    d->test_checkpoint = cfg->train.test_checkpoint;
 }
 
 static void free_data_facts(df_study_data *d) {
@@ -152,7 +155,8 @@ static void analyse(const df_study_cfg *st, const df_run_config *cfg, const df_l
 }
 
 /* The session that Grad-CAM explains for a run: the run's own (one graph) or late fusion's image part, with
- * its best weights; *gc stays NULL for a model without images or when no Grad-CAM is asked for. */
+ * the weights of its test checkpoint (train.test_checkpoint); *gc stays NULL for a model without images or
+ * when no Grad-CAM is asked for. */
 static int open_gradcam_session(const df_study_cfg *st, const df_run_config *cfg, const df_late_parts *parts,
                                 char *name, size_t size, df_run_config *part, df_session *s, df_session **gc,
                                 df_error *err) {
@@ -161,7 +165,7 @@ static int open_gradcam_session(const df_study_cfg *st, const df_run_config *cfg
     df_fusion f = cfg->model.fusion;
     *part = *cfg;
     if (f == DF_FUSION_LATE) *part = df_late_part_of(cfg, parts, f = DF_FUSION_IMAGE, name, size);
-    if (df_session_open_trained(s, part, f, "best.safetensors", err)) return -1;
+    if (df_session_open_trained(s, part, f, df_test_checkpoint_file(part), err)) return -1;
     *gc = s;
     return 0;
 }
@@ -180,7 +184,7 @@ static int evaluate_run(const df_study_cfg *st, const df_run_config *cfg, const 
     r->late_weight = NAN;
     r->late_combine = cfg->model.fusion == DF_FUSION_LATE ? (int)cfg->model.late_combine : -1;
     if (cfg->model.fusion == DF_FUSION_LATE) {
-        rc = df_late_predict_parts(cfg, parts, "best.safetensors", DF_SPLIT_TEST, first_seed, &r->p, &rd,
+        rc = df_late_predict_parts(cfg, parts, df_test_checkpoint_file(cfg), DF_SPLIT_TEST, first_seed, &r->p, &rd,
                                    &r->late_weight, err);
         if (rc == 0) {
             for (int i = 0; i < DF_N_SPLITS; i++) r->n_split[i] = rd.n[i];
@@ -190,9 +194,9 @@ static int evaluate_run(const df_study_cfg *st, const df_run_config *cfg, const 
     } else {
         if (trained) {
             s = *trained;
-            rc = df_session_load_weights(&s, "best.safetensors", err);
+            rc = df_session_load_weights(&s, df_test_checkpoint_file(cfg), err);
         } else {
-            rc = df_session_open_trained(&s, cfg, cfg->model.fusion, "best.safetensors", err);
+            rc = df_session_open_trained(&s, cfg, cfg->model.fusion, df_test_checkpoint_file(cfg), err);
             open = rc == 0;
         }
         if (rc == 0) rc = df_session_predict(&s, DF_SPLIT_TEST, first_seed, &r->p, err);

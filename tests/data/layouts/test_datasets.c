@@ -139,6 +139,12 @@ static void test_isic(void) {
     mo.csv_path = at("isic_nocol.csv");
     CHECK(df_isic_load(&d, &mo, NULL, &err) == -1);
     CHECK_MSG(strstr(err.msg, "'class'") && strstr(err.msg, "'lesion_id'"), "%s", err.msg);
+    /* Only the grouping column missing: the message names the key that chose it and the way out. */
+    write_file("isic_nogroup.csv", "image,isic_id,class\na.jpg,ISIC_1,0\n");
+    mo.csv_path = at("isic_nogroup.csv");
+    CHECK(df_isic_load(&d, &mo, NULL, &err) == -1);
+    CHECK_MSG(strstr(err.msg, "isic_nogroup.csv:1: no column 'lesion_id' (data.group_by; set data.group_by: '' to "
+                              "split without grouping)"), "%s", err.msg);
 }
 
 #define MILK_META_HEAD                                                                                     \

@@ -247,7 +247,7 @@ static void test_errors(void) {
         {"train.lr=0", "train.lr must be > 0, got 0"},
         {"model.dropout=1", "model.dropout must be in [0, 1), got 1"},
         {"model.width=-0", "model.width must be in [1, 4096], got -0"},
-        {"train.name=", "train.name: expected a string ('' for empty), got an empty value"},
+        {"train.data=", "train.data: must not be empty"}, /* nothing after '=' is '', which this key refuses */
         {"train.milestones=3", "train.milestones: expected a list such as [a, b], got '3'"},
         {"train.milestones=[1, 0]", "train.milestones[1] must be >= 1, got 0"},
         {"train.milestones=[1,2,3,4,5,6,7,8,9]", "9 items given, at most 8 allowed"},
@@ -352,6 +352,38 @@ static void test_overrides(void) {
     CHECK(c && !strcmp(c->text, "2") && c->line == 1 && c->column == 7 && strstr(c->file, "--set a.b.c=2"));
     CHECK(d && d->kind == DF_CFG_NODE_SEQ && d->n == 2 && d->items[1]->quoted && !d->items[0]->quoted);
     df_cfg_free(root);
+}
+
+/* `key=` with nothing after '=' is the empty string: a string or path key takes it (a path then names
+ * none); a number, boolean, choice or list refuses it, pointing at the end of the --set argument. */
+static void test_empty_override(void) {
+    test_cfg cfg;
+    df_error err;
+    const char *sets[] = {"train.name=", "train.out="};
+    int rc = load("anchors.yaml", sets, 2, &cfg, &err);
+    CHECK_MSG(rc == 0, "%s", err.msg);
+    if (rc == 0) {
+        CHECK(!strcmp(cfg.train.name, "") && !strcmp(cfg.train.out, ""));
+        df_cfg_release(&root_section, &cfg);
+    }
+    df_cfg_node *root = df_cfg_new(DF_CFG_NODE_MAP, "", 0, "t", NULL, 1, 1);
+    CHECK(df_cfg_set(root, "a.b=", &err) == 0);
+    const df_cfg_node *v = df_cfg_find(root, "a.b");
+    CHECK(v && v->kind == DF_CFG_NODE_SCALAR && v->quoted && !strcmp(v->text, "") && v->column == 5);
+    df_cfg_free(root);
+    static const char *const refused[][2] = {
+        {"train.epochs=", "train.epochs: expected an integer"},
+        {"train.lr=", "train.lr: expected a number"},
+        {"train.nesterov=", "train.nesterov: expected true or false"},
+        {"train.optimizer=", "train.optimizer: '' is not one of"},
+        {"train.milestones=", "train.milestones: expected a list"},
+    };
+    for (size_t i = 0; i < sizeof refused / sizeof *refused; i++) {
+        char prefix[64];
+        snprintf(prefix, sizeof prefix, "<command line --set %s>:1:%d: ", refused[i][0],
+                 (int)strlen(refused[i][0]) + 1);
+        expect_error("anchors.yaml", &refused[i][0], 1, prefix, refused[i][1]);
+    }
 }
 
 static void test_round_trip(const char *tmp) {
@@ -462,6 +494,7 @@ int main(int argc, char **argv) {
     test_yaml_refusals();
     test_bases();
     test_overrides();
+    test_empty_override();
     test_round_trip(tmp);
     test_tree_diff();
     rmdir(tmp);

@@ -232,12 +232,26 @@ static void test_writers(void) {
     free(buf);
 
     f = open_memstream(&buf, &len);
-    CHECK(df_metrics_write_markdown_header(f, &err) == 0);
-    CHECK(df_metrics_write_markdown_row(&m, "late|mean", f, &err) == 0);
+    CHECK(df_metrics_write_markdown_header(f, "macro-F1", &err) == 0);
+    CHECK(df_metrics_write_markdown_row(&m, "late|mean", 1, f, &err) == 0);
     fclose(f);
     CHECK(strstr(buf, "| model | accuracy |") == buf);
+    CHECK(strstr(buf, "| AUC | macro-F1 |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n") != NULL);
     CHECK(strstr(buf, "\n| late\\|mean | 0.5000 |") != NULL);
     CHECK(strstr(buf, "| n/a |") != NULL);
+    free(buf);
+
+    /* Without the macro-F1 column: header, rule and row all have the model and seven metrics. */
+    f = open_memstream(&buf, &len);
+    CHECK(df_metrics_write_markdown_header(f, NULL, &err) == 0);
+    CHECK(df_metrics_write_markdown_row(&m, "image", 0, f, &err) == 0);
+    fclose(f);
+    CHECK(strstr(buf, "macro") == NULL);
+    CHECK(strstr(buf, "| AUC |\n|---|---:|---:|---:|---:|---:|---:|---:|\n| image |") != NULL);
+    const char *row = strstr(buf, "| image |");
+    int bars = 0;
+    for (const char *c = row; c && *c && *c != '\n'; c++) bars += *c == '|';
+    CHECK(row && bars == 9);
     free(buf);
 }
 
