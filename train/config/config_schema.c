@@ -407,6 +407,10 @@ static int check_section(const df_cfg_section *s, const char *prefix, int depth,
         if (f->type == DF_CFG_ENUM && (!f->choices || !f->choices[0]))
             return df_fail(err, "schema: enum '%s' lists no choices", path);
         if (list && f->capacity <= 0) return df_fail(err, "schema: list '%s' has no capacity", path);
+        if ((f->flags & DF_CFG_OMIT_DEFAULT) &&
+            !(f->def && (f->type == DF_CFG_ENUM || (list && !strcmp(f->def, "[]")))))
+            return df_fail(err, "schema: '%s' may be omitted at its default only as an enum or a list defaulting "
+                           "to []", path);
         if (f->type == DF_CFG_SECTION) {
             if (!f->sub) return df_fail(err, "schema: section '%s' has no table", path);
             if (f->def) return df_fail(err, "schema: section '%s' cannot have a default text", path);

@@ -11,6 +11,8 @@
 const char *const df_split_mode_names[] = {"published", "holdout", NULL};
 const char *const df_class_weighting_names[] = {"none", "balanced", NULL};
 const char *const df_late_rule_names[] = {"mean", "weighted", "stacking", NULL};
+const char *const df_channels_mode_names[] = {"auto", "1", "3", NULL};
+const char *const df_normalize_mode_names[] = {"imagenet", "dataset", "given", "none", NULL};
 
 static const df_cfg_field run_fields[] = {
     {"name", DF_CFG_STRING, DF_CFG_AT(df_run_section, name), .required = 1, .flags = DF_CFG_NONEMPTY,
@@ -71,7 +73,25 @@ static const df_cfg_field data_fields[] = {
     {"crop_scale_min", DF_CFG_DOUBLE, DF_CFG_AT(df_data_section, crop_scale_min), .range = "(0, 1]", .def = "0.6",
      .help = "random resized crop: smallest area fraction (1 = no crop)"},
     {"jitter", DF_CFG_DOUBLE, DF_CFG_AT(df_data_section, jitter), .range = "[0, 1)", .def = "0.1",
-     .help = "colour jitter amplitude (brightness, contrast, saturation)"},
+     .help = "colour jitter amplitude (brightness, contrast, saturation; a gray input has no saturation)"},
+    {"channels", DF_CFG_ENUM, DF_CFG_AT(df_data_section, channels), .choices = df_channels_mode_names,
+     .flags = DF_CFG_OMIT_DEFAULT, .def = "auto",
+     .help = "image input channels: 1 = gray (colour images reduced to luma 0.299 R + 0.587 G + 0.114 B), 3 = RGB "
+             "(gray images copied to R, G, B); auto = 1 if the run's first training image in file order is "
+             "stored gray (a gray or gray+alpha PNG, a one-component JPEG), else 3; fixed for good when training "
+             "starts (input.json)"},
+    {"normalize", DF_CFG_ENUM, DF_CFG_AT(df_data_section, normalize), .choices = df_normalize_mode_names,
+     .flags = DF_CFG_OMIT_DEFAULT, .def = "imagenet",
+     .help = "input x/255 as (x/255 - mean) / std per channel: imagenet = ImageNet's mean and std, what pretrained "
+             "ImageNet weights expect (1 channel: the means of the three, 0.449 and 0.226); dataset = the "
+             "training split's own, after the evaluation transform, computed when training starts and stored "
+             "(input.json); given = data.mean and data.std; none = x/255"},
+    {"mean", DF_CFG_DOUBLES, DF_CFG_LIST_AT(df_data_section, mean, n_mean), .range = "[0, 1]",
+     .flags = DF_CFG_OMIT_DEFAULT, .def = "[]",
+     .help = "normalize: given: mean per input channel as a fraction of 255 (e.g. [0.5] or [0.6, 0.5, 0.4])"},
+    {"std", DF_CFG_DOUBLES, DF_CFG_LIST_AT(df_data_section, std, n_std), .range = "(0, inf)",
+     .flags = DF_CFG_OMIT_DEFAULT, .def = "[]",
+     .help = "normalize: given: standard deviation per input channel as a fraction of 255, above 0"},
 };
 
 static const df_cfg_field model_fields[] = {
@@ -198,6 +218,36 @@ static int blame(const df_run_config *c, const char *const *sets, int n_sets, co
     return df_fail_prefix(err, "%s", where);
 }
 
+/* data.mean and data.std belong to normalize: given alone; their length is checked against the channel count
+ * here when data.channels names it, and once auto is resolved otherwise. */
+static int check_normalize(const df_data_section *d, df_error *err) {
+    const char *mode = df_normalize_mode_names[d->normalize];
+    if (d->normalize != DF_NORMALIZE_GIVEN) {
+        if (d->n_mean || d->n_std)
+            return df_fail(err, "data.%s is given but data.normalize is '%s'; it is used by normalize: given only",
+                           d->n_mean ? "mean" : "std", mode);
+        return 0;
+    }
+    if (!d->n_mean || !d->n_std)
+        return df_fail(err, "data.normalize is 'given' but data.%s is missing: list one value per input channel",
+                       d->n_mean ? "std" : "mean");
+    int want = d->channels == DF_CHANNELS_1 ? 1 : d->channels == DF_CHANNELS_3 ? 3 : 0;
+    const char *keys[2] = {"mean", "std"};
+    int n[2] = {d->n_mean, d->n_std};
+    for (int k = 0; k < 2; k++) {
+        if (want && n[k] != want)
+            return df_fail(err, "data.%s has %d values but data.channels is %d: give one per input channel", keys[k],
+                           n[k], want);
+        if (n[k] != 1 && n[k] != 3)
+            return df_fail(err, "data.%s has %d values: give one per input channel (1 for gray, 3 for RGB)", keys[k],
+                           n[k]);
+    }
+    if (d->n_mean != d->n_std)
+        return df_fail(err, "data.mean has %d values but data.std has %d: give one of each per input channel",
+                       d->n_mean, d->n_std);
+    return 0;
+}
+
 static int check_combinations(const df_run_config *c, const char *const *sets, int n_sets, df_error *err) {
     const df_data_section *d = &c->data;
     int milk = d->layout == DF_LAYOUT_MILK10K;
@@ -221,6 +271,7 @@ static int check_combinations(const df_run_config *c, const char *const *sets, i
         return df_fail(err, "model.freeze_epochs is %d but model.pretrained names no file to freeze",
                        c->model.freeze_epochs),
                blame(c, sets, n_sets, "model.freeze_epochs model.pretrained", err);
+    if (check_normalize(d, err)) return blame(c, sets, n_sets, "data.normalize data.mean data.std data.channels", err);
     if (c->model.n_widths != c->model.n_depth)
         return df_fail(err, "model.widths has %d stages but model.depth has %d", c->model.n_widths,
                        c->model.n_depth),
