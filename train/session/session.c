@@ -109,8 +109,16 @@ static int prepare_training(df_session *s, int quiet, df_error *err) {
         int n;
         if (df_pretrained_load(s->model->g, cfg->model.pretrained, cfg->model.pretrained_format,
                                (const char *const *)cfg->model.pretrained_include, cfg->model.n_pretrained_include,
-                               s->pretrained, &n, err))
+                               s->pretrained, &n, err)) {
+            /* the shapes alone do not say that the input channels are what differs */
+            if (s->input.channels == 1 && strstr(err->msg, " but the model's ")) {
+                char was[sizeof err->msg];
+                snprintf(was, sizeof was, "%s", err->msg);
+                df_fail(err, "%s; the model's image input has 1 channel (data.channels), weights made for RGB need "
+                        "data.channels: 3", was);
+            }
             return -1;
+        }
         if (!quiet) printf("initialised %d tensors from %s\n", n, cfg->model.pretrained);
     }
     df_optim_config oc = df_optim_defaults(cfg->train.optimizer);
