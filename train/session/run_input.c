@@ -151,6 +151,7 @@ static int recorded(const df_run_config *cfg, const char *dir, df_run_input *in,
         if ((float)d->mean[c] != in->mean[c] || (float)d->std[c] != in->std[c])
             rc = df_fail(err, "data.mean / data.std differ from those the run was trained with (%s)", path);
     if (rc) df_fail_prefix(err, "%s", cfg->source);
+    in->recorded = rc == 0;
     free(path);
     return rc;
 }

@@ -14,7 +14,8 @@
  *     data.std, none mean 0 and std 1 (x / 255).
  *
  * input.json is {"channels": C, "normalize": "<mode>", "mean": [..C], "std": [..C]}, floats written with 9
- * significant digits (they read back to the same float). The trainer writes it when training starts; every
+ * significant digits (they read back to the same float). The trainer writes it when training starts (unless
+it was read from there); every
  * checkpoint carries the same JSON as df.input unless the input is 3 channels normalised as ImageNet's, what
  * every checkpoint without df.input was trained on. Loading weights refuses a checkpoint whose input differs
  * from the session's. */
@@ -29,6 +30,7 @@ typedef struct {
     int channels;               /* 1 or 3 */
     df_normalize_mode normalize;
     float mean[3], std[3];      /* the first `channels` apply: (x / 255 - mean) / std */
+    int recorded;               /* read back from the run's input.json (there is nothing to write) */
 } df_run_input;
 
 /* 3 channels, ImageNet normalisation: what a metadata-only run and every older checkpoint have. */

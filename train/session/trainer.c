@@ -284,7 +284,7 @@ static int train_locked(df_session *s, const df_train_opts *opts, int *stopped, 
         return rc;
     }
     if (df_run_files_start(s->dir, cfg, r.state.epoch, err)) return -1;
-    if (s->data.has_images && df_run_input_write(s->dir, &s->input, err)) return -1;
+    if (s->data.has_images && !s->input.recorded && df_run_input_write(s->dir, &s->input, err)) return -1;
     df_progress prog;
     df_progress_init(&prog, stdout, total_steps(&r), r.state.step);
     long steps_here = 0;
