@@ -45,7 +45,7 @@ int df_batch_grid(const df_batch *b, int view, int side, const df_augment_opts *
     for (int i = 0; i < b->n; i++) {
         int x0, y0;
         df_batch_grid_cell(&g, i, &x0, &y0);
-        df_augment_denormalise(b->images[view] + (size_t)side * side * 3 * i, side, side, aug, rgb);
+        df_augment_denormalise(b->images[view] + (size_t)side * side * aug->channels * i, side, side, aug, rgb);
         for (int y = 0; y < side * g.zoom; y++)
             for (int x = 0; x < side * g.zoom; x++)
                 memcpy(out->data + ((size_t)(y0 + y) * g.width + x0 + x) * 3,

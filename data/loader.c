@@ -57,13 +57,14 @@ int df_loader_batches_per_epoch(const df_loader *l) { return l->nb; }
 static int base_image(df_loader *l, int s, int v, df_image *img, int *owned, df_error *err) {
     if (l->cache[v]) {
         img->w = img->h = l->base;
-        img->c = 3;
+        img->c = l->o.aug.channels;
         img->data = (unsigned char *)df_cache_image(l->cache[v], s);
         *owned = 0;
         return 0;
     }
     *owned = 1;
-    return df_base_image_load(l->ds->image_paths[(size_t)s * l->ds->n_views + v], l->base, img, err);
+    return df_base_image_load(l->ds->image_paths[(size_t)s * l->ds->n_views + v], l->base, l->o.aug.channels, img,
+                              err);
 }
 
 static int base_mask(df_loader *l, const char *path, df_image *out, df_error *err) {
@@ -82,7 +83,7 @@ static int fill(df_loader *l, slot *sl, int b, df_error *err) {
     B->n = n;
     B->epoch = l->epoch;
     B->batch = b;
-    int ow = l->o.aug.out_w, oh = l->o.aug.out_h;
+    int ow = l->o.aug.out_w, oh = l->o.aug.out_h, C = l->o.aug.channels;
     size_t plane = (size_t)ow * oh;
     for (int j = 0; j < n; j++) {
         int s = l->order[start + j];
@@ -102,7 +103,7 @@ static int fill(df_loader *l, slot *sl, int b, df_error *err) {
             }
             float *mout = with_mask ? B->masks + plane * j : NULL;
             df_augment(&img, mpath ? &mask : NULL, &l->o.aug, df_rng_subkey(key, (uint64_t)v),
-                       B->images[v] + plane * 3 * j, mpath ? mout : NULL);
+                       B->images[v] + plane * C * j, mpath ? mout : NULL);
             if (with_mask && !mpath)
                 for (size_t q = 0; q < plane; q++) mout[q] = -1.0f; /* no mask known for this sample */
             if (owned) df_image_free(&img);
@@ -202,7 +203,9 @@ int df_loader_next(df_loader *l, const df_batch **batch, df_error *err) {
     return 1;
 }
 
-/* Cache file name: the path list's hash keeps caches of different datasets apart in one folder. */
+/* Cache file name: the path list's hash keeps caches of different datasets apart in one folder, the "-gray"
+ * suffix a gray cache apart from the RGB one of the same images (their headers tell them apart too, but two
+ * runs would then rebuild one file in turn). */
 static char *cache_file(const df_loader *l, int v) {
     uint64_t h = 0x5eed;
     const df_dataset *ds = l->ds;
@@ -213,7 +216,8 @@ static char *cache_file(const df_loader *l, int v) {
     }
     size_t len = strlen(l->o.cache_dir) + 64;
     char *path = df_malloc(len);
-    snprintf(path, len, "%s/images-%016llx-v%d-%d.dfcache", l->o.cache_dir, (unsigned long long)h, v, l->base);
+    snprintf(path, len, "%s/images-%016llx-v%d-%d%s.dfcache", l->o.cache_dir, (unsigned long long)h, v, l->base,
+             l->o.aug.channels == 1 ? "-gray" : "");
     return path;
 }
 
@@ -259,7 +263,7 @@ int df_loader_create(const df_dataset *ds, const int *split, int n_split, const 
             char **paths = df_malloc(sizeof(char *) * ds->n_samples);
             for (int s = 0; s < ds->n_samples; s++) paths[s] = ds->image_paths[(size_t)s * ds->n_views + v];
             char *file = cache_file(l, v);
-            int rc = df_cache_open(file, paths, ds->n_samples, l->base, &l->cache[v], NULL, err);
+            int rc = df_cache_open(file, paths, ds->n_samples, l->base, o->aug.channels, &l->cache[v], NULL, err);
             free(file);
             free(paths);
             if (rc) {
@@ -275,7 +279,8 @@ int df_loader_create(const df_dataset *ds, const int *split, int n_split, const 
     for (int i = 0; i < l->P; i++) {
         df_batch *B = &l->slots[i].b;
         if (o->load_images)
-            for (int v = 0; v < ds->n_views; v++) B->images[v] = df_aligned_alloc(sizeof(float) * bs * plane * 3);
+            for (int v = 0; v < ds->n_views; v++)
+                B->images[v] = df_aligned_alloc(sizeof(float) * bs * plane * o->aug.channels);
         if (l->o.load_masks) B->masks = df_aligned_alloc(sizeof(float) * bs * plane);
         if (meta) B->meta = df_malloc(sizeof(float) * bs * l->M);
         B->labels = df_malloc(sizeof(float) * bs);
@@ -302,7 +307,7 @@ size_t df_loader_bytes(const df_loader_opts *o, int n_views, int meta_cols) {
     size_t slots = (size_t)(o->prefetch > 0 ? o->prefetch : 2 * o->n_workers), bs = (size_t)o->batch_size;
     size_t plane = (size_t)o->aug.out_w * o->aug.out_h;
     size_t per = bs * (sizeof(float) + sizeof(int) + sizeof(float) * (size_t)meta_cols);
-    if (o->load_images) per += (size_t)n_views * sizeof(float) * bs * plane * 3;
+    if (o->load_images) per += (size_t)n_views * sizeof(float) * bs * plane * (size_t)o->aug.channels;
     if (o->load_masks) per += sizeof(float) * bs * plane;
     return slots * per;
 }

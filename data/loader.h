@@ -2,7 +2,7 @@
  *
  * Worker threads prepare whole batches ahead of the consumer into a ring of `prefetch` slots. A batch holds
  * n samples (n = batch_size, or fewer for the last batch unless drop_last): per view the images as floats
- * (n, out_h, out_w, 3) NHWC normalised by augment's mean/std, optionally the lesion masks (n, out_h, out_w)
+ * (n, out_h, out_w, C) NHWC, C = aug.channels, normalised by augment's mean/std, optionally the lesion masks (n, out_h, out_w)
  * in 0..1 (view 0's geometry), the encoded metadata rows (n, M), the labels as floats (n) and the dataset
  * indices of the samples (n).
  *
@@ -42,7 +42,7 @@ typedef struct {
 typedef struct {
     int n;
     int epoch, batch;                /* position of this batch */
-    float *images[DF_MAX_VIEWS];     /* [view] (n, out_h, out_w, 3) or NULL */
+    float *images[DF_MAX_VIEWS];     /* [view] (n, out_h, out_w, aug.channels) or NULL */
     float *masks;                    /* (n, out_h, out_w) or NULL */
     float *meta;                     /* (n, M) or NULL */
     float *labels;                   /* (n) */

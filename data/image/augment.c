@@ -10,13 +10,15 @@
 /* Stream slots, fixed so that switching one option off does not shift the draws of the others. */
 enum { SLOT_HFLIP = 0, SLOT_VFLIP, SLOT_ROT, SLOT_BRIGHT, SLOT_CONTRAST, SLOT_SAT, SLOT_CROP = 16 };
 
+const float df_imagenet_mean[3] = {0.485f, 0.456f, 0.406f}, df_imagenet_std[3] = {0.229f, 0.224f, 0.225f};
+
 void df_augment_defaults(df_augment_opts *o, int out_w, int out_h) {
     *o = (df_augment_opts){
         .out_w = out_w, .out_h = out_h, .train = 0, .hflip = 1, .vflip = 1, .rot90 = 1,
         .scale_min = 0.35f, .scale_max = 1.0f, .ratio_min = 0.75f, .ratio_max = 4.0f / 3.0f,
-        .brightness = 0.2f, .contrast = 0.2f, .saturation = 0.2f, .eval_crop_frac = 1.0f,
-        .mean = {0.485f, 0.456f, 0.406f}, .std = {0.229f, 0.224f, 0.225f},
+        .brightness = 0.2f, .contrast = 0.2f, .saturation = 0.2f, .eval_crop_frac = 1.0f, .channels = 3,
     };
+    for (int c = 0; c < 3; c++) o->mean[c] = df_imagenet_mean[c], o->std[c] = df_imagenet_std[c];
 }
 
 uint64_t df_augment_key(uint64_t seed, int64_t epoch, int64_t sample) {
@@ -38,7 +40,9 @@ int df_augment_check(const df_augment_opts *o, df_error *err) {
                        o->saturation);
     if (!(o->eval_crop_frac > 0 && o->eval_crop_frac <= 1))
         return df_fail(err, "augment: eval_crop_frac %g must be in (0, 1]", o->eval_crop_frac);
-    for (int c = 0; c < 3; c++)
+    if (o->channels != 1 && o->channels != 3)
+        return df_fail(err, "augment: %d channels, need 1 (gray) or 3 (RGB)", o->channels);
+    for (int c = 0; c < o->channels; c++)
         if (!(o->std[c] > 0)) return df_fail(err, "augment: std[%d] = %g must be positive", c, o->std[c]);
     return 0;
 }
@@ -84,10 +88,22 @@ static box random_crop(const df_augment_opts *o, int w, int h, int aw, int ah, u
 
 static float clamp255(float v) { return v < 0 ? 0 : (v > 255 ? 255 : v); }
 
+/* Gray: the pixel is its own grey, so saturation has nothing to act on. */
+static void gray_jitter(float *p, size_t n, float b, float c) {
+    double mean = 0;
+    for (size_t i = 0; i < n; i++) mean += p[i] = clamp255(p[i] * b);
+    float m = (float)(mean / (double)n);
+    for (size_t i = 0; i < n; i++) p[i] = clamp255((p[i] - m) * c + m);
+}
+
 static void colour_jitter(float *p, size_t n, const df_augment_opts *o, uint64_t key) {
     float b = 1 + o->brightness * (2 * df_uniform_at(key, SLOT_BRIGHT) - 1);
     float c = 1 + o->contrast * (2 * df_uniform_at(key, SLOT_CONTRAST) - 1);
     float s = 1 + o->saturation * (2 * df_uniform_at(key, SLOT_SAT) - 1);
+    if (o->channels == 1) {
+        gray_jitter(p, n, b, c);
+        return;
+    }
     double mean = 0;
     for (size_t i = 0; i < 3 * n; i++) {
         p[i] = clamp255(p[i] * b);
@@ -104,7 +120,8 @@ static void colour_jitter(float *p, size_t n, const df_augment_opts *o, uint64_t
 
 void df_augment(const df_image *src, const df_image *mask, const df_augment_opts *o, uint64_t key, float *out,
                 float *out_mask) {
-    DF_ASSERT(src->c == 3);
+    int C = o->channels;
+    DF_ASSERT(src->c == C);
     DF_ASSERT((mask == NULL) == (out_mask == NULL));
     DF_ASSERT(!mask || (mask->c == 1 && mask->w == src->w && mask->h == src->h));
     int ow = o->out_w, oh = o->out_h;
@@ -119,8 +136,8 @@ void df_augment(const df_image *src, const df_image *mask, const df_augment_opts
     box b = o->train ? random_crop(o, src->w, src->h, pw, ph, key)
                      : centre_box(src->w, src->h, pw, ph, o->eval_crop_frac);
     size_t n = (size_t)ow * oh;
-    float *tmp = df_malloc(sizeof(float) * n * 3); /* (ph, pw, 3) */
-    df_resize_region_f32(src->data, src->w, src->h, 3, b.x0, b.y0, b.x1, b.y1, tmp, pw, ph);
+    float *tmp = df_malloc(sizeof(float) * n * C); /* (ph, pw, C) */
+    df_resize_region_f32(src->data, src->w, src->h, C, b.x0, b.y0, b.x1, b.y1, tmp, pw, ph);
     float *mtmp = NULL;
     if (mask) {
         mtmp = df_malloc(sizeof(float) * n);
@@ -129,7 +146,7 @@ void df_augment(const df_image *src, const df_image *mask, const df_augment_opts
     if (o->train && (o->brightness > 0 || o->contrast > 0 || o->saturation > 0)) colour_jitter(tmp, n, o, key);
 
     float scale[3], shift[3];
-    for (int c = 0; c < 3; c++) {
+    for (int c = 0; c < C; c++) {
         scale[c] = 1.0f / (255.0f * o->std[c]);
         shift[c] = -o->mean[c] / o->std[c];
     }
@@ -146,9 +163,9 @@ void df_augment(const df_image *src, const df_image *mask, const df_augment_opts
             }
             if (hf) px = pw - 1 - px;
             if (vf) py = ph - 1 - py;
-            const float *s = tmp + ((size_t)py * pw + px) * 3;
-            float *d = out + ((size_t)y * ow + x) * 3;
-            for (int c = 0; c < 3; c++) d[c] = s[c] * scale[c] + shift[c];
+            const float *s = tmp + ((size_t)py * pw + px) * C;
+            float *d = out + ((size_t)y * ow + x) * C;
+            for (int c = 0; c < C; c++) d[c] = s[c] * scale[c] + shift[c];
             if (mask) out_mask[(size_t)y * ow + x] = mtmp[(size_t)py * pw + px] * (1.0f / 255.0f);
         }
     }
@@ -157,9 +174,11 @@ void df_augment(const df_image *src, const df_image *mask, const df_augment_opts
 }
 
 void df_augment_denormalise(const float *img, int w, int h, const df_augment_opts *o, unsigned char *rgb) {
+    int C = o->channels;
     for (size_t q = 0; q < (size_t)w * h; q++)
-        for (int c = 0; c < 3; c++) {
-            float v = (img[3 * q + c] * o->std[c] + o->mean[c]) * 255.0f;
-            rgb[3 * q + c] = (unsigned char)(v < 0.0f ? 0 : v > 255.0f ? 255 : lrintf(v));
+        for (int k = 0; k < 3; k++) {
+            int c = C == 1 ? 0 : k;
+            float v = (img[C * q + c] * o->std[c] + o->mean[c]) * 255.0f;
+            rgb[3 * q + k] = (unsigned char)(v < 0.0f ? 0 : v > 255.0f ? 255 : lrintf(v));
         }
 }

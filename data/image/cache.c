@@ -21,7 +21,7 @@
 struct df_cache {
     unsigned char *map;
     size_t map_len;
-    int n, size;
+    int n, size, channels;
 };
 
 typedef struct {
@@ -31,11 +31,17 @@ typedef struct {
     uint64_t data_offset;
 } header;
 
-int df_base_image_load(const char *path, int size, df_image *out, df_error *err) {
+int df_base_image_load(const char *path, int size, int channels, df_image *out, df_error *err) {
+    DF_ASSERT(channels == 1 || channels == 3);
     df_image full;
     if (df_image_load(path, size, size, &full, err)) return -1;
     df_resize_short_center_crop(&full, size, out);
     df_image_free(&full);
+    if (channels == 1) { /* after the resize: a third of the pixels to convert */
+        df_image rgb = *out;
+        df_image_to_gray(&rgb, out);
+        df_image_free(&rgb);
+    }
     return 0;
 }
 
@@ -55,18 +61,18 @@ int df_cache_fingerprint(char *const *paths, int n, int size, uint64_t *fp, df_e
     return 0;
 }
 
-static size_t stride_of(int size) { return (size_t)size * size * 3; }
+static size_t stride_of(int size, int channels) { return (size_t)size * size * channels; }
 
-/* Maps an existing cache file; returns 1 if it is valid for (fp, n, size), 0 if absent or stale. */
-static int try_map(const char *path, uint64_t fp, int n, int size, df_cache *c) {
+/* Maps an existing cache file; returns 1 if it is valid for (fp, n, size, channels), 0 if absent or stale. */
+static int try_map(const char *path, uint64_t fp, int n, int size, int channels, df_cache *c) {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) return 0;
     struct stat st;
     header hd;
-    size_t want = HEADER_BYTES + (size_t)n * stride_of(size);
+    size_t want = HEADER_BYTES + (size_t)n * stride_of(size, channels);
     int ok = fstat(fd, &st) == 0 && (size_t)st.st_size == want && pread(fd, &hd, sizeof hd, 0) == (ssize_t)sizeof hd &&
              memcmp(hd.magic, CACHE_MAGIC, 8) == 0 && hd.version == CACHE_VERSION && hd.size == (uint32_t)size &&
-             hd.count == (uint32_t)n && hd.channels == 3 && hd.fingerprint == fp && hd.data_offset == HEADER_BYTES;
+             hd.count == (uint32_t)n && hd.channels == (uint32_t)channels && hd.fingerprint == fp && hd.data_offset == HEADER_BYTES;
     if (ok) {
         void *m = mmap(NULL, want, PROT_READ, MAP_SHARED, fd, 0);
         if (m == MAP_FAILED) ok = 0;
@@ -79,13 +85,13 @@ static int try_map(const char *path, uint64_t fp, int n, int size, df_cache *c) 
     return ok;
 }
 
-static int build(const char *path, char *const *paths, int n, int size, uint64_t fp, df_error *err) {
+static int build(const char *path, char *const *paths, int n, int size, int channels, uint64_t fp, df_error *err) {
     df_atomic_file out;
     if (df_atomic_open(path, &out, err)) return df_fail_prefix(err, "image cache");
     /* Positioned writes from many threads go to the descriptor; the stream is never written through. */
     int fd = fileno(out.f);
     const char *tmp = out.tmp;
-    size_t stride = stride_of(size), total = HEADER_BYTES + (size_t)n * stride;
+    size_t stride = stride_of(size, channels), total = HEADER_BYTES + (size_t)n * stride;
     int failed_at = n; /* lowest failing index, so the message does not depend on scheduling */
     df_error first = {{0}};
     if (ftruncate(fd, (off_t)total) != 0) {
@@ -97,7 +103,7 @@ static int build(const char *path, char *const *paths, int n, int size, uint64_t
         for (int i = 0; i < n; i++) {
             df_image img;
             df_error e;
-            int rc = df_base_image_load(paths[i], size, &img, &e);
+            int rc = df_base_image_load(paths[i], size, channels, &img, &e);
             if (rc == 0) {
                 ssize_t wr = pwrite(fd, img.data, stride, (off_t)(HEADER_BYTES + (size_t)i * stride));
                 if (wr != (ssize_t)stride) {
@@ -122,7 +128,7 @@ static int build(const char *path, char *const *paths, int n, int size, uint64_t
         hd.version = CACHE_VERSION;
         hd.size = (uint32_t)size;
         hd.count = (uint32_t)n;
-        hd.channels = 3;
+        hd.channels = (uint32_t)channels;
         hd.fingerprint = fp;
         hd.data_offset = HEADER_BYTES;
         unsigned char raw[HEADER_BYTES] = {0};
@@ -154,24 +160,26 @@ static int sweep(const char *cache_path, df_error *err) {
     return rc ? df_fail_prefix(err, "image cache") : 0;
 }
 
-int df_cache_open(const char *cache_path, char *const *paths, int n, int size, df_cache **out, int *rebuilt,
-                  df_error *err) {
+int df_cache_open(const char *cache_path, char *const *paths, int n, int size, int channels, df_cache **out,
+                  int *rebuilt, df_error *err) {
     *out = NULL;
-    if (n <= 0 || size <= 0 || size > 4096)
-        return df_fail(err, "image cache %s: %d images of size %d (need n > 0, size in 1..4096)", cache_path, n, size);
+    if (n <= 0 || size <= 0 || size > 4096 || (channels != 1 && channels != 3))
+        return df_fail(err, "image cache %s: %d images of size %d, %d channels (need n > 0, size in 1..4096, 1 or 3 "
+                       "channels)", cache_path, n, size, channels);
     uint64_t fp;
     if (df_cache_fingerprint(paths, n, size, &fp, err)) return df_fail_prefix(err, "image cache %s", cache_path);
     df_cache *c = df_calloc(1, sizeof *c);
     c->n = n;
     c->size = size;
+    c->channels = channels;
     int did_build = 0;
-    if (!try_map(cache_path, fp, n, size, c)) {
-        if (sweep(cache_path, err) || build(cache_path, paths, n, size, fp, err)) {
+    if (!try_map(cache_path, fp, n, size, channels, c)) {
+        if (sweep(cache_path, err) || build(cache_path, paths, n, size, channels, fp, err)) {
             free(c);
             return -1;
         }
         did_build = 1;
-        if (!try_map(cache_path, fp, n, size, c)) {
+        if (!try_map(cache_path, fp, n, size, channels, c)) {
             free(c);
             return df_fail(err, "%s: image cache unreadable right after building it (did a source change meanwhile?)",
                            cache_path);
@@ -184,7 +192,7 @@ int df_cache_open(const char *cache_path, char *const *paths, int n, int size, d
 
 const unsigned char *df_cache_image(const df_cache *c, int i) {
     DF_ASSERT(i >= 0 && i < c->n);
-    return c->map + HEADER_BYTES + (size_t)i * stride_of(c->size);
+    return c->map + HEADER_BYTES + (size_t)i * stride_of(c->size, c->channels);
 }
 int df_cache_count(const df_cache *c) { return c->n; }
 int df_cache_size(const df_cache *c) { return c->size; }

@@ -57,12 +57,17 @@ int df_image_load(const char *path, int target_w, int target_h, df_image *img, d
 int df_image_load_gray(const char *path, df_image *img, df_error *err) {
     df_image rgb = {0};
     if (decode_any(path, 0, 0, &rgb, err)) return -1;
-    df_image_alloc(img, rgb.w, rgb.h, 1);
-    size_t n = (size_t)rgb.w * rgb.h;
-    for (size_t i = 0; i < n; i++) {
-        const unsigned char *p = rgb.data + 3 * i;
-        img->data[i] = (unsigned char)((299 * p[0] + 587 * p[1] + 114 * p[2] + 500) / 1000);
-    }
+    df_image_to_gray(&rgb, img);
     df_image_free(&rgb);
     return 0;
+}
+
+void df_image_to_gray(const df_image *rgb, df_image *gray) {
+    DF_ASSERT(rgb->c == 3);
+    df_image_alloc(gray, rgb->w, rgb->h, 1);
+    size_t n = (size_t)rgb->w * rgb->h;
+    for (size_t i = 0; i < n; i++) {
+        const unsigned char *p = rgb->data + 3 * i;
+        gray->data[i] = (unsigned char)((299 * p[0] + 587 * p[1] + 114 * p[2] + 500) / 1000);
+    }
 }

@@ -43,6 +43,14 @@ int df_image_load(const char *path, int target_w, int target_h, df_image *img, d
  * luma (0.299 R + 0.587 G + 0.114 B). */
 int df_image_load_gray(const char *path, df_image *img, df_error *err);
 
+/* An RGB image's luma as a new c = 1 image: round(0.299 R + 0.587 G + 0.114 B) (ITU-R BT.601 weights), so a
+ * gray image read as R = G = B comes back unchanged. */
+void df_image_to_gray(const df_image *rgb, df_image *gray);
+
+/* Whether the file stores gray pixels: a PNG of colour type gray or gray+alpha, a JPEG with one component.
+ * Only the header is looked at (a palette PNG whose colours happen to be gray counts as colour). */
+int df_image_is_gray(const char *path, int *gray, df_error *err);
+
 /* Decoders on an in-memory file; `name` is used in messages only. */
 int df_image_decode_jpeg(const unsigned char *buf, size_t len, const char *name, int target_w, int target_h,
                          df_image *img, df_error *err);

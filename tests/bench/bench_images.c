@@ -141,7 +141,7 @@ int main(void) {
     df_error err;
     char cpath[128];
     snprintf(cpath, sizeof cpath, "%s/cache.bin", dir);
-    if (df_cache_open(cpath, small, NS, OUT, &c, NULL, &err)) {
+    if (df_cache_open(cpath, small, NS, OUT, 3, &c, NULL, &err)) {
         fprintf(stderr, "%s\n", err.msg);
         return 1;
     }

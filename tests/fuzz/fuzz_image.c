@@ -63,7 +63,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     const char *path = fuzz_write("image", data, size);
     df_image img;
     df_error err;
-    if (df_base_image_load(path, side, &img, &err) == 0) {
+    if (df_base_image_load(path, side, 3, &img, &err) == 0) {
         if (img.w != side || img.h != side || img.c != 3)
             fuzz_fail("an image loaded for %d pixels is %dx%dx%d", side, img.w, img.h, img.c);
         df_augment_opts o;

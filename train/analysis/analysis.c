@@ -94,7 +94,7 @@ static int explain_batch(gc_state *s, const df_batch *b, const df_loader_opts *o
         double index = mask && mask[0] >= 0.0f ? df_gradcam_mask_index(s->up, mask, S * S) : NAN;
         if (isfinite(index)) *index_sum += index, out->n_masked++;
         if (out->n_overlays < n_overlays) {
-            df_augment_denormalise(b->images[0] + (size_t)S * S * 3 * i, S, S, &o->aug, s->rgb);
+            df_augment_denormalise(b->images[0] + (size_t)S * S * o->aug.channels * i, S, S, &o->aug, s->rgb);
             df_image ov;
             df_gradcam_overlay(s->rgb, s->up, S, S, 0.6f, &ov);
             char name[600], caption[600];

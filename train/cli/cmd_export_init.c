@@ -19,7 +19,7 @@ static int export_init(const df_run_config *cfg, const char *out, df_error *err)
     df_session s;
     if (df_session_open(&s, cfg, cfg->model.fusion, DF_SESSION_TRAIN, 1, err)) return -1;
     df_train_state start = {.seed = (uint64_t)cfg->run.seed, .best_metric = NAN, .best_epoch = -1};
-    df_checkpoint_info info = {cfg->text, s.encoder_json, s.fingerprint, s.classes_json};
+    df_checkpoint_info info = {cfg->text, s.encoder_json, s.fingerprint, s.classes_json, s.input_json};
     int rc = df_checkpoint_save(out, s.model->g, NULL, &start, &info, err);
     if (rc == 0)
         printf("wrote the initial weights of %s (%d tensors, %zu parameters, seed %ld) to %s\n",

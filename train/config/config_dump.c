@@ -173,6 +173,21 @@ static df_cfg_node *item_node(const df_cfg_field *f, const char *p, int i) {
     }
 }
 
+/* The schema check allows DF_CFG_OMIT_DEFAULT on scalars (not strings or paths) with a default, and on lists
+ * defaulting to [] only. A default is bound through strtod/strtol as the field's value is, so == compares them. */
+static int omitted(const df_cfg_field *f, const char *base) {
+    if (!(f->flags & DF_CFG_OMIT_DEFAULT)) return 0;
+    const char *p = base + f->offset;
+    switch (f->type) {
+    case DF_CFG_ENUM: return !strcmp(f->choices[*(const int *)p], f->def);
+    case DF_CFG_BOOL: return *(const int *)p == !strcmp(f->def, "true");
+    case DF_CFG_INT: return *(const int *)p == (int)strtol(f->def, NULL, 10);
+    case DF_CFG_LONG: return *(const long *)p == strtol(f->def, NULL, 10);
+    case DF_CFG_DOUBLE: return *(const double *)p == strtod(f->def, NULL);
+    default: return *(const int *)(base + f->count_offset) == 0;
+    }
+}
+
 df_cfg_node *df_cfg_from_struct(const df_cfg_section *s, const void *obj) {
     const char *base = obj;
     df_cfg_node *map = df_cfg_new(DF_CFG_NODE_MAP, "", 0, resolved_file, "/", 0, 0);
@@ -180,6 +195,7 @@ df_cfg_node *df_cfg_from_struct(const df_cfg_section *s, const void *obj) {
         const df_cfg_field *f = &s->fields[i];
         const char *p = base + f->offset;
         df_cfg_node *v;
+        if (omitted(f, base)) continue;
         if (f->type == DF_CFG_SECTION) {
             v = df_cfg_from_struct(f->sub, p);
         } else if (f->type == DF_CFG_STRINGS || f->type == DF_CFG_INTS || f->type == DF_CFG_DOUBLES) {
@@ -214,9 +230,10 @@ char *df_cfg_to_yaml(const df_cfg_section *s, const void *obj) {
 /* ---- table and comparison ---- */
 
 static void print_leaves(const df_cfg_section *s, const df_cfg_node *tree, const char *prefix, FILE *f) {
-    for (int i = 0; i < s->n_fields; i++) {
+    for (int i = 0, j = 0; i < s->n_fields; i++) {
         const df_cfg_field *fd = &s->fields[i];
-        const df_cfg_node *v = tree->items[i];
+        if (j >= tree->n || strcmp(tree->keys[j]->text, fd->key) != 0) continue; /* omitted at its default */
+        const df_cfg_node *v = tree->items[j++];
         char path[256];
         if (prefix[0]) snprintf(path, sizeof path, "%s.%s", prefix, fd->key);
         else snprintf(path, sizeof path, "%s", fd->key);

@@ -407,6 +407,11 @@ static int check_section(const df_cfg_section *s, const char *prefix, int depth,
         if (f->type == DF_CFG_ENUM && (!f->choices || !f->choices[0]))
             return df_fail(err, "schema: enum '%s' lists no choices", path);
         if (list && f->capacity <= 0) return df_fail(err, "schema: list '%s' has no capacity", path);
+        int omissible_scalar = f->type == DF_CFG_ENUM || f->type == DF_CFG_BOOL || f->type == DF_CFG_INT ||
+                               f->type == DF_CFG_LONG || f->type == DF_CFG_DOUBLE;
+        if ((f->flags & DF_CFG_OMIT_DEFAULT) && !(f->def && (omissible_scalar || (list && !strcmp(f->def, "[]")))))
+            return df_fail(err, "schema: '%s' may be omitted at its default only as a number, bool or enum, or a "
+                           "list defaulting to []", path);
         if (f->type == DF_CFG_SECTION) {
             if (!f->sub) return df_fail(err, "schema: section '%s' has no table", path);
             if (f->def) return df_fail(err, "schema: section '%s' cannot have a default text", path);

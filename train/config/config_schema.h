@@ -63,6 +63,10 @@ typedef enum {
 enum {
     DF_CFG_MUST_EXIST = 1, /* PATH: a non-empty path must name an existing file or folder */
     DF_CFG_NONEMPTY = 2,   /* STRING, ENUM, PATH, and list items: "" is refused */
+    /* A number, bool or enum, or a list whose default is []: left out of the resolved config (dumps, tables,
+     * comparisons) while it holds its default. A key added later whose default keeps the old behaviour thus
+     * leaves the saved config of every run that does not use it as it was, and such a run still resumes. */
+    DF_CFG_OMIT_DEFAULT = 4,
 };
 
 struct df_cfg_section;
@@ -79,7 +83,7 @@ typedef struct df_cfg_field {
     const char *range;
     const char *const *choices;       /* ENUM: the enum's names, in its order, NULL-terminated */
     const struct df_cfg_section *sub; /* SECTION */
-    int flags;                        /* DF_CFG_MUST_EXIST, DF_CFG_NONEMPTY */
+    int flags;                        /* DF_CFG_MUST_EXIST, DF_CFG_NONEMPTY, DF_CFG_OMIT_DEFAULT */
     const char *help;                 /* one line, shown by df_cfg_print_table */
     const char *def;                  /* default as YAML text ("0.9", "adam", "[]", "''"); NULL if required */
 } df_cfg_field;
@@ -113,7 +117,7 @@ int df_cfg_load_bind(const char *path, const char *const *sets, int n_sets, cons
 /* Frees the strings a bind allocated and zeroes obj. */
 void df_cfg_release(const df_cfg_section *s, void *obj);
 
-/* The bound values as a tree (every field, defaults included, in table order; numbers written so they read
+/* The bound values as a tree (every field, defaults included but for DF_CFG_OMIT_DEFAULT ones, in table order; numbers written so they read
  * back exactly). Marked with file `<resolved config>`. */
 df_cfg_node *df_cfg_from_struct(const df_cfg_section *s, const void *obj);
 

@@ -22,6 +22,11 @@ typedef enum { DF_SPLIT_PUBLISHED, DF_SPLIT_HOLDOUT } df_split_mode;
 extern const char *const df_split_mode_names[];      /* "published", "holdout" */
 typedef enum { DF_WEIGHTING_NONE, DF_WEIGHTING_BALANCED } df_class_weighting;
 extern const char *const df_class_weighting_names[]; /* "none", "balanced" */
+/* The network's image input (train/session/run_input.h says how auto and dataset are resolved). */
+typedef enum { DF_CHANNELS_AUTO, DF_CHANNELS_1, DF_CHANNELS_3 } df_channels_mode;
+extern const char *const df_channels_mode_names[];   /* "auto", "1", "3" */
+typedef enum { DF_NORMALIZE_IMAGENET, DF_NORMALIZE_DATASET, DF_NORMALIZE_GIVEN, DF_NORMALIZE_NONE } df_normalize_mode;
+extern const char *const df_normalize_mode_names[];  /* "imagenet", "dataset", "given", "none" */
 /* Late fusion's combination rule (train/late/late_fusion.h says what each does). */
 typedef enum { DF_LATE_MEAN, DF_LATE_WEIGHTED, DF_LATE_STACKING } df_late_rule;
 extern const char *const df_late_rule_names[];       /* "mean", "weighted", "stacking" */
@@ -63,6 +68,13 @@ typedef struct {
     int hflip, vflip, rot90;
     double crop_scale_min;
     double jitter;
+    /* input */
+    df_channels_mode channels;
+    df_normalize_mode normalize;
+    int n_mean;
+    double mean[DF_CFG_LIST_MAX]; /* normalize: given, one per input channel, fractions of 255 */
+    int n_std;
+    double std[DF_CFG_LIST_MAX];
 } df_data_section;
 
 typedef struct {

@@ -13,6 +13,8 @@ const char *const df_split_mode_names[] = {"published", "holdout", NULL};
 const char *const df_class_weighting_names[] = {"none", "balanced", NULL};
 const char *const df_late_rule_names[] = {"mean", "weighted", "stacking", NULL};
 const char *const df_test_checkpoint_names[] = {"best", "last", NULL};
+const char *const df_channels_mode_names[] = {"auto", "1", "3", NULL};
+const char *const df_normalize_mode_names[] = {"imagenet", "dataset", "given", "none", NULL};
 
 static const df_cfg_field run_fields[] = {
     {"name", DF_CFG_STRING, DF_CFG_AT(df_run_section, name), .required = 1, .flags = DF_CFG_NONEMPTY,
@@ -75,7 +77,25 @@ static const df_cfg_field data_fields[] = {
     {"crop_scale_min", DF_CFG_DOUBLE, DF_CFG_AT(df_data_section, crop_scale_min), .range = "(0, 1]", .def = "1",
      .help = "random resized crop: smallest area fraction (1 = no crop)"},
     {"jitter", DF_CFG_DOUBLE, DF_CFG_AT(df_data_section, jitter), .range = "[0, 1)", .def = "0",
-     .help = "colour jitter amplitude (brightness, contrast, saturation)"},
+     .help = "colour jitter amplitude (brightness, contrast, saturation; a gray input has no saturation)"},
+    {"channels", DF_CFG_ENUM, DF_CFG_AT(df_data_section, channels), .choices = df_channels_mode_names,
+     .flags = DF_CFG_OMIT_DEFAULT, .def = "auto",
+     .help = "image input channels: 1 = gray (colour images reduced to luma 0.299 R + 0.587 G + 0.114 B), 3 = RGB "
+             "(gray images copied to R, G, B); auto = 1 if the run's first training image in file order is "
+             "stored gray (a gray or gray+alpha PNG, a one-component JPEG), else 3; fixed for good when training "
+             "starts (input.json)"},
+    {"normalize", DF_CFG_ENUM, DF_CFG_AT(df_data_section, normalize), .choices = df_normalize_mode_names,
+     .flags = DF_CFG_OMIT_DEFAULT, .def = "imagenet",
+     .help = "input x/255 as (x/255 - mean) / std per channel: imagenet = ImageNet's mean and std, what pretrained "
+             "ImageNet weights expect (1 channel: the means of the three, 0.449 and 0.226); dataset = the "
+             "training split's own, after the evaluation transform, computed when training starts and stored "
+             "(input.json); given = data.mean and data.std; none = x/255"},
+    {"mean", DF_CFG_DOUBLES, DF_CFG_LIST_AT(df_data_section, mean, n_mean), .range = "[0, 1]",
+     .flags = DF_CFG_OMIT_DEFAULT, .def = "[]",
+     .help = "normalize: given: mean per input channel as a fraction of 255 (e.g. [0.5] or [0.6, 0.5, 0.4])"},
+    {"std", DF_CFG_DOUBLES, DF_CFG_LIST_AT(df_data_section, std, n_std), .range = "(0, inf)",
+     .flags = DF_CFG_OMIT_DEFAULT, .def = "[]",
+     .help = "normalize: given: standard deviation per input channel as a fraction of 255, above 0"},
 };
 
 static const df_cfg_field model_fields[] = {
@@ -87,19 +107,23 @@ static const df_cfg_field model_fields[] = {
      .def = "[32, 64, 128, 256]", .help = "channels of each backbone stage"},
     {"depth", DF_CFG_INTS, DF_CFG_LIST_AT(df_model_section, depth, n_depth), .range = "[1, 64]",
      .def = "[1, 1, 1, 1]", .help = "convs (vgg) or residual blocks (resnet) per stage"},
-    {"pool", DF_CFG_STRINGS, DF_CFG_LIST_AT(df_model_section, pool, n_pool), .flags = DF_CFG_NONEMPTY, .def = "[]",
+    {"pool", DF_CFG_STRINGS, DF_CFG_LIST_AT(df_model_section, pool, n_pool),
+     .flags = DF_CFG_NONEMPTY | DF_CFG_OMIT_DEFAULT, .def = "[]",
      .help = "vgg: what ends each stage, one entry per stage: max (2x2 max-pool), avg (2x2 average pool) or none; "
              "[] = max after every stage"},
     {"stem_width", DF_CFG_INT, DF_CFG_AT(df_model_section, stem_width), .range = "[1, 4096]", .def = "64",
      .help = "resnet: stem channels"},
     {"stem_stride", DF_CFG_INT, DF_CFG_AT(df_model_section, stem_stride), .range = "[1, 2]", .def = "2",
      .help = "resnet: 2 = 7x7/2 conv and max-pool (ImageNet style), 1 = one 3x3 conv"},
-    {"init", DF_CFG_ENUM, DF_CFG_AT(df_model_section, init), .choices = df_init_scheme_names, .def = "he",
+    {"init", DF_CFG_ENUM, DF_CFG_AT(df_model_section, init), .choices = df_init_scheme_names,
+     .flags = DF_CFG_OMIT_DEFAULT, .def = "he",
      .help = "initial weights: he (conv N(0, 2/fan_in), linear U(+-sqrt(6/fan_in)), biases 0) or pytorch "
              "(torch.nn's defaults: conv and linear weights and linear biases U(+-1/sqrt(fan_in)))"},
-    {"bn_momentum", DF_CFG_DOUBLE, DF_CFG_AT(df_model_section, bn_momentum), .range = "[0, 1]", .def = "0.1",
+    {"bn_momentum", DF_CFG_DOUBLE, DF_CFG_AT(df_model_section, bn_momentum), .range = "[0, 1]",
+     .flags = DF_CFG_OMIT_DEFAULT, .def = "0.1",
      .help = "batch norm: running = (1 - momentum) * running + momentum * batch statistic (PyTorch's convention)"},
-    {"bn_eps", DF_CFG_DOUBLE, DF_CFG_AT(df_model_section, bn_eps), .range = "(0, 1]", .def = "1e-05",
+    {"bn_eps", DF_CFG_DOUBLE, DF_CFG_AT(df_model_section, bn_eps), .range = "(0, 1]",
+     .flags = DF_CFG_OMIT_DEFAULT, .def = "1e-05",
      .help = "batch norm: added to the variance before its square root"},
     {"meta_hidden", DF_CFG_INTS, DF_CFG_LIST_AT(df_model_section, meta_hidden, n_meta_hidden), .range = "[1, 65536]",
      .def = "[64, 32]", .help = "widths of the metadata MLP"},
@@ -136,14 +160,17 @@ static const df_cfg_field train_fields[] = {
     {"nesterov", DF_CFG_BOOL, DF_CFG_AT(df_train_section, nesterov), .def = "false", .help = "sgd: Nesterov momentum"},
     {"weight_decay", DF_CFG_DOUBLE, DF_CFG_AT(df_train_section, weight_decay), .range = "[0, 1)", .def = "0",
      .help = "weight decay: an L2 term in the gradient for sgd and adam, decoupled for adamw"},
-    {"decay_all", DF_CFG_BOOL, DF_CFG_AT(df_train_section, decay_all), .def = "false",
+    {"decay_all", DF_CFG_BOOL, DF_CFG_AT(df_train_section, decay_all), .flags = DF_CFG_OMIT_DEFAULT, .def = "false",
      .help = "weight decay on every parameter, biases and norm parameters too (torch.optim without parameter "
              "groups); false: on conv and linear weights only"},
-    {"beta1", DF_CFG_DOUBLE, DF_CFG_AT(df_train_section, beta1), .range = "[0, 1)", .def = "0.9",
+    {"beta1", DF_CFG_DOUBLE, DF_CFG_AT(df_train_section, beta1), .range = "[0, 1)",
+     .flags = DF_CFG_OMIT_DEFAULT, .def = "0.9",
      .help = "adam, adamw: decay of the first moment"},
-    {"beta2", DF_CFG_DOUBLE, DF_CFG_AT(df_train_section, beta2), .range = "[0, 1)", .def = "0.999",
+    {"beta2", DF_CFG_DOUBLE, DF_CFG_AT(df_train_section, beta2), .range = "[0, 1)",
+     .flags = DF_CFG_OMIT_DEFAULT, .def = "0.999",
      .help = "adam, adamw: decay of the second moment"},
-    {"eps", DF_CFG_DOUBLE, DF_CFG_AT(df_train_section, eps), .range = "(0, 1]", .def = "1e-08",
+    {"eps", DF_CFG_DOUBLE, DF_CFG_AT(df_train_section, eps), .range = "(0, 1]",
+     .flags = DF_CFG_OMIT_DEFAULT, .def = "1e-08",
      .help = "adam, adamw: added to the second moment's square root"},
     {"schedule", DF_CFG_ENUM, DF_CFG_AT(df_train_section, schedule), .choices = df_schedule_kind_names,
      .def = "constant", .help = "learning-rate schedule"},
@@ -156,7 +183,8 @@ static const df_cfg_field train_fields[] = {
     {"step_epochs", DF_CFG_INT, DF_CFG_AT(df_train_section, step_epochs), .range = "[1, 100000]", .def = "30",
      .help = "step schedule: epochs between decays (when no milestones are given)"},
     {"milestones", DF_CFG_INTS, DF_CFG_LIST_AT(df_train_section, milestones, n_milestones), .range = "[1, 100000]",
-     .def = "[]", .help = "step schedule: the epochs after which the rate is multiplied by gamma (PyTorch's "
+
+     .flags = DF_CFG_OMIT_DEFAULT, .def = "[]", .help = "step schedule: the epochs after which the rate is multiplied by gamma (PyTorch's "
                           "MultiStepLR), strictly increasing; [] = every step_epochs"},
     {"clip_norm", DF_CFG_DOUBLE, DF_CFG_AT(df_train_section, clip_norm), .range = "[0, inf)", .def = "0",
      .help = "clip the gradient norm to this; 0: no clipping"},
@@ -169,7 +197,7 @@ static const df_cfg_field train_fields[] = {
     {"patience", DF_CFG_INT, DF_CFG_AT(df_train_section, patience), .range = "[0, 100000]", .def = "0",
      .help = "stop after this many epochs without improvement; 0: never"},
     {"test_checkpoint", DF_CFG_ENUM, DF_CFG_AT(df_train_section, test_checkpoint),
-     .choices = df_test_checkpoint_names, .def = "best",
+     .choices = df_test_checkpoint_names, .flags = DF_CFG_OMIT_DEFAULT, .def = "best",
      .help = "checkpoint evaluated on the test split: best (best validation epoch) or last (the final state)"},
     {"checkpoint_every", DF_CFG_INT, DF_CFG_AT(df_train_section, checkpoint_every), .range = "[0, inf)",
      .def = "0", .help = "also write last.safetensors every N steps; 0: once per epoch"},
@@ -227,6 +255,36 @@ static int blame(const df_run_config *c, const char *const *sets, int n_sets, co
     return df_fail_prefix(err, "%s", where);
 }
 
+/* data.mean and data.std belong to normalize: given alone; their length is checked against the channel count
+ * here when data.channels names it, and once auto is resolved otherwise. */
+static int check_normalize(const df_data_section *d, df_error *err) {
+    const char *mode = df_normalize_mode_names[d->normalize];
+    if (d->normalize != DF_NORMALIZE_GIVEN) {
+        if (d->n_mean || d->n_std)
+            return df_fail(err, "data.%s is given but data.normalize is '%s'; it is used by normalize: given only",
+                           d->n_mean ? "mean" : "std", mode);
+        return 0;
+    }
+    if (!d->n_mean || !d->n_std)
+        return df_fail(err, "data.normalize is 'given' but data.%s is missing: list one value per input channel",
+                       d->n_mean ? "std" : "mean");
+    int want = d->channels == DF_CHANNELS_1 ? 1 : d->channels == DF_CHANNELS_3 ? 3 : 0;
+    const char *keys[2] = {"mean", "std"};
+    int n[2] = {d->n_mean, d->n_std};
+    for (int k = 0; k < 2; k++) {
+        if (want && n[k] != want)
+            return df_fail(err, "data.%s has %d values but data.channels is %d: give one per input channel", keys[k],
+                           n[k], want);
+        if (n[k] != 1 && n[k] != 3)
+            return df_fail(err, "data.%s has %d values: give one per input channel (1 for gray, 3 for RGB)", keys[k],
+                           n[k]);
+    }
+    if (d->n_mean != d->n_std)
+        return df_fail(err, "data.mean has %d values but data.std has %d: give one of each per input channel",
+                       d->n_mean, d->n_std);
+    return 0;
+}
+
 static int check_combinations(const df_run_config *c, const char *const *sets, int n_sets, df_error *err) {
     const df_data_section *d = &c->data;
     int milk = d->layout == DF_LAYOUT_MILK10K;
@@ -262,6 +320,7 @@ static int check_combinations(const df_run_config *c, const char *const *sets, i
         return df_fail(err, "model.pool has %d entries but model.widths has %d stages; give one per stage",
                        c->model.n_pool, c->model.n_widths),
                blame(c, sets, n_sets, "model.pool model.widths", err);
+    if (check_normalize(d, err)) return blame(c, sets, n_sets, "data.normalize data.mean data.std data.channels", err);
     if (c->model.n_widths != c->model.n_depth)
         return df_fail(err, "model.widths has %d stages but model.depth has %d", c->model.n_widths,
                        c->model.n_depth),

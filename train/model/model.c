@@ -25,6 +25,7 @@ df_model_spec df_model_spec_default(df_fusion fusion, int n_classes, int image_s
     s.n_classes = n_classes;
     s.image_size = image_size;
     s.n_views = 1;
+    s.in_channels = 3;
     s.meta_dim = meta_dim;
     s.backbone = DF_BACKBONE_VGG;
     s.n_stages = 4;
@@ -164,6 +165,8 @@ static int check_spec(const df_model_spec *s, df_error *err) {
                        df_fusion_name(s->fusion));
     if (uses_image && (s->image_size < 8 || s->image_size > 4096))
         return df_fail(err, "model: image size %d, need 8 to 4096", s->image_size);
+    if (uses_image && s->in_channels != 1 && s->in_channels != 3)
+        return df_fail(err, "model: %d input channels, need 1 (gray) or 3 (RGB)", s->in_channels);
     if (uses_image && (s->n_views < 1 || s->n_views > 2))
         return df_fail(err, "model: %d image views, need 1 or 2", s->n_views);
     if (uses_image && (s->n_stages < 1 || s->n_stages > DF_MAX_STAGES))
@@ -203,7 +206,7 @@ df_model *df_model_build(const df_model_spec *spec, int max_batch, uint64_t seed
         for (int v = 0; v < s->n_views; v++) {
             char n[DF_NAME_MAX];
             snprintf(n, sizeof n, "input.image%d", v);
-            m->image[v] = df_input(g, n, (df_shape){3, {s->image_size, s->image_size, 3}}, 0);
+            m->image[v] = df_input(g, n, (df_shape){3, {s->image_size, s->image_size, s->in_channels}}, 0);
         }
     if (uses_meta) m->meta = df_input(g, "input.meta", df_shape1(s->meta_dim), 0);
     m->target = df_input(g, "input.target", (df_shape){0, {0}}, 0);

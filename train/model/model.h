@@ -61,6 +61,7 @@ typedef struct {
     int binary_sigmoid;  /* n_classes == 2 with one logit and BCE instead of two and softmax CE */
     int image_size;      /* square input, pixels */
     int n_views;         /* 1 or 2 */
+    int in_channels;     /* of each view's image: 3 (RGB) or 1 (gray); early fusion adds meta_dim planes */
     int meta_dim;        /* length of the encoded metadata vector (0 for image-only) */
 
     df_backbone backbone;

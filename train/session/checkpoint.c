@@ -102,6 +102,7 @@ int df_checkpoint_save(const char *path, const df_graph *g, df_optim *o, const d
     if (rc == 0 && info && info->encoder_json) rc = df_st_add_meta(w, "df.encoder", info->encoder_json, err);
     if (rc == 0 && info && info->data_fingerprint) rc = df_st_add_meta(w, "df.data", info->data_fingerprint, err);
     if (rc == 0 && info && info->classes_json) rc = df_st_add_meta(w, "df.classes", info->classes_json, err);
+    if (rc == 0 && info && info->input_json) rc = df_st_add_meta(w, "df.input", info->input_json, err);
     if (rc == 0) rc = df_st_write(w, path, err);
     free(state);
     df_st_writer_free(w);
@@ -341,6 +342,7 @@ int df_checkpoint_load(const char *path, df_graph *g, df_optim *o, df_train_stat
         info->encoder_json = df_st_meta(f, "df.encoder");
         info->data_fingerprint = df_st_meta(f, "df.data");
         info->classes_json = df_st_meta(f, "df.classes");
+        info->input_json = df_st_meta(f, "df.input");
     }
     if (rc || !file) {
         df_st_close(f);

@@ -17,6 +17,8 @@
  *   df.encoder       the metadata encoder's state (JSON), so prediction encodes as training did
  *   df.data          a fingerprint of the training data (sample ids and labels)
  *   df.classes       JSON array of class names
+ *   df.input         the image input's channel count and normalisation (train/session/run_input.h), present
+ *                    unless 3 channels with ImageNet's normalisation
  * The write is atomic and the file carries a checksum (train/safetensors.h): a checkpoint is either the old
  * one or the new one, and a damaged one is refused. */
 #ifndef DF_CHECKPOINT_H
@@ -46,6 +48,7 @@ typedef struct {
     const char *encoder_json; /* may be NULL */
     const char *data_fingerprint;
     const char *classes_json;
+    const char *input_json;   /* may be NULL: 3 channels, ImageNet normalisation */
 } df_checkpoint_info;
 
 int df_checkpoint_save(const char *path, const df_graph *g, df_optim *o, const df_train_state *s,

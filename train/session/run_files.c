@@ -71,7 +71,7 @@ static int truncate_logs(const char *dir, int epoch, df_error *err) {
  * names whose temporary files ("<name>.tmp.<pid>", core/io/files.h) a killed run may leave. */
 static const char *const run_file_names[] = {"config.yaml", "metrics.jsonl", "metrics.csv", "last.safetensors",
                                              "best.safetensors", "test_predictions.csv", "test_metrics.json",
-                                             "report.html", NULL};
+                                             "report.html", "input.json", NULL};
 
 int df_run_files_lock(const char *dir, int *fd, df_error *err) {
     *fd = -1;

@@ -26,6 +26,7 @@ void df_session_loader_opts(const df_session *s, int training, df_loader_opts *o
     o->use_cache = cfg->data.cache;
     o->seed = (uint64_t)cfg->run.seed;
     o->aug.train = training;
+    df_run_input_apply(&s->input, &o->aug);
     if (training) {
         o->aug.hflip = cfg->data.hflip;
         o->aug.vflip = cfg->data.vflip;
@@ -73,6 +74,7 @@ static void plan_memory(const df_session *s, df_model_spec *spec) {
     o.batch_size = cfg->train.batch_size;
     o.n_workers = cfg->data.workers;
     o.load_images = s->fusion != DF_FUSION_META;
+    o.aug.channels = s->input.channels;
     size_t one = df_loader_bytes(&o, s->data.n_views, s->fusion == DF_FUSION_IMAGE ? 0 : s->data.meta_dim);
     spec->reserved_bytes = one * (s->mode == DF_SESSION_TRAIN ? 3 : 1);
 }
@@ -88,6 +90,7 @@ static int build_model(df_session *s, int quiet, df_error *err) {
     if (df_model_spec_from_config(cfg, s->fusion, s->data.n_classes, s->data.n_views,
                                   s->fusion == DF_FUSION_IMAGE ? 0 : s->data.meta_dim, weights, &spec, err))
         return df_fail_prefix(err, "%s", cfg->source);
+    spec.in_channels = s->input.channels;
     plan_memory(s, &spec);
     s->model = df_model_build(&spec, cfg->train.batch_size, (uint64_t)cfg->run.seed, err);
     if (!s->model && spec.memory_limit && strstr(err->msg, "of memory for batches"))
@@ -106,8 +109,16 @@ static int prepare_training(df_session *s, int quiet, df_error *err) {
         int n;
         if (df_pretrained_load(s->model->g, cfg->model.pretrained, cfg->model.pretrained_format,
                                (const char *const *)cfg->model.pretrained_include, cfg->model.n_pretrained_include,
-                               s->pretrained, &n, err))
+                               s->pretrained, &n, err)) {
+            /* the shapes alone do not say that the input channels are what differs */
+            if (s->input.channels == 1 && strstr(err->msg, " but the model's ")) {
+                char was[sizeof err->msg];
+                snprintf(was, sizeof was, "%s", err->msg);
+                df_fail(err, "%s; the model's image input has 1 channel (data.channels), weights made for RGB need "
+                        "data.channels: 3", was);
+            }
             return -1;
+        }
         if (!quiet) printf("initialised %d tensors from %s\n", n, cfg->model.pretrained);
     }
     df_optim_config oc = df_optim_defaults(cfg->train.optimizer);
@@ -133,6 +144,8 @@ int df_session_open(df_session *s, const df_run_config *cfg, df_fusion fusion, d
     s->mode = mode;
     s->dir = df_path_join(cfg->run.out_dir, cfg->run.name);
     int rc = df_run_data_load(cfg, fusion != DF_FUSION_META, NULL, &s->data, err);
+    df_run_input_default(&s->input);
+    if (rc == 0 && s->data.has_images) rc = df_run_input_resolve(cfg, &s->data, s->dir, quiet, &s->input, err);
     if (rc == 0) {
         df_run_data_fingerprint(&s->data, s->fingerprint);
         rc = build_model(s, quiet, err);
@@ -141,6 +154,7 @@ int df_session_open(df_session *s, const df_run_config *cfg, df_fusion fusion, d
     if (rc == 0) {
         s->encoder_json = s->data.meta_dim ? df_meta_to_json(&s->data.enc) : NULL;
         s->classes_json = classes_json(&s->data);
+        s->input_json = df_run_input_is_default(&s->input) ? NULL : df_run_input_json(&s->input);
     }
     if (rc) df_session_close(s);
     return rc;
@@ -155,6 +169,7 @@ void df_session_close(df_session *s) {
     free(s->dir);
     free(s->encoder_json);
     free(s->classes_json);
+    free(s->input_json);
     free(s->pretrained);
     memset(s, 0, sizeof *s);
 }
@@ -169,12 +184,34 @@ df_loader *df_session_eval_loader(df_session *s, int split, df_error *err) {
     return s->eval[split];
 }
 
+/* The weights, and the check that the checkpoint's model was fed the input this session feeds it: a model
+ * trained on other channels fails on its first convolution's shape already, one trained with another
+ * normalisation would give wrong answers without it. */
+static int load_checked(df_session *s, const char *path, df_error *err) {
+    df_checkpoint_info info;
+    df_st_file *file;
+    if (df_checkpoint_load(path, s->model->g, NULL, NULL, &info, &file, err)) return -1;
+    df_run_input was;
+    int rc = 0;
+    if (!info.input_json) df_run_input_default(&was);
+    else rc = df_run_input_parse(info.input_json, strlen(info.input_json), path, &was, err);
+    if (rc == 0 && s->data.has_images && !df_run_input_same(&was, &s->input)) {
+        char *now = df_run_input_json(&s->input), *then = df_run_input_json(&was);
+        rc = df_fail(err, "%s: the model was trained on the image input %s, but %s gives it %s (data.channels, "
+                     "data.normalize)", path, then, s->cfg->source, now);
+        free(now);
+        free(then);
+    }
+    df_checkpoint_close(file);
+    return rc;
+}
+
 int df_session_load_weights(df_session *s, const char *checkpoint, df_error *err) {
     char *path = df_path_join(s->dir, checkpoint);
     struct stat st;
     int rc = stat(path, &st) != 0 && errno == ENOENT
                  ? df_fail(err, "no checkpoint at %s: train it first with `dermfuse train %s`", path, s->cfg->source)
-                 : df_checkpoint_load(path, s->model->g, NULL, NULL, NULL, NULL, err);
+                 : load_checked(s, path, err);
     free(path);
     return rc;
 }

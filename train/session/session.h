@@ -14,6 +14,7 @@
 #include "train/model/model.h"
 #include "train/session/evaluate.h"
 #include "train/session/run_data.h"
+#include "train/session/run_input.h"
 
 typedef enum {
     DF_SESSION_INFER, /* weights come from a checkpoint; no optimizer, no training loader */
@@ -33,6 +34,8 @@ typedef struct {
     df_loader *eval[DF_N_SPLITS];     /* each split in order, no augmentation; opened on first use */
     char fingerprint[17];             /* of the training split, recorded in checkpoints */
     char *encoder_json, *classes_json; /* what checkpoints record of the data */
+    df_run_input input;               /* channels and normalisation of the image input (run_input.h) */
+    char *input_json;                 /* what checkpoints record of it; NULL for the default input */
     unsigned char *pretrained;        /* per tensor: initialised from model.pretrained (training sessions) */
 } df_session;
 

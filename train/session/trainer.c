@@ -17,6 +17,7 @@
 #include "train/session/progress.h"
 #include "train/session/run_data.h"
 #include "train/session/run_files.h"
+#include "train/session/run_input.h"
 #include "train/session/signals.h"
 #include "train/model/step.h"
 
@@ -57,7 +58,7 @@ static int save(run *r, const char *file, df_error *err) {
     df_session *s = r->s;
     char *path = df_path_join(s->dir, file);
     r->state.dropout_step = s->model->g->dropout_step;
-    df_checkpoint_info info = {s->cfg->text, s->encoder_json, s->fingerprint, s->classes_json};
+    df_checkpoint_info info = {s->cfg->text, s->encoder_json, s->fingerprint, s->classes_json, s->input_json};
     int rc = df_checkpoint_save(path, s->model->g, s->optim, &r->state, &info, err);
     free(path);
     return rc;
@@ -309,6 +310,7 @@ static int train_locked(df_session *s, const df_train_opts *opts, int *stopped, 
         return rc;
     }
     if (df_run_files_start(s->dir, cfg, r.state.epoch, err)) return -1;
+    if (s->data.has_images && !s->input.recorded && df_run_input_write(s->dir, &s->input, err)) return -1;
     df_progress prog;
     df_progress_init(&prog, stdout, total_steps(&r), r.state.step);
     long steps_here = 0;

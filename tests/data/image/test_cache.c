@@ -38,25 +38,25 @@ int main(void) {
     fclose(lf);
     df_cache *c;
     int rebuilt = -1;
-    CHECK(df_cache_open(cache, paths, N, 32, &c, &rebuilt, &err) == 0);
+    CHECK(df_cache_open(cache, paths, N, 32, 3, &c, &rebuilt, &err) == 0);
     CHECK(rebuilt == 1 && df_cache_count(c) == N && df_cache_size(c) == 32);
     CHECK_MSG(access(leftover, F_OK) != 0, "%s should be removed", leftover);
     for (int i = 0; i < N; i++) {
         df_image ref;
-        CHECK(df_base_image_load(paths[i], 32, &ref, &err) == 0);
+        CHECK(df_base_image_load(paths[i], 32, 3, &ref, &err) == 0);
         CHECK_MSG(memcmp(ref.data, df_cache_image(c, i), 32 * 32 * 3) == 0, "cached image %d differs", i);
         df_image_free(&ref);
     }
     df_cache_close(c);
 
-    CHECK(df_cache_open(cache, paths, N, 32, &c, &rebuilt, &err) == 0);
+    CHECK(df_cache_open(cache, paths, N, 32, 3, &c, &rebuilt, &err) == 0);
     CHECK_MSG(rebuilt == 0, "unchanged sources: the cache should be reused");
     df_cache_close(c);
 
     /* A new mtime on one source. */
     struct timespec ts[2] = {{.tv_sec = 1000000000, .tv_nsec = 0}, {.tv_sec = 1000000000, .tv_nsec = 0}};
     CHECK(utimensat(AT_FDCWD, paths[3], ts, 0) == 0);
-    CHECK(df_cache_open(cache, paths, N, 32, &c, &rebuilt, &err) == 0);
+    CHECK(df_cache_open(cache, paths, N, 32, 3, &c, &rebuilt, &err) == 0);
     CHECK_MSG(rebuilt == 1, "a touched source should rebuild the cache");
     df_cache_close(c);
 
@@ -67,17 +67,17 @@ int main(void) {
     df_image_free(&img);
     ts[0].tv_sec = ts[1].tv_sec = 1100000000;
     CHECK(utimensat(AT_FDCWD, paths[1], ts, 0) == 0);
-    CHECK(df_cache_open(cache, paths, N, 32, &c, &rebuilt, &err) == 0);
+    CHECK(df_cache_open(cache, paths, N, 32, 3, &c, &rebuilt, &err) == 0);
     CHECK(rebuilt == 1);
-    CHECK(df_base_image_load(paths[1], 32, &img, &err) == 0);
+    CHECK(df_base_image_load(paths[1], 32, 3, &img, &err) == 0);
     CHECK(memcmp(img.data, df_cache_image(c, 1), 32 * 32 * 3) == 0);
     df_image_free(&img);
     df_cache_close(c);
 
     /* Another size rebuilds; then reopened at that size it is reused. */
-    CHECK(df_cache_open(cache, paths, N, 24, &c, &rebuilt, &err) == 0 && rebuilt == 1 && df_cache_size(c) == 24);
+    CHECK(df_cache_open(cache, paths, N, 24, 3, &c, &rebuilt, &err) == 0 && rebuilt == 1 && df_cache_size(c) == 24);
     df_cache_close(c);
-    CHECK(df_cache_open(cache, paths, N, 24, &c, &rebuilt, &err) == 0 && rebuilt == 0);
+    CHECK(df_cache_open(cache, paths, N, 24, 3, &c, &rebuilt, &err) == 0 && rebuilt == 0);
     df_cache_close(c);
 
     /* A corrupt source: the error names it, no cache or temporary file is left behind. */
@@ -85,7 +85,7 @@ int main(void) {
     fputs("not an image", f);
     fclose(f);
     c = NULL;
-    CHECK(df_cache_open(cache, paths, N, 24, &c, &rebuilt, &err) == -1 && c == NULL);
+    CHECK(df_cache_open(cache, paths, N, 24, 3, &c, &rebuilt, &err) == -1 && c == NULL);
     CHECK_MSG(strstr(err.msg, paths[4]) != NULL, "message: %s", err.msg);
     struct stat st;
     CHECK(stat(cache, &st) == 0); /* the old cache is still the last good one */
@@ -94,7 +94,7 @@ int main(void) {
     CHECK(system(cmd) != 0);
     /* A missing source is an error too. */
     remove(paths[5]);
-    CHECK(df_cache_open(cache, paths, N, 24, &c, &rebuilt, &err) == -1 && strstr(err.msg, paths[5]));
+    CHECK(df_cache_open(cache, paths, N, 24, 3, &c, &rebuilt, &err) == -1 && strstr(err.msg, paths[5]));
 
     for (int i = 0; i < N; i++) free(paths[i]);
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
