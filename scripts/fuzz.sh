@@ -138,6 +138,11 @@ for t in "${targets[@]}"; do
     printf '%-17s executions %-9s exec/s %-6s crashes %s%s%s\n' "$t" "$execs" "$rate" "$new" "$distinct" "$slow_note"
     for s in "${!seen[@]}"; do echo "    $s"; echo "      e.g. ${seen[$s]}"; done
     unset seen
+  elif [ "$execs" -eq 0 ]; then
+    # A harness that stops before its first input (a broken setup, an invariant of its own) fuzzes nothing.
+    n_crashed=$((n_crashed + 1))
+    printf '%-17s ran no input: the harness stopped at start (%s):\n' "$t" "$log"
+    tail -3 "$log" | sed 's/^/    /'
   else
     printf '%-17s executions %-9s exec/s %-6s crashes 0%s\n' "$t" "$execs" "$rate" "$slow_note"
   fi

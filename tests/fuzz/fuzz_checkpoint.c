@@ -50,7 +50,8 @@ static void die(const char *what, const df_error *err) { fuzz_fail("%s: %s", wha
 static void make_config_text(void) {
     static const char yaml[] =
         "run: {name: fuzz}\n"
-        "data: {layout: csv, train_csv: cfg.yaml, image_dir: ., image_size: 8, numeric: [age], categorical: [sex]}\n"
+        "data: {layout: csv, split: holdout, train_csv: cfg.yaml, image_dir: ., image_size: 8, numeric: [age],\n"
+        "       categorical: [sex]}\n"
         "model: {fusion: intermediate, widths: [2], depth: [1], meta_hidden: [2]}\n";
     const char *path = fuzz_write("cfg.yaml", yaml, strlen(yaml));
     df_run_config cfg;
