@@ -6,9 +6,8 @@ The set: `dermfuse synth` (ISIC-DICM-17K layout, 28x28, signal 0.35, meta-signal
 as gray PNGs, 70% for training and 30% for testing. For each seed, dermfuse trains the recipe (run.seed) and
 the twin trains from the same initial weights (`dermfuse export-init`) with its own data pipeline (PIL, its own
 normalisation and metadata encoding, torch's shuffling), so what is compared is the recipe, not a shared
-loader. Prints the mean AUCs as a BENCH line, and the seconds each framework's training command took over the
-three seeds (decoding and loading the images included: `dermfuse train`, and the twin's Python process), and
-the difference; exit 1 when the means differ by more than 0.01,
+loader. Prints the mean AUCs as a BENCH line and their difference (speed is measured elsewhere:
+scripts/bench_compare.sh); exit 1 when the means differ by more than 0.01,
 77 where python3-torch is not installed. Run with `meson test -C build --benchmark recipe_auc`."""
 import csv
 import json
@@ -17,7 +16,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -58,30 +56,24 @@ def main():
                 w.writerow(["image", "label", "age_approx", "sex", "anatom_site_general"])
                 for r in part:
                     w.writerow([r["image"], r["class"], r["age_approx"], r["sex"], r["anatom_site_general"]])
-        ours, theirs, t_ours, t_theirs = [], [], 0.0, 0.0
+        ours, theirs = [], []
         for seed in SEEDS:
             sets = [f"data.train_csv={root}/train.csv", f"data.test_csv={root}/test.csv",
                     f"data.image_dir={root}/images", "run.out_dir=runs", f"run.name=seed{seed}", f"run.seed={seed}"]
             args = [a for s in sets for a in ("--set", s)]
             init = os.path.join(tmp, f"init{seed}.safetensors")
             run([DERMFUSE, "export-init", RECIPE, "--out", init] + args, tmp)
-            t = time.time()
             run([DERMFUSE, "train", RECIPE, "--quiet"] + args, tmp)
-            t_ours += time.time() - t
             ours.append(json.load(open(os.path.join(tmp, "runs", f"seed{seed}", "test_metrics.json")))["auc"])
             out = os.path.join(tmp, f"twin{seed}.json")
-            t = time.time()
             run([sys.executable, os.path.join(HERE, "small_cnn_fusion_28.py"), "--data", root, "--seed", str(seed),
                  "--init", init, "--json", out], tmp)
-            t_theirs += time.time() - t
             theirs.append(json.load(open(out))["auc"])
             print(f"seed {seed}: test AUC dermfuse {ours[-1]:.4f}  PyTorch {theirs[-1]:.4f}", flush=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     mo, mt = sum(ours) / len(ours), sum(theirs) / len(theirs)
     print(f"BENCH recipe_auc_small_cnn_fusion_28 ours={mo:.4f} ref={mt:.4f} unit=AUC ratio={mo / mt:.4f}")
-    print(f"BENCH recipe_command_seconds_small_cnn_fusion_28 ours={t_ours:.1f} ref={t_theirs:.1f} unit=s "
-          f"ratio={t_ours / t_theirs:.3f}")
     gap = abs(mo - mt)
     print(f"mean test AUC over seeds {SEEDS}: dermfuse {mo:.4f}, PyTorch {mt:.4f}, difference {gap:.4f} "
           f"({'within' if gap <= 0.01 else 'beyond'} 0.01)")
