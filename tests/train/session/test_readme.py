@@ -13,7 +13,7 @@ Then the files the section names (and each command writes) must exist. Each comm
 
 Then, in a second new folder, every example that a command's --help shows (the lines under "examples:"),
 command by command in the order a user would meet them (synth, train, eval, predict, inspect, report,
-show-batch, compare, config-keys, version), with the same changes, and `--n` of a MILK10k synth made 60;
+show-batch, export-init, compare, config-keys, limits, version), with the same changes, and `--n` of a MILK10k synth made 60;
 each must exit 0.
 """
 import os
@@ -27,8 +27,8 @@ import time
 
 DERMFUSE, ROOT = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
 SMALL_SYNTH = {"--n": "240", "--size": "32"}
-HELP_ORDER = ["synth", "train", "eval", "predict", "inspect", "report", "show-batch", "compare", "config-keys",
-              "version"]
+HELP_ORDER = ["synth", "train", "eval", "predict", "inspect", "report", "show-batch", "export-init", "compare",
+              "config-keys", "limits", "version"]
 SMALL_TRAIN = ["--set", "train.epochs=1"]
 SMALL_COMPARE = ["--set", "study.sets=[train.epochs=1]", "--set", "study.bootstrap=100",
                  "--set", "study.gradcam_samples=8"]
