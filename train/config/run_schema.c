@@ -320,6 +320,10 @@ static int check_combinations(const df_run_config *c, const char *const *sets, i
         return df_fail(err, "model.pool has %d entries but model.widths has %d stages; give one per stage",
                        c->model.n_pool, c->model.n_widths),
                blame(c, sets, n_sets, "model.pool model.widths", err);
+    for (int i = 0; i < c->model.n_pool; i++)
+        if (df_stage_pool_parse(c->model.pool[i]) < 0)
+            return df_fail(err, "model.pool[%d] is '%s'; expected max, avg or none", i, c->model.pool[i]),
+                   blame(c, sets, n_sets, "model.pool", err);
     if (check_normalize(d, err)) return blame(c, sets, n_sets, "data.normalize data.mean data.std data.channels", err);
     if (c->model.n_widths != c->model.n_depth)
         return df_fail(err, "model.widths has %d stages but model.depth has %d", c->model.n_widths,

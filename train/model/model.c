@@ -19,6 +19,12 @@ const char *const df_init_scheme_names[] = {"he", "pytorch", NULL};
 
 const char *df_fusion_name(df_fusion f) { return df_fusion_names[f]; }
 
+int df_stage_pool_parse(const char *name) {
+    for (int k = 0; df_stage_pool_names[k]; k++)
+        if (!strcmp(df_stage_pool_names[k], name)) return k;
+    return -1;
+}
+
 df_model_spec df_model_spec_default(df_fusion fusion, int n_classes, int image_size, int meta_dim) {
     df_model_spec s = {0};
     s.fusion = fusion;

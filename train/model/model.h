@@ -38,6 +38,8 @@ extern const char *const df_backbone_names[]; /* "vgg", "resnet" */
  * its size into the next stage or the global pooling). df_stage_pool_names: "max", "avg", "none". */
 typedef enum { DF_POOL_MAX = 0, DF_POOL_AVG, DF_POOL_NONE } df_stage_pool;
 extern const char *const df_stage_pool_names[];
+/* The df_stage_pool a name stands for, or -1. */
+int df_stage_pool_parse(const char *name);
 
 /* How parameters are drawn before training (biases and batch-norm shifts start at zero, batch-norm scales
  * at one, in both):

@@ -1,8 +1,6 @@
 /* model_config.c: see model_config.h. */
 #include "train/session/model_config.h"
 
-#include <string.h>
-
 
 static int copy_list(const char *what, const long *src, int n, int *dst, int max, df_error *err) {
     if (n > max) return df_fail(err, "model.%s: %d entries, at most %d", what, n, max);
@@ -13,16 +11,9 @@ static int copy_list(const char *what, const long *src, int n, int *dst, int max
     return 0;
 }
 
-/* model.pool: one entry per stage, the config's rules have checked the count and the backbone. */
-static int stage_pools(const df_model_section *mc, df_stage_pool *pool, df_error *err) {
-    for (int i = 0; i < mc->n_pool && i < DF_MAX_STAGES; i++) {
-        int k = 0;
-        while (df_stage_pool_names[k] && strcmp(df_stage_pool_names[k], mc->pool[i])) k++;
-        if (!df_stage_pool_names[k])
-            return df_fail(err, "model.pool[%d] is '%s'; expected max, avg or none", i, mc->pool[i]);
-        pool[i] = (df_stage_pool)k;
-    }
-    return 0;
+/* model.pool: one valid name per stage, as the config's rules have checked. */
+static void stage_pools(const df_model_section *mc, df_stage_pool *pool) {
+    for (int i = 0; i < mc->n_pool && i < DF_MAX_STAGES; i++) pool[i] = (df_stage_pool)df_stage_pool_parse(mc->pool[i]);
 }
 
 int df_model_spec_from_config(const df_run_config *cfg, df_fusion fusion, int n_classes, int n_views,
@@ -39,7 +30,7 @@ int df_model_spec_from_config(const df_run_config *cfg, df_fusion fusion, int n_
     if (copy_list("depth", mc->depth, mc->n_depth, s.depth, DF_MAX_STAGES, err)) return -1;
     if (copy_list("meta_hidden", mc->meta_hidden, mc->n_meta_hidden, s.meta_hidden, DF_MAX_MLP, err)) return -1;
     s.n_meta_hidden = mc->n_meta_hidden;
-    if (stage_pools(mc, s.pool, err)) return -1;
+    stage_pools(mc, s.pool);
     s.init = mc->init;
     s.bn_momentum = (float)mc->bn_momentum;
     s.bn_eps = (float)mc->bn_eps;
