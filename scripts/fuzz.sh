@@ -46,7 +46,7 @@ if ! command -v clang >/dev/null ||
 fi
 
 if [ ! -f "$build/build.ninja" ]; then
-  CC=clang meson setup "$build" -Dfuzz=true -Db_sanitize=address,undefined --buildtype=debugoptimized \
+  CC=clang meson setup "$build" -Dfuzz=true -Dmpi=disabled -Db_sanitize=address,undefined --buildtype=debugoptimized \
     >"$build.setup.log" 2>&1 ||
     { cat "$build.setup.log"; echo "fuzz build setup failed"; echo "0 targets, 1 crashed"; exit 1; }
 fi

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/dist/dist.h"
 #include "train/cli/commands.h"
 
 static const struct {
@@ -43,7 +44,7 @@ static void usage(FILE *f) {
                "'dermfuse --version' for the version and what it runs on\n");
 }
 
-int main(int argc, char **argv) {
+static int dispatch(int argc, char **argv) {
     if (argc < 2) {
         usage(stderr);
         return 2;
@@ -58,4 +59,14 @@ int main(int argc, char **argv) {
     fprintf(stderr, "dermfuse: unknown command '%s'\n\n", argv[1]);
     usage(stderr);
     return 2;
+}
+
+/* Under mpirun every rank runs the same command. A rank that fails ends the whole job (its message is
+ * printed first), since the others would wait for it in their next collective. */
+int main(int argc, char **argv) {
+    df_dist_init(&argc, &argv);
+    int status = dispatch(argc, argv);
+    if (status != 0) df_dist_fail_job(status);
+    df_dist_finalize();
+    return status;
 }
