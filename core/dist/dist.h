@@ -35,6 +35,11 @@ void df_dist_free(df_dist *d);
 int df_dist_rank(const df_dist *d);
 int df_dist_size(const df_dist *d);
 
+/* The ranks that train one run together: the world, unless a study has split it into groups that each train
+ * their own runs (`compare --ranks-per-run K`). Training, evaluation and their file writes follow this. */
+const df_dist *df_dist_training(void);
+void df_dist_set_training(const df_dist *d);
+
 /* In place, on every rank of d, in rank order (see above). */
 void df_dist_sum_f32(const df_dist *d, float *x, size_t n);
 void df_dist_sum_f64(const df_dist *d, double *x, size_t n);

@@ -57,6 +57,10 @@ void df_dist_free(df_dist *d) {
     free(d);
 }
 
+static const df_dist *training = &world;
+const df_dist *df_dist_training(void) { return training; }
+void df_dist_set_training(const df_dist *d) { training = d ? d : &world; }
+
 int df_dist_rank(const df_dist *d) { return d->rank; }
 int df_dist_size(const df_dist *d) { return d->size; }
 
