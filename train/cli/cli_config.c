@@ -10,8 +10,9 @@ int df_cli_parse(const df_cli_command *cmd, int argc, char **argv, df_cli *cli) 
     memset(cli, 0, sizeof *cli);
     cli->checkpoint = NULL; /* the config's train.test_checkpoint, known once it is loaded */
     cli->split = "test";
+    cli->ranks_per_run = 1;
     static const char *const splits[] = {"train", "valid", "test", NULL};
-    df_arg_opt opts[8];
+    df_arg_opt opts[9];
     int n = 0;
     opts[n++] = (df_arg_opt)DF_OPT_STRINGS("--set", &cli->sets, "KEY=VALUE", DF_CLI_SET_HELP);
     opts[n++] = (df_arg_opt)DF_OPT_INT("--threads", &cli->threads, "N",
@@ -34,6 +35,12 @@ int df_cli_parse(const df_cli_command *cmd, int argc, char **argv, df_cli *cli) 
         opts[n++] = (df_arg_opt)DF_OPT_CHOICE("--split", &cli->split, "SPLIT", "the split to predict", "test",
                                               splits);
     }
+    if (cmd->which & DF_CLI_RANKS)
+        opts[n++] = (df_arg_opt)DF_OPT_INT("--ranks-per-run", &cli->ranks_per_run, "K",
+                                           "under mpirun: the ranks that train one run together (data-parallel); "
+                                           "the job's ranks are split into groups of K, each training its share "
+                                           "of the study's runs; the number of ranks must be a multiple of K",
+                                           "1", 1, 1 << 20);
     if (cmd->which & DF_CLI_OUT)
         opts[n++] = (df_arg_opt)DF_OPT_REQUIRED("--out", &cli->out, "FILE.csv", "where to write the predictions");
     df_arg_pos pos = {cmd->positional, &cli->config, cmd->positional_help};

@@ -87,6 +87,7 @@ typedef struct {
     const char *gemm;
     int resume, quiet;
     const char *checkpoint, *split, *out;
+    int ranks_per_run; /* compare under mpirun: ranks that train one run together (1 when not given) */
 } df_cli;
 
 /* --set's help: the value is YAML, as in a config file. */
@@ -95,7 +96,7 @@ typedef struct {
     "empty string (data.group_by= for no grouping), refused for numbers, booleans, choices and lists"
 
 /* Which of the shared options a command takes besides --set and --threads. */
-enum { DF_CLI_GEMM = 1, DF_CLI_RESUME_QUIET = 2, DF_CLI_CHECKPOINT_SPLIT = 4, DF_CLI_OUT = 8 };
+enum { DF_CLI_GEMM = 1, DF_CLI_RESUME_QUIET = 2, DF_CLI_CHECKPOINT_SPLIT = 4, DF_CLI_OUT = 8, DF_CLI_RANKS = 16 };
 
 typedef struct {
     const char *command, *summary;

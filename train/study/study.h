@@ -94,6 +94,7 @@ typedef struct {
 
 typedef struct {
     int stop_after_steps; /* testing aid: stop each run after this many steps, as an interruption would */
+    int ranks_per_run;    /* ranks that train one run together (compare --ranks-per-run); 0 means 1 */
 } df_study_opts;
 
 /* The schema a study file is bound through (study_config.c); `dermfuse config-keys` prints it. */
@@ -112,8 +113,27 @@ int df_study_run_config(const df_study_cfg *st, const char *model, long seed, df
 int df_study_run_config_as(const df_study_cfg *st, const char *model, df_fusion fusion, const char *name_entry,
                            long seed, df_run_config *cfg, df_error *err);
 
-/* Trains, evaluates and analyses every run, then writes the results (df_study_write_results). */
+/* Trains, evaluates and analyses every run, then writes the results (df_study_write_results). Collective
+ * over the world's ranks (study_dist.c): with one rank it is df_study_evaluate(.., DF_STUDY_TRAIN |
+ * DF_STUDY_EVALUATE, ..). Fails when the world's size is not a multiple of opts->ranks_per_run. */
 int df_study_compare(const df_study_cfg *st, const df_study_opts *opts, df_error *err);
+
+/* What df_study_run_one does with a run: train it (skipped when finished), evaluate and analyse it (it must
+ * be finished when it is not also trained here). */
+enum { DF_STUDY_TRAIN = 1, DF_STUDY_EVALUATE = 2 };
+
+/* Run `index` (seed-major: seed index * n_models + model index) of the study; r and data are filled when
+ * evaluating. Its message names the model and seed. */
+int df_study_run_one(const df_study_cfg *st, int index, const df_study_opts *opts, unsigned what, df_study_run *r,
+                     df_study_data *data, df_error *err);
+
+/* The order the runs train in: seed by seed, within a seed the models other than late fusion (phase 0), then
+ * late fusion (phase 1), which may reuse the phase-0 runs of its seed. Fills order[0..n) with run indices and
+ * phase[0..n) with their phases (n = n_models * n_seeds); returns n. */
+int df_study_run_order(const df_study_cfg *st, int *order, int *phase);
+
+/* Every run in df_study_run_order with `what`, then the analysis and the results (df_study_write_results). */
+int df_study_evaluate(const df_study_cfg *st, const df_study_opts *opts, unsigned what, df_error *err);
 
 /* Fills every run's tests (auc_lo .. mcnemar_p) and data->verdict from the runs res (seed-major). */
 void df_study_analyse(const df_study_cfg *st, df_study_run *res, df_study_data *data);

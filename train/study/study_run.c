@@ -284,8 +284,11 @@ static int late_parts(const df_study_cfg *st, const char *model, long seed, cons
     return 1;
 }
 
-static int run_one(const df_study_cfg *st, const char *model, long seed, int first_seed, const df_study_opts *o,
-                   df_study_run *r, df_study_data *data, df_error *err) {
+int df_study_run_one(const df_study_cfg *st, int index, const df_study_opts *o, unsigned what, df_study_run *r,
+                     df_study_data *data, df_error *err) {
+    const char *model = st->models[index % st->n_models];
+    long seed = st->seeds[index / st->n_models];
+    int first_seed = index < st->n_models;
     df_run_config cfg;
     if (df_study_run_config(st, model, seed, &cfg, err)) return -1;
     printf("\n=== %s, seed %ld ===\n", model, seed);
@@ -295,7 +298,12 @@ static int run_one(const df_study_cfg *st, const char *model, long seed, int fir
     df_late_parts parts;
     int reuse = cfg.model.fusion == DF_FUSION_LATE && late_parts(st, model, seed, &cfg, pc, &parts);
     if (run_finished(&cfg)) {
-        printf("finished earlier; not trained again\n");
+        if (what & DF_STUDY_TRAIN) printf("finished earlier; not trained again\n");
+    } else if (!(what & DF_STUDY_TRAIN)) {
+        char *dir = df_run_dir(&cfg);
+        rc = df_fail(err, "%s: not finished although its rank trained it: the ranks of a study must share the file "
+                     "system of its out_dir", dir);
+        free(dir);
     } else {
         df_train_opts opts = {.resume = 1, .quiet = 1, .stop_after_steps = o->stop_after_steps};
         if (cfg.model.fusion == DF_FUSION_LATE) {
@@ -311,11 +319,30 @@ static int run_one(const df_study_cfg *st, const char *model, long seed, int fir
         }
         if (rc == 0 && stopped) rc = df_fail(err, "stopped by a signal; run the study again to continue");
     }
-    if (rc == 0) rc = evaluate_run(st, &cfg, reuse ? &parts : NULL, model, first_seed, trained, r, data, err);
-    else if (trained) df_session_close(trained);
+    if (rc == 0 && (what & DF_STUDY_EVALUATE))
+        rc = evaluate_run(st, &cfg, reuse ? &parts : NULL, model, first_seed, trained, r, data, err);
+    else if (trained)
+        df_session_close(trained);
     for (int i = 0; reuse && i < 2; i++) df_run_config_free(&pc[i]);
     df_run_config_free(&cfg);
+    if (rc) {
+        char msg[sizeof err->msg];
+        snprintf(msg, sizeof msg, "%s", err->msg);
+        rc = df_fail(err, "%s (model %s, seed %ld)", msg, model, seed);
+    }
     return rc;
+}
+
+int df_study_run_order(const df_study_cfg *st, int *order, int *phase) {
+    int n = 0;
+    for (int s = 0; s < st->n_seeds; s++)
+        for (int pass = 0; pass < 2; pass++)
+            for (int m = 0; m < st->n_models; m++) {
+                if ((strncmp(st->models[m], "late", 4) == 0) != pass) continue;
+                phase[n] = pass;
+                order[n++] = s * st->n_models + m;
+            }
+    return n;
 }
 
 static void free_run(df_study_run *r) {
@@ -325,26 +352,20 @@ static void free_run(df_study_run *r) {
     for (int c = 0; c < r->n_curves; c++) df_report_curve_free(&r->curves[c]);
 }
 
-int df_study_compare(const df_study_cfg *st, const df_study_opts *opts, df_error *err) {
-    df_study_run *res = df_calloc((size_t)st->n_models * st->n_seeds, sizeof *res);
+int df_study_evaluate(const df_study_cfg *st, const df_study_opts *opts, unsigned what, df_error *err) {
+    int n = st->n_models * st->n_seeds;
+    df_study_run *res = df_calloc((size_t)n, sizeof *res);
+    int *order = df_malloc(2 * (size_t)n * sizeof *order), *phase = order + n;
     df_study_data data;
     memset(&data, 0, sizeof data);
+    df_study_run_order(st, order, phase);
     int rc = 0;
-    /* within a seed, late fusion after the models whose runs it may reuse */
-    for (int s = 0; s < st->n_seeds && rc == 0; s++)
-        for (int pass = 0; pass < 2; pass++)
-            for (int m = 0; m < st->n_models && rc == 0; m++) {
-                if ((strncmp(st->models[m], "late", 4) == 0) != pass) continue;
-                if (run_one(st, st->models[m], st->seeds[s], s == 0, opts, &res[s * st->n_models + m], &data, err)) {
-                    char msg[sizeof err->msg];
-                    snprintf(msg, sizeof msg, "%s", err->msg);
-                    rc = df_fail(err, "%s (model %s, seed %ld)", msg, st->models[m], st->seeds[s]);
-                }
-            }
+    for (int i = 0; i < n && rc == 0; i++) rc = df_study_run_one(st, order[i], opts, what, &res[order[i]], &data, err);
     if (rc == 0) df_study_analyse(st, res, &data);
     if (rc == 0) rc = df_study_write_results(st, res, &data, err);
-    for (int i = 0; i < st->n_models * st->n_seeds; i++) free_run(&res[i]);
+    for (int i = 0; i < n; i++) free_run(&res[i]);
     free(res);
+    free(order);
     free_data_facts(&data);
     return rc;
 }
