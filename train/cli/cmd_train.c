@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "core/dist/dist.h"
 #include "core/gemm/gemm.h"
 #include "train/cli/commands.h"
 #include "train/config/config_schema.h"
@@ -27,6 +28,9 @@ int df_cmd_train(int argc, char **argv) {
     static const df_cli_command cmd = {"train", DF_SUMMARY_TRAIN,
                                        "CONFIG", "the run's YAML config",
                                        DF_CLI_GEMM | DF_CLI_RESUME_QUIET, DF_EXAMPLES_TRAIN};
+    /* Several ranks: each names itself in its errors (main leaves rank 0's output alone). */
+    const df_dist *world = df_dist_world();
+    int rank = df_dist_rank(world), ranks = df_dist_size(world);
     df_cli cli;
     int st = df_cli_parse(&cmd, argc, argv, &cli);
     if (st) return df_args_exit_status(st);
@@ -38,7 +42,8 @@ int df_cmd_train(int argc, char **argv) {
         printf("gemm: %s, threads: %d\n", df_gemm_backend_name(df_gemm_get_backend()),
                cfg.run.threads ? cfg.run.threads : omp_get_max_threads());
     }
-    df_train_opts opts = {.resume = cli.resume, .quiet = cli.quiet, .after_epoch = write_report};
+    df_train_opts opts = {.resume = cli.resume, .quiet = cli.quiet, .after_epoch = write_report,
+                          .version = DF_VERSION};
     char *stop = getenv("DERMFUSE_STOP_AFTER_STEPS"); /* test aid: behave as if interrupted */
     if (stop) opts.stop_after_steps = atoi(stop);
     df_error err;
@@ -54,7 +59,8 @@ int df_cmd_train(int argc, char **argv) {
         free(dir);
     }
     if (rc == 0) rc = df_run_train(&cfg, &opts, &stopped, &err);
-    if (rc) fprintf(stderr, "dermfuse: %s\n", err.msg);
+    if (rc && ranks > 1) fprintf(stderr, "dermfuse: rank %d: %s\n", rank, err.msg);
+    else if (rc) fprintf(stderr, "dermfuse: %s\n", err.msg);
     df_run_config_free(&cfg);
     /* Stopped by SIGINT or SIGTERM after saving: the shell's status for that signal (130, 143). */
     int sig = df_signals_stop_requested();

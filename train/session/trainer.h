@@ -40,6 +40,8 @@ typedef struct {
      * run. */
     void (*after_epoch)(const char *run_dir, void *ctx);
     void *after_epoch_ctx;
+    /* The program's version, which every rank of a data-parallel run must share (rank_check.h); NULL: "". */
+    const char *version;
 } df_train_opts;
 
 /* 0 when <dir> holds last.safetensors to resume from; otherwise -1 and the error "nothing to resume in <dir>:
