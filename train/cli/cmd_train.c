@@ -3,7 +3,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "core/dist/dist.h"
 #include "core/gemm/gemm.h"
 #include "train/cli/commands.h"
 #include "train/config/config_schema.h"
@@ -28,9 +27,6 @@ int df_cmd_train(int argc, char **argv) {
     static const df_cli_command cmd = {"train", DF_SUMMARY_TRAIN,
                                        "CONFIG", "the run's YAML config",
                                        DF_CLI_GEMM | DF_CLI_RESUME_QUIET, DF_EXAMPLES_TRAIN};
-    /* Several ranks: each names itself in its errors (main leaves rank 0's output alone). */
-    const df_dist *world = df_dist_world();
-    int rank = df_dist_rank(world), ranks = df_dist_size(world);
     df_cli cli;
     int st = df_cli_parse(&cmd, argc, argv, &cli);
     if (st) return df_args_exit_status(st);
@@ -59,8 +55,7 @@ int df_cmd_train(int argc, char **argv) {
         free(dir);
     }
     if (rc == 0) rc = df_run_train(&cfg, &opts, &stopped, &err);
-    if (rc && ranks > 1) fprintf(stderr, "dermfuse: rank %d: %s\n", rank, err.msg);
-    else if (rc) fprintf(stderr, "dermfuse: %s\n", err.msg);
+    if (rc) df_cli_error(err.msg);
     df_run_config_free(&cfg);
     /* Stopped by SIGINT or SIGTERM after saving: the shell's status for that signal (130, 143). */
     int sig = df_signals_stop_requested();

@@ -12,7 +12,8 @@
   ends with the checkpoint bytes of an uninterrupted 2-rank run; resumed on 1 rank it ends within float
   rounding of it;
 - a rank given a different config (mpirun's MPMD form, --set on rank 1 only) ends the job with one message
-  naming the rank and the key, a non-zero status and no hang.
+  naming the rank and the key, a non-zero status and no hang; a rank that fails on a file ends the job with
+  its message prefixed by its rank.
 
 Exits 77 (skipped) when the build has no MPI or mpirun is missing.
 Usage: test_mpi_train.py DERMFUSE"""
@@ -106,6 +107,28 @@ def same_checkpoint(a, b):
     return ta == tb and sa == sb
 
 
+def children(pid):
+    """The processes whose parent is pid (mpirun's ranks)."""
+    out = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
+                        out.append(int(d))
+            except (OSError, ValueError, IndexError):
+                pass
+    return out
+
+
+def zombie(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
 def mid_epoch_kill(extra):
     """Starts a 2-rank run that saves every step, kills it with SIGKILL once a mid-epoch checkpoint exists."""
     out = "killed"
@@ -121,8 +144,13 @@ def mid_epoch_kill(extra):
             _, state = tensors(ckpt)
             st = json.loads(state)
             if st["step"] >= 2 and st["batch"] > 0:
+                ranks = children(p.pid)
+                for pid in ranks:  # the ranks first: mpirun's own death reaches them only later
+                    os.kill(pid, signal.SIGKILL)
                 os.killpg(p.pid, signal.SIGKILL)
-                killed = True
+                while any(os.path.exists(f"/proc/{pid}") and not zombie(pid) for pid in ranks):
+                    time.sleep(0.01)
+                killed = bool(ranks)
                 break
         time.sleep(0.005)
     p.wait()
@@ -203,6 +231,15 @@ def main():
         check(p.stderr.count("train.lr") == 1, f"one message:\n{p.stderr[-800:]}")
         check(time.time() - t0 < 60, "no hang")
         check(not os.path.exists("mixed/r/last.safetensors"), "nothing trained")
+
+        # a rank that fails on its own (here: a file only it is told to read) ends the job with its message
+        cmd = cmd[:cmd.index(":")] + [":", "-np", "1", DERMFUSE, "train", "a.yaml", "--quiet", "--set",
+                                      "run.out_dir=mixed", "--set", "data.train_csv=data/absent.csv"]
+        t0 = time.time()
+        p = subprocess.run(cmd, env=ENV, capture_output=True, text=True, timeout=TIMEOUT)
+        check(p.returncode != 0 and time.time() - t0 < 60, f"a failing rank ends the job (status {p.returncode})")
+        check("dermfuse: rank 1: " in p.stderr and "absent.csv" in p.stderr,
+              f"its message names the rank and the file:\n{p.stderr[-800:]}")
     finally:
         os.chdir("/")
         shutil.rmtree(tmp, ignore_errors=True)
