@@ -7,6 +7,7 @@
 - the same run's validation and test predictions (sharded over the ranks) equal the 1-rank ones exactly, given
   the same weights (`dermfuse eval` of the 1-rank checkpoint under 2 ranks);
 - two 2-rank runs are byte-identical (checkpoint tensors and state);
+- late fusion trains on 2 ranks and writes what 1 rank writes;
 - only rank 0 writes the run folder (rank 1 leaves no file there: compared with a 1-rank run's file list);
 - a 2-rank run killed with SIGKILL after a mid-epoch checkpoint (train.checkpoint_every), resumed on 2 ranks,
   ends with the checkpoint bytes of an uninterrupted 2-rank run; resumed on 1 rank it ends within float
@@ -196,6 +197,15 @@ def main():
         check(max_rel_diff(a, c)[0] > 1e-4, "train.sync_bn=false is not the synced run")
         with open("one/r/config.yaml") as f:
             check("sync_bn" not in f.read(), "sync_bn at its default is left out of the saved config")
+
+        # late fusion: two runs and their combination, written by rank 0 alone
+        late = ["--set", "model.fusion=late", "--set", "train.epochs=1"]
+        train(0, "late1", late)
+        train(2, "late2", late)
+        for sub in ("r", "r/image", "r/meta"):
+            same = os.path.isdir(f"late2/{sub}") and \
+                sorted(os.listdir(f"late1/{sub}")) == sorted(os.listdir(f"late2/{sub}"))
+            check(same, f"late fusion on 2 ranks writes {sub} as 1 rank does")
 
         # sharded evaluation gives the 1-rank predictions exactly, from the same weights
         e1 = mpi(0, ["eval", "a.yaml", "--set", "run.out_dir=one", "--split", "test"])
