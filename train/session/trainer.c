@@ -371,6 +371,9 @@ int df_train_run(const df_run_config *cfg, df_fusion fusion, const df_train_opts
                  df_error *err) {
     if (stopped) *stopped = 0;
     df_train_environment(cfg);
+    /* before the session: opening it is collective too (the image cache), and ranks with other configs could
+     * meet there in different collectives */
+    if (df_rank_check(cfg, opts->version ? opts->version : "", err)) return -1;
     df_session s;
     if (df_session_open(&s, cfg, fusion, DF_SESSION_TRAIN, opts->quiet, err)) return -1;
     int rc = df_train_session(&s, opts, stopped, err);
