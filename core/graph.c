@@ -135,7 +135,7 @@ int df_node_add_tensor(df_graph *g, df_node *n, const char *suffix, df_shape sha
 static void input_forward(df_graph *g, df_node *n) { (void)g, (void)n; }
 static void input_backward(df_graph *g, df_node *n) { (void)g, (void)n; }
 static double input_flops(const df_graph *g, const df_node *n) { return (void)g, (void)n, 0.0; }
-static const df_op input_op = {"input", input_forward, input_backward, input_flops};
+static const df_op input_op = {"input", input_forward, input_backward, input_flops, 0};
 
 int df_input(df_graph *g, const char *name, df_shape sample, int requires_grad) {
     if (g->failed) return -1;
@@ -244,7 +244,7 @@ int df_graph_compile(df_graph *g, int loss, uint64_t seed, df_error *err) {
 }
 
 void df_graph_set_batch(df_graph *g, int batch) {
-    DF_ASSERT(batch >= 1 && batch <= g->max_batch);
+    DF_ASSERT(batch >= 0 && batch <= g->max_batch);
     g->batch = batch;
 }
 
@@ -252,7 +252,8 @@ void df_graph_set_training(df_graph *g, int training) { g->training = training; 
 
 void df_graph_forward(df_graph *g) {
     DF_ASSERT(g->compiled);
-    for (int i = 0; i < g->n_nodes; i++) g->nodes[i].op->forward(g, &g->nodes[i]);
+    for (int i = 0; i < g->n_nodes; i++)
+        if (g->batch > 0 || g->nodes[i].op->with_empty_batch) g->nodes[i].op->forward(g, &g->nodes[i]);
     if (g->training) g->dropout_step++;
 }
 
@@ -275,6 +276,6 @@ void df_graph_backward_from(df_graph *g, int node) {
             DF_ASSERT(g->nodes[j].in[k] >= node || !g->nodes[g->nodes[j].in[k]].requires_grad);
     for (int i = node; i >= 0; i--) {
         df_node *n = &g->nodes[i];
-        if (n->on_loss_path) n->op->backward(g, n);
+        if (n->on_loss_path && (g->batch > 0 || n->op->with_empty_batch)) n->op->backward(g, n);
     }
 }

@@ -16,7 +16,8 @@
  *
  * Each parameter and buffer has a stable dotted name ("image.block2.conv.weight") under which checkpoints
  * store it. Dimension 0 of every activation is the batch: the graph is planned for max_batch samples and can
- * run any batch 1..max_batch (df_graph_set_batch).
+ * run any batch 1..max_batch (df_graph_set_batch), and 0 where a data-parallel rank's slice of a small last batch
+ * is empty but its batch norms must still take part in the ranks' sums.
  *
  * Backward contract: op->backward reads n->dout and writes the gradients of the inputs that need one and of
  * its parameters. Input gradients are *stored* when n->grad_accum[i] is 0 (this op is the first to write
@@ -49,6 +50,9 @@ typedef struct {
     void (*backward)(df_graph *g, df_node *n);
     /* Forward floating-point operations for one sample (for the summary and for throughput figures). */
     double (*flops)(const df_graph *g, const df_node *n);
+    /* Runs with an empty batch too (g->batch 0): an op that sums over the ranks of g->dist (batch norm) must
+     * take part in every sum; every other op is skipped then, having nothing to compute. */
+    int with_empty_batch;
 } df_op;
 
 typedef enum { DF_PARAM = 0, DF_BUFFER = 1 } df_tensor_kind;
@@ -125,6 +129,13 @@ struct df_graph {
     int loss;            /* node index of the loss, -1 for an inference graph */
     uint64_t seed;
     uint64_t dropout_step; /* advances once per training forward; part of the exact-resume state */
+    /* Data-parallel training, where this process holds a slice of a batch that several ranks share: in
+     * training mode batch norm takes its statistics over the whole batch of `dist`'s ranks (NULL: this
+     * process's samples only; layers reach the other ranks through dist.h and never MPI itself), and
+     * sample_offset is the place of this slice's first sample in the whole batch, so that what a sample
+     * draws (dropout) does not depend on the number of ranks. */
+    const struct df_dist *dist; /* core/dist/dist.h, which builds on core: named, not included */
+    int sample_offset;
     int compiled;
     int failed;
     df_error err;

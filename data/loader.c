@@ -32,6 +32,7 @@ struct df_loader {
     int base, nb;
     df_cache *cache[DF_MAX_VIEWS];
     int *order;
+    int end; /* the epoch (or range) ends before this batch */
     int epoch, next_produce, next_consume, held, busy, quit, started;
     unsigned gen;
     slot *slots;
@@ -77,10 +78,14 @@ static int base_mask(df_loader *l, const char *path, df_image *out, df_error *er
 
 static int fill(df_loader *l, slot *sl, int b, df_error *err) {
     const df_dataset *ds = l->ds;
-    int bs = l->o.batch_size, start = b * bs;
-    int n = l->n_split - start < bs ? l->n_split - start : bs;
+    int bs = l->o.batch_size, start = b * bs, parts = l->o.parts > 1 ? l->o.parts : 1;
+    int total = l->n_split - start < bs ? l->n_split - start : bs;
+    int lo = (int)((long)total * l->o.part / parts), n = (int)((long)total * (l->o.part + 1) / parts) - lo;
+    start += lo;
     df_batch *B = &sl->b;
     B->n = n;
+    B->offset = lo;
+    B->total = total;
     B->epoch = l->epoch;
     B->batch = b;
     int ow = l->o.aug.out_w, oh = l->o.aug.out_h, C = l->o.aug.channels;
@@ -122,7 +127,7 @@ static void *worker(void *arg) {
     df_loader *l = arg;
     pthread_mutex_lock(&l->mu);
     for (;;) {
-        while (!l->quit && !(l->started && l->next_produce < l->nb && l->slots[l->next_produce % l->P].state == SLOT_EMPTY))
+        while (!l->quit && !(l->started && l->next_produce < l->end && l->slots[l->next_produce % l->P].state == SLOT_EMPTY))
             pthread_cond_wait(&l->cv_work, &l->mu);
         if (l->quit) break;
         int b = l->next_produce++;
@@ -150,9 +155,9 @@ static void *worker(void *arg) {
     return NULL;
 }
 
-static void start_locked(df_loader *l, int epoch, int first_batch) {
+static void start_locked(df_loader *l, int epoch, int first_batch, int end_batch) {
     l->gen++;
-    l->next_produce = l->nb; /* hand out nothing new while we wait */
+    l->next_produce = l->end = l->nb; /* hand out nothing new while we wait */
     while (l->busy > 0) pthread_cond_wait(&l->cv_idle, &l->mu);
     for (int i = 0; i < l->P; i++) l->slots[i].state = SLOT_EMPTY;
     l->held = -1;
@@ -164,27 +169,32 @@ static void start_locked(df_loader *l, int epoch, int first_batch) {
     }
     if (first_batch < 0) first_batch = 0;
     if (first_batch > l->nb) first_batch = l->nb;
+    l->end = end_batch < first_batch ? first_batch : end_batch > l->nb ? l->nb : end_batch;
     l->next_produce = l->next_consume = first_batch;
     l->started = 1;
     pthread_cond_broadcast(&l->cv_work);
 }
 
 void df_loader_start_epoch(df_loader *l, int epoch, int first_batch) {
+    df_loader_start_range(l, epoch, first_batch, l->nb);
+}
+
+void df_loader_start_range(df_loader *l, int epoch, int first_batch, int end_batch) {
     pthread_mutex_lock(&l->mu);
-    start_locked(l, epoch, first_batch);
+    start_locked(l, epoch, first_batch, end_batch);
     pthread_mutex_unlock(&l->mu);
 }
 
 int df_loader_next(df_loader *l, const df_batch **batch, df_error *err) {
     *batch = NULL;
     pthread_mutex_lock(&l->mu);
-    if (!l->started) start_locked(l, 0, 0);
+    if (!l->started) start_locked(l, 0, 0, l->nb);
     if (l->held >= 0) {
         l->slots[l->held].state = SLOT_EMPTY;
         l->held = -1;
         pthread_cond_broadcast(&l->cv_work);
     }
-    if (l->next_consume >= l->nb) {
+    if (l->next_consume >= l->end) {
         pthread_mutex_unlock(&l->mu);
         return 0;
     }
@@ -227,6 +237,8 @@ int df_loader_create(const df_dataset *ds, const int *split, int n_split, const 
     if (o->batch_size <= 0) return df_fail(err, "loader: batch_size %d must be positive", o->batch_size);
     if (o->n_workers < 1 || o->n_workers > 256) return df_fail(err, "loader: n_workers %d must be 1..256", o->n_workers);
     if (o->prefetch < 0) return df_fail(err, "loader: prefetch %d must be >= 0", o->prefetch);
+    if (o->parts > 1 && (o->part < 0 || o->part >= o->parts))
+        return df_fail(err, "loader: part %d of %d batch parts", o->part, o->parts);
     if (n_split < 0 || (n_split > 0 && !split)) return df_fail(err, "loader: bad split (%d samples)", n_split);
     if (meta && meta_cols <= 0) return df_fail(err, "loader: metadata given with %d columns", meta_cols);
     if (ds->n_views < 1 || ds->n_views > DF_MAX_VIEWS) return df_fail(err, "loader: dataset has %d views", ds->n_views);

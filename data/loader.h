@@ -14,6 +14,10 @@
  * (view v uses subkey(that, v)). Nothing depends on which worker does what, so batches are bit-identical
  * for any n_workers, and df_loader_start_epoch(e, b) resumes exactly at batch b of epoch e.
  *
+ * Data-parallel ranks each take a part of every batch: with `parts` P > 1, part p of a batch of n samples is
+ * its samples [n p / P, n (p + 1) / P) (rounded down), so the parts of a batch cover it in order whatever n
+ * is; a part of a last batch smaller than P may be empty (n = 0). Only that part's images are decoded.
+ *
  * Errors in a worker (a corrupt image) are returned by the df_loader_next call that reaches that batch,
  * with the worker's message (file and problem); the loader stays usable. */
 #ifndef DF_LOADER_H
@@ -36,12 +40,14 @@ typedef struct {
     int use_cache;
     const char *cache_dir; /* folder for cache files when use_cache */
     uint64_t seed;
+    int part, parts;   /* this loader's part of each batch (see above); parts 0 or 1: whole batches */
     df_augment_opts aug; /* output size, train/eval transform, normalisation */
 } df_loader_opts;
 
 typedef struct {
     int n;
     int epoch, batch;                /* position of this batch */
+    int offset, total;               /* the part's first sample in the whole batch, and the whole batch's size */
     float *images[DF_MAX_VIEWS];     /* [view] (n, out_h, out_w, aug.channels) or NULL */
     float *masks;                    /* (n, out_h, out_w) or NULL */
     float *meta;                     /* (n, M) or NULL */
@@ -68,6 +74,8 @@ int df_loader_batches_per_epoch(const df_loader *l);
 /* Positions the loader at batch first_batch of epoch `epoch`, dropping whatever was prefetched. The first
  * df_loader_next without a call starts epoch 0 at batch 0. */
 void df_loader_start_epoch(df_loader *l, int epoch, int first_batch);
+/* The same, ending the epoch before batch end_batch: a rank that evaluates a range of a split's batches. */
+void df_loader_start_range(df_loader *l, int epoch, int first_batch, int end_batch);
 /* 1: *batch is the next batch (valid until the next call); 0: the epoch is over; -1: err holds the error of
  * this batch (the next call moves on to the following batch). */
 int df_loader_next(df_loader *l, const df_batch **batch, df_error *err);

@@ -82,9 +82,9 @@ static double activation_flops(const df_graph *g, const df_node *n) {
 }
 
 static const df_op act_ops[] = {
-    {"relu", activation_forward, activation_backward, activation_flops},
-    {"silu", activation_forward, activation_backward, activation_flops},
-    {"sigmoid", activation_forward, activation_backward, activation_flops},
+    {"relu", activation_forward, activation_backward, activation_flops, 0},
+    {"silu", activation_forward, activation_backward, activation_flops, 0},
+    {"sigmoid", activation_forward, activation_backward, activation_flops, 0},
 };
 
 int df_activation_layer(df_graph *g, const char *name, int x, df_activation kind) {

@@ -6,11 +6,16 @@
  * with the unbiased variance, as PyTorch does); inference mode uses the running statistics. The memory
  * passes live in bn_kernels.c: forward reads x twice and writes y once, backward reads dy and x twice and
  * writes dx once; sums are chunked so the result is the same for any thread count. Saved for backward: the
- * mean, 1/std, and the scale and shift the forward applied, per channel. */
+ * mean, 1/std, and the scale and shift the forward applied, per channel.
+ *
+ * With g->dist of several ranks (sync batch norm, bn_sync.h), training mode normalises with the statistics of
+ * the whole batch the ranks hold together, and backward uses the whole batch's gradient sums for dx; the
+ * gradients of gamma and beta stay this rank's share (the trainer sums parameter gradients over the ranks). */
 #include <math.h>
 #include <string.h>
 
 #include "layers/bn_kernels.h"
+#include "layers/bn_sync.h"
 #include "layers/fused.h"
 #include "layers/layers.h"
 
@@ -45,11 +50,13 @@ static void batchnorm_forward(df_graph *g, df_node *n) {
     float eps = n->a.norm.eps, m = n->a.norm.momentum;
     if (g->training) {
         double *mu = (double *)((unsigned char *)g->scratch + df_bn_scratch_bytes(d.C)), *var = mu + d.C;
-        df_bn_stats(d.rows, d.C, x, mu, var, g->scratch);
+        size_t rows = d.rows;
+        if (rows) df_bn_stats(d.rows, d.C, x, mu, var, g->scratch);
+        if (df_bn_synced(g->dist)) rows = df_bn_sync_stats(g->dist, d.rows, d.C, mu, var, g->scratch);
         for (int c = 0; c < d.C; c++) {
             mean[c] = (float)mu[c];
             invstd[c] = (float)(1.0 / sqrt(var[c] + eps));
-            double unbiased = d.rows > 1 ? var[c] * (double)d.rows / (double)(d.rows - 1) : var[c];
+            double unbiased = rows > 1 ? var[c] * (double)rows / (double)(rows - 1) : var[c];
             rmean[c] = (1.0f - m) * rmean[c] + m * (float)mu[c];
             rvar[c] = (1.0f - m) * rvar[c] + m * (float)unbiased;
         }
@@ -87,12 +94,14 @@ static void batchnorm_backward(df_graph *g, df_node *n) {
         dbeta[c] += (float)sg[c];
     }
     if (!xn->dout) return;
+    size_t rows = d.rows;
+    if (g->training && df_bn_synced(g->dist)) rows = df_bn_sync_grad_sums(g->dist, d.rows, d.C, sg, sgc, g->scratch);
     float *a = (float *)(sgc + d.C), *b = a + d.C, *k = b + d.C;
     for (int c = 0; c < d.C; c++) {
         a[c] = gamma[c] * invstd[c];
         if (g->training) {
             /* dx = gamma*invstd * (g - mean(g) - xhat * mean(g*xhat)) */
-            double N = (double)d.rows, is = invstd[c];
+            double N = (double)rows, is = invstd[c];
             b[c] = (float)(-(double)a[c] * is * is * sgc[c] / N);
             k[c] = (float)(-(double)a[c] * sg[c] / N);
         } else { /* statistics are constants: dx = gamma * invstd * g */
@@ -111,12 +120,13 @@ static double batchnorm_flops(const df_graph *g, const df_node *n) {
     return 4.0 * (double)df_shape_per_sample(g->nodes[n->in[0]].shape);
 }
 
-static const df_op batchnorm_op = {"batchnorm", batchnorm_forward, batchnorm_backward, batchnorm_flops};
+/* with_empty_batch: an empty part of a batch still takes part in sync batch norm's sums. */
+static const df_op batchnorm_op = {"batchnorm", batchnorm_forward, batchnorm_backward, batchnorm_flops, 1};
 static const df_op batchnorm_relu_op = {"batchnorm_relu", batchnorm_forward, batchnorm_backward,
-                                        batchnorm_flops};
+                                        batchnorm_flops, 1};
 
 static const df_op batchnorm_relu_pool_op = {"batchnorm_relu_maxpool", batchnorm_forward, batchnorm_backward,
-                                             batchnorm_flops};
+                                             batchnorm_flops, 1};
 
 static int fused_relu(const df_node *n) { return n->op == &batchnorm_relu_op || fused_pool(n); }
 static int fused_pool(const df_node *n) { return n->op == &batchnorm_relu_pool_op; }

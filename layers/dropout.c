@@ -1,6 +1,8 @@
 /* dropout.c: y = x * m / (1 - p), m ~ Bernoulli(1 - p), in training mode; y = x in inference mode.
  * The mask is drawn from a counter-based stream keyed by (graph seed, layer index, training step), element
- * i taking draw i: it never depends on the thread count, and backward re-derives it instead of storing it. */
+ * i taking draw i: it never depends on the thread count, and backward re-derives it instead of storing it.
+ * A data-parallel rank's slice starts at the batch's sample g->sample_offset and draws from there on, so the
+ * whole batch's mask is the same for any number of ranks. */
 #include <stdint.h>
 #include <string.h>
 
@@ -22,10 +24,11 @@ static void dropout_forward(df_graph *g, df_node *n) {
     }
     uint64_t *step = n->saved;
     *step = g->dropout_step;
-    uint64_t key = mask_key(g, n, *step);
+    uint64_t key = mask_key(g, n, *step), first = (uint64_t)g->sample_offset * df_shape_per_sample(n->shape);
     float scale = 1.0f / (1.0f - p);
 #pragma omp parallel for schedule(static)
-    for (long i = 0; i < count; i++) n->out[i] = df_uniform_at(key, (uint64_t)i) < p ? 0.0f : x[i] * scale;
+    for (long i = 0; i < count; i++)
+        n->out[i] = df_uniform_at(key, first + (uint64_t)i) < p ? 0.0f : x[i] * scale;
 }
 
 static void dropout_backward(df_graph *g, df_node *n) {
@@ -37,9 +40,10 @@ static void dropout_backward(df_graph *g, df_node *n) {
     int active = g->training && p > 0.0f;
     uint64_t key = active ? mask_key(g, n, *(const uint64_t *)n->saved) : 0;
     float scale = active ? 1.0f / (1.0f - p) : 1.0f;
+    uint64_t first = (uint64_t)g->sample_offset * df_shape_per_sample(n->shape);
 #pragma omp parallel for schedule(static)
     for (long i = 0; i < count; i++) {
-        float keep = !active || df_uniform_at(key, (uint64_t)i) >= p;
+        float keep = !active || df_uniform_at(key, first + (uint64_t)i) >= p;
         df_grad_put(&xn->dout[i], keep ? n->dout[i] * scale : 0.0f, acc);
     }
 }
@@ -49,7 +53,7 @@ static double dropout_flops(const df_graph *g, const df_node *n) {
     return (double)df_shape_per_sample(n->shape);
 }
 
-static const df_op dropout_op = {"dropout", dropout_forward, dropout_backward, dropout_flops};
+static const df_op dropout_op = {"dropout", dropout_forward, dropout_backward, dropout_flops, 0};
 
 int df_dropout(df_graph *g, const char *name, int x, float p) {
     if (df_graph_check_inputs(g, name, &x, 1)) return -1;

@@ -26,7 +26,7 @@ static double add_flops(const df_graph *g, const df_node *n) {
     return (double)df_shape_per_sample(n->shape);
 }
 
-static const df_op add_op = {"add", add_forward, add_backward, add_flops};
+static const df_op add_op = {"add", add_forward, add_backward, add_flops, 0};
 
 int df_add(df_graph *g, const char *name, int a, int b) {
     int in[2] = {a, b};
@@ -75,7 +75,7 @@ static void scale_backward(df_graph *g, df_node *n) {
     }
 }
 
-static const df_op scale_op = {"scale", scale_forward, scale_backward, add_flops};
+static const df_op scale_op = {"scale", scale_forward, scale_backward, add_flops, 0};
 
 int df_scale_channels(df_graph *g, const char *name, int x, int s) {
     int in[2] = {x, s};

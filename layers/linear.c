@@ -45,7 +45,7 @@ static double linear_flops(const df_graph *g, const df_node *n) {
     return 2.0 * g->nodes[n->in[0]].shape.d[1] * n->shape.d[1];
 }
 
-static const df_op linear_op = {"linear", linear_forward, linear_backward, linear_flops};
+static const df_op linear_op = {"linear", linear_forward, linear_backward, linear_flops, 0};
 
 int df_linear(df_graph *g, const char *name, int x, int out_features, int bias) {
     if (df_graph_check_input_rank(g, name, "linear", x, 2)) return -1;

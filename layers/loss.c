@@ -75,7 +75,7 @@ static double loss_flops(const df_graph *g, const df_node *n) {
     return 5.0 * (double)df_shape_per_sample(g->nodes[n->in[0]].shape);
 }
 
-static const df_op softmax_ce_op = {"softmax_ce", softmax_ce_forward, softmax_ce_backward, loss_flops};
+static const df_op softmax_ce_op = {"softmax_ce", softmax_ce_forward, softmax_ce_backward, loss_flops, 0};
 
 static void bce_forward(df_graph *g, df_node *n) {
     const float *z = df_node_input(g, n, 0)->out, *t = df_node_input(g, n, 1)->out;
@@ -104,7 +104,7 @@ static void bce_backward(df_graph *g, df_node *n) {
     }
 }
 
-static const df_op bce_op = {"bce_logits", bce_forward, bce_backward, loss_flops};
+static const df_op bce_op = {"bce_logits", bce_forward, bce_backward, loss_flops, 0};
 
 static int add_loss(df_graph *g, const df_op *op, const char *name, int logits, int target, int n_classes,
                     const float *class_weights, float eps) {

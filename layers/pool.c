@@ -172,8 +172,8 @@ static double pool_flops(const df_graph *g, const df_node *n) {
     return (double)d.OH * d.OW * d.C * d.k * d.k;
 }
 
-static const df_op maxpool_op = {"maxpool", maxpool_forward, maxpool_backward, pool_flops};
-static const df_op avgpool_op = {"avgpool", avgpool_forward, avgpool_backward, pool_flops};
+static const df_op maxpool_op = {"maxpool", maxpool_forward, maxpool_backward, pool_flops, 0};
+static const df_op avgpool_op = {"avgpool", avgpool_forward, avgpool_backward, pool_flops, 0};
 
 static int add_pool(df_graph *g, const df_op *op, const char *name, int x, int k, int stride, int pad) {
     if (df_graph_check_input_rank(g, name, op->name, x, 4)) return -1;
@@ -237,7 +237,7 @@ static double gap_flops(const df_graph *g, const df_node *n) {
     return (double)df_shape_per_sample(g->nodes[n->in[0]].shape);
 }
 
-static const df_op gap_op = {"gap", gap_forward, gap_backward, gap_flops};
+static const df_op gap_op = {"gap", gap_forward, gap_backward, gap_flops, 0};
 
 int df_global_avgpool(df_graph *g, const char *name, int x) {
     if (df_graph_check_input_rank(g, name, "gap", x, 4)) return -1;

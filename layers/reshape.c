@@ -19,7 +19,7 @@ static void flatten_backward(df_graph *g, df_node *n) {
     for (size_t i = 0; i < count; i++) df_grad_put(&x->dout[i], n->dout[i], n->grad_accum[0]);
 }
 
-static const df_op flatten_op = {"flatten", flatten_forward, flatten_backward, no_flops};
+static const df_op flatten_op = {"flatten", flatten_forward, flatten_backward, no_flops, 0};
 
 int df_flatten(df_graph *g, const char *name, int x) {
     if (df_graph_check_inputs(g, name, &x, 1)) return -1;
@@ -54,7 +54,7 @@ static void concat_backward(df_graph *g, df_node *n) {
     }
 }
 
-static const df_op concat_op = {"concat", concat_forward, concat_backward, no_flops};
+static const df_op concat_op = {"concat", concat_forward, concat_backward, no_flops, 0};
 
 int df_concat(df_graph *g, const char *name, const int *xs, int count) {
     if (count < 1 || count > DF_MAX_INPUTS)
@@ -105,7 +105,7 @@ static void planes_backward(df_graph *g, df_node *n) {
         }
 }
 
-static const df_op planes_op = {"planes", planes_forward, planes_backward, no_flops};
+static const df_op planes_op = {"planes", planes_forward, planes_backward, no_flops, 0};
 
 int df_broadcast_planes(df_graph *g, const char *name, int x, int h, int w) {
     if (df_graph_check_input_rank(g, name, "planes", x, 2)) return -1;

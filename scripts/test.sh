@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Builds dermfuse with warnings as errors and runs the whole test suite, then the fuzz smoke (scripts/fuzz.sh,
 # in <build-dir>-fuzz); the last line is "N passed, N failed, N skipped".
-# Usage: scripts/test.sh [build-dir] (default build-test).
+# Usage: scripts/test.sh [build-dir] (default build-test); DF_MESON_ARGS adds options to a new build's setup.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build-test}
 bash scripts/install-deps.sh || { echo "dependency install failed"; echo "0 passed, 1 failed"; exit 1; }
 if [ ! -d "$build" ]; then
-  meson setup "$build" -Dwerror=true --buildtype=release >/dev/null || { echo "0 passed, 1 failed"; exit 1; }
+  meson setup "$build" -Dwerror=true --buildtype=release ${DF_MESON_ARGS:-} >/dev/null || { echo "0 passed, 1 failed"; exit 1; }
 fi
 meson compile -C "$build" || { echo "build failed"; echo "0 passed, 1 failed"; exit 1; }
 meson test -C "$build" --num-processes 2 --print-errorlogs 2>&1 | tee "$build/test-summary.txt"

@@ -39,11 +39,6 @@ int df_dist_size(const df_dist *d);
  * their own runs (`compare --ranks-per-run K`). Training, evaluation and their file writes follow this. */
 const df_dist *df_dist_training(void);
 void df_dist_set_training(const df_dist *d);
-/* 1 once train/session trains (and writes) data-parallel over df_dist_training(); while it is 0 a run trains
- * whole on each rank that starts it, so a study with groups of K > 1 ranks trains each run on the group's
- * rank 0 alone while the others wait (correct, with K - 1 ranks idle). */
-#define DF_DIST_TRAINING_PARALLEL 0
-
 /* In place, on every rank of d, in rank order (see above). */
 void df_dist_sum_f32(const df_dist *d, float *x, size_t n);
 void df_dist_sum_f64(const df_dist *d, double *x, size_t n);

@@ -199,7 +199,7 @@ static double conv2d_flops(const df_graph *g, const df_node *n) {
     return 2.0 * d.OH * d.OW * d.CO * d.k * d.k * d.C;
 }
 
-static const df_op conv2d_op = {"conv2d", conv2d_forward, conv2d_backward, conv2d_flops};
+static const df_op conv2d_op = {"conv2d", conv2d_forward, conv2d_backward, conv2d_flops, 0};
 
 int df_conv2d(df_graph *g, const char *name, int x, int out_channels, int k, int stride, int pad, int bias) {
     if (df_graph_check_input_rank(g, name, "conv2d", x, 4)) return -1;

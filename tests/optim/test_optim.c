@@ -13,7 +13,7 @@
 static void nop_forward(df_graph *g, df_node *n) { (void)g, (void)n; }
 static void nop_backward(df_graph *g, df_node *n) { (void)g, (void)n; }
 static double nop_flops(const df_graph *g, const df_node *n) { return (void)g, (void)n, 0.0; }
-static const df_op holder_op = {"holder", nop_forward, nop_backward, nop_flops};
+static const df_op holder_op = {"holder", nop_forward, nop_backward, nop_flops, 0};
 
 /* Tensor indices of the test graph. */
 enum { T_W, T_B, T_RUN, T_FROZ, T_BIG, N_T };

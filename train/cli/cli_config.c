@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/dist/dist.h"
 #include "core/gemm/gemm.h"
 #include "train/cli/commands.h"
 
@@ -67,11 +68,17 @@ int df_cli_parse(const df_cli_command *cmd, int argc, char **argv, df_cli *cli) 
 int df_cli_load_config(const df_cli *cli, df_run_config *cfg) {
     df_error err;
     if (df_run_config_load(cli->config, cli->sets.v, cli->sets.n, cfg, &err)) {
-        fprintf(stderr, "dermfuse: %s\n", err.msg);
+        df_cli_error(err.msg);
         return 1;
     }
     /* --threads wins over the config's run.threads. */
     if (cli->threads)
         cfg->run.threads = cli->threads;
     return 0;
+}
+
+void df_cli_error(const char *msg) {
+    const df_dist *w = df_dist_world();
+    if (df_dist_size(w) > 1) fprintf(stderr, "dermfuse: rank %d: %s\n", df_dist_rank(w), msg);
+    else fprintf(stderr, "dermfuse: %s\n", msg);
 }

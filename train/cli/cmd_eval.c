@@ -98,7 +98,7 @@ static int eval_or_predict(int argc, char **argv, int write_csv) {
         df_predictions_free(&p);
         df_run_data_free(&rd);
     }
-    if (rc) fprintf(stderr, "dermfuse: %s\n", err.msg);
+    if (rc) df_cli_error(err.msg);
     df_run_config_free(&cfg);
     return rc ? 1 : 0;
 }

@@ -38,7 +38,8 @@ int df_cmd_train(int argc, char **argv) {
         printf("gemm: %s, threads: %d\n", df_gemm_backend_name(df_gemm_get_backend()),
                cfg.run.threads ? cfg.run.threads : omp_get_max_threads());
     }
-    df_train_opts opts = {.resume = cli.resume, .quiet = cli.quiet, .after_epoch = write_report};
+    df_train_opts opts = {.resume = cli.resume, .quiet = cli.quiet, .after_epoch = write_report,
+                          .version = DF_VERSION};
     char *stop = getenv("DERMFUSE_STOP_AFTER_STEPS"); /* test aid: behave as if interrupted */
     if (stop) opts.stop_after_steps = atoi(stop);
     df_error err;
@@ -54,7 +55,7 @@ int df_cmd_train(int argc, char **argv) {
         free(dir);
     }
     if (rc == 0) rc = df_run_train(&cfg, &opts, &stopped, &err);
-    if (rc) fprintf(stderr, "dermfuse: %s\n", err.msg);
+    if (rc) df_cli_error(err.msg);
     df_run_config_free(&cfg);
     /* Stopped by SIGINT or SIGTERM after saving: the shell's status for that signal (130, 143). */
     int sig = df_signals_stop_requested();

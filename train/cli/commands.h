@@ -112,5 +112,8 @@ int df_cli_parse(const df_cli_command *cmd, int argc, char **argv, df_cli *cli);
 /* Loads cli->config with its --set overrides into cfg; --threads wins over run.threads. Prints the error and
  * returns 1 on failure. */
 int df_cli_load_config(const df_cli *cli, df_run_config *cfg);
+/* Prints "dermfuse: MSG" to stderr, "dermfuse: rank R: MSG" in a job of several ranks, so that a failing
+ * rank's message says which rank failed. */
+void df_cli_error(const char *msg);
 
 #endif

@@ -65,6 +65,14 @@ static int dispatch(int argc, char **argv) {
  * printed first), since the others would wait for it in their next collective. */
 int main(int argc, char **argv) {
     df_dist_init(&argc, &argv);
+    /* Rank 0 alone speaks for the job (progress, summaries, results), so that its output reads as one
+     * process's; `version` shows every rank's, and every rank's errors reach stderr. */
+    int rank = df_dist_rank(df_dist_world());
+    if (rank > 0 && !(argc > 1 && strcmp(argv[1], "version") == 0) && !freopen("/dev/null", "w", stdout)) {
+        fprintf(stderr, "dermfuse: rank %d: cannot silence its standard output\n", rank);
+        df_dist_fail_job(1);
+        return 1;
+    }
     int status = dispatch(argc, argv);
     if (status != 0) df_dist_fail_job(status);
     df_dist_finalize();

@@ -110,6 +110,7 @@ typedef struct {
     int nesterov;
     double beta1, beta2, eps; /* adam, adamw */
     int decay_all;     /* weight decay on biases and norm parameters too */
+    int sync_bn;       /* several ranks: batch-norm statistics over the whole batch */
     df_schedule_kind schedule;
     double warmup_epochs;
     double min_lr, gamma;

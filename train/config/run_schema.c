@@ -163,6 +163,10 @@ static const df_cfg_field train_fields[] = {
     {"decay_all", DF_CFG_BOOL, DF_CFG_AT(df_train_section, decay_all), .flags = DF_CFG_OMIT_DEFAULT, .def = "false",
      .help = "weight decay on every parameter, biases and norm parameters too (torch.optim without parameter "
              "groups); false: on conv and linear weights only"},
+    {"sync_bn", DF_CFG_BOOL, DF_CFG_AT(df_train_section, sync_bn), .flags = DF_CFG_OMIT_DEFAULT, .def = "true",
+     .help = "trained on several ranks (mpirun): batch norm takes its statistics over the whole batch of all "
+             "ranks, as on one process; false: over each rank's own slice (less traffic, results depend on the "
+             "rank count). One process: no effect"},
     {"beta1", DF_CFG_DOUBLE, DF_CFG_AT(df_train_section, beta1), .range = "[0, 1)",
      .flags = DF_CFG_OMIT_DEFAULT, .def = "0.9",
      .help = "adam, adamw: decay of the first moment"},

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/dist/dist.h"
 #include "train/session/run_files.h"
 #include "train/session/session.h"
 
@@ -231,9 +232,10 @@ int df_late_train_parts(const df_run_config *cfg, const df_late_parts *parts, co
     char *dir = df_run_dir(cfg), *path = df_path_join(dir, "config.yaml");
     df_metrics m;
     int rc = df_predictions_metrics(&fused, &m, err);
-    if (rc == 0) rc = df_make_dirs(dir, err);
-    if (rc == 0) rc = df_write_file_atomic(path, cfg->text, strlen(cfg->text), err);
-    if (rc == 0) rc = write_results(dir, cfg, &rd, &fused, &m, w, err);
+    int root = df_dist_rank(df_dist_training()) == 0; /* data-parallel: rank 0 alone writes the run's files */
+    if (rc == 0 && root) rc = df_make_dirs(dir, err);
+    if (rc == 0 && root) rc = df_write_file_atomic(path, cfg->text, strlen(cfg->text), err);
+    if (rc == 0 && root) rc = write_results(dir, cfg, &rd, &fused, &m, w, err);
     if (rc == 0) {
         printf("late fusion (%s", df_late_rule_names[cfg->model.late_combine]);
         if (!isnan(w)) printf(", image weight %.2f", w);

@@ -22,13 +22,24 @@ void df_model_feed(df_model *m, const df_batch *b) {
 }
 
 int df_predict_split(df_model *m, df_loader *l, int keep_features, df_predictions *out, df_error *err) {
+    int nb = df_loader_batches_per_epoch(l);
+    double *batch_loss = df_malloc(sizeof(double) * (size_t)(nb ? nb : 1));
+    int rc = df_predict_batches(m, l, 0, nb, keep_features, out, batch_loss, err);
+    double loss_sum = 0.0;
+    for (int b = 0; rc == 0 && b < nb; b++) loss_sum += batch_loss[b];
+    if (rc == 0) out->loss = out->n ? loss_sum / out->n : NAN;
+    free(batch_loss);
+    return rc;
+}
+
+int df_predict_batches(df_model *m, df_loader *l, int first, int end, int keep_features, df_predictions *out,
+                       double *batch_loss, df_error *err) {
     memset(out, 0, sizeof *out);
     int K = m->spec.n_classes, cap = 0, fdim = (int)df_shape_per_sample(m->g->nodes[m->features].shape);
     out->K = K;
     out->feature_dim = keep_features ? fdim : 0;
-    double loss_sum = 0.0;
     df_graph_set_training(m->g, 0);
-    df_loader_start_epoch(l, 0, 0);
+    df_loader_start_range(l, 0, first, end);
     const df_batch *b;
     int rc;
     while ((rc = df_loader_next(l, &b, err)) == 1) {
@@ -42,7 +53,7 @@ int df_predict_split(df_model *m, df_loader *l, int keep_features, df_prediction
         df_model_feed(m, b);
         df_graph_forward(m->g);
         df_model_probabilities(m, out->prob + (size_t)out->n * K);
-        loss_sum += (double)m->g->nodes[m->loss].out[0] * b->n;
+        batch_loss[b->batch - first] = (double)m->g->nodes[m->loss].out[0] * b->n;
         for (int i = 0; i < b->n; i++) {
             out->labels[out->n + i] = (int)b->labels[i];
             out->indices[out->n + i] = b->indices[i];
@@ -56,7 +67,6 @@ int df_predict_split(df_model *m, df_loader *l, int keep_features, df_prediction
         df_predictions_free(out);
         return -1;
     }
-    out->loss = out->n ? loss_sum / out->n : NAN;
     return 0;
 }
 

@@ -23,6 +23,10 @@ typedef struct {
 /* Runs the model in inference mode over every batch of l's current epoch order (the loader must not shuffle),
  * collecting probabilities and, with keep_features, the penultimate features. */
 int df_predict_split(df_model *m, df_loader *l, int keep_features, df_predictions *out, df_error *err);
+/* The same over batches [first, end) of l's order only, loss not set: batch_loss[b - first] gets batch b's
+ * loss times its sample count, for the caller to add in batch order. */
+int df_predict_batches(df_model *m, df_loader *l, int first, int end, int keep_features, df_predictions *out,
+                       double *batch_loss, df_error *err);
 void df_predictions_free(df_predictions *p);
 
 /* Metrics of predictions (threshold 0.5 for binary). */

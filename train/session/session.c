@@ -7,12 +7,14 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "core/dist/dist.h"
 #include "core/io/json.h"
 #include "core/memory.h"
 #include "data/loader.h"
 #include "train/model/pretrained.h"
 #include "train/session/checkpoint.h"
 #include "train/session/model_config.h"
+#include "train/session/predict_ranks.h"
 #include "train/session/run_files.h"
 
 void df_session_loader_opts(const df_session *s, int training, df_loader_opts *o) {
@@ -26,6 +28,10 @@ void df_session_loader_opts(const df_session *s, int training, df_loader_opts *o
     o->use_cache = cfg->data.cache;
     o->seed = (uint64_t)cfg->run.seed;
     o->aug.train = training;
+    if (training) { /* each training rank loads its part of every batch (loader.h) */
+        o->part = df_dist_rank(df_dist_training());
+        o->parts = df_dist_size(df_dist_training());
+    }
     df_run_input_apply(&s->input, &o->aug);
     if (training) {
         o->aug.hflip = cfg->data.hflip;
@@ -133,7 +139,14 @@ static int prepare_training(df_session *s, int quiet, df_error *err) {
         for (int i = 0; i < s->model->g->n_tensors; i++)
             s->model->g->tensors[i].decay = s->model->g->tensors[i].kind == DF_PARAM;
     if (!(s->optim = df_optim_new(s->model->g, &oc, err))) return df_fail_prefix(err, "%s: train", cfg->source);
-    return open_loader(s, DF_SPLIT_TRAIN, 1, &s->train, err);
+    const df_dist *d = df_dist_training();
+    if (cfg->train.sync_bn && df_dist_size(d) > 1) s->model->g->dist = d;
+    /* Rank 0 builds the image cache, the others then find it built instead of each decoding every image. */
+    int later = df_dist_rank(d) > 0 && cfg->data.cache;
+    if (later) df_dist_barrier(d);
+    int rc = open_loader(s, DF_SPLIT_TRAIN, 1, &s->train, err);
+    if (!later && cfg->data.cache && df_dist_size(d) > 1) df_dist_barrier(d);
+    return rc;
 }
 
 int df_session_open(df_session *s, const df_run_config *cfg, df_fusion fusion, df_session_mode mode, int quiet,
@@ -218,7 +231,7 @@ int df_session_load_weights(df_session *s, const char *checkpoint, df_error *err
 
 int df_session_predict(df_session *s, int split, int keep_features, df_predictions *out, df_error *err) {
     df_loader *l = df_session_eval_loader(s, split, err);
-    return l ? df_predict_split(s->model, l, keep_features, out, err) : -1;
+    return l ? df_predict_ranks(s->model, l, keep_features, out, err) : -1;
 }
 
 int df_session_open_trained(df_session *s, const df_run_config *cfg, df_fusion fusion, const char *checkpoint,

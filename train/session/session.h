@@ -66,7 +66,8 @@ void df_session_take_data(df_session *s, df_run_data *rd);
  * "no checkpoint at <path>: train it first with `dermfuse train <config>`". */
 int df_session_load_weights(df_session *s, const char *checkpoint, df_error *err);
 
-/* The model over one split, in order, in inference mode; with keep_features the penultimate features too. */
+/* The model over one split, in order, in inference mode; with keep_features the penultimate features too.
+ * Collective over the training ranks, which share the work out (predict_ranks.h); every rank gets it all. */
 int df_session_predict(df_session *s, int split, int keep_features, df_predictions *out, df_error *err);
 
 #endif

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "core/dist/dist.h"
 #include "data/loader.h"
 #include "optim/schedule.h"
 #include "train/config/config_schema.h"
@@ -15,11 +16,17 @@
 #include "train/session/session.h"
 #include "core/io/json.h"
 #include "train/session/progress.h"
+#include "train/session/rank_check.h"
 #include "train/session/run_data.h"
 #include "train/session/run_files.h"
 #include "train/session/run_input.h"
 #include "train/session/signals.h"
 #include "train/model/step.h"
+
+/* Data-parallel: every rank of df_dist_training() runs this loop over its part of each batch and takes the same
+ * steps (step.h); rank 0 alone writes the run's files (logs, checkpoints, results, report) and holds its lock,
+ * while every rank reads the checkpoint it resumes from. */
+static int is_root(void) { return df_dist_rank(df_dist_training()) == 0; }
 
 /* What the epoch loop holds beside its session. */
 typedef struct {
@@ -56,6 +63,7 @@ static long total_steps(const run *r) {
 
 static int save(run *r, const char *file, df_error *err) {
     df_session *s = r->s;
+    if (!is_root()) return 0;
     char *path = df_path_join(s->dir, file);
     r->state.dropout_step = s->model->g->dropout_step;
     df_checkpoint_info info = {s->cfg->text, s->encoder_json, s->fingerprint, s->classes_json, s->input_json};
@@ -174,6 +182,7 @@ static int test_checkpoint(run *r, df_error *err) {
     df_session *s = r->s;
     int last = s->cfg->train.test_checkpoint == DF_TEST_LAST;
     int epoch = last ? r->state.epoch : r->state.best_epoch + 1;
+    if (df_dist_size(df_dist_training()) > 1) df_dist_barrier(df_dist_training()); /* rank 0's checkpoint is whole */
     if (df_session_load_weights(s, df_test_checkpoint_file(s->cfg), err)) return -1;
     df_predictions p;
     if (df_session_predict(s, DF_SPLIT_TEST, 0, &p, err)) return -1;
@@ -181,7 +190,7 @@ static int test_checkpoint(run *r, df_error *err) {
     char extra[96];
     snprintf(extra, sizeof extra, "\"checkpoint\":\"%s\",\"epoch\":%d", last ? "last" : "best", epoch);
     int rc = df_predictions_metrics(&p, &m, err);
-    if (rc == 0) rc = df_write_test_results(s->dir, &s->data, DF_SPLIT_TEST, &p, &m, extra, err);
+    if (rc == 0 && is_root()) rc = df_write_test_results(s->dir, &s->data, DF_SPLIT_TEST, &p, &m, extra, err);
     /* Binary F1 and AUC are the second class's, so the line names it. */
     char positive[160] = "";
     if (p.K == 2) snprintf(positive, sizeof positive, ", positive class %s", s->data.ds[DF_SPLIT_TEST]->class_names[1]);
@@ -203,12 +212,15 @@ static int train_epoch(run *r, df_progress *prog, const df_train_opts *opts, lon
     for (int t = 0; t < g->n_tensors; t++)
         g->tensors[t].frozen = s->pretrained[t] && r->state.epoch < cfg->model.freeze_epochs;
     df_loader_start_epoch(s->train, r->state.epoch, r->state.batch);
+    const df_dist *ranks = df_dist_training();
     const df_batch *b;
     int rc;
     while ((rc = df_loader_next(s->train, &b, err)) == 1) {
         df_model_feed(s->model, b);
+        g->sample_offset = b->offset;
         float lr = df_schedule_lr(&r->sched, r->state.step, per_epoch);
-        df_step_result res = df_train_step(g, s->model->loss, s->optim, lr, (float)cfg->train.clip_norm);
+        df_step_result res = df_train_step_ranks(g, s->model->loss, s->optim, lr, (float)cfg->train.clip_norm,
+                                                 ranks);
         if (!res.finite) {
             const char *where = res.bad_tensor >= 0 ? g->tensors[res.bad_tensor].name : "the loss";
             return df_fail(err, "non-finite values at epoch %d, step %ld: first in %s (loss %g). The last good "
@@ -220,9 +232,10 @@ static int train_epoch(run *r, df_progress *prog, const df_train_opts *opts, lon
         (*steps_here)++;
         r->state.epoch_loss_sum += res.loss; /* in the checkpoint: a resumed epoch's mean is the whole epoch's */
         r->state.epoch_loss_steps++;
-        *images += b->n;
-        df_progress_step(prog, r->state.epoch, cfg->train.epochs, r->state.step - 1, res.loss, b->n);
+        *images += b->total;
+        df_progress_step(prog, r->state.epoch, cfg->train.epochs, r->state.step - 1, res.loss, b->total);
         int stop = df_signals_stop_requested() || (opts->stop_after_steps && *steps_here >= opts->stop_after_steps);
+        if (df_dist_size(ranks) > 1) stop = (int)df_dist_max_long(ranks, stop); /* a signal reaches ranks apart */
         int every = cfg->train.checkpoint_every && r->state.step % cfg->train.checkpoint_every == 0;
         if ((stop || every) && save(r, "last.safetensors", err)) return -1;
         if (stop) return 1;
@@ -271,7 +284,7 @@ static int end_epoch(run *r, double ips, double t0, df_error *err) {
     else
         printf("epoch %d/%d: train loss %.4f  (no validation split)\n", r->state.epoch + 1, cfg->train.epochs,
                log.train_loss);
-    if (df_run_files_log_epoch(s->dir, &log, validated ? &m : NULL, err)) return -1;
+    if (is_root() && df_run_files_log_epoch(s->dir, &log, validated ? &m : NULL, err)) return -1;
     r->state.epoch++;
     r->state.batch = 0;
     r->state.epoch_loss_sum = 0;
@@ -290,7 +303,7 @@ static int train_locked(df_session *s, const df_train_opts *opts, int *stopped, 
     const df_run_config *cfg = s->cfg;
     run r = {.s = s};
     int rc = make_schedule(&r, err);
-    if (rc == 0) rc = df_run_files_sweep(s->dir, opts->resume, err);
+    if (rc == 0 && is_root()) rc = df_run_files_sweep(s->dir, opts->resume, err);
     if (rc == 0 && opts->resume) rc = resume(&r, err);
     if (rc) return -1;
     if (r.state.finished) { /* finished only with its test results: a kill may have come between the two */
@@ -306,11 +319,12 @@ static int train_locked(df_session *s, const df_train_opts *opts, int *stopped, 
                    df_test_checkpoint_names[cfg->train.test_checkpoint]);
         rc = written ? 0 : test_checkpoint(&r, err);
         /* the report too: its last rewrite may have been cut off */
-        if (rc == 0 && opts->after_epoch) opts->after_epoch(s->dir, opts->after_epoch_ctx);
+        if (rc == 0 && opts->after_epoch && is_root()) opts->after_epoch(s->dir, opts->after_epoch_ctx);
         return rc;
     }
-    if (df_run_files_start(s->dir, cfg, r.state.epoch, err)) return -1;
-    if (s->data.has_images && !s->input.recorded && df_run_input_write(s->dir, &s->input, err)) return -1;
+    if (is_root() && df_run_files_start(s->dir, cfg, r.state.epoch, err)) return -1;
+    if (is_root() && s->data.has_images && !s->input.recorded && df_run_input_write(s->dir, &s->input, err))
+        return -1;
     df_progress prog;
     df_progress_init(&prog, stdout, total_steps(&r), r.state.step);
     long steps_here = 0;
@@ -329,11 +343,11 @@ static int train_locked(df_session *s, const df_train_opts *opts, int *stopped, 
         }
         int done = end_epoch(&r, trained > 0 ? (double)images / trained : 0.0, t0, err);
         if (done < 0) return -1;
-        if (opts->after_epoch) opts->after_epoch(s->dir, opts->after_epoch_ctx);
+        if (opts->after_epoch && is_root()) opts->after_epoch(s->dir, opts->after_epoch_ctx);
         if (done) break;
     }
     rc = r.state.finished ? test_checkpoint(&r, err) : 0;
-    if (rc == 0 && r.state.finished && opts->after_epoch) opts->after_epoch(s->dir, opts->after_epoch_ctx);
+    if (rc == 0 && r.state.finished && opts->after_epoch && is_root()) opts->after_epoch(s->dir, opts->after_epoch_ctx);
     return rc;
 }
 
@@ -341,7 +355,8 @@ int df_train_session(df_session *s, const df_train_opts *opts, int *stopped, df_
     DF_ASSERT(s->mode == DF_SESSION_TRAIN);
     if (stopped) *stopped = 0;
     int lock = -1;
-    if (df_run_files_lock(s->dir, &lock, err)) return -1;
+    if (df_rank_check(s->cfg, opts->version ? opts->version : "", err)) return -1;
+    if (is_root() && df_run_files_lock(s->dir, &lock, err)) return -1;
     int rc = train_locked(s, opts, stopped, err);
     df_run_files_unlock(lock);
     return rc;
@@ -356,6 +371,9 @@ int df_train_run(const df_run_config *cfg, df_fusion fusion, const df_train_opts
                  df_error *err) {
     if (stopped) *stopped = 0;
     df_train_environment(cfg);
+    /* before the session: opening it is collective too (the image cache), and ranks with other configs could
+     * meet there in different collectives */
+    if (df_rank_check(cfg, opts->version ? opts->version : "", err)) return -1;
     df_session s;
     if (df_session_open(&s, cfg, fusion, DF_SESSION_TRAIN, opts->quiet, err)) return -1;
     int rc = df_train_session(&s, opts, stopped, err);

@@ -40,6 +40,8 @@ typedef struct {
      * run. */
     void (*after_epoch)(const char *run_dir, void *ctx);
     void *after_epoch_ctx;
+    /* The program's version, which every rank of a data-parallel run must share (rank_check.h); NULL: "". */
+    const char *version;
 } df_train_opts;
 
 /* 0 when <dir> holds last.safetensors to resume from; otherwise -1 and the error "nothing to resume in <dir>:
@@ -53,7 +55,9 @@ int df_train_check_resumable(const char *dir, df_error *err);
 
 /* Trains the session's model to the end of the run (or until a signal or stop_after_steps stops it, after
  * writing last.safetensors; *stopped, which may be NULL, is then set to 1), then evaluates the checkpoint
- * train.test_checkpoint names on the test split. Returns 0 when the run finished or was stopped cleanly, -1 on error. */
+ * train.test_checkpoint names on the test split. Returns 0 when the run finished or was stopped cleanly, -1 on error.
+ * Collective over the training ranks (df_dist_training), which first check that they share version and config
+ * (rank_check.h; df_train_run checks before it opens the session); rank 0 alone writes the run folder. */
 int df_train_session(df_session *s, const df_train_opts *opts, int *stopped, df_error *err);
 
 /* Sets the OpenMP threads from run.threads and installs the SIGINT/SIGTERM handlers (which ask the trainer

@@ -3,8 +3,7 @@
  *
  * With N ranks the world is split into N/K groups of K consecutive ranks (group g: ranks gK .. gK+K-1), and
  * each group trains whole runs on its own communicator (df_dist_set_training): with K = 1 every run is an
- * ordinary single-process run, with K > 1 the training is data-parallel over the group (until training is,
- * DF_DIST_TRAINING_PARALLEL 0, the group's rank 0 trains the run alone). The runs are dealt
+ * ordinary single-process run, with K > 1 the training is data-parallel over the group. The runs are dealt
  * out in df_study_run_order, phase by phase: the i-th run of a phase goes to group i mod (N/K). Phase 0 holds
  * every model but late fusion, phase 1 late fusion, which may reuse phase 0's image and metadata runs of its
  * seed; a barrier of all ranks separates the phases, so those runs are finished (on whichever group) before
@@ -59,7 +58,7 @@ static int train_share(const df_study_cfg *st, const df_study_opts *opts, int gr
     for (int p = 0; p < 2 && rc == 0; p++) {
         for (int i = 0, j = 0; i < n && rc == 0; i++) {
             if (phase[i] != p) continue;
-            if (j++ % n_groups == group && (DF_DIST_TRAINING_PARALLEL || df_dist_rank(df_dist_training()) == 0))
+            if (j++ % n_groups == group)
                 rc = df_study_run_one(st, order[i], opts, DF_STUDY_TRAIN, NULL, NULL, err);
         }
         if (rc == 0) df_dist_barrier(df_dist_world());
