@@ -1,6 +1,7 @@
-/* dist_mpi.c: dist.h over MPI. The process calls MPI from its main thread only (MPI_THREAD_FUNNELED): OpenMP
- * threads and the loader's threads never do. Vectors are reduced in segments of at most SEGMENT elements so
- * that every MPI count fits in an int, whatever the size of the model. */
+/* dist_mpi.c: dist.h over MPI, initialised only in a process a launcher started as a rank (below); any other
+ * process is one rank, as with dist_single.c. The process calls MPI from its main thread only
+ * (MPI_THREAD_FUNNELED): OpenMP threads and the loader's threads never do. Vectors are reduced in segments of
+ * at most SEGMENT elements so that every MPI count fits in an int, whatever the size of the model. */
 #include "core/dist/dist.h"
 
 #include <limits.h>
@@ -20,7 +21,18 @@ struct df_dist {
 static df_dist world = {MPI_COMM_NULL, 0, 1};
 static char library[MPI_MAX_LIBRARY_VERSION_STRING];
 
+/* Whether a launcher started this process as a rank: Open MPI's mpirun, or a PMI/PMIx launcher (Slurm's srun,
+ * MPICH's hydra). Otherwise MPI is not initialised at all: a singleton MPI_Init costs a few tenths of a second,
+ * which every quick command (limits, config-keys, inspect) would pay for nothing. */
+static int launched_as_rank(void) {
+    static const char *const vars[] = {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK", "PMI_SIZE", NULL};
+    for (int i = 0; vars[i]; i++)
+        if (getenv(vars[i])) return 1;
+    return 0;
+}
+
 void df_dist_init(int *argc, char ***argv) {
+    if (!launched_as_rank()) return;
     int provided;
     MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided);
     world.comm = MPI_COMM_WORLD;
@@ -29,9 +41,10 @@ void df_dist_init(int *argc, char ***argv) {
 }
 
 void df_dist_finalize(void) {
-    int done;
+    int started, done;
+    MPI_Initialized(&started);
     MPI_Finalized(&done);
-    if (!done) MPI_Finalize();
+    if (started && !done) MPI_Finalize();
 }
 
 const char *df_dist_library(void) {
@@ -45,6 +58,10 @@ df_dist *df_dist_world(void) { return &world; }
 
 df_dist *df_dist_split(const df_dist *d, int color) {
     df_dist *s = df_calloc(1, sizeof *s);
+    if (d->size == 1) { /* also the world of a process no launcher started, where MPI is not initialised */
+        *s = (df_dist){MPI_COMM_NULL, 0, 1};
+        return s;
+    }
     MPI_Comm_split(d->comm, color, d->rank, &s->comm);
     MPI_Comm_rank(s->comm, &s->rank);
     MPI_Comm_size(s->comm, &s->size);
@@ -53,7 +70,7 @@ df_dist *df_dist_split(const df_dist *d, int color) {
 
 void df_dist_free(df_dist *d) {
     if (!d || d == &world) return;
-    MPI_Comm_free(&d->comm);
+    if (d->comm != MPI_COMM_NULL) MPI_Comm_free(&d->comm);
     free(d);
 }
 
@@ -129,6 +146,12 @@ void df_dist_bcast(const df_dist *d, void *buf, size_t bytes, int root) {
 
 void *df_dist_gather(const df_dist *d, const void *buf, size_t bytes, int root, size_t *sizes) {
     int N = d->size;
+    if (N == 1) {
+        sizes[0] = bytes;
+        void *out = df_malloc(bytes ? bytes : 1);
+        if (bytes) memcpy(out, buf, bytes);
+        return out;
+    }
     long mine = (long)bytes, *all = df_malloc((size_t)N * sizeof *all);
     MPI_Gather(&mine, 1, MPI_LONG, all, 1, MPI_LONG, root, d->comm);
     unsigned char *out = NULL;
