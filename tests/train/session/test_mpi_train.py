@@ -14,7 +14,8 @@
   rounding of it;
 - a rank given a different config (mpirun's MPMD form, --set on rank 1 only) ends the job with one message
   naming the rank and the key, a non-zero status and no hang; a rank that fails on a file ends the job with
-  its message prefixed by its rank.
+  its message prefixed by its rank; a rank killed with SIGKILL mid-run ends the job (mpirun names the rank),
+  leaves a whole checkpoint, and the run resumes to the uninterrupted run's bytes.
 
 Exits 77 (skipped) when the build has no MPI or mpirun is missing.
 Usage: test_mpi_train.py DERMFUSE"""
@@ -128,6 +129,42 @@ def zombie(pid):
             return f.read().rsplit(")", 1)[1].split()[0] == "Z"
     except OSError:
         return True
+
+
+def rank_of(pid):
+    """The MPI rank of a process mpirun started (its OMPI_COMM_WORLD_RANK)."""
+    try:
+        with open(f"/proc/{pid}/environ", "rb") as f:
+            for item in f.read().split(b"\0"):
+                if item.startswith(b"OMPI_COMM_WORLD_RANK="):
+                    return int(item.split(b"=", 1)[1])
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def one_rank_killed(extra):
+    """Starts a 2-rank run and, once a mid-epoch checkpoint exists, kills rank 1 alone with SIGKILL. Returns
+    (the killed rank, mpirun's exit status or None on a hang, its stderr)."""
+    cmd = [MPIRUN, "--oversubscribe", "--allow-run-as-root", "-np", "2", DERMFUSE, "train", "a.yaml", "--quiet",
+           "--set", "run.out_dir=lost"] + extra
+    p = subprocess.Popen(cmd, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                         start_new_session=True)
+    ckpt, deadline, killed = os.path.join("lost", "r", "last.safetensors"), time.time() + TIMEOUT, None
+    while killed is None and time.time() < deadline and p.poll() is None:
+        if os.path.exists(ckpt) and json.loads(tensors(ckpt)[1])["batch"] > 0:
+            for pid in children(p.pid):
+                if rank_of(pid) == 1:
+                    os.kill(pid, signal.SIGKILL)
+                    killed = 1
+        time.sleep(0.005)
+    try:
+        _, err = p.communicate(timeout=60)
+        return killed, p.returncode, err
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL)
+        p.communicate()
+        return killed, None, ""
 
 
 def mid_epoch_kill(extra):
@@ -250,6 +287,17 @@ def main():
         check(p.returncode != 0 and time.time() - t0 < 60, f"a failing rank ends the job (status {p.returncode})")
         check("dermfuse: rank 1: " in p.stderr and "absent.csv" in p.stderr,
               f"its message names the rank and the file:\n{p.stderr[-800:]}")
+
+        # one rank killed (SIGKILL) mid-run: the job ends, mpirun names the rank, the checkpoint is whole
+        rank, status, err = one_rank_killed(every)
+        check(rank is not None, "one rank of a 2-rank run was killed mid-epoch")
+        check(status is not None and status != 0, f"the job ended with a non-zero status ({status}), no hang")
+        check(rank is not None and f"rank {rank}" in err, f"the message names rank {rank}:\n{err[-600:]}")
+        ok = subprocess.run([DERMFUSE, "inspect", "lost/r/last.safetensors"], env=ENV, capture_output=True)
+        check(ok.returncode == 0, "the last checkpoint is whole (inspect reads it)")
+        mpi(2, ["train", "a.yaml", "--quiet", "--resume", "--set", "run.out_dir=lost"] + every)
+        check(same_checkpoint("full/r/last.safetensors", "lost/r/last.safetensors"),
+              "resumed after losing a rank: the uninterrupted run's checkpoint bytes")
     finally:
         os.chdir("/")
         shutil.rmtree(tmp, ignore_errors=True)
