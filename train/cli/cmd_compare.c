@@ -1,7 +1,7 @@
 /* cmd_compare.c: `dermfuse compare STUDY.yaml`: trains the models of a study (resuming where a previous
  * invocation stopped) and compares them. Under mpirun the ranks share the study's runs (study_dist.c): rank 0
- * prints the progress, the other ranks print nothing but their errors, each prefixed "rank R: " so that the
- * one message of a failed job says which rank failed. */
+ * prints the progress (main silences the others' standard output), and every error goes through
+ * df_cli_error, prefixed "rank R: " so that the one message of a failed job says which rank failed. */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -9,15 +9,6 @@
 #include "train/cli/commands.h"
 #include "train/session/signals.h"
 #include "train/study/study.h"
-
-/* An error: with more than one rank, prefixed by the rank that met it. */
-static void report(const char *msg) {
-    df_dist *w = df_dist_world();
-    if (df_dist_size(w) > 1)
-        fprintf(stderr, "dermfuse: rank %d: %s\n", df_dist_rank(w), msg);
-    else
-        fprintf(stderr, "dermfuse: %s\n", msg);
-}
 
 int df_cmd_compare(int argc, char **argv) {
     static const df_cli_command cmd = {"compare", DF_SUMMARY_COMPARE,
@@ -39,22 +30,17 @@ int df_cmd_compare(int argc, char **argv) {
         df_dist_barrier(world);
         return 2;
     }
-    /* One progress log: rank 0's. */
-    if (rank > 0 && !freopen("/dev/null", "w", stdout)) {
-        report("cannot silence this rank's output (/dev/null)");
-        return 1;
-    }
     df_study_cfg study;
     df_error err;
     df_study_opts opts = {.ranks_per_run = cli.ranks_per_run};
     const char *stop = getenv("DERMFUSE_STOP_AFTER_STEPS"); /* test aid: behave as if interrupted */
     if (stop) opts.stop_after_steps = atoi(stop);
     if (df_study_load(cli.config, cli.sets.v, cli.sets.n, &study, &err)) {
-        report(err.msg);
+        df_cli_error(err.msg);
         return 1;
     }
     int rc = df_study_compare(&study, &opts, &err);
-    if (rc) report(err.msg);
+    if (rc) df_cli_error(err.msg);
     df_study_release(&study);
     /* Stopped by SIGINT or SIGTERM after saving: the shell's status for that signal (130, 143). */
     int sig = df_signals_stop_requested();

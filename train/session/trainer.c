@@ -43,9 +43,7 @@ static int make_schedule(run *r, df_error *err) {
     r->sched.min_lr = (float)cfg->train.min_lr;
     r->sched.gamma = (float)cfg->train.gamma;
     r->sched.step_epochs = cfg->train.step_epochs;
-    if (cfg->train.n_milestones > DF_SCHED_MAX_MILESTONES)
-        return df_fail(err, "%s: train.milestones has %d entries, at most %d", cfg->source, cfg->train.n_milestones,
-                       DF_SCHED_MAX_MILESTONES);
+    _Static_assert(DF_CFG_LIST_MAX <= DF_SCHED_MAX_MILESTONES, "every train.milestones list fits the schedule");
     r->sched.n_milestones = cfg->train.n_milestones;
     for (int i = 0; i < cfg->train.n_milestones; i++) r->sched.milestones[i] = (int)cfg->train.milestones[i];
     r->sched.total_steps = per_epoch * cfg->train.epochs;
@@ -351,15 +349,24 @@ static int train_locked(df_session *s, const df_train_opts *opts, int *stopped, 
     return rc;
 }
 
-int df_train_session(df_session *s, const df_train_opts *opts, int *stopped, df_error *err) {
+/* The run in its locked folder, once the ranks are known to agree. */
+static int train_checked(df_session *s, const df_train_opts *opts, int *stopped, df_error *err) {
     DF_ASSERT(s->mode == DF_SESSION_TRAIN);
     if (stopped) *stopped = 0;
     int lock = -1;
-    if (df_rank_check(s->cfg, opts->version ? opts->version : "", err)) return -1;
     if (is_root() && df_run_files_lock(s->dir, &lock, err)) return -1;
     int rc = train_locked(s, opts, stopped, err);
     df_run_files_unlock(lock);
     return rc;
+}
+
+static int check_ranks(const df_run_config *cfg, const df_train_opts *opts, df_error *err) {
+    return df_rank_check(cfg, opts->version ? opts->version : "", err);
+}
+
+int df_train_session(df_session *s, const df_train_opts *opts, int *stopped, df_error *err) {
+    if (stopped) *stopped = 0;
+    return check_ranks(s->cfg, opts, err) ? -1 : train_checked(s, opts, stopped, err);
 }
 
 void df_train_environment(const df_run_config *cfg) {
@@ -373,10 +380,10 @@ int df_train_run(const df_run_config *cfg, df_fusion fusion, const df_train_opts
     df_train_environment(cfg);
     /* before the session: opening it is collective too (the image cache), and ranks with other configs could
      * meet there in different collectives */
-    if (df_rank_check(cfg, opts->version ? opts->version : "", err)) return -1;
+    if (check_ranks(cfg, opts, err)) return -1;
     df_session s;
     if (df_session_open(&s, cfg, fusion, DF_SESSION_TRAIN, opts->quiet, err)) return -1;
-    int rc = df_train_session(&s, opts, stopped, err);
+    int rc = train_checked(&s, opts, stopped, err);
     df_session_close(&s);
     return rc;
 }
