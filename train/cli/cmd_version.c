@@ -1,11 +1,12 @@
 /* cmd_version.c: `dermfuse --version` / `dermfuse version`: what this binary is and what it will run on: the
  * version, the compiler, the CPU's vector path (what --gemm auto resolves to), the GEMM backend selected,
- * the OpenMP threads, OpenBLAS's build and the MPI library with this process's rank. */
+ * the OpenMP threads and how they wait (core/wait_policy.h), OpenBLAS's build and the MPI library with this process's rank. */
 #include <omp.h>
 #include <stdio.h>
 
 #include "core/gemm/gemm.h"
 #include "core/dist/dist.h"
+#include "core/wait_policy.h"
 #include "train/cli/commands.h"
 
 #ifndef DF_VERSION
@@ -55,6 +56,7 @@ int df_cmd_version(int argc, char **argv) {
     printf("vector path:    %s\n", vector_path());
     printf("gemm backend:   %s\n", df_gemm_backend_name(df_gemm_get_backend()));
     printf("openmp threads: %d\n", omp_get_max_threads());
+    printf("openmp waiting: %s\n", df_wait_policy_describe());
     printf("openblas:       %s\n", blas ? blas : "(no configuration string)");
     printf("mpi:            %s, rank %d of %d\n", df_dist_library(), df_dist_rank(df_dist_world()),
            df_dist_size(df_dist_world()));

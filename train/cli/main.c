@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "core/dist/dist.h"
+#include "core/wait_policy.h"
 #include "train/cli/commands.h"
 
 static const struct {
@@ -64,6 +65,8 @@ static int dispatch(int argc, char **argv) {
 /* Under mpirun every rank runs the same command. A rank that fails ends the whole job (its message is
  * printed first), since the others would wait for it in their next collective. */
 int main(int argc, char **argv) {
+    /* Threads that sleep when idle keep a step from stalling on a busy machine (core/wait_policy.h). */
+    df_wait_policy_apply(argv);
     df_dist_init(&argc, &argv);
     /* Rank 0 alone speaks for the job (progress, summaries, results), so that its output reads as one
      * process's; `version` shows every rank's, and every rank's errors reach stderr. */
