@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/graph_plan.h"
 #include "core/rng.h"
 
 df_graph *df_graph_new(int max_batch) {
@@ -173,21 +174,17 @@ void df_graph_init_params(df_graph *g, uint64_t seed) {
     }
 }
 
-static size_t align64(size_t n) { return (n + 63) / 64 * 64; }
-
-df_graph_memory df_graph_memory_plan(const df_graph *g) {
-    df_graph_memory m = {0, 0, 0, 0};
-    for (int i = 0; i < g->n_nodes; i++) {
-        const df_node *n = &g->nodes[i];
-        size_t numel = df_shape_numel(n->shape);
-        m.arena += align64(numel * sizeof(float));
-        if (n->requires_grad) m.arena += align64(numel * sizeof(float));
-        m.arena += align64(n->saved_bytes);
-        if (n->scratch_bytes > m.scratch) m.scratch = n->scratch_bytes;
-    }
-    m.params = g->n_param_floats * sizeof(float);
-    m.buffers = g->n_buffer_floats * sizeof(float);
+df_graph_memory df_graph_memory_plan(const df_graph *g, int loss) {
+    df_graph_memory m = {df_graph_plan_arena(g, loss, NULL), g->n_param_floats * sizeof(float),
+                         g->n_buffer_floats * sizeof(float), 0};
+    for (int i = 0; i < g->n_nodes; i++)
+        if (g->nodes[i].scratch_bytes > m.scratch) m.scratch = g->nodes[i].scratch_bytes;
     return m;
+}
+
+void df_graph_keep_grad(df_graph *g, int node) {
+    DF_ASSERT(!g->compiled && node >= 0 && node < g->n_nodes);
+    g->nodes[node].keep_grad = 1;
 }
 
 int df_graph_compile(df_graph *g, int loss, uint64_t seed, df_error *err) {
@@ -197,43 +194,34 @@ int df_graph_compile(df_graph *g, int loss, uint64_t seed, df_error *err) {
     g->loss = loss;
     g->seed = seed;
 
-    /* Which nodes the loss depends on: only their backward runs. Visiting consumers before producers
-     * (reverse order) also tells each consumer whether it is the first to write an input's gradient. */
-    int *reached = df_calloc((size_t)g->n_nodes, sizeof *reached);
-    int *written = df_calloc((size_t)g->n_nodes, sizeof *written);
-    if (loss >= 0) reached[loss] = 1;
-    for (int i = g->n_nodes - 1; i >= 0; i--) {
-        df_node *n = &g->nodes[i];
-        if (!reached[i] || !n->requires_grad) continue;
-        for (int k = 0; k < n->n_in; k++) {
-            int j = n->in[k];
-            if (!g->nodes[j].requires_grad) continue;
-            reached[j] = 1;
-            n->grad_accum[k] = written[j];
-            written[j] = 1;
-        }
-    }
-    df_graph_memory plan = df_graph_memory_plan(g);
-    size_t bytes = plan.arena, scratch = plan.scratch;
-    g->arena = df_aligned_alloc(bytes);
-    g->arena_bytes = bytes;
-    g->scratch = df_aligned_alloc(scratch);
-    g->scratch_bytes = scratch;
-    unsigned char *p = g->arena;
+    /* Which nodes the loss depends on (only their backward runs), and who writes each gradient first: that
+     * consumer stores it (at its first use of the input), every other write adds. */
+    int *reached = df_calloc((size_t)g->n_nodes + 1, sizeof *reached);
+    int *first_writer = df_calloc((size_t)g->n_nodes + 1, sizeof *first_writer);
+    df_graph_loss_path(g, loss, reached, first_writer);
     for (int i = 0; i < g->n_nodes; i++) {
         df_node *n = &g->nodes[i];
-        size_t numel = df_shape_numel(n->shape);
-        n->out = (float *)p;
-        p += align64(numel * sizeof(float));
-        if (n->requires_grad) {
-            n->dout = (float *)p;
-            p += align64(numel * sizeof(float));
+        for (int k = 0; k < n->n_in; k++) {
+            int j = n->in[k], used_before = 0;
+            for (int e = 0; e < k; e++) used_before |= n->in[e] == j;
+            n->grad_accum[k] = first_writer[j] != i || used_before;
         }
-        n->saved = n->saved_bytes ? p : NULL;
-        p += align64(n->saved_bytes);
+    }
+    df_node_place *place = df_calloc((size_t)g->n_nodes + 1, sizeof *place);
+    g->arena_bytes = df_graph_plan_arena(g, loss, place);
+    g->arena = df_aligned_alloc(g->arena_bytes);
+    g->scratch_bytes = df_graph_memory_plan(g, loss).scratch;
+    g->scratch = df_aligned_alloc(g->scratch_bytes);
+    unsigned char *arena = g->arena;
+    for (int i = 0; i < g->n_nodes; i++) {
+        df_node *n = &g->nodes[i];
+        n->out = (float *)(arena + place[i].out);
+        n->dout = place[i].dout == DF_NO_PLACE ? NULL : (float *)(arena + place[i].dout);
+        n->saved = n->saved_bytes ? arena + place[i].saved : NULL;
         n->on_loss_path = reached[i] && n->requires_grad;
     }
-    free(written);
+    free(place);
+    free(first_writer);
     g->params = df_aligned_alloc(g->n_param_floats * sizeof(float));
     g->grads = df_aligned_alloc(g->n_param_floats * sizeof(float));
     g->buffers = df_aligned_alloc(g->n_buffer_floats * sizeof(float));

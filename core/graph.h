@@ -10,7 +10,9 @@
  *   - every parameter lives in one contiguous block `params`, its gradient at the same offset in `grads`
  *     (optimizer moments mirror it too), so zeroing, clipping and an optimizer step are single loops;
  *   - non-trained state (batch-norm running statistics) lives in a second block, `buffers`;
- *   - activations, their gradients and what each op saves for its backward live in one arena;
+ *   - activations, their gradients and what each op saves for its backward live in one arena, where
+ *     gradients whose lifetimes in the backward do not overlap share memory (core/graph_plan.h): a node's
+ *     gradient is valid from its first writer's backward to its own, unless df_graph_keep_grad keeps it;
  *   - one scratch area, as large as the largest op asks for, is shared by all ops (it does not outlive a call).
  * Nothing is allocated during forward or backward.
  *
@@ -99,6 +101,7 @@ struct df_node {
     df_shape shape;                /* output shape, d[0] = max_batch */
     int requires_grad;             /* has parameters, or an input that requires grad */
     int on_loss_path;              /* requires grad and the loss depends on it: its backward runs */
+    int keep_grad;                 /* dout stays valid after the backward (df_graph_keep_grad) */
     int n_params;
     int param[DF_MAX_NODE_PARAMS]; /* indices into g->tensors */
     df_attr a;
@@ -165,11 +168,16 @@ int df_input(df_graph *g, const char *name, df_shape sample, int requires_grad);
 
 /* What df_graph_compile allocates, in bytes, known as soon as the graph is built: the arena (activations,
  * their gradients, what ops save for backward), the parameter block (the gradient block is as large), the
- * buffer block and the shared scratch area. Callers check it against the memory there is before compiling. */
+ * buffer block and the shared scratch area. Callers check it against the memory there is before compiling,
+ * with the loss node they will compile with (it decides which gradients share memory). */
 typedef struct {
     size_t arena, params, buffers, scratch;
 } df_graph_memory;
-df_graph_memory df_graph_memory_plan(const df_graph *g);
+df_graph_memory df_graph_memory_plan(const df_graph *g, int loss);
+
+/* Keeps node's gradient whole for the entire backward, so it can be read afterwards (Grad-CAM reads its
+ * feature maps'); call before compiling. Graph inputs' gradients are always kept. */
+void df_graph_keep_grad(df_graph *g, int node);
 
 /* Plans memory and initialises parameters from `seed`. loss is the node backward starts from (-1: none).
  * Returns 0, or -1 with err set (also when a builder failed earlier). */

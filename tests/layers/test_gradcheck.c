@@ -177,6 +177,9 @@ static void check_batchnorm_relu_maxpool_matches_composition(int Hh, int W, int 
     int pa = df_maxpool(g, "a.pool", bn, 2, 2, 0);
     int pb = df_batchnorm_relu_maxpool(g, "b", x, 1e-5f, 0.1f);
     int sum = df_add(g, "sum", pa, pb);
+    /* Their backward runs again below, after the graph's: their output gradients must still be there. */
+    df_graph_keep_grad(g, bn);
+    df_graph_keep_grad(g, pb);
     compile_or_die(g, sum);
     df_graph_set_training(g, training);
     df_rng r = df_rng_make(5, 6);

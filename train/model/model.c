@@ -184,9 +184,9 @@ static int check_spec(const df_model_spec *s, df_error *err) {
     return 0;
 }
 
-static int check_memory(const df_model_spec *s, const df_graph *g, df_error *err) {
+static int check_memory(const df_model_spec *s, const df_graph *g, int loss, df_error *err) {
     if (!s->memory_limit) return 0;
-    df_graph_memory p = df_graph_memory_plan(g);
+    df_graph_memory p = df_graph_memory_plan(g, loss);
     size_t params = p.params * (size_t)(2 + s->extra_param_copies) + p.buffers;
     size_t total = p.arena + p.scratch + params + s->reserved_bytes;
     if (total <= s->memory_limit) return 0;
@@ -259,7 +259,10 @@ df_model *df_model_build(const df_model_spec *spec, int max_batch, uint64_t seed
                   : df_softmax_cross_entropy(g, "loss", m->logits, m->target, s->n_classes, s->class_weights,
                                              s->label_smoothing);
     if (!g->failed && s->init == DF_INIT_SCHEME_PYTORCH) use_pytorch_init(g);
-    if ((!g->failed && check_memory(s, g, err)) || df_graph_compile(g, m->loss, seed, err)) {
+    /* Grad-CAM reads the last feature maps' gradient after the backward (train/analysis/gradcam.c). */
+    for (int v = 0; v < 2 && !g->failed; v++)
+        if (m->last_maps[v] >= 0) df_graph_keep_grad(g, m->last_maps[v]);
+    if ((!g->failed && check_memory(s, g, m->loss, err)) || df_graph_compile(g, m->loss, seed, err)) {
         df_fail_prefix(err, "model '%s'", df_fusion_name(s->fusion));
         df_model_free(m);
         return NULL;
