@@ -1,6 +1,6 @@
 /* batchnorm.c: y = gamma * (x - mean) / sqrt(var + eps) + beta, statistics per channel (the last
  * dimension) over all other dimensions; and, as single ops (layers/fused.h), the same followed by
- * y = max(y, 0), or by that and 2x2 stride-2 max pooling.
+ * y = max(y, 0), by that and 2x2 stride-2 max pooling, or by a residual's addition and then max(y, 0).
  *
  * Training mode uses the batch's mean and biased variance and updates the running statistics (running_var
  * with the unbiased variance, as PyTorch does); inference mode uses the running statistics. The memory
@@ -35,6 +35,7 @@ static bn_dims dims_of(const df_graph *g, const df_node *n) {
 
 static int fused_relu(const df_node *n);
 static int fused_pool(const df_node *n);
+static int fused_add(const df_node *n);
 
 /* Scratch: the kernels' partial sums, then 2 C doubles and 3 C floats of per-channel constants. */
 static size_t scratch_bytes(int C) {
@@ -72,6 +73,8 @@ static void batchnorm_forward(df_graph *g, df_node *n) {
     }
     if (fused_pool(n))
         df_bn_relu_pool_apply(d.B, d.H, d.W, d.C, x, n->out, scale, shift);
+    else if (fused_add(n))
+        df_bn_add_relu_apply(d.rows, d.C, x, df_node_input(g, n, 1)->out, n->out, scale, shift);
     else
         df_bn_apply(d.rows, d.C, x, n->out, scale, shift, fused_relu(n));
 }
@@ -86,6 +89,8 @@ static void batchnorm_backward(df_graph *g, df_node *n) {
     double *sg = (double *)((unsigned char *)g->scratch + df_bn_scratch_bytes(d.C)), *sgc = sg + d.C;
     if (fused_pool(n))
         df_bn_relu_pool_grad_sums(d.B, d.H, d.W, d.C, n->dout, xn->out, mean, scale, shift, sg, sgc, g->scratch);
+    else if (fused_add(n))
+        df_bn_add_relu_grad_sums(d.rows, d.C, n->dout, n->out, xn->out, mean, sg, sgc, g->scratch);
     else
         df_bn_grad_sums(d.rows, d.C, n->dout, xn->out, mean, relu ? scale : NULL, relu ? shift : NULL, sg, sgc,
                         g->scratch);
@@ -93,7 +98,8 @@ static void batchnorm_backward(df_graph *g, df_node *n) {
         dgamma[c] += (float)(invstd[c] * sgc[c]); /* sum g * xhat */
         dbeta[c] += (float)sg[c];
     }
-    if (!xn->dout) return;
+    float *dr = fused_add(n) ? df_node_input(g, n, 1)->dout : NULL;
+    if (!xn->dout && !dr) return;
     size_t rows = d.rows;
     if (g->training && df_bn_synced(g->dist)) rows = df_bn_sync_grad_sums(g->dist, d.rows, d.C, sg, sgc, g->scratch);
     float *a = (float *)(sgc + d.C), *b = a + d.C, *k = b + d.C;
@@ -111,6 +117,9 @@ static void batchnorm_backward(df_graph *g, df_node *n) {
     if (fused_pool(n))
         df_bn_relu_pool_grad_apply(d.B, d.H, d.W, d.C, n->dout, xn->out, xn->dout, mean, scale, shift, a, b, k,
                                    n->grad_accum[0]);
+    else if (fused_add(n))
+        df_bn_add_relu_grad_apply(d.rows, d.C, n->dout, n->out, xn->out, xn->dout, dr, mean, a, b, k,
+                                  n->grad_accum[0], n->grad_accum[1]);
     else
         df_bn_grad_apply(d.rows, d.C, n->dout, xn->out, xn->dout, mean, relu ? scale : NULL,
                          relu ? shift : NULL, a, b, k, n->grad_accum[0]);
@@ -128,13 +137,24 @@ static const df_op batchnorm_relu_op = {"batchnorm_relu", batchnorm_forward, bat
 static const df_op batchnorm_relu_pool_op = {"batchnorm_relu_maxpool", batchnorm_forward, batchnorm_backward,
                                              batchnorm_flops, 1};
 
+static const df_op batchnorm_add_relu_op = {"batchnorm_add_relu", batchnorm_forward, batchnorm_backward,
+                                            batchnorm_flops, 1};
+
 static int fused_relu(const df_node *n) { return n->op == &batchnorm_relu_op || fused_pool(n); }
 static int fused_pool(const df_node *n) { return n->op == &batchnorm_relu_pool_op; }
+static int fused_add(const df_node *n) { return n->op == &batchnorm_add_relu_op; }
 
-static int add_batchnorm(df_graph *g, const df_op *op, const char *name, int x, float eps, float momentum) {
-    if (df_graph_check_inputs(g, name, &x, 1)) return -1;
+/* residual: the second input of batchnorm_add_relu, -1 for the others. */
+static int add_batchnorm(df_graph *g, const df_op *op, const char *name, int x, int residual, float eps,
+                         float momentum) {
+    const int in[2] = {x, residual}, n_in = residual >= 0 ? 2 : 1;
+    if (df_graph_check_inputs(g, name, in, n_in)) return -1;
     df_shape xs = g->nodes[x].shape;
-    char s[64];
+    char s[64], rs[64];
+    if (residual >= 0 && !df_shape_equal(xs, g->nodes[residual].shape))
+        return df_graph_fail(g, "layer '%s' (%s): the residual '%s' is %s, the normalised input '%s' %s", name,
+                             op->name, g->nodes[residual].name, df_shape_str(g->nodes[residual].shape, rs, sizeof rs),
+                             g->nodes[x].name, df_shape_str(xs, s, sizeof s));
     if (xs.rank != 2 && xs.rank != 4)
         return df_graph_fail(g, "layer '%s' (%s): expects (batch, features) or (batch, height, width, "
                              "channels), got %s", name, op->name, df_shape_str(xs, s, sizeof s));
@@ -149,7 +169,7 @@ static int add_batchnorm(df_graph *g, const df_op *op, const char *name, int x, 
         ys.d[1] /= 2;
         ys.d[2] /= 2;
     }
-    df_node *n = df_graph_add_node(g, op, name, &x, 1, ys);
+    df_node *n = df_graph_add_node(g, op, name, in, n_in, ys);
     if (!n) return -1;
     n->a.norm.eps = eps;
     n->a.norm.momentum = momentum;
@@ -165,13 +185,18 @@ static int add_batchnorm(df_graph *g, const df_op *op, const char *name, int x, 
 }
 
 int df_batchnorm(df_graph *g, const char *name, int x, float eps, float momentum) {
-    return add_batchnorm(g, &batchnorm_op, name, x, eps, momentum);
+    return add_batchnorm(g, &batchnorm_op, name, x, -1, eps, momentum);
 }
 
 int df_batchnorm_relu(df_graph *g, const char *name, int x, float eps, float momentum) {
-    return add_batchnorm(g, &batchnorm_relu_op, name, x, eps, momentum);
+    return add_batchnorm(g, &batchnorm_relu_op, name, x, -1, eps, momentum);
 }
 
 int df_batchnorm_relu_maxpool(df_graph *g, const char *name, int x, float eps, float momentum) {
-    return add_batchnorm(g, &batchnorm_relu_pool_op, name, x, eps, momentum);
+    return add_batchnorm(g, &batchnorm_relu_pool_op, name, x, -1, eps, momentum);
+}
+
+int df_batchnorm_add_relu(df_graph *g, const char *name, int x, int residual, float eps, float momentum) {
+    if (df_graph_check_inputs(g, name, &residual, 1)) return -1;
+    return add_batchnorm(g, &batchnorm_add_relu_op, name, x, residual, eps, momentum);
 }

@@ -190,6 +190,98 @@ void df_bn_grad_apply(size_t rows, int C, const float *dy, const float *x, float
     }
 }
 
+/* Batch norm, a residual and ReLU (bn_kernels.h): y = max((x * scale + shift) + r, 0); backward masks dy by
+ * y > 0. */
+DF_SIMD_CLONES static void add_relu_rows(const float *x, const float *r, float *y, size_t n_rows, int C,
+                                         const float *restrict scale, const float *restrict shift) {
+    for (size_t i = 0; i < n_rows; i++) {
+        const float *xr = x + i * C, *rr = r + i * C;
+        float *yr = y + i * C;
+        for (int c = 0; c < C; c++) {
+            float t = xr[c] * scale[c] + shift[c];
+            yr[c] = relu_of(t + rr[c]);
+        }
+    }
+}
+
+void df_bn_add_relu_apply(size_t rows, int C, const float *x, const float *r, float *y, const float *scale,
+                          const float *shift) {
+    const size_t rb = rows_per_block(C);
+    const long nb = (long)((rows + rb - 1) / rb);
+#pragma omp parallel for schedule(static)
+    for (long b = 0; b < nb; b++) {
+        size_t r0 = (size_t)b * rb, n = rows - r0 < rb ? rows - r0 : rb;
+        add_relu_rows(x + r0 * C, r + r0 * C, y + r0 * C, n, C, scale, shift);
+    }
+}
+
+DF_SIMD_CLONES static void masked_sums_chunk(const float *restrict dy, const float *restrict y,
+                                             const float *restrict x, size_t r0, size_t r1, int C,
+                                             const float *restrict mean, float *restrict f0, float *restrict f1,
+                                             double *restrict d0, double *restrict d1) {
+    for (int c = 0; c < C; c++) d0[c] = d1[c] = 0.0;
+    for (size_t r = r0; r < r1; r += FLOAT_ROWS) {
+        size_t re = r + FLOAT_ROWS < r1 ? r + FLOAT_ROWS : r1;
+        for (int c = 0; c < C; c++) f0[c] = f1[c] = 0.0f;
+        for (size_t rr = r; rr < re; rr++) {
+            const float *xr = x + rr * C, *gr = dy + rr * C, *yr = y + rr * C;
+            for (int c = 0; c < C; c++) {
+                float g = yr[c] > 0.0f ? gr[c] : 0.0f;
+                f0[c] += g;
+                f1[c] += g * (xr[c] - mean[c]);
+            }
+        }
+        for (int c = 0; c < C; c++) {
+            d0[c] += f0[c];
+            d1[c] += f1[c];
+        }
+    }
+}
+
+void df_bn_add_relu_grad_sums(size_t rows, int C, const float *dy, const float *y, const float *x,
+                              const float *mean, double *sg, double *sgc, void *scratch) {
+    const int nc = n_chunks(rows);
+#pragma omp parallel for schedule(static)
+    for (int ch = 0; ch < nc; ch++) {
+        chunk_acc a = chunk_of(scratch, C, ch);
+        masked_sums_chunk(dy, y, x, rows * ch / nc, rows * (ch + 1) / nc, C, mean, a.f0, a.f1, a.d0, a.d1);
+    }
+    sum_chunks(scratch, C, nc, sg, sgc);
+}
+
+/* One output of the masked backward: stored, or added when acc. */
+static inline void put(float *p, float v, int acc) { *p = acc ? *p + v : v; }
+
+DF_SIMD_CLONES static void masked_apply_rows(const float *dy, const float *y, const float *x, float *dx,
+                                             float *dr, size_t n_rows, int C, const float *restrict mean,
+                                             const float *restrict a, const float *restrict b,
+                                             const float *restrict d, int acc_x, int acc_r) {
+    for (size_t r = 0; r < n_rows; r++) {
+        const float *xr = x + r * C, *gr = dy + r * C, *yr = y + r * C;
+        float *dxr = dx ? dx + r * C : NULL, *drr = dr ? dr + r * C : NULL;
+        if (dxr)
+            for (int c = 0; c < C; c++) {
+                float g = yr[c] > 0.0f ? gr[c] : 0.0f;
+                put(dxr + c, a[c] * g + b[c] * (xr[c] - mean[c]) + d[c], acc_x);
+            }
+        if (drr)
+            for (int c = 0; c < C; c++) put(drr + c, yr[c] > 0.0f ? gr[c] : 0.0f, acc_r);
+    }
+}
+
+void df_bn_add_relu_grad_apply(size_t rows, int C, const float *dy, const float *y, const float *x, float *dx,
+                               float *dr, const float *mean, const float *a, const float *b, const float *d,
+                               int accumulate_x, int accumulate_r) {
+    const size_t rb = rows_per_block(C);
+    const long nb = (long)((rows + rb - 1) / rb);
+#pragma omp parallel for schedule(static)
+    for (long k = 0; k < nb; k++) {
+        size_t r0 = (size_t)k * rb, n = rows - r0 < rb ? rows - r0 : rb;
+        masked_apply_rows(dy + r0 * C, y + r0 * C, x + r0 * C, dx ? dx + r0 * C : NULL, dr ? dr + r0 * C : NULL, n,
+                          C, mean, a, b, d, accumulate_x, accumulate_r);
+    }
+}
+
 /* Batch norm, ReLU and 2x2/2 max pooling over (B, H, W, C) in NHWC. Output row (b, oh) of the pooling covers
  * input rows 2oh and 2oh+1 of image b; its windows are the pixel pairs (2ow, 2ow+1) of both. Inside a window
  * the taps are taken in the order (0,0), (0,1), (1,0), (1,1) exactly as df_maxpool does on the output of

@@ -34,6 +34,19 @@ void df_bn_grad_apply(size_t rows, int C, const float *dy, const float *x, float
                       const float *relu_scale, const float *relu_shift, const float *a, const float *b,
                       const float *d, int accumulate);
 
+/* The same passes with a residual added before the ReLU: y = max(x * scale + shift + r, 0), both sums in that
+ * order (as batch norm, then an add, then a ReLU compute it). Backward masks dy by the output, g = dy where
+ * y > 0, which is the ReLU's own mask (y > 0 exactly where its input is); the sums are df_bn_grad_sums' over
+ * g, and apply writes dx as df_bn_grad_apply does and dr = g, each stored or added by its own flag (NULL:
+ * not wanted). */
+void df_bn_add_relu_apply(size_t rows, int C, const float *x, const float *r, float *y, const float *scale,
+                          const float *shift);
+void df_bn_add_relu_grad_sums(size_t rows, int C, const float *dy, const float *y, const float *x,
+                              const float *mean, double *sg, double *sgc, void *scratch);
+void df_bn_add_relu_grad_apply(size_t rows, int C, const float *dy, const float *y, const float *x, float *dx,
+                               float *dr, const float *mean, const float *a, const float *b, const float *d,
+                               int accumulate_x, int accumulate_r);
+
 /* The same passes with ReLU and 2x2 stride-2 max pooling after the norm, over x (B, H, W, C), H, W >= 2; the
  * output is (B, H/2, W/2, C) (a last odd row or column is in no window). Forward: y = max over each window of
  * max(x * scale + shift, 0). Backward from the pooled gradient dy: g is dy at the window's winning tap where

@@ -85,6 +85,9 @@ static void check_batchnorm_relu_matches_composition(int training) {
     int ra = df_relu(g, "a.relu", bn);
     int rb = df_batchnorm_relu(g, "b", x, 1e-5f, 0.1f);
     int sum = df_add(g, "sum", ra, rb);
+    /* Their backward runs again below, after the graph's: their output gradients must still be there. */
+    df_graph_keep_grad(g, bn);
+    df_graph_keep_grad(g, rb);
     compile_or_die(g, sum);
     df_graph_set_training(g, training);
     df_rng r = df_rng_make(5, 5);
@@ -247,6 +250,87 @@ static void check_batchnorm_relu_maxpool_matches_composition(int Hh, int W, int 
 /* A NaN in a max-pooling window reaches the output (as in PyTorch) instead of losing to its neighbours, so
  * the NaN guard sees it; in max pooling alone and in the fused batchnorm+ReLU+max-pool, whose input gradient
  * must still equal the composition's (the ReLU stops the gradient at a NaN). */
+/* The fused batchnorm+add+ReLU against finite differences, with the residual also read by a later node, so the
+ * fused op adds into a gradient another op wrote first. The ReLU's kink is at bn(x) + r = 0, which the inputs'
+ * gap from 0 does not keep clear of: this shape and these fixed draws keep every pre-activation further than
+ * h from it (others put one within h, and the difference quotient then straddles the kink); the exact
+ * comparison with the composition below holds for any draw. */
+static void check_batchnorm_add_relu(int B, int Hh, int W, int C, int training) {
+    df_graph *g = df_graph_new(B);
+    int x = df_input(g, "x", (df_shape){3, {Hh, W, C}}, 1);
+    int r = df_input(g, "r", (df_shape){3, {Hh, W, C}}, 1);
+    int y = df_batchnorm_add_relu(g, "bnadd", x, r, 1e-5f, 0.1f);
+    int out = df_add(g, "out", y, r);
+    compile_or_die(g, out);
+    CHECK(g->nodes[y].grad_accum[1] == 1 && g->nodes[out].grad_accum[1] == 0);
+    df_graph_set_training(g, training);
+    for (size_t i = 0; i < g->n_buffer_floats; i++) g->buffers[i] = 0.5f + 0.1f * (float)(i % 7);
+    char label[96];
+    snprintf(label, sizeof label, "batchnorm+add+relu B%d %dx%dx%d %s", B, Hh, W, C, training ? "train" : "eval");
+    gradcheck(g, out, H, GAP, 2 * ATOL, RTOL, label);
+    df_graph_free(g);
+}
+
+/* One graph of the block's end, fused or as batchnorm -> add -> relu, both with parameters "bn.*". */
+static df_graph *block_end(int fused, int B, int Hh, int W, int C, int *x, int *r, int *y) {
+    df_graph *g = df_graph_new(B);
+    *x = df_input(g, "x", (df_shape){3, {Hh, W, C}}, 1);
+    *r = df_input(g, "r", (df_shape){3, {Hh, W, C}}, 1);
+    if (fused) {
+        *y = df_batchnorm_add_relu(g, "bn", *x, *r, 1e-5f, 0.1f);
+    } else {
+        int t = df_batchnorm(g, "bn", *x, 1e-5f, 0.1f);
+        *y = df_relu(g, "relu", df_add(g, "add", t, *r));
+    }
+    return compile_or_die(g, *y);
+}
+
+/* The fused op and the composition fed the same inputs, parameters, statistics and output gradient: the same
+ * expressions in the same order, so outputs, running statistics and every gradient are equal bit for bit. */
+static void check_batchnorm_add_relu_matches_composition(int training) {
+    const int B = 3, Hh = 5, W = 6, C = 19; /* C not a multiple of a vector width */
+    int x[2], r[2], y[2];
+    df_graph *g[2];
+    for (int f = 0; f < 2; f++) {
+        g[f] = block_end(f, B, Hh, W, C, &x[f], &r[f], &y[f]);
+        df_graph_set_training(g[f], training);
+        df_rng rng = df_rng_make(8, 9);
+        size_t n = (size_t)B * Hh * W * C;
+        for (size_t i = 0; i < n; i++) g[f]->nodes[x[f]].out[i] = 3.0f * df_rng_normal(&rng) + 1.0f;
+        for (size_t i = 0; i < n; i++) g[f]->nodes[r[f]].out[i] = df_rng_normal(&rng);
+        for (size_t i = 0; i < g[f]->n_param_floats; i++) g[f]->params[i] = df_rng_normal(&rng);
+        for (size_t i = 0; i < g[f]->n_buffer_floats; i++) g[f]->buffers[i] = 0.5f + df_rng_uniform(&rng);
+        df_graph_forward(g[f]);
+        for (size_t i = 0; i < n; i++) g[f]->nodes[y[f]].dout[i] = df_rng_normal(&rng);
+        df_graph_zero_grads(g[f]);
+        df_graph_backward(g[f]);
+    }
+    const size_t n = (size_t)B * Hh * W * C;
+    const char *mode = training ? "train" : "eval";
+    int zeros = 0;
+    for (size_t i = 0; i < n; i++) zeros += g[1]->nodes[y[1]].out[i] == 0.0f;
+    CHECK_MSG(zeros > 0 && zeros < (int)n, "batchnorm+add+relu: %d of %zu outputs zero, the test needs both", zeros, n);
+    CHECK_MSG(!memcmp(g[0]->nodes[y[0]].out, g[1]->nodes[y[1]].out, n * sizeof(float)),
+              "batchnorm+add+relu %s: output differs from batchnorm, add, relu", mode);
+    CHECK_MSG(!memcmp(g[0]->buffers, g[1]->buffers, g[0]->n_buffer_floats * sizeof(float)),
+              "batchnorm+add+relu %s: running statistics differ", mode);
+    CHECK_MSG(!memcmp(g[0]->grads, g[1]->grads, g[0]->n_param_floats * sizeof(float)),
+              "batchnorm+add+relu %s: parameter gradients differ", mode);
+    CHECK_MSG(!memcmp(g[0]->nodes[x[0]].dout, g[1]->nodes[x[1]].dout, n * sizeof(float)),
+              "batchnorm+add+relu %s: the normalised input's gradient differs", mode);
+    CHECK_MSG(!memcmp(g[0]->nodes[r[0]].dout, g[1]->nodes[r[1]].dout, n * sizeof(float)),
+              "batchnorm+add+relu %s: the residual's gradient differs", mode);
+    df_graph_free(g[0]);
+    df_graph_free(g[1]);
+
+    /* A residual of another shape is refused, naming both. */
+    df_graph *bad = df_graph_new(2);
+    int a = df_input(bad, "a", (df_shape){3, {4, 4, 8}}, 1), b = df_input(bad, "b", (df_shape){3, {2, 2, 8}}, 1);
+    CHECK(df_batchnorm_add_relu(bad, "bn", a, b, 1e-5f, 0.1f) < 0);
+    CHECK_MSG(strstr(bad->err.msg, "'b'") && strstr(bad->err.msg, "(2, 2, 2, 8)"), "%s", bad->err.msg);
+    df_graph_free(bad);
+}
+
 static void check_maxpool_nan(void) {
     df_graph *g = df_graph_new(1);
     int x = df_input(g, "x", (df_shape){3, {2, 4, 1}}, 1);
@@ -456,6 +540,10 @@ int main(void) {
         check_batchnorm_relu_maxpool(1, 5, 7, 2, training); /* odd: a row and a column in no window */
         check_batchnorm_relu_maxpool_matches_composition(6, 8, training);
         check_batchnorm_relu_maxpool_matches_composition(7, 5, training);
+    }
+    for (int training = 0; training < 2; training++) {
+        check_batchnorm_add_relu(3, 3, 3, 3, training);
+        check_batchnorm_add_relu_matches_composition(training);
     }
     check_maxpool_nan();
     check_activation(DF_ACT_RELU, "relu");

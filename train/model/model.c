@@ -103,16 +103,17 @@ static int vgg_backbone(df_graph *g, const df_model_spec *s, const char *prefix,
     return x;
 }
 
-/* ResNet basic block: two 3x3 conv-BN, a projection shortcut (1x1 conv-BN) when the shape changes. */
+/* ResNet basic block: two 3x3 conv-BN, a projection shortcut (1x1 conv-BN) when the shape changes. The second
+ * batch norm, the residual add and the ReLU are one node, <p>.b.bn (df_batchnorm_add_relu), so the block's
+ * sum is never stored apart; the parameters keep the names of the unfused block. */
 static int basic_block(df_graph *g, const df_model_spec *s, const char *p, int x, int ch, int stride) {
     char n[NAME_BUF];
     int in_ch = g->failed ? ch : g->nodes[x].shape.d[3];
     int y = conv_bn_relu(g, s, join(n, p, "a"), x, ch, 3, stride, NORM_RELU);
-    y = conv_bn_relu(g, s, join(n, p, "b"), y, ch, 3, 1, NORM);
+    y = df_conv2d(g, join(n, p, "b.conv"), y, ch, 3, 1, 1, 0);
     int shortcut = x;
     if (stride != 1 || in_ch != ch) shortcut = conv_bn_relu(g, s, join(n, p, "down"), x, ch, 1, stride, NORM);
-    y = df_add(g, join(n, p, "add"), y, shortcut);
-    return df_relu(g, join(n, p, "relu"), y);
+    return df_batchnorm_add_relu(g, join(n, p, "b.bn"), y, shortcut, s->bn_eps, s->bn_momentum);
 }
 
 static int resnet_backbone(df_graph *g, const df_model_spec *s, const char *prefix, int x) {
