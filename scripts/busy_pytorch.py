@@ -14,9 +14,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "recipes"))
 
 import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
 
-from small_cnn_fusion_28 import Encoder, SmallCnnFusion, read_split  # noqa: E402
+from small_cnn_fusion_28 import Encoder, SmallCnnFusion, read_split, train_epoch  # noqa: E402
 
 
 def main():
@@ -35,16 +34,9 @@ def main():
     model = SmallCnnFusion(1, m.shape[1], len(classes))
     print(f"PARAMS {sum(p.numel() for p in model.parameters())}", flush=True)
     opt = torch.optim.Adam(model.parameters(), lr=0.001)
-    model.train()
     for epoch in range(args.epochs):
         t0 = time.perf_counter()
-        order = torch.randperm(len(y))
-        for i in range(0, len(y), 64):
-            idx = order[i:i + 64]
-            opt.zero_grad()
-            loss = F.cross_entropy(model(x[idx], m[idx]), y[idx])
-            loss.backward()
-            opt.step()
+        train_epoch(model, opt, x, m, y)
         print(f"EPOCH {epoch + 1} {time.perf_counter() - t0:.4f}", flush=True)
 
 

@@ -92,6 +92,21 @@ def read_split(folder, name):
     return rows, x
 
 
+def train_epoch(model, opt, x, m, y, batch=64):
+    """One epoch of shuffled batches; returns the mean training loss."""
+    model.train()
+    order = torch.randperm(len(y))
+    total = 0.0
+    for i in range(0, len(y), batch):
+        idx = order[i:i + batch]
+        opt.zero_grad()
+        loss = F.cross_entropy(model(x[idx], m[idx]), y[idx])
+        loss.backward()
+        opt.step()
+        total += loss.item() * len(idx)
+    return total / len(y)
+
+
 def auc(p, y):
     """Area under the ROC curve: the Mann-Whitney statistic, ties counted half."""
     order = np.argsort(p, kind="mergesort")
@@ -132,17 +147,7 @@ def main():
         load_init(model, read_safetensors(args.init)[0], dermfuse_names(model))
     opt = torch.optim.Adam(model.parameters(), lr=0.001)
     for epoch in range(args.epochs):
-        model.train()
-        order = torch.randperm(len(y))
-        total = 0.0
-        for i in range(0, len(y), 64):
-            idx = order[i:i + 64]
-            opt.zero_grad()
-            loss = F.cross_entropy(model(x[idx], m[idx]), y[idx])
-            loss.backward()
-            opt.step()
-            total += loss.item() * len(idx)
-        print(f"epoch {epoch + 1}: train loss {total / len(y):.4f}")
+        print(f"epoch {epoch + 1}: train loss {train_epoch(model, opt, x, m, y):.4f}")
     model.eval()
     with torch.no_grad():
         p = torch.softmax(model(xt, mt), 1).numpy()
