@@ -32,6 +32,7 @@ typedef enum { DF_CONV_FORWARD, DF_CONV_INPUT_GRAD, DF_CONV_WEIGHT_GRAD } df_con
 typedef enum {
     DF_CONV_SMALL_DIRECT,
     DF_CONV_DIRECT_AVX512,
+    DF_CONV_DIRECT_AVX2,
     DF_CONV_POINTWISE_GEMM,
     DF_CONV_IMPLICIT_GEMM,
     DF_CONV_EXPLICIT_COL2IM,
@@ -39,6 +40,8 @@ typedef enum {
 
 /* The kernel of direction dir; b: the backend a call runs (df_gemm_backend_here()). */
 df_conv_kernel df_conv_choose(df_conv_shape d, df_conv_dir dir, df_gemm_backend b);
+/* "direct_avx2" and so on, for benchmarks' and tests' messages. */
+const char *df_conv_kernel_name(df_conv_kernel k);
 
 static inline int df_conv_is_pointwise(df_conv_shape d) { return d.k == 1 && d.s == 1 && d.p == 0; }
 /* The input gradient as a convolution of dY: stride 1, padding within the kernel's reach. */
@@ -58,12 +61,13 @@ df_conv_patches df_conv_dgrad_patches(df_conv_shape d, int n, const float *dy);
  * `threads` threads. */
 size_t df_conv_ws_bytes(df_conv_shape d, int max_batch, int threads);
 
-/* C = patches op(B) + beta C on DIRECT_AVX512 (direct != 0) or IMPLICIT_GEMM: the forward (y = patches W^T)
- * and the stride-1 input gradient (dx = dY's patches W'). */
-void df_conv_patches_times(int direct, const df_conv_patches *pt, int trans_b, int N, const float *B, int ldb,
-                           float beta, float *C, int ldc, df_gemm_ws ws);
-/* dW (CO x Kt) += dY^T patches, on DIRECT_AVX512 or IMPLICIT_GEMM. */
-void df_conv_wgrad_times(int direct, int CO, const float *dy, const df_conv_patches *pt, float *dw, int ldw,
-                         df_gemm_ws ws);
+/* C = patches op(B) + beta C on kind DIRECT_AVX512, DIRECT_AVX2 or IMPLICIT_GEMM: the forward
+ * (y = patches W^T) and the stride-1 input gradient (dx = dY's patches W'). The direct kinds need a
+ * workspace (ws.p not NULL) of the size df_conv_ws_bytes plans. */
+void df_conv_patches_times(df_conv_kernel kind, const df_conv_patches *pt, int trans_b, int N, const float *B,
+                           int ldb, float beta, float *C, int ldc, df_gemm_ws ws);
+/* dW (CO x Kt) += dY^T patches, on kind DIRECT_AVX512, DIRECT_AVX2 or IMPLICIT_GEMM. */
+void df_conv_wgrad_times(df_conv_kernel kind, int CO, const float *dy, const df_conv_patches *pt, float *dw,
+                         int ldw, df_gemm_ws ws);
 
 #endif
