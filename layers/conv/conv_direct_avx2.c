@@ -24,40 +24,29 @@
  *
  * The whole K = k * k * C is summed in registers, in increasing order, then alpha * sum + beta * C as the
  * GEMM kernel does: results equal df_sgemm's on the stored patch matrix whenever that runs K as one block.
- * Work items (image, band) are handed out on demand; each output element is computed by one tile in the
- * same order whichever thread runs it, so results do not depend on the thread count. */
+ * The bands, panels and threads are conv_direct_drive.c's (results do not depend on the thread count). */
 #include <immintrin.h>
-#include <omp.h>
-#include <string.h>
 
 #include "core/error.h"
 #include "layers/conv/conv_avx2.h"
+#include "layers/conv/conv_direct_drive.h"
 
-/* A panel is up to PANEL output channels (conv_avx2.h, which sizes the workspace); a tile at most MAX_TILE
- * pixels (one vector), 6 for two. */
-enum { PANEL = DF_CONV_AVX2_PANEL, MAX_TILE = 12 };
-/* Below this many multiply-adds, forking threads costs more than it saves (as in gemm_blocked.c). */
-#define PAR_MIN_MACS (128.0 * 128 * 128)
+/* A tile is at most MAX_TILE pixels (one vector), 6 for two. */
+enum { MAX_TILE = 12 };
 
 static inline int tile_pixels(int nv) { return nv == 2 ? 6 : MAX_TILE; }
 
-/* What one band computes: output rows [0, rows) of the band, from the padded copy x (input rows of Wp
- * pixels, output row r starting at input row r * stride). */
+/* The lanes of a panel's last vector, when it is cut short (partial). */
 typedef struct {
-    const float *x;
-    int Wp, OW, rows, k;
-    float *c; /* C at the band's first output pixel */
-    ptrdiff_t ldc;
-    float alpha, beta;
-    int partial;  /* whether the panel's last vector is cut short */
-    __m256i last; /* its lanes, when it is */
-} band_job;
+    int partial;
+    __m256i last;
+} last_vector;
 
 /* One tile: `pixels` consecutive output pixels of one row, from x at the tile's first pixel, times the K x
  * (8 nv) B panel: acc = sum over taps and channels, k increasing; then alpha * acc + beta * C stored at c. */
 static inline __attribute__((always_inline)) void tile(const int CC, const int S, const int nv, const int pixels,
-                                                       const band_job *j, const float *x, const float *panel,
-                                                       float *c) {
+                                                       const df_conv_band *j, const last_vector *m,
+                                                       const float *x, const float *panel, float *c) {
     __m256 acc[MAX_TILE][2];
 #pragma GCC unroll 12
     for (int i = 0; i < pixels; i++)
@@ -86,9 +75,9 @@ static inline __attribute__((always_inline)) void tile(const int CC, const int S
         for (int v = 0; v < nv; v++) {
             float *p = c + i * j->ldc + 8 * v;
             __m256 r = _mm256_mul_ps(va, acc[i][v]);
-            if (v == nv - 1 && j->partial) {
-                if (j->beta != 0.0f) r = _mm256_fmadd_ps(vb, _mm256_maskload_ps(p, j->last), r);
-                _mm256_maskstore_ps(p, j->last, r);
+            if (v == nv - 1 && m->partial) {
+                if (j->beta != 0.0f) r = _mm256_fmadd_ps(vb, _mm256_maskload_ps(p, m->last), r);
+                _mm256_maskstore_ps(p, m->last, r);
             } else {
                 if (j->beta != 0.0f) r = _mm256_fmadd_ps(vb, _mm256_loadu_ps(p), r);
                 _mm256_storeu_ps(p, r);
@@ -97,12 +86,12 @@ static inline __attribute__((always_inline)) void tile(const int CC, const int S
 }
 
 #define TILE_CASE(P)                                                                                       \
-    case P: tile(CC, S, nv, P, j, x, panel, c); return;
+    case P: tile(CC, S, nv, P, j, m, x, panel, c); return;
 
 /* The tile sizes a row can be cut into for nv vectors: tile_pixels(nv) down to half of it. */
 static inline __attribute__((always_inline)) void tile_of(const int CC, const int S, const int nv, int pixels,
-                                                          const band_job *j, const float *x, const float *panel,
-                                                          float *c) {
+                                                          const df_conv_band *j, const last_vector *m,
+                                                          const float *x, const float *panel, float *c) {
     if (nv == 2) {
         switch (pixels) { TILE_CASE(3) TILE_CASE(4) TILE_CASE(5) TILE_CASE(6) }
     } else {
@@ -113,13 +102,14 @@ static inline __attribute__((always_inline)) void tile_of(const int CC, const in
 }
 
 static inline __attribute__((always_inline)) void band_panel(const int CC, const int S, const int nv,
-                                                             const band_job *j, const float *panel, int j0) {
+                                                             const df_conv_band *j, const last_vector *m,
+                                                             const float *panel, int j0) {
     const int per = tile_pixels(nv), tiles = (j->OW + per - 1) / per, base = j->OW / tiles,
               longer = j->OW % tiles;
     for (int r = 0; r < j->rows; r++)
         for (int t = 0, ow = 0; t < tiles; t++) {
             const int n = base + (t < longer);
-            tile_of(CC, S, nv, n, j, j->x + ((size_t)r * S * j->Wp + (size_t)ow * S) * CC, panel,
+            tile_of(CC, S, nv, n, j, m, j->x + ((size_t)r * S * j->Wp + (size_t)ow * S) * CC, panel,
                     j->c + ((ptrdiff_t)r * j->OW + ow) * j->ldc + j0);
             ow += n;
         }
@@ -127,9 +117,9 @@ static inline __attribute__((always_inline)) void band_panel(const int CC, const
 
 #define STRIDE_CASES(CC_, NV)                                                                              \
     if (S == 1)                                                                                            \
-        band_panel(CC_, 1, NV, j, panel, j0);                                                              \
+        band_panel(CC_, 1, NV, j, &m, panel, j0);                                                          \
     else                                                                                                   \
-        band_panel(CC_, 2, NV, j, panel, j0);                                                              \
+        band_panel(CC_, 2, NV, j, &m, panel, j0);                                                          \
     break;
 
 #define CHANNEL_CASES(NV)                                                                                  \
@@ -144,10 +134,10 @@ static inline __attribute__((always_inline)) void band_panel(const int CC, const
     }
 
 /* A panel of w columns (1..PANEL): nv = ceil(w / 8) vectors, the last one masked unless full. */
-static void run_panel(int CC, int S, int w, band_job *j, const float *panel, int j0) {
-    const int tail = w % 8;
-    j->partial = tail != 0;
-    j->last = _mm256_cmpgt_epi32(_mm256_set1_epi32(tail), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+static void run_panel(const df_conv_band *j, int CC, int w, const float *panel, int j0) {
+    const int tail = w % 8, S = j->stride;
+    const last_vector m = {tail != 0,
+                           _mm256_cmpgt_epi32(_mm256_set1_epi32(tail), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7))};
     if (w > 8) {
         CHANNEL_CASES(2)
     } else {
@@ -155,77 +145,10 @@ static void run_panel(int CC, int S, int w, band_job *j, const float *panel, int
     }
 }
 
-/* Padded copy of input rows [h0, h0 + rows) of image img (rows outside the image are zeros), each Wp pixels:
- * pad zeros, the image row (as much of it as the band reads), zeros. */
-static void pad_rows(const df_conv_patches *pt, int img, int h0, int rows, int Wp, float *dst) {
-    const size_t C = (size_t)pt->C, row = (size_t)Wp * C, left = (size_t)pt->pad * C;
-    const size_t body = (size_t)(pt->W < Wp - pt->pad ? pt->W : Wp - pt->pad) * C;
-    for (int r = 0; r < rows; r++, dst += row) {
-        const int h = h0 + r;
-        if (h < 0 || h >= pt->H) {
-            memset(dst, 0, row * sizeof(float));
-            continue;
-        }
-        memset(dst, 0, left * sizeof(float));
-        memcpy(dst + left, pt->x + ((size_t)img * pt->H + h) * pt->W * C, body * sizeof(float));
-        memset(dst + left + body, 0, (row - left - body) * sizeof(float));
-    }
-}
-
-/* Output channels in panel p (of PANEL each, the last one the rest of N). */
-static inline int panel_width(int N, int p) { return N - p * PANEL < PANEL ? N - p * PANEL : PANEL; }
-
-/* Columns [j0, j0 + w) of op(B) as K rows of ld = 8 * ceil(w / 8) floats, zero beyond w. */
-static void pack_panel(int trans_b, const float *B, int ldb, int K, int j0, int w, float *dst) {
-    const int ld = (w + 7) / 8 * 8;
-    for (int k = 0; k < K; k++, dst += ld)
-        for (int j = 0; j < ld; j++)
-            dst[j] = j >= w ? 0.0f : trans_b ? B[(ptrdiff_t)(j0 + j) * ldb + k] : B[(ptrdiff_t)k * ldb + j0 + j];
-}
-
-/* Band item it (image, band of `rows` output rows), its padded copy built in band. */
-static void run_band(const df_conv_patches *pt, int N, const float *panels, int npanels, int rows, int bands, int it,
-                     float *band, float alpha, float beta, float *C, int ldc) {
-    const int k = pt->k, K = k * k * pt->C, OH = pt->OH, OW = pt->OW, Wp = df_conv_avx2_padded_width(pt);
-    const int img = it / bands, oh0 = (it % bands) * rows, n_rows = OH - oh0 < rows ? OH - oh0 : rows;
-    pad_rows(pt, img, oh0 * pt->stride - pt->pad, df_conv_avx2_band_in_rows(pt, n_rows), Wp, band);
-    band_job j = {band, Wp, OW, n_rows, k, C + ((ptrdiff_t)img * OH + oh0) * OW * ldc, ldc, alpha, beta, 0,
-                  _mm256_setzero_si256()};
-    for (int p = 0; p < npanels; p++)
-        run_panel(pt->C, pt->stride, panel_width(N, p), &j, panels + (size_t)p * K * PANEL, p * PANEL);
-}
-
 void df_conv_direct_avx2(const df_conv_patches *pt, int trans_b, int N, float alpha, const float *B, int ldb,
                          float beta, float *C, int ldc, float *ws, size_t ws_floats) {
     DF_ASSERT(df_conv_direct_avx2_applies(pt));
-    const int k = pt->k, K = k * k * pt->C;
-    const int npanels = (N + PANEL - 1) / PANEL;
-    const int rows = df_conv_avx2_band_rows(pt), bands = (pt->OH + rows - 1) / rows, items = pt->n * bands;
-    const size_t band_floats = df_conv_avx2_band_floats(pt), panel_floats = (size_t)npanels * K * PANEL;
-    DF_ASSERT(ws_floats >= panel_floats + band_floats);
-    float *panels = ws;
-    const int par = !omp_in_parallel() && omp_get_max_threads() > 1 &&
-                    (double)df_conv_patches_rows(pt) * N * K >= PAR_MIN_MACS;
-    /* As many threads as the workspace has bands for (the results do not depend on it). A region on one
-     * thread runs as a plain loop: libgomp allocates a team for each `omp parallel if (0)`. */
-    const size_t fit = (ws_floats - panel_floats) / band_floats;
-    const int threads = !par ? 1 : (size_t)omp_get_max_threads() < fit ? omp_get_max_threads() : (int)fit;
-
-    if (threads > 1) {
-#pragma omp parallel num_threads(threads)
-        {
-#pragma omp for schedule(static)
-            for (int p = 0; p < npanels; p++)
-                pack_panel(trans_b, B, ldb, K, p * PANEL, panel_width(N, p), panels + (size_t)p * K * PANEL);
-            float *band = ws + panel_floats + (size_t)omp_get_thread_num() * band_floats;
-#pragma omp for schedule(dynamic, 1)
-            for (int it = 0; it < items; it++)
-                run_band(pt, N, panels, npanels, rows, bands, it, band, alpha, beta, C, ldc);
-        }
-    } else {
-        for (int p = 0; p < npanels; p++)
-            pack_panel(trans_b, B, ldb, K, p * PANEL, panel_width(N, p), panels + (size_t)p * K * PANEL);
-        for (int it = 0; it < items; it++)
-            run_band(pt, N, panels, npanels, rows, bands, it, ws + panel_floats, alpha, beta, C, ldc);
-    }
+    const df_conv_direct_isa isa = {DF_CONV_AVX2_PANEL, 8, df_conv_avx2_band_rows(pt), df_conv_avx2_band_floats(pt),
+                                    run_panel};
+    df_conv_direct_drive(pt, trans_b, N, alpha, B, ldb, beta, C, ldc, ws, ws_floats, &isa);
 }

@@ -8,56 +8,33 @@
  * contiguous floats of dY's row p. So a tile of C (6 output channels x 16 input channels of one tap) is a
  * loop over pixels that loads 2 vectors from x, broadcasts 6 values from dY and does 12 FMAs, pointers
  * stepping by stride * C and M; 12 accumulators + 2 + 1 fill the 16 ymm registers. Pixels whose tap falls
- * in the padding are skipped (their products are zeros), so there is no padded copy. The output channels
- * are cut into tiles as equal as they come (64 = 9 x 6 + 2 x 5, not 10 x 6 + 4, whose 2 FMA chains would
- * crawl); an input-channel rest of 8 takes one vector.
+ * in the padding are skipped (their products are zeros), so there is no padded copy. An input-channel rest
+ * of 8 takes one vector.
  *
  * Pixels are taken in blocks of whole output rows (about BLOCK_PIXELS), so that a block's dY and input
- * rows stay in L2 while every tile passes over them; after each block a tile updates C (alpha * sum +
- * beta * C, beta after the first block being 1), as the blocked driver does after each k block. Each
- * thread owns a fixed set of tiles for the whole call and runs every block over them in order: each C
- * element is one sum in one order, whatever the thread count. With at most BLOCK_PIXELS pixels (one
+ * rows stay in L2 while every tile passes over them; the tiles, blocks and threads are
+ * conv_direct_drive.c's (results do not depend on the thread count). With at most BLOCK_PIXELS pixels (one
  * block) the result equals df_sgemm's on the stored matrices (whose k block is as long). */
 #include <immintrin.h>
-#include <omp.h>
 
 #include "core/error.h"
 #include "layers/conv/conv_avx2.h"
+#include "layers/conv/conv_direct_drive.h"
 
 enum { MR = 6, NR = 16 };
 /* Pixels per block, rounded down to whole output rows: dY (BLOCK_PIXELS x M) and the input rows it reads
  * stay near 256 KiB for 64-128 channels, half of a 512 KiB L2. */
 #define BLOCK_PIXELS 256
-#define PAR_MIN_MACS (128.0 * 128 * 128)
-
-typedef struct {
-    const df_conv_patches *pt;
-    const float *A;
-    int lda;
-    float *C;
-    int ldc;
-    float alpha;
-} wgrad_job;
-
-/* [lo, hi) of the output positions along one axis (out positions, input size n) whose tap t lands inside
- * the input: o * stride + t - pad in [0, n). */
-static void tap_range(int out, int n, int t, int stride, int pad, int *lo, int *hi) {
-    const int first = pad - t, last = n - 1 + pad - t; /* first <= o * stride <= last */
-    const int l = first <= 0 ? 0 : (first + stride - 1) / stride, h = last < 0 ? 0 : last / stride + 1;
-    *lo = l;
-    *hi = h < out ? h : out;
-    if (*hi < *lo) *hi = *lo;
-}
 
 /* One tile (rows output channels from co0, nv vectors of input channels from c0, tap t) over output rows
  * [r0, r1) of the whole batch, then its update of C. */
-static inline __attribute__((always_inline)) void tile(const int rows, const int nv, const wgrad_job *j, int co0,
-                                                       int t, int c0, long r0, long r1, float beta) {
+static inline __attribute__((always_inline)) void tile(const int rows, const int nv, const df_conv_wgrad_job *j,
+                                                       int co0, int t, int c0, long r0, long r1, float beta) {
     const df_conv_patches *pt = j->pt;
     const int ki = t / pt->k, kj = t % pt->k, s = pt->stride, C = pt->C;
     int oh_lo, oh_hi, ow_lo, ow_hi;
-    tap_range(pt->OH, pt->H, ki, s, pt->pad, &oh_lo, &oh_hi);
-    tap_range(pt->OW, pt->W, kj, s, pt->pad, &ow_lo, &ow_hi);
+    df_conv_tap_range(pt->OH, pt->H, ki, s, pt->pad, &oh_lo, &oh_hi);
+    df_conv_tap_range(pt->OW, pt->W, kj, s, pt->pad, &ow_lo, &ow_hi);
     __m256 acc[MR][2];
 #pragma GCC unroll 6
     for (int i = 0; i < rows; i++)
@@ -101,45 +78,16 @@ static inline __attribute__((always_inline)) void tile(const int rows, const int
             tile(h, 1, j, co0, t, c0, r0, r1, beta);                                                     \
         return;
 
-static void run_tile(int rows, int nv, const wgrad_job *j, int co0, int t, int c0, long r0, long r1,
+static void run_tile(const df_conv_wgrad_job *j, int rows, int cols, int co0, int t, int c0, long r0, long r1,
                      float beta) {
+    const int nv = cols / 8;
     switch (rows) { ROW_CASE(1) ROW_CASE(2) ROW_CASE(3) ROW_CASE(4) ROW_CASE(5) ROW_CASE(6) }
     DF_ASSERT(!"weight gradient tile of an unexpected height");
-}
-
-/* This thread's share of the tiles (all of them outside a parallel region) over every block of pixels. */
-static void run_tiles(const wgrad_job *j, int tiles, int row_tiles, int taps, int base, int longer,
-                      long out_rows, long block_rows, float beta) {
-    const df_conv_patches *pt = j->pt;
-    const int me = omp_get_thread_num(), threads = omp_get_num_threads();
-    for (long r0 = 0; r0 < out_rows; r0 += block_rows) {
-        const long r1 = r0 + block_rows < out_rows ? r0 + block_rows : out_rows;
-        const float beta_k = r0 == 0 ? beta : 1.0f;
-        /* Tiles column-major within a tap, so a thread's consecutive tiles share input channels. */
-        for (int it = me; it < tiles; it += threads) {
-            const int rt = it % row_tiles, rest = it / row_tiles, t = rest % taps, ct = rest / taps;
-            /* Row tiles as equal as they come, the longer ones first. */
-            const int co0 = rt * base + (rt < longer ? rt : longer), c0 = ct * NR;
-            run_tile(base + (rt < longer), pt->C - c0 >= NR ? 2 : 1, j, co0, t, c0, r0, r1, beta_k);
-        }
-    }
 }
 
 void df_conv_wgrad_avx2(int M, float alpha, const float *A, int lda, const df_conv_patches *pt, float beta,
                         float *C, int ldc) {
     DF_ASSERT(df_conv_wgrad_avx2_applies(pt));
-    const wgrad_job j = {pt, A, lda, C, ldc, alpha};
-    const int taps = pt->k * pt->k, row_tiles = (M + MR - 1) / MR, col_tiles = (pt->C + NR - 1) / NR;
-    const int tiles = row_tiles * taps * col_tiles, base = M / row_tiles, longer = M % row_tiles;
-    const long out_rows = (long)pt->n * pt->OH;
-    const long block_rows = pt->OW >= BLOCK_PIXELS ? 1 : BLOCK_PIXELS / pt->OW;
-    const int par = !omp_in_parallel() && omp_get_max_threads() > 1 &&
-                    (double)df_conv_patches_rows(pt) * M * df_conv_patches_cols(pt) >= PAR_MIN_MACS;
-    /* A region on one thread runs as a plain call: libgomp allocates a team for each `omp parallel if (0)`. */
-    if (par) {
-#pragma omp parallel
-        run_tiles(&j, tiles, row_tiles, taps, base, longer, out_rows, block_rows, beta);
-    } else {
-        run_tiles(&j, tiles, row_tiles, taps, base, longer, out_rows, block_rows, beta);
-    }
+    const df_conv_wgrad_isa isa = {MR, NR, BLOCK_PIXELS, run_tile};
+    df_conv_wgrad_drive(M, alpha, A, lda, pt, beta, C, ldc, &isa);
 }
