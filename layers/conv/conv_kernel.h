@@ -15,7 +15,7 @@
  *
  * Rows are tried top to bottom. (1) short patches: not pointwise, CO % 16 == 0, Kt = k*k*C <= 160
  * (conv_small.h); the AVX512 rows need the AVX-512 backend (and, for SMALL_DIRECT, a compiler that built
- * conv_small's kernels), the AVX2 row the AVX2 backend; every direct row also needs pad <= k - 1 (the
+ * conv_small's kernels), the AVX2 row the AVX2 backend; the direct forwards also need pad <= k - 1 (the
  * input gradient's patches always have it). {16..512} is {16, 32, 64, 128, 256, 512}. IMPLICIT_GEMM is
  * df_sgemm_patches_a / _b, which on OpenBLAS stores the patch matrix in slices for cblas_sgemm. Only the
  * AVX-512 and AVX2 backends take the direct kernels, so selecting the portable or OpenBLAS backend (a
