@@ -133,7 +133,7 @@ static inline __attribute__((always_inline)) void band_panel(const int CC, const
     default: DF_ASSERT(!"channel count without a direct kernel");                                          \
     }
 
-/* A panel of w columns (1..PANEL): nv = ceil(w / 8) vectors, the last one masked unless full. */
+/* A panel of w columns (1..DF_CONV_AVX2_PANEL): nv = ceil(w / 8) vectors, the last one masked unless full. */
 static void run_panel(const df_conv_band *j, int CC, int w, const float *panel, int j0) {
     const int tail = w % 8, S = j->stride;
     const last_vector m = {tail != 0,

@@ -119,7 +119,7 @@ static inline __attribute__((always_inline)) void band_panel(const int CC, const
     default: DF_ASSERT(!"channel count without a direct kernel");                                          \
     }
 
-/* A panel of w columns (1..PANEL): nv = ceil(w / 16) vectors. */
+/* A panel of w columns (1..DF_CONV_DIRECT_PANEL): nv = ceil(w / 16) vectors. */
 static void run_panel(const df_conv_band *j, int CC, int w, const float *panel, int j0) {
     const __mmask16 last = (__mmask16)((1u << ((w - 1) % 16 + 1)) - 1);
     switch ((w + 15) / 16) {
