@@ -135,7 +135,7 @@ static void conv2d_forward(df_graph *g, df_node *n) {
     if (kind == DF_CONV_POINTWISE_GEMM)
         df_sgemm_ws(0, 1, g->batch * P, d.CO, K, 1.0f, x->out, K, w, K, beta, n->out, d.CO, ws_scratch(g, d));
     else
-        df_conv_patches_times(kind == DF_CONV_DIRECT_AVX512, &pt, 1, d.CO, w, K, beta, n->out, d.CO,
+        df_conv_patches_times(kind, &pt, 1, d.CO, w, K, beta, n->out, d.CO,
                               ws_scratch(g, d));
 }
 
@@ -171,7 +171,7 @@ static void conv2d_backward(df_graph *g, df_node *n) {
     else if (wk == DF_CONV_SMALL_DIRECT)
         df_conv_small_weight_grad(&pt, n->dout, d.CO, dw, small_scratch(g, d));
     else
-        df_conv_wgrad_times(wk == DF_CONV_DIRECT_AVX512, d.CO, n->dout, &pt, dw, K, ws);
+        df_conv_wgrad_times(wk, d.CO, n->dout, &pt, dw, K, ws);
     if (!x->dout) return;
 
     const df_conv_kernel dk = df_conv_choose(d, DF_CONV_INPUT_GRAD, b);
@@ -181,7 +181,7 @@ static void conv2d_backward(df_graph *g, df_node *n) {
         float *wf = wflip_scratch(g, d);
         flip_weights(d, w, wf);
         const df_conv_patches dpt = df_conv_dgrad_patches(d, g->batch, n->dout);
-        df_conv_patches_times(dk == DF_CONV_DIRECT_AVX512, &dpt, 0, d.C, wf, d.C, dx_beta, x->dout, d.C, ws);
+        df_conv_patches_times(dk, &dpt, 0, d.C, wf, d.C, dx_beta, x->dout, d.C, ws);
     } else {
         const int G = df_conv_group(d, g->max_batch);
         const size_t in_size = (size_t)d.H * d.W * d.C, out_size = (size_t)P * d.CO;

@@ -22,40 +22,26 @@
  *
  * The whole K = k * k * C is summed in registers, in increasing order, then alpha * sum + beta * C as the
  * GEMM kernel does: results equal df_sgemm's on the stored patch matrix whenever that runs K as one block.
- * Work items (image, band) are handed out on demand; each output element is computed by one tile in the
- * same order whichever thread runs it, so results do not depend on the thread count. */
+ * The bands, panels and threads are conv_direct_drive.c's (results do not depend on the thread count). */
 #include <immintrin.h>
-#include <omp.h>
-#include <string.h>
 
 #include "core/error.h"
 #include "layers/conv/conv_avx512.h"
+#include "layers/conv/conv_direct_drive.h"
 
-/* A panel is up to PANEL output channels (DF_CONV_DIRECT_PANEL, conv_avx512.h, which sizes the workspace);
- * a tile at most MAX_TILE pixels. */
-enum { PANEL = DF_CONV_DIRECT_PANEL, MAX_TILE = 14 };
-/* Below this many multiply-adds, forking threads costs more than it saves (as in gemm_blocked.c). */
-#define PAR_MIN_MACS (128.0 * 128 * 128)
+/* A tile is at most MAX_TILE pixels. */
+enum { MAX_TILE = 14 };
 
 /* Pixels per tile for nv vectors of output channels: 24-28 accumulators (14 for one vector), and room for
  * the nv B vectors and a broadcast. A row is cut into tiles of at most this many pixels, as equal as they
  * come, so a tile has at least half of it (a row is at least MIN_ROW pixels). */
 static inline int tile_pixels(int nv) { return nv <= 2 ? 14 : nv == 3 ? 8 : 6; }
 
-/* What one band computes: output rows [0, rows) of the band, from the padded copy x (rows Wp pixels). */
-typedef struct {
-    const float *x;
-    int Wp, OW, rows, k;
-    float *c; /* C at the band's first output pixel */
-    ptrdiff_t ldc;
-    float alpha, beta;
-} band_job;
-
 /* One tile: `pixels` consecutive output pixels of one row, from x at the tile's first pixel, times the K x
  * (16 nv) B panel: acc = sum over taps and channels, k increasing; then alpha * acc + beta * C stored at c
  * (the last vector's columns masked by `last`). */
 static inline __attribute__((always_inline)) void tile(const int CC, const int nv, const int pixels,
-                                                       const band_job *j, const float *x, const float *panel,
+                                                       const df_conv_band *j, const float *x, const float *panel,
                                                        float *c, __mmask16 last) {
     __m512 acc[MAX_TILE][4];
 #pragma GCC unroll 16
@@ -96,7 +82,7 @@ static inline __attribute__((always_inline)) void tile(const int CC, const int n
 
 /* The tile sizes a row can be cut into for nv vectors: tile_pixels(nv) down to about half of it. */
 static inline __attribute__((always_inline)) void tile_of(const int CC, const int nv, int pixels,
-                                                          const band_job *j, const float *x, const float *panel,
+                                                          const df_conv_band *j, const float *x, const float *panel,
                                                           float *c, __mmask16 last) {
     if (nv <= 2) {
         switch (pixels) { TILE_CASE(7) TILE_CASE(8) TILE_CASE(9) TILE_CASE(10) TILE_CASE(11) TILE_CASE(12)
@@ -109,7 +95,7 @@ static inline __attribute__((always_inline)) void tile_of(const int CC, const in
     DF_ASSERT(!"direct convolution tile of an unexpected size");
 }
 
-static inline __attribute__((always_inline)) void band_panel(const int CC, const int nv, const band_job *j,
+static inline __attribute__((always_inline)) void band_panel(const int CC, const int nv, const df_conv_band *j,
                                                              const float *panel, int j0, __mmask16 last) {
     const int per = tile_pixels(nv), tiles = (j->OW + per - 1) / per, base = j->OW / tiles,
               longer = j->OW % tiles;
@@ -133,8 +119,8 @@ static inline __attribute__((always_inline)) void band_panel(const int CC, const
     default: DF_ASSERT(!"channel count without a direct kernel");                                          \
     }
 
-/* A panel of w columns (1..PANEL): nv = ceil(w / 16) vectors. */
-static void run_panel(int CC, int w, const band_job *j, const float *panel, int j0) {
+/* A panel of w columns (1..DF_CONV_DIRECT_PANEL): nv = ceil(w / 16) vectors. */
+static void run_panel(const df_conv_band *j, int CC, int w, const float *panel, int j0) {
     const __mmask16 last = (__mmask16)((1u << ((w - 1) % 16 + 1)) - 1);
     switch ((w + 15) / 16) {
     case 1: CHANNEL_CASES(1) break;
@@ -144,76 +130,10 @@ static void run_panel(int CC, int w, const band_job *j, const float *panel, int 
     }
 }
 
-/* Padded copy of input rows [h0, h0 + rows) of image img (rows outside the image are zeros), each Wp pixels
- * with pad zero pixels on the left. */
-static void pad_rows(const df_conv_patches *pt, int img, int h0, int rows, int Wp, float *dst) {
-    const size_t C = (size_t)pt->C, row = (size_t)Wp * C;
-    for (int r = 0; r < rows; r++, dst += row) {
-        const int h = h0 + r;
-        if (h < 0 || h >= pt->H) {
-            memset(dst, 0, row * sizeof(float));
-            continue;
-        }
-        const size_t left = (size_t)pt->pad * C, body = (size_t)pt->W * C;
-        memset(dst, 0, left * sizeof(float));
-        memcpy(dst + left, pt->x + ((size_t)img * pt->H + h) * body, body * sizeof(float));
-        memset(dst + left + body, 0, (row - left - body) * sizeof(float));
-    }
-}
-
-/* Output channels in panel p (of PANEL each, the last one the rest of N). */
-static inline int panel_width(int N, int p) { return N - p * PANEL < PANEL ? N - p * PANEL : PANEL; }
-
-/* Columns [j0, j0 + w) of op(B) as K rows of ld = 16 * ceil(w / 16) floats, zero beyond w. */
-static void pack_panel(int trans_b, const float *B, int ldb, int K, int j0, int w, float *dst) {
-    const int ld = (w + 15) / 16 * 16;
-    for (int k = 0; k < K; k++, dst += ld)
-        for (int j = 0; j < ld; j++)
-            dst[j] = j >= w ? 0.0f : trans_b ? B[(ptrdiff_t)(j0 + j) * ldb + k] : B[(ptrdiff_t)k * ldb + j0 + j];
-}
-
-/* Band item it (image, band of `rows` output rows), its padded copy built in band. */
-static void run_band(const df_conv_patches *pt, int N, const float *panels, int npanels, int rows, int bands, int it,
-                     float *band, float alpha, float beta, float *C, int ldc) {
-    const int k = pt->k, K = k * k * pt->C, OH = pt->OH, OW = pt->OW, Wp = OW + k - 1;
-    const int img = it / bands, oh0 = (it % bands) * rows, n_rows = OH - oh0 < rows ? OH - oh0 : rows;
-    pad_rows(pt, img, oh0 - pt->pad, n_rows + k - 1, Wp, band);
-    const band_job j = {band, Wp, OW, n_rows, k, C + ((ptrdiff_t)img * OH + oh0) * OW * ldc, ldc, alpha, beta};
-    for (int p = 0; p < npanels; p++)
-        run_panel(pt->C, panel_width(N, p), &j, panels + (size_t)p * K * PANEL, p * PANEL);
-}
-
 void df_conv_direct_avx512(const df_conv_patches *pt, int trans_b, int N, float alpha, const float *B, int ldb,
                            float beta, float *C, int ldc, float *ws, size_t ws_floats) {
     DF_ASSERT(df_conv_direct_avx512_applies(pt));
-    const int k = pt->k, K = k * k * pt->C;
-    const int npanels = (N + PANEL - 1) / PANEL;
-    const int rows = df_conv_direct_band_rows(pt), bands = (pt->OH + rows - 1) / rows, items = pt->n * bands;
-    const size_t band_floats = df_conv_direct_band_floats(pt), panel_floats = (size_t)npanels * K * PANEL;
-    DF_ASSERT(ws_floats >= panel_floats + band_floats);
-    float *panels = ws;
-    const int par = !omp_in_parallel() && omp_get_max_threads() > 1 &&
-                    (double)df_conv_patches_rows(pt) * N * K >= PAR_MIN_MACS;
-    /* As many threads as the workspace has bands for (the results do not depend on it). A region on one
-     * thread runs as a plain loop: libgomp allocates a team for each `omp parallel if (0)`. */
-    const size_t fit = (ws_floats - panel_floats) / band_floats;
-    const int threads = !par ? 1 : (size_t)omp_get_max_threads() < fit ? omp_get_max_threads() : (int)fit;
-
-    if (threads > 1) {
-#pragma omp parallel num_threads(threads)
-        {
-#pragma omp for schedule(static)
-            for (int p = 0; p < npanels; p++)
-                pack_panel(trans_b, B, ldb, K, p * PANEL, panel_width(N, p), panels + (size_t)p * K * PANEL);
-            float *band = ws + panel_floats + (size_t)omp_get_thread_num() * band_floats;
-#pragma omp for schedule(dynamic, 1)
-            for (int it = 0; it < items; it++)
-                run_band(pt, N, panels, npanels, rows, bands, it, band, alpha, beta, C, ldc);
-        }
-    } else {
-        for (int p = 0; p < npanels; p++)
-            pack_panel(trans_b, B, ldb, K, p * PANEL, panel_width(N, p), panels + (size_t)p * K * PANEL);
-        for (int it = 0; it < items; it++)
-            run_band(pt, N, panels, npanels, rows, bands, it, ws + panel_floats, alpha, beta, C, ldc);
-    }
+    const df_conv_direct_isa isa = {DF_CONV_DIRECT_PANEL, 16, df_conv_direct_band_rows(pt),
+                                    df_conv_direct_band_floats(pt), run_panel};
+    df_conv_direct_drive(pt, trans_b, N, alpha, B, ldb, beta, C, ldc, ws, ws_floats, &isa);
 }

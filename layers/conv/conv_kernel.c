@@ -5,6 +5,7 @@
 #include "layers/conv/conv_kernel.h"
 
 #include "core/error.h"
+#include "layers/conv/conv_avx2.h"
 #include "layers/conv/conv_avx512.h"
 #include "layers/conv/conv_small.h"
 
@@ -31,15 +32,30 @@ df_conv_patches df_conv_dgrad_patches(df_conv_shape d, int n, const float *dy) {
     return pt;
 }
 
+/* The direct kernel of backend b for direction dir on these patches (the input patches, or dY's for the
+ * input gradient), or IMPLICIT_GEMM where it has none. */
+static df_conv_kernel direct_kernel(const df_conv_patches *pt, df_conv_dir dir, df_gemm_backend b) {
+    const int wgrad = dir == DF_CONV_WEIGHT_GRAD;
+    if (b == DF_GEMM_AVX512 && (wgrad ? df_conv_wgrad_avx512_applies(pt) : df_conv_direct_avx512_applies(pt)))
+        return DF_CONV_DIRECT_AVX512;
+    if (b == DF_GEMM_AVX2 && (wgrad ? df_conv_wgrad_avx2_applies(pt) : df_conv_direct_avx2_applies(pt)))
+        return DF_CONV_DIRECT_AVX2;
+    return DF_CONV_IMPLICIT_GEMM;
+}
+
 df_conv_kernel df_conv_choose(df_conv_shape d, df_conv_dir dir, df_gemm_backend b) {
     if (dir != DF_CONV_INPUT_GRAD && small_runs(d, b)) return DF_CONV_SMALL_DIRECT;
     if (df_conv_is_pointwise(d)) return DF_CONV_POINTWISE_GEMM;
     if (dir == DF_CONV_INPUT_GRAD && !df_conv_dgrad_implicit(d)) return DF_CONV_EXPLICIT_COL2IM;
     const df_conv_patches pt = dir == DF_CONV_INPUT_GRAD ? df_conv_dgrad_patches(d, 1, NULL)
                                                          : df_conv_input_patches(d, 1, NULL);
-    const int direct = dir == DF_CONV_WEIGHT_GRAD ? df_conv_wgrad_avx512_applies(&pt)
-                                                  : df_conv_direct_avx512_applies(&pt);
-    return b == DF_GEMM_AVX512 && direct ? DF_CONV_DIRECT_AVX512 : DF_CONV_IMPLICIT_GEMM;
+    return direct_kernel(&pt, dir, b);
+}
+
+const char *df_conv_kernel_name(df_conv_kernel k) {
+    static const char *const names[] = {"small_direct", "direct_avx512", "direct_avx2", "pointwise_gemm",
+                                        "implicit_gemm", "explicit_col2im"};
+    return names[k];
 }
 
 int df_conv_group(df_conv_shape d, int max_batch) {
@@ -52,10 +68,14 @@ int df_conv_group(df_conv_shape d, int max_batch) {
 
 static size_t max_size(size_t a, size_t b) { return a > b ? a : b; }
 
-/* The direct forward kernel's workspace where this CPU could run it on these patches, else 0. */
+/* The direct forward kernels' workspace, the most of those this CPU could run on these patches (0: none). */
 static size_t direct_bytes(const df_conv_patches *pt, int N, int threads) {
-    if (!df_gemm_backend_supported(DF_GEMM_AVX512) || !df_conv_direct_avx512_applies(pt)) return 0;
-    return df_conv_direct_avx512_ws_floats(pt, N, threads) * sizeof(float);
+    size_t floats = 0;
+    if (df_gemm_backend_supported(DF_GEMM_AVX512) && df_conv_direct_avx512_applies(pt))
+        floats = df_conv_direct_avx512_ws_floats(pt, N, threads);
+    if (df_gemm_backend_supported(DF_GEMM_AVX2) && df_conv_direct_avx2_applies(pt))
+        floats = max_size(floats, df_conv_direct_avx2_ws_floats(pt, N, threads));
+    return floats * sizeof(float);
 }
 
 size_t df_conv_ws_bytes(df_conv_shape d, int max_batch, int threads) {
@@ -75,18 +95,23 @@ size_t df_conv_ws_bytes(df_conv_shape d, int max_batch, int threads) {
     return ws;
 }
 
-void df_conv_patches_times(int direct, const df_conv_patches *pt, int trans_b, int N, const float *B, int ldb,
-                           float beta, float *C, int ldc, df_gemm_ws ws) {
-    if (direct)
-        df_conv_direct_avx512(pt, trans_b, N, 1.0f, B, ldb, beta, C, ldc, ws.p, ws.bytes / sizeof(float));
+void df_conv_patches_times(df_conv_kernel kind, const df_conv_patches *pt, int trans_b, int N, const float *B,
+                           int ldb, float beta, float *C, int ldc, df_gemm_ws ws) {
+    const size_t floats = ws.bytes / sizeof(float);
+    if (kind == DF_CONV_DIRECT_AVX512)
+        df_conv_direct_avx512(pt, trans_b, N, 1.0f, B, ldb, beta, C, ldc, ws.p, floats);
+    else if (kind == DF_CONV_DIRECT_AVX2)
+        df_conv_direct_avx2(pt, trans_b, N, 1.0f, B, ldb, beta, C, ldc, ws.p, floats);
     else
         df_sgemm_patches_a(pt, trans_b, N, 1.0f, B, ldb, beta, C, ldc, ws);
 }
 
-void df_conv_wgrad_times(int direct, int CO, const float *dy, const df_conv_patches *pt, float *dw, int ldw,
-                         df_gemm_ws ws) {
-    if (direct)
+void df_conv_wgrad_times(df_conv_kernel kind, int CO, const float *dy, const df_conv_patches *pt, float *dw,
+                         int ldw, df_gemm_ws ws) {
+    if (kind == DF_CONV_DIRECT_AVX512)
         df_conv_wgrad_avx512(CO, 1.0f, dy, CO, pt, 1.0f, dw, ldw);
+    else if (kind == DF_CONV_DIRECT_AVX2)
+        df_conv_wgrad_avx2(CO, 1.0f, dy, CO, pt, 1.0f, dw, ldw);
     else
         df_sgemm_patches_b(1, CO, 1.0f, dy, CO, pt, 1.0f, dw, ldw, ws);
 }

@@ -14,52 +14,29 @@
  * half speed).
  *
  * Pixels are taken in blocks of whole output rows (about BLOCK_PIXELS), so that a block's dY and input
- * rows stay in L2 while every tile passes over them; after each block a tile updates C (alpha * sum +
- * beta * C, beta after the first block being 1), as the blocked driver does after each k block. Each
- * thread owns a fixed set of tiles for the whole call and runs every block over them in order: each C
- * element is one sum in one order, whatever the thread count. With at most BLOCK_PIXELS pixels (one
- * block) the result equals df_sgemm's on the stored matrices. */
+ * rows stay in L2 while every tile passes over them; the tiles, blocks and threads are conv_direct_drive.c's
+ * (results do not depend on the thread count). With at most BLOCK_PIXELS pixels (one block) the result
+ * equals df_sgemm's on the stored matrices. */
 #include <immintrin.h>
-#include <omp.h>
 
 #include "core/error.h"
 #include "layers/conv/conv_avx512.h"
+#include "layers/conv/conv_direct_drive.h"
 
 enum { MR = 14, NR = 32 };
 /* Pixels per block, rounded to whole output rows: dY (BLOCK_PIXELS x M) and the input rows it reads near
  * 0.5 MiB for 64-256 channels, a quarter of L2. */
 #define BLOCK_PIXELS 512
-#define PAR_MIN_MACS (128.0 * 128 * 128)
-
-typedef struct {
-    const df_conv_patches *pt;
-    const float *A;
-    int lda;
-    float *C;
-    int ldc;
-    float alpha;
-} wgrad_job;
-
-/* [lo, hi) of the output positions along one axis (out positions, input size n) whose tap t lands inside
- * the input: o * stride + t - pad in [0, n). */
-static void valid_range(int out, int n, int t, int stride, int pad, int *lo, int *hi) {
-    int first = pad - t, l = first <= 0 ? 0 : (first + stride - 1) / stride;
-    int last = n - 1 + pad - t; /* o * stride <= last */
-    int h = last < 0 ? 0 : last / stride + 1;
-    *lo = l;
-    *hi = h < out ? h : out;
-    if (*hi < *lo) *hi = *lo;
-}
 
 /* One tile (rows output channels from co0, nv vectors of input channels from c0, tap t) over output rows
  * [r0, r1) of the whole batch, then its update of C. */
-static inline __attribute__((always_inline)) void tile(const int rows, const int nv, const wgrad_job *j, int co0,
+static inline __attribute__((always_inline)) void tile(const int rows, const int nv, const df_conv_wgrad_job *j, int co0,
                                                        int t, int c0, long r0, long r1, float beta) {
     const df_conv_patches *pt = j->pt;
     const int ki = t / pt->k, kj = t % pt->k, s = pt->stride, C = pt->C;
     int oh_lo, oh_hi, ow_lo, ow_hi;
-    valid_range(pt->OH, pt->H, ki, s, pt->pad, &oh_lo, &oh_hi);
-    valid_range(pt->OW, pt->W, kj, s, pt->pad, &ow_lo, &ow_hi);
+    df_conv_tap_range(pt->OH, pt->H, ki, s, pt->pad, &oh_lo, &oh_hi);
+    df_conv_tap_range(pt->OW, pt->W, kj, s, pt->pad, &ow_lo, &ow_hi);
     __m512 acc[MR][2];
 #pragma GCC unroll 16
     for (int i = 0; i < rows; i++)
@@ -103,47 +80,18 @@ static inline __attribute__((always_inline)) void tile(const int rows, const int
             tile(h, 1, j, co0, t, c0, r0, r1, beta);                                                     \
         return;
 
-static void run_tile(int rows, int nv, const wgrad_job *j, int co0, int t, int c0, long r0, long r1,
+static void run_tile(const df_conv_wgrad_job *j, int rows, int cols, int co0, int t, int c0, long r0, long r1,
                      float beta) {
+    const int nv = cols / 16;
     switch (rows) {
         ROW_CASE(1) ROW_CASE(2) ROW_CASE(3) ROW_CASE(4) ROW_CASE(5) ROW_CASE(6) ROW_CASE(7)
         ROW_CASE(8) ROW_CASE(9) ROW_CASE(10) ROW_CASE(11) ROW_CASE(12) ROW_CASE(13) ROW_CASE(14)
     }
 }
 
-/* This thread's share of the tiles (all of them outside a parallel region) over every block of pixels. */
-static void run_tiles(const wgrad_job *j, int tiles, int row_tiles, int taps, int base, int longer,
-                      long out_rows, long block_rows, float beta) {
-    const df_conv_patches *pt = j->pt;
-    const int me = omp_get_thread_num(), threads = omp_get_num_threads();
-    for (long r0 = 0; r0 < out_rows; r0 += block_rows) {
-        const long r1 = r0 + block_rows < out_rows ? r0 + block_rows : out_rows;
-        const float beta_k = r0 == 0 ? beta : 1.0f;
-        /* Tiles column-major within a tap, so a thread's consecutive tiles share input channels. */
-        for (int it = me; it < tiles; it += threads) {
-            const int rt = it % row_tiles, rest = it / row_tiles, t = rest % taps, ct = rest / taps;
-            /* Row tiles as equal as they come (64 = 13+13+13+13+12), the longer ones first. */
-            const int co0 = rt * base + (rt < longer ? rt : longer), c0 = ct * NR;
-            run_tile(base + (rt < longer), pt->C - c0 >= NR ? 2 : 1, j, co0, t, c0, r0, r1, beta_k);
-        }
-    }
-}
-
 void df_conv_wgrad_avx512(int M, float alpha, const float *A, int lda, const df_conv_patches *pt, float beta,
                           float *C, int ldc) {
     DF_ASSERT(df_conv_wgrad_avx512_applies(pt));
-    const wgrad_job j = {pt, A, lda, C, ldc, alpha};
-    const int taps = pt->k * pt->k, row_tiles = (M + MR - 1) / MR, col_tiles = (pt->C + NR - 1) / NR;
-    const int tiles = row_tiles * taps * col_tiles, base = M / row_tiles, longer = M % row_tiles;
-    const long out_rows = (long)pt->n * pt->OH;
-    const long block_rows = pt->OW >= BLOCK_PIXELS ? 1 : BLOCK_PIXELS / pt->OW;
-    const int par = !omp_in_parallel() && omp_get_max_threads() > 1 &&
-                    (double)df_conv_patches_rows(pt) * M * df_conv_patches_cols(pt) >= PAR_MIN_MACS;
-    /* A region on one thread runs as a plain call: libgomp allocates a team for each `omp parallel if (0)`. */
-    if (par) {
-#pragma omp parallel
-        run_tiles(&j, tiles, row_tiles, taps, base, longer, out_rows, block_rows, beta);
-    } else {
-        run_tiles(&j, tiles, row_tiles, taps, base, longer, out_rows, block_rows, beta);
-    }
+    const df_conv_wgrad_isa isa = {MR, NR, BLOCK_PIXELS, run_tile};
+    df_conv_wgrad_drive(M, alpha, A, lda, pt, beta, C, ldc, &isa);
 }

@@ -6,6 +6,11 @@
  *   conv3x3 3->32, 128x128, batch 32 (the VGG's first layer, on RGB): forward, and backward (the weight
  *     gradient only: the network's input needs none), in GFLOP/s, against the same layer with df_sgemm on
  *     the OpenBLAS backend (the default backend takes the direct short-patch kernels, OpenBLAS the GEMM);
+ *   conv_direct: the AVX2 direct convolution kernels (layers/conv/conv_avx2.h) against the implicit GEMM
+ *     (df_sgemm_patches_a / _b, the AVX2 backend's packed micro-kernel) on the same operands, batch 8, per
+ *     direction (forward, stride-1 input gradient, weight gradient), in GFLOP/s: 3x3 64->64 56x56,
+ *     32->32 112x112, 128->128 28x28, 256->256 14x14, and ResNet's strided 3x3 64->128 and 1x1 64->128
+ *     downsample at stride 2 (forward and weight gradient; their input gradient is the explicit col2im);
  *   batchnorm 64 channels, 56x56, batch 32, training forward + backward, in images/s, against a plain
  *     two-pass implementation (per-element double sums);
  *   batchnorm + ReLU the same way, the fused op against the batchnorm and relu ops run one after the other;
@@ -18,7 +23,7 @@
  * replaces the in-binary reference: scripts/bench_compare.sh passes PyTorch's figures that way. Figures are
  * medians of samples taken in alternating rounds of ours and the reference, so the VM's noise hits both.
  *
- * Usage: bench_layers [conv3x3|conv_rgb|batchnorm|bn_pool]...   (no argument: all) */
+ * Usage: bench_layers [conv3x3|conv_rgb|conv_direct|batchnorm|bn_pool]...   (no argument: all) */
 #include <cblas.h>
 #include <ctype.h>
 #include <math.h>
@@ -30,6 +35,7 @@
 
 #include "core/gemm/gemm.h"
 #include "core/rng.h"
+#include "layers/conv/conv_kernel.h"
 #include "layers/fused.h"
 #include "layers/layers.h"
 
@@ -216,6 +222,12 @@ static void bench_conv(void) {
     int x = df_input(g, "x", (df_shape){3, {CH, CW, CC}}, 1);
     int y = df_conv2d(g, "conv", x, CCO, 3, 1, 1, 0);
     compile_or_die(g, y);
+    const df_conv_shape d = {CH, CW, CC, CH, CW, CCO, 3, 1, 1};
+    const df_gemm_backend be = df_gemm_backend_here();
+    printf("# conv3x3 kernels (%s backend): forward %s, input gradient %s, weight gradient %s\n",
+           df_gemm_backend_name(be), df_conv_kernel_name(df_conv_choose(d, DF_CONV_FORWARD, be)),
+           df_conv_kernel_name(df_conv_choose(d, DF_CONV_INPUT_GRAD, be)),
+           df_conv_kernel_name(df_conv_choose(d, DF_CONV_WEIGHT_GRAD, be)));
     conv_ctx c = {g, &g->nodes[y], g->nodes[x].out, df_node_param(g, &g->nodes[y], 0), g->nodes[y].dout,
                   NULL, NULL, NULL, NULL, NULL};
     const size_t P = CH * CW, K = 9 * CC;
@@ -314,6 +326,102 @@ static void bench_conv_rgb(void) {
     df_gemm_set_backend(c.ours);
     free(y_ref), free(dw_ref);
     df_graph_free(g);
+}
+
+/* ---- direct convolution kernels against the implicit GEMM ---- */
+
+typedef struct {
+    df_conv_shape d;
+    df_conv_patches pt, dpt; /* x's patches; dY's (stride 1 only) */
+    const float *w, *wf, *dy;  /* W (CO x K); W' (K' x C), random like W: speed does not depend on it */
+    float *y, *dx, *dw;
+    df_gemm_ws ws;
+    df_conv_kernel kind; /* DIRECT_AVX2 or IMPLICIT_GEMM */
+} direct_ctx;
+
+static void direct_fwd(void *p) {
+    direct_ctx *c = p;
+    df_conv_patches_times(c->kind, &c->pt, 1, c->d.CO, c->w, c->d.k * c->d.k * c->d.C, 0.0f, c->y, c->d.CO, c->ws);
+}
+static void direct_dgrad(void *p) {
+    direct_ctx *c = p;
+    df_conv_patches_times(c->kind, &c->dpt, 0, c->d.C, c->wf, c->d.C, 0.0f, c->dx, c->d.C, c->ws);
+}
+static void direct_wgrad(void *p) {
+    direct_ctx *c = p;
+    df_conv_wgrad_times(c->kind, c->d.CO, c->dy, &c->pt, c->dw, c->d.k * c->d.k * c->d.C, c->ws);
+}
+
+/* One direction, fn, with the direct kernel (c[0]) and with the implicit GEMM (c[1]): measure() alternates
+ * the two on the same operands. */
+typedef struct {
+    direct_ctx *c;
+    bench_fn fn;
+} direct_pair;
+static void pair_direct(void *p) { ((direct_pair *)p)->fn(&((direct_pair *)p)->c[0]); }
+static void pair_implicit(void *p) { ((direct_pair *)p)->fn(&((direct_pair *)p)->c[1]); }
+
+static void bench_direct_shape(int C, int CO, int H, int k, int s, const char *tag) {
+    enum { N = 8 };
+    const int p = k / 2, O = (H + 2 * p - k) / s + 1, K = k * k * C;
+    const df_conv_shape d = {H, H, C, O, O, CO, k, s, p};
+    const size_t nx = (size_t)N * H * H * C, ny = (size_t)N * O * O * CO;
+    float *x = malloc(nx * sizeof(float)), *dy = malloc(ny * sizeof(float)), *w = malloc((size_t)CO * K * 4),
+          *wf = malloc((size_t)CO * K * 4);
+    fill(x, nx, 11), fill(dy, ny, 12), fill(w, (size_t)CO * K, 13), fill(wf, (size_t)CO * K, 14);
+    const size_t ws_bytes = (df_conv_ws_bytes(d, N, omp_get_max_threads()) + 63) / 64 * 64;
+    direct_ctx c[2];
+    for (int i = 0; i < 2; i++) {
+        c[i] = (direct_ctx){d, df_conv_input_patches(d, N, x), {0}, w, wf, dy, malloc(ny * sizeof(float)),
+                            malloc(nx * sizeof(float)), calloc((size_t)CO * K, sizeof(float)),
+                            {aligned_alloc(64, ws_bytes), ws_bytes}, i ? DF_CONV_IMPLICIT_GEMM : DF_CONV_DIRECT_AVX2};
+        if (s == 1) c[i].dpt = df_conv_dgrad_patches(d, N, dy);
+    }
+    const double flops = 2.0 * N * O * O * CO * K;
+    struct {
+        const char *dir;
+        bench_fn fn;
+        df_conv_dir which;
+    } runs[] = {{"fwd", direct_fwd, DF_CONV_FORWARD}, {"dgrad", direct_dgrad, DF_CONV_INPUT_GRAD},
+                {"wgrad", direct_wgrad, DF_CONV_WEIGHT_GRAD}};
+    for (int r = 0; r < 3; r++) {
+        if (runs[r].which == DF_CONV_INPUT_GRAD && s != 1) continue;
+        char name[64];
+        snprintf(name, sizeof name, "conv_direct_%s_%s", runs[r].dir, tag);
+        /* Both kinds must agree before their speed means anything. */
+        runs[r].fn(&c[0]), runs[r].fn(&c[1]);
+        const float *a = r == 0 ? c[0].y : r == 1 ? c[0].dx : c[0].dw, *b = r == 0 ? c[1].y : r == 1 ? c[1].dx : c[1].dw;
+        const double err = max_rel_diff(a, b, r == 0 ? ny : r == 1 ? nx : (size_t)CO * K);
+        if (err > 1e-4) {
+            fprintf(stderr, "bench_layers: %s: direct and implicit GEMM differ (%.1e)\n", name, err);
+            exit(1);
+        }
+        double sec[2];
+        bench_fn fns[2] = {pair_direct, pair_implicit};
+        direct_pair pair = {c, runs[r].fn};
+        measure(name, fns, &pair, sec, 0);
+        printf("# %s (%s by the layer): direct %.2f ms, implicit GEMM %.2f ms\n", name,
+               df_conv_kernel_name(df_conv_choose(d, runs[r].which, DF_GEMM_AVX2)), sec[0] * 1e3, sec[1] * 1e3);
+        report(name, flops / sec[0] * 1e-9, flops / sec[1] * 1e-9, "GFLOP/s");
+    }
+    for (int i = 0; i < 2; i++) free(c[i].y), free(c[i].dx), free(c[i].dw), free(c[i].ws.p);
+    free(x), free(dy), free(w), free(wf);
+}
+
+/* On the AVX2 backend (forced where the CPU also has AVX-512), so the implicit GEMM runs the AVX2 kernel. */
+static void bench_conv_direct(void) {
+    const df_gemm_backend was = df_gemm_get_backend();
+    if (df_gemm_set_backend(DF_GEMM_AVX2) != 0) {
+        printf("# conv_direct: this CPU has no AVX2+FMA, skipped\n");
+        return;
+    }
+    bench_direct_shape(64, 64, 56, 3, 1, "64c56");
+    bench_direct_shape(32, 32, 112, 3, 1, "32c112");
+    bench_direct_shape(128, 128, 28, 3, 1, "128c28");
+    bench_direct_shape(256, 256, 14, 3, 1, "256c14");
+    bench_direct_shape(64, 128, 56, 3, 2, "64c56s2");
+    bench_direct_shape(64, 128, 56, 1, 2, "1x1_64c56s2");
+    df_gemm_set_backend(was);
 }
 
 /* ---- batch norm ---- */
@@ -482,9 +590,11 @@ static int wanted(int argc, char **argv, const char *name) {
 
 int main(int argc, char **argv) {
     for (int i = 1; i < argc; i++)
-        if (strcmp(argv[i], "conv3x3") && strcmp(argv[i], "conv_rgb") && strcmp(argv[i], "batchnorm") &&
+        if (strcmp(argv[i], "conv3x3") && strcmp(argv[i], "conv_rgb") && strcmp(argv[i], "conv_direct") &&
+            strcmp(argv[i], "batchnorm") &&
             strcmp(argv[i], "bn_pool")) {
-            fprintf(stderr, "bench_layers: unknown case '%s' (conv3x3, conv_rgb, batchnorm, bn_pool)\n", argv[i]);
+            fprintf(stderr, "bench_layers: unknown case '%s' (conv3x3, conv_rgb, conv_direct, batchnorm, "
+                    "bn_pool)\n", argv[i]);
             return 2;
         }
     df_gemm_set_backend(DF_GEMM_AUTO);
@@ -498,6 +608,7 @@ int main(int argc, char **argv) {
            omp_get_max_threads(), isa, peak_gflops, triad_gbs);
     if (wanted(argc, argv, "conv3x3")) bench_conv();
     if (wanted(argc, argv, "conv_rgb")) bench_conv_rgb();
+    if (wanted(argc, argv, "conv_direct")) bench_conv_direct();
     if (wanted(argc, argv, "batchnorm")) bench_batchnorm();
     if (wanted(argc, argv, "bn_pool")) bench_bn_pool();
     return 0;

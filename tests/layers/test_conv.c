@@ -5,7 +5,8 @@
  * and 2 threads. On the AVX-512 backend the short-patch shapes (k*k*C <= DF_CONV_SMALL_MAX_K, CO a multiple
  * of 16) run the direct kernels of layers/conv_small.c: rows of a width that is not a multiple of their
  * 12-pixel block, 16-channel tails (CO = 48), a stride larger than the kernel, rows longer than one
- * segment, rows wholly in the padding. */
+ * segment, rows wholly in the padding. On the AVX2 backend the last three cases run its direct kernels
+ * (layers/conv/conv_avx2.h), stride 2 included. */
 #include <math.h>
 #include <omp.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include "check.h"
 #include "core/gemm/gemm.h"
 #include "core/rng.h"
+#include "layers/conv/conv_kernel.h"
 #include "layers/conv/conv_small.h"
 #include "layers/layers.h"
 
@@ -46,11 +48,20 @@ static const conv_case cases[] = {
     {1, 2, 700, 3, 16, 4, 1, 1, 1},  /* forward: rows of 2 segments */
     {3, 17, 10, 3, 16, 3, 1, 1, 1},  /* weight gradient: 51 output rows, more than its 32 chunks */
     {3, 20, 20, 32, 48, 3, 1, 1, 0}, /* 288 taps: the GEMM on every backend; 2 threads */
+    {2, 8, 9, 32, 16, 3, 1, 1, 1},   /* AVX2 direct forward, input and weight gradients */
+    {2, 9, 16, 16, 24, 3, 2, 1, 0},  /* AVX2 direct forward at stride 2 */
+    {2, 9, 16, 16, 24, 1, 2, 0, 1},  /* AVX2 direct 1x1 stride 2 (the last input column unread) */
 };
 
 /* Cases that run on the direct kernels where the backend is AVX-512 (checked against the rule the layer
  * uses, so a change to it does not silently leave them on the GEMM). */
 enum { N_DIRECT = 14 };
+
+static df_conv_shape shape_of(conv_case c) {
+    const df_conv_shape d = {c.H, c.W, c.C, (c.H + 2 * c.p - c.k) / c.s + 1, (c.W + 2 * c.p - c.k) / c.s + 1,
+                             c.CO, c.k, c.s, c.p};
+    return d;
+}
 
 typedef struct {
     df_graph *g;
@@ -229,6 +240,17 @@ int main(void) {
         }
         CHECK_MSG(direct == (all[b] == DF_GEMM_AVX512 ? N_DIRECT : 0), "%s: %d cases on the direct kernels",
                   name, direct);
+        if (all[b] == DF_GEMM_AVX2) {
+            /* The last three cases take the AVX2 direct kernels: every direction of the first, the forward
+             * and weight gradient of the strided ones. */
+            int avx2_runs = 0;
+            for (int i = ncases - 3; i < ncases; i++) {
+                const df_conv_shape d = shape_of(cases[i]);
+                for (int dir = DF_CONV_FORWARD; dir <= DF_CONV_WEIGHT_GRAD; dir++)
+                    avx2_runs += df_conv_choose(d, (df_conv_dir)dir, DF_GEMM_AVX2) == DF_CONV_DIRECT_AVX2;
+            }
+            CHECK_MSG(avx2_runs == 7, "avx2: %d directions on the AVX2 direct kernels", avx2_runs);
+        }
         if (all[b] != DF_GEMM_OPENBLAS) {
             for (int i = 0; i < ncases; i++)
                 if (i == 1 || i == 3 || i >= 11) check_threads(cases[i], name);
