@@ -50,4 +50,5 @@ static void kernel_6x16(int kc, const float *a, const float *b, float *c, ptrdif
 
 const df_gemm_kernel df_gemm_kernel_avx2 = {
     .name = "avx2 6x16", .mr = MR, .nr = NR, .mc = 6 * 24, .kc = 256, .nc = 3072, .kernel = kernel_6x16,
-    .pack_a = df_gemm_pack_a_avx2, .pack_b = df_gemm_pack_b_avx2, .pack_rows = df_gemm_pack_rows_avx2};
+    .pack_a = df_gemm_pack_a_avx2, .pack_b = df_gemm_pack_b_avx2, .pack_rows = df_gemm_pack_rows_avx2,
+    .pack_b_patches = df_gemm_pack_b_patches_avx2};

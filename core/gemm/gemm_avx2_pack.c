@@ -151,3 +151,21 @@ void df_gemm_pack_b_avx2(int nr, int trans_b, const float *B, int ldb, int k0, i
     for (; k < kc; k++)
         for (int j = 0; j < NR; j++) dst[(ptrdiff_t)k * NR + j] = r[j] ? r[j][k] : 0.0f;
 }
+
+/* Patch matrix as B (a weight gradient): panel row r is pixel k0 + r's 16 columns, which lie in one kernel
+ * tap whenever the channel count is a multiple of 16; they are then two vector copies (or zeros, in the
+ * padding), where the generic packer calls memcpy per row. Other panels go to the generic packer. */
+void df_gemm_pack_b_patches_avx2(int nr, const df_conv_patches *pt, int k0, int kc, int j0, int cols,
+                                 float *dst) {
+    df_gemm_patch_seg seg[NR];
+    if (nr != NR || cols != NR || df_gemm_patch_segments(pt, j0, cols, seg) != 1) {
+        df_gemm_pack_b_patches(nr, pt, k0, kc, j0, cols, dst);
+        return;
+    }
+    df_gemm_patch_pos pos = df_gemm_patch_pos_at(pt, k0);
+    for (int r = 0; r < kc; r++, dst += NR, df_gemm_patch_next(pt, &pos)) {
+        const float *src = df_gemm_patch_src(pt, pos, &seg[0]);
+        _mm256_storeu_ps(dst, src ? _mm256_loadu_ps(src) : _mm256_setzero_ps());
+        _mm256_storeu_ps(dst + 8, src ? _mm256_loadu_ps(src + 8) : _mm256_setzero_ps());
+    }
+}

@@ -332,7 +332,7 @@ static int same_packing(const float *want, const float *got, size_t n) {
 
 static void test_packers(df_gemm_backend be) {
     df_gemm_kernel kern;
-    if (!df_gemm_kernel_of(be, &kern) || (!kern.pack_a && !kern.pack_b && !kern.pack_rows)) return;
+    if (!df_gemm_kernel_of(be, &kern) || (!kern.pack_a && !kern.pack_b && !kern.pack_rows && !kern.pack_b_patches)) return;
     const int mr = kern.mr, nr = kern.nr, ld_pad = 3;
     static const int lens[] = {1, 3, 7, 8, 9, 15, 16, 17, 31, 40};
     enum { NLENS = sizeof lens / sizeof lens[0] };
@@ -375,6 +375,25 @@ static void test_packers(df_gemm_backend be) {
             if (!same_packing(want, got, n) && bad++ < 3)
                 fprintf(stderr, "  %s pack_rows nulls %d kc %d\n", df_gemm_backend_name(be), nulls, kc);
         }
+    }
+    /* Patch matrix as B: a 3 x 3 convolution with padding over 32 and 20 channels, so panels lie inside one
+     * tap, straddle two, and end past the last column; pixel runs that start and end anywhere. */
+    static const int channels[] = {32, 20};
+    for (int ci = 0; ci < 2 && kern.pack_b_patches; ci++) {
+        const df_conv_patches pt = df_conv_patches_make(src, 2, 3, 4, channels[ci], 3, 1, 1);
+        const int pcols = df_conv_patches_cols(&pt), prows = df_conv_patches_rows(&pt);
+        for (int j0 = 0; j0 < pcols; j0 += 8)
+            for (int li = 0; li < NLENS; li++, cases++) {
+                const int cols = pcols - j0 < nr ? pcols - j0 : nr, kc = lens[li] < prows ? lens[li] : prows;
+                const int k0 = (j0 / 8 + li) % (prows - kc + 1);
+                const size_t n = (size_t)nr * kc;
+                for (size_t i = 0; i < n + PACK_GUARD; i++) want[i] = got[i] = pad_sentinel;
+                df_gemm_pack_b_patches(nr, &pt, k0, kc, j0, cols, want);
+                kern.pack_b_patches(nr, &pt, k0, kc, j0, cols, got);
+                if (!same_packing(want, got, n) && bad++ < 3)
+                    fprintf(stderr, "  %s pack_b_patches C %d j0 %d k0 %d kc %d\n", df_gemm_backend_name(be),
+                            channels[ci], j0, k0, kc);
+            }
     }
     CHECK_MSG(bad == 0, "%s: %d of %d packings differ from the generic packers", df_gemm_backend_name(be), bad, cases);
     free(want), free(got), free(src);
