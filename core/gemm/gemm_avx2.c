@@ -1,8 +1,22 @@
 /* gemm_avx2.c: the AVX2 + FMA micro-kernel (6 x 16 tile) and its block sizes. Compiled with -mavx2
- * -mfma; only called when the CPU reports both (gemm.c checks). Contract: gemm_internal.h.
+ * -mfma; only called when the CPU reports both (gemm.c checks). Contract: gemm_internal.h. Its packers
+ * are in gemm_avx2_pack.c.
  *
  * 6 rows x 2 ymm vectors = 12 accumulators, plus 2 B vectors and 1 broadcast, fit the 16 ymm registers
- * and give 12 independent FMA chains, enough to cover FMA latency on two FMA pipes. */
+ * and give 12 independent FMA chains: enough to cover FMA latency (4-5 cycles) on cores with two 256-bit
+ * FMA pipes (Zen 2-4, Intel), twice what Zen 1 (one 256-bit FMA a cycle, as two 128-bit halves) needs.
+ *
+ * Block sizes are chosen for the smallest caches among the CPUs this backend runs on (Zen 1-4: 32 KiB L1D,
+ * 512 KiB-1 MiB L2; Intel client/server: 48 KiB L1D, 1.25-2 MiB L2), not for one of them:
+ *   kc = 256: the B micro-panel the kernel reads for every tile of an A block is kc x 16 floats = 16 KiB,
+ *     half of a 32 KiB L1D, so it stays there beside the 6 KiB A micro-panel streaming past it; 384 would
+ *     take 24 + 9 KiB, more than Zen's L1D.
+ *   mc = 144: the packed A block, mc x kc = 144 KiB, stays in a 512 KiB L2 with room for the B panels and
+ *     C tiles passing through. A larger mc only makes each B micro-panel serve more tiles per trip into
+ *     L1 (already 24), so the 1.25-2 MiB L2s of Intel and Zen 4 would gain little from one.
+ *   nc = 3072: a kc x nc B block is 3 MiB, inside the L3 share of a core group (8 MiB per Zen 1 CCX, more
+ *     elsewhere); with several threads each packs its own, nc / threads wide (gemm_blocked.c).
+ * The k blocking is the one that shapes results (the order of the sum); mc and nc change only speed. */
 #include <immintrin.h>
 
 #include "core/gemm/gemm_internal.h"
