@@ -62,7 +62,54 @@ static void kernel_6x16(int kc, const float *a, const float *b, float *c, ptrdif
         }
 }
 
+/* An edge tile, h <= 6 rows by w <= 16 columns, with the full kernel's arithmetic per element (the panels
+ * are zero-padded, so the sums are the same) but only the h x w elements of C read and written, through
+ * masked loads and stores: no round trip through a temporary tile. A tile at most 8 wide (an N that is 8
+ * more than a multiple of 16, such as 392) multiplies by the first B vector only, half the FMAs. */
+static inline void edge_nv(int nv, int kc, const float *a, const float *b, float *c, ptrdiff_t ldc, float alpha,
+                           float beta, int h, int w) {
+    __m256 acc[MR][NV];
+#pragma GCC unroll 8
+    for (int i = 0; i < MR; i++)
+#pragma GCC unroll 2
+        for (int v = 0; v < NV; v++) acc[i][v] = _mm256_setzero_ps();
+    for (int k = 0; k < kc; k++, a += MR, b += NR) {
+        __m256 bv[NV];
+#pragma GCC unroll 2
+        for (int v = 0; v < nv; v++) bv[v] = _mm256_loadu_ps(b + 8 * v);
+#pragma GCC unroll 8
+        for (int i = 0; i < MR; i++) {
+            __m256 av = _mm256_broadcast_ss(a + i);
+#pragma GCC unroll 2
+            for (int v = 0; v < nv; v++) acc[i][v] = _mm256_fmadd_ps(av, bv[v], acc[i][v]);
+        }
+    }
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
+    /* Loops over all of the tile with constant indices, so that acc stays in registers. */
+#pragma GCC unroll 2
+    for (int v = 0; v < nv; v++) {
+        const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(w - 8 * v), lane);
+#pragma GCC unroll 8
+        for (int i = 0; i < MR; i++) {
+            if (i >= h) break;
+            float *p = c + i * ldc + 8 * v;
+            __m256 r = _mm256_mul_ps(va, acc[i][v]);
+            if (beta != 0.0f) r = _mm256_fmadd_ps(vb, _mm256_maskload_ps(p, mask), r);
+            _mm256_maskstore_ps(p, mask, r);
+        }
+    }
+}
+
+static void edge_6x16(int kc, const float *a, const float *b, float *c, ptrdiff_t ldc, float alpha, float beta,
+                      int h, int w) {
+    if (w <= 8)
+        edge_nv(1, kc, a, b, c, ldc, alpha, beta, h, w);
+    else
+        edge_nv(2, kc, a, b, c, ldc, alpha, beta, h, w);
+}
+
 const df_gemm_kernel df_gemm_kernel_avx2 = {
-    .name = "avx2 6x16", .mr = MR, .nr = NR, .mc = 6 * 24, .kc = 256, .nc = 3072, .kernel = kernel_6x16,
+    .name = "avx2 6x16", .mr = MR, .nr = NR, .mc = 6 * 24, .kc = 256, .nc = 3072, .kernel = kernel_6x16, .edge = edge_6x16,
     .pack_a = df_gemm_pack_a_avx2, .pack_b = df_gemm_pack_b_avx2, .pack_rows = df_gemm_pack_rows_avx2,
     .pack_b_patches = df_gemm_pack_b_patches_avx2};
