@@ -23,6 +23,27 @@
 
 enum { MR = 6, NV = 2, NR = 8 * NV };
 
+/* acc[i][v] = sum over k of a[k][i] * b[k][8v .. 8v + 7], k in increasing order, for the first nv vectors of
+ * the tile (nv a constant once inlined, so acc stays in registers). */
+static inline __attribute__((always_inline)) void accumulate(int nv, int kc, const float *a, const float *b,
+                                                             __m256 acc[MR][NV]) {
+#pragma GCC unroll 8
+    for (int i = 0; i < MR; i++)
+#pragma GCC unroll 2
+        for (int v = 0; v < NV; v++) acc[i][v] = _mm256_setzero_ps();
+    for (int k = 0; k < kc; k++, a += MR, b += NR) {
+        __m256 bv[NV];
+#pragma GCC unroll 2
+        for (int v = 0; v < nv; v++) bv[v] = _mm256_loadu_ps(b + 8 * v);
+#pragma GCC unroll 8
+        for (int i = 0; i < MR; i++) {
+            __m256 av = _mm256_broadcast_ss(a + i);
+#pragma GCC unroll 2
+            for (int v = 0; v < nv; v++) acc[i][v] = _mm256_fmadd_ps(av, bv[v], acc[i][v]);
+        }
+    }
+}
+
 static void kernel_6x16(int kc, const float *a, const float *b, float *c, ptrdiff_t ldc, float alpha,
                         float beta) {
     /* The tile of C is read (beta != 0) or written only after the k loop: asking for its lines now hides
@@ -33,22 +54,7 @@ static void kernel_6x16(int kc, const float *a, const float *b, float *c, ptrdif
         _mm_prefetch((const char *)(c + i * ldc + NR - 1), _MM_HINT_T0);
     }
     __m256 acc[MR][NV];
-#pragma GCC unroll 8
-    for (int i = 0; i < MR; i++)
-#pragma GCC unroll 2
-        for (int v = 0; v < NV; v++) acc[i][v] = _mm256_setzero_ps();
-
-    for (int k = 0; k < kc; k++, a += MR, b += NR) {
-        __m256 bv[NV];
-#pragma GCC unroll 2
-        for (int v = 0; v < NV; v++) bv[v] = _mm256_loadu_ps(b + 8 * v);
-#pragma GCC unroll 8
-        for (int i = 0; i < MR; i++) {
-            __m256 av = _mm256_broadcast_ss(a + i);
-#pragma GCC unroll 2
-            for (int v = 0; v < NV; v++) acc[i][v] = _mm256_fmadd_ps(av, bv[v], acc[i][v]);
-        }
-    }
+    accumulate(NV, kc, a, b, acc);
 
     const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
 #pragma GCC unroll 8
@@ -69,21 +75,7 @@ static void kernel_6x16(int kc, const float *a, const float *b, float *c, ptrdif
 static inline void edge_nv(int nv, int kc, const float *a, const float *b, float *c, ptrdiff_t ldc, float alpha,
                            float beta, int h, int w) {
     __m256 acc[MR][NV];
-#pragma GCC unroll 8
-    for (int i = 0; i < MR; i++)
-#pragma GCC unroll 2
-        for (int v = 0; v < NV; v++) acc[i][v] = _mm256_setzero_ps();
-    for (int k = 0; k < kc; k++, a += MR, b += NR) {
-        __m256 bv[NV];
-#pragma GCC unroll 2
-        for (int v = 0; v < nv; v++) bv[v] = _mm256_loadu_ps(b + 8 * v);
-#pragma GCC unroll 8
-        for (int i = 0; i < MR; i++) {
-            __m256 av = _mm256_broadcast_ss(a + i);
-#pragma GCC unroll 2
-            for (int v = 0; v < nv; v++) acc[i][v] = _mm256_fmadd_ps(av, bv[v], acc[i][v]);
-        }
-    }
+    accumulate(nv, kc, a, b, acc);
     const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
     /* Loops over all of the tile with constant indices, so that acc stays in registers. */
