@@ -1,22 +1,24 @@
 /* gemm_blocked.c: the packed-panel GEMM loop nest shared by the portable, AVX2 and AVX-512 backends
  * (layouts and the micro-kernel contract are in gemm_internal.h).
  *
- * Loop nest, outermost first: jc over N in nc columns; pc over K in kc steps, packing the kc x nc slice of
- * op(B) once (in parallel over its nr panels) into a buffer all threads read; then the C block
- * (M x nc) is cut into work items (an mc block of rows x a run of nr panels), handed out in parallel;
- * each item packs its A block into the thread's own buffer and runs the micro-kernel over its tiles.
- * When M fits one row block, B panels are instead packed by the item that uses them, just before use.
+ * Threads: C is cut into a grid of tasks, each a block of rows x a block of columns computed whole (every
+ * k block) by one thread, which packs the operands it needs into its own slice of the workspace. One
+ * parallel region per call hands the tasks out on demand and ends in its only barrier. An earlier version
+ * packed op(B) once per k block into a buffer all threads read, which took two parallel regions (and two
+ * barriers) per k block; on a machine shared with other work, every barrier waits for the thread that lost
+ * its core, and 2-thread calls ran at a fraction of 1-thread speed (AMD EPYC Zen 1, 2 vCPUs, busy). Tasks
+ * pack a little more in all (see task_grid), and lose nothing to a stalled thread but its last task.
  * Either operand may be a convolution's patch matrix (df_gemm_operand): only its packing differs.
  *
- * Determinism: threads split C, never K. Block sizes depend on the shape only, so each element of C is
+ * Determinism: threads split C, never K. The k blocking depends on the shape only, so each element of C is
  * the same sequence of operations (kernel sums over each kc block in order, then alpha/beta update) for
- * any thread count, and results are bit-identical for 1 and N threads.
+ * any thread count and task grid, and results are bit-identical for 1 and N threads.
  *
- * Packing buffers come from the caller's workspace (gemm.h, df_gemm_ws): the shared B block first, then one
- * slice per thread (A block, and the fused B panel). The thread count is capped to the slices the workspace
- * holds, which changes nothing in the results. Without a workspace (ws.p NULL: tests, benchmarks, callers
- * outside a graph) a per-thread buffer that grows on demand stands in. A region that would run on one
- * thread runs as a plain loop, not as `omp parallel if (0)`: libgomp allocates a team for each of those. */
+ * Packing buffers come from the caller's workspace (gemm.h, df_gemm_ws), one slice per thread (an A block,
+ * then a B block). The thread count is capped to the slices the workspace holds, which changes nothing in
+ * the results. Without a workspace (ws.p NULL: tests, benchmarks, callers outside a graph) a buffer that
+ * grows on demand stands in. A region that would run on one thread runs as a plain call, not as
+ * `omp parallel if (0)`: libgomp allocates a team for each of those. */
 #include <omp.h>
 #include <stdalign.h>
 #include <stdint.h>
@@ -28,6 +30,8 @@
 
 /* Below this many multiply-adds, forking threads costs more than it saves. */
 #define PAR_MIN_MACS (128.0 * 128 * 128)
+/* A task worth handing out alone: about a millisecond on one core (16 M multiply-adds). */
+#define TASK_MACS (16.0 * 1024 * 1024)
 /* Largest mr * nr of any kernel: edge tiles are computed into a temporary of this size. */
 #define MAX_TILE (16 * 64)
 
@@ -98,8 +102,7 @@ static void pack_b_op(const df_gemm_kernel *kern, const df_gemm_operand *b, int 
 /* Largest kc block. With a convolution's patch matrix as an operand, a longer kc (as long as the A block
  * stays within about 1 MiB of L2) measured faster: as A (forward, input gradient), K = 9 * channels fits
  * one or two blocks, so C is read back once or not at all (+6% for 64 channels); as B (weight gradient),
- * K is every pixel of the batch for a few output channels, and fewer blocks mean fewer passes over C and
- * fewer parallel regions, each ending in a barrier. */
+ * K is every pixel of the batch for a few output channels, and fewer blocks mean fewer passes over C. */
 static int kc_max(const df_gemm_kernel *kern, int M, const df_gemm_operand *a, const df_gemm_operand *b) {
     if (!a->patches && !b->patches) return kern->kc;
     const int rows = min_int(round_up(M, kern->mr), kern->mc);
@@ -107,14 +110,32 @@ static int kc_max(const df_gemm_kernel *kern, int M, const df_gemm_operand *a, c
     return fit < kern->kc ? kern->kc : fit > 4 * kern->kc ? 4 * kern->kc : fit;
 }
 
-/* An upper bound of what df_gemm_blocked_op takes from the workspace, for every M' <= M, N' <= N, K' <= K
- * (kc grows as M shrinks, so the exact figure at M is not enough): kc <= min(K, its largest block),
- * mc <= min(M rounded up to mr, the kernel's mc), nc likewise. */
-size_t df_gemm_blocked_ws_floats(const df_gemm_kernel *kern, int M, int N, int K, int patches, int threads) {
+/* Widest B block a task packs when `threads` threads run: the kernel's nc shared out, so that the threads'
+ * B blocks together take about the L3 share one nc block was sized for (and the workspace stays near the
+ * size of one). Narrower blocks only mean an A block is packed once more per nc columns. */
+static int nc_of(const df_gemm_kernel *kern, int threads) {
+    const int nc = round_up(ceil_div(kern->nc, threads), kern->nr);
+    return nc < 4 * kern->nr ? 4 * kern->nr : nc;
+}
+
+/* Floats of one thread's packing slice: an A block (mc x kc) and a B block (kc x nc). */
+static size_t slice_floats(const df_gemm_kernel *kern, int M, int N, int K, int patches, int threads) {
     const size_t kcb = (size_t)min_int(K, patches ? 4 * kern->kc : kern->kc);
     const size_t mcb = (size_t)min_int(round_up(M, kern->mr), kern->mc);
-    const size_t ncb = (size_t)min_int(round_up(N, kern->nr), kern->nc);
-    return round16(kcb * ncb) + (size_t)(threads < 1 ? 1 : threads) * (round16(mcb * kcb) + round16(kcb * kern->nr));
+    const size_t ncb = (size_t)min_int(round_up(N, kern->nr), nc_of(kern, threads));
+    return round16(mcb * kcb) + round16(kcb * ncb);
+}
+
+/* An upper bound of what df_gemm_blocked_op takes from the workspace, for every M' <= M, N' <= N, K' <= K
+ * (kc grows as M shrinks, so the exact figure at M is not enough) and every thread count up to `threads`
+ * (fewer threads pack wider B blocks). */
+size_t df_gemm_blocked_ws_floats(const df_gemm_kernel *kern, int M, int N, int K, int patches, int threads) {
+    size_t most = 0;
+    for (int t = 1; t <= (threads < 1 ? 1 : threads); t++) {
+        const size_t f = (size_t)t * slice_floats(kern, M, N, K, patches, t);
+        most = f > most ? f : most;
+    }
+    return most;
 }
 
 void df_gemm_blocked(const df_gemm_kernel *kern, int trans_a, int trans_b, int M, int N, int K,
@@ -124,116 +145,119 @@ void df_gemm_blocked(const df_gemm_kernel *kern, int trans_a, int trans_b, int M
     df_gemm_blocked_op(kern, M, N, K, alpha, &a, &b, beta, C, ldc, ws);
 }
 
-/* What one (jc, pc) step's work items share. */
+/* What the tasks of one call share: the operands, the k blocking (the only blocking results depend on) and
+ * the task grid. */
 typedef struct {
     const df_gemm_kernel *kern;
     const df_gemm_operand *a, *b;
-    int M, N, mc, jc, ncur, npanels, nchunks, pc, kcur, fused_b;
-    const float *bpack;
-    float alpha, beta_k, *C;
+    int M, N, K, kc, nc;
+    int tm, tn, grid_cols; /* task height (multiple of mr), width (multiple of nr), tasks per grid row */
+    float alpha, beta, *C;
     int ldc;
-} item_ctx;
+} plan;
 
-/* Work item it: an mc block of rows (packed into apack unless *packed_block says it is there) times a run of
- * B panels. */
-static void run_item(const item_ctx *x, int it, int *packed_block, float *apack, float *bpanel) {
+/* Task t: the whole product for its tm x tn block of C, packed into this thread's slice (an A block, then a
+ * B block). The GotoBLAS/BLIS loop nest on that block: jc over its columns in nc steps; pc over K in kc
+ * steps, packing the kc x nc slice of op(B); ic over its rows in mc steps, packing the A block; then each B
+ * panel times each A panel. When the rows fit one A block, each B panel is used once, right after it is
+ * packed: it is packed then, into the first panel of the B block, and is still in L1 when the kernel reads
+ * it. */
+static void run_task(const plan *x, int t, float *apack, float *bpack) {
     const df_gemm_kernel *kern = x->kern;
     const int mr = kern->mr, nr = kern->nr;
-    const int ib = it / x->nchunks, ch = it % x->nchunks;
-    const int i0 = ib * x->mc, mcur = min_int(x->mc, x->M - i0);
-    if (ib != *packed_block) {
-        pack_a_op(kern, x->a, i0, mcur, x->pc, x->kcur, apack);
-        *packed_block = ib;
-    }
-    const int p0 = x->npanels * ch / x->nchunks, p1 = x->npanels * (ch + 1) / x->nchunks;
-    for (int p = p0; p < p1; p++) {
-        const int j = x->jc + p * nr, w = min_int(nr, x->N - j);
-        const float *bp = bpanel;
-        if (x->fused_b)
-            pack_b_op(kern, x->b, x->pc, x->kcur, j, w, bpanel);
-        else
-            bp = x->bpack + (ptrdiff_t)p * nr * x->kcur;
-        for (int ir = 0; ir < mcur; ir += mr) {
-            float *c = x->C + (ptrdiff_t)(i0 + ir) * x->ldc + j;
-            run_tile(kern, x->kcur, apack + (ptrdiff_t)ir * x->kcur, bp, c, x->ldc, min_int(mr, mcur - ir), w,
-                     x->alpha, x->beta_k);
+    const int i0 = t / x->grid_cols * x->tm, j0 = t % x->grid_cols * x->tn;
+    const int m = min_int(x->tm, x->M - i0), n = min_int(x->tn, x->N - j0);
+    const int mc = even_block(m, kern->mc, mr), nc = even_block(n, x->nc, nr);
+    const int fused_b = m <= mc;
+    for (int jc = j0; jc < j0 + n; jc += nc) {
+        const int ncur = min_int(nc, j0 + n - jc), npanels = ceil_div(ncur, nr);
+        for (int pc = 0; pc < x->K; pc += x->kc) {
+            const int kcur = min_int(x->kc, x->K - pc);
+            const float beta = pc == 0 ? x->beta : 1.0f; /* later k blocks add onto what the first wrote */
+            if (!fused_b)
+                for (int p = 0; p < npanels; p++)
+                    pack_b_op(kern, x->b, pc, kcur, jc + p * nr, min_int(nr, ncur - p * nr),
+                              bpack + (ptrdiff_t)p * nr * kcur);
+            for (int ic = i0; ic < i0 + m; ic += mc) {
+                const int mcur = min_int(mc, i0 + m - ic);
+                pack_a_op(kern, x->a, ic, mcur, pc, kcur, apack);
+                for (int p = 0; p < npanels; p++) {
+                    const int j = jc + p * nr, w = min_int(nr, ncur - p * nr);
+                    const float *bp = bpack + (ptrdiff_t)p * nr * kcur;
+                    if (fused_b) {
+                        pack_b_op(kern, x->b, pc, kcur, j, w, bpack);
+                        bp = bpack;
+                    }
+                    for (int ir = 0; ir < mcur; ir += mr)
+                        run_tile(kern, kcur, apack + (ptrdiff_t)ir * kcur, bp, x->C + (ptrdiff_t)(ic + ir) * x->ldc + j,
+                                 x->ldc, min_int(mr, mcur - ir), w, x->alpha, beta);
+                }
+            }
         }
     }
 }
 
+/* The task grid for `threads` threads: rows x cols tasks, a multiple of the thread count so that on an
+ * idle machine every thread gets the same work, and up to 4 a thread when the product is large enough
+ * that a task still takes about a millisecond: on a busy machine a thread that loses its core for a while
+ * then holds up the call by one task at most, while the other takes the rest. Tasks share nothing, so
+ * each packs its own operands: splitting rows packs op(B) once more, splitting columns op(A) once more.
+ * Of the factorizations of the task count, the grid that packs the fewest floats in all is taken (for a
+ * convolution's tall C, pixels x channels, that is rows only; for a wide one, columns only). */
+static void task_grid(const df_gemm_kernel *kern, int M, int N, int K, int threads, plan *x) {
+    const double macs = (double)M * N * K;
+    int per = (int)(macs / ((double)threads * TASK_MACS));
+    per = per < 1 ? 1 : per > 4 ? 4 : per;
+    const int tasks = threads * per, max_rows = ceil_div(M, kern->mr), max_cols = ceil_div(N, kern->nr);
+    double best = -1;
+    int rows = 1;
+    for (int r = 1; r <= tasks; r++) {
+        if (tasks % r || r > max_rows || tasks / r > max_cols) continue;
+        const double packed = (double)K * ((double)(tasks / r) * M + (double)r * N);
+        if (best < 0 || packed < best) best = packed, rows = r;
+    }
+    if (best < 0) rows = min_int(tasks, max_rows); /* too small to cut that finely: rows only */
+    const int cols = best < 0 ? 1 : tasks / rows;
+    x->tm = round_up(ceil_div(M, rows), kern->mr);
+    x->tn = round_up(ceil_div(N, cols), kern->nr);
+    x->grid_cols = ceil_div(N, x->tn);
+}
+
 void df_gemm_blocked_op(const df_gemm_kernel *kern, int M, int N, int K, float alpha, const df_gemm_operand *a,
                         const df_gemm_operand *b, float beta, float *C, int ldc, df_gemm_ws ws) {
-    const int mr = kern->mr, nr = kern->nr;
-    DF_ASSERT(mr * nr <= MAX_TILE);
-    const int kc = even_block(K, kc_max(kern, M, a, b), 1);
-    const int mc = even_block(M, kern->mc, mr);
-    const int nc = even_block(N, kern->nc, nr);
-    const int mblocks = ceil_div(M, mc);
-
+    DF_ASSERT(kern->mr * kern->nr <= MAX_TILE);
+    const int patches = a->patches || b->patches;
     const int par = !omp_in_parallel() && omp_get_max_threads() > 1 && (double)M * N * K >= PAR_MIN_MACS;
-    /* With a single row block each B panel is used once, right after packing: pack it then, into a
-     * small per-thread buffer, and it is still in L1 when the kernel reads it. Otherwise B is packed
-     * once per (jc, pc) into a buffer the row blocks share. */
-    const int fused_b = mblocks == 1;
-    const size_t shared = fused_b ? 0 : round16((size_t)kc * nc);
-    const size_t slice = round16((size_t)mc * kc) + (fused_b ? round16((size_t)kc * nr) : 0);
+    int threads = par ? omp_get_max_threads() : 1;
     float *wsp = ws.p;
-    size_t ws_floats = ws.bytes / sizeof(float);
     if (!wsp) {
-        ws_floats = shared + (size_t)(par ? omp_get_max_threads() : 1) * slice;
-        wsp = df_gemm_buf_reserve(&fallback, ws_floats);
+        wsp = df_gemm_buf_reserve(&fallback, (size_t)threads * slice_floats(kern, M, N, K, patches, threads));
+    } else {
+        /* As many threads as have a slice of the workspace, which changes nothing in the results. */
+        while (threads > 1 && (size_t)threads * slice_floats(kern, M, N, K, patches, threads) >
+                                  ws.bytes / sizeof(float))
+            threads--;
+        DF_ASSERT(slice_floats(kern, M, N, K, patches, 1) <= ws.bytes / sizeof(float));
     }
-    DF_ASSERT(((uintptr_t)wsp & 63) == 0 && ws_floats >= shared + slice);
-    const size_t fit = (ws_floats - shared) / slice;
-    const int nthreads = !par ? 1 : (size_t)omp_get_max_threads() < fit ? omp_get_max_threads() : (int)fit;
-    float *bpack = fused_b ? NULL : wsp;
+    DF_ASSERT(((uintptr_t)wsp & 63) == 0);
+    const size_t slice = slice_floats(kern, M, N, K, patches, threads);
+    const size_t a_floats = round16((size_t)min_int(round_up(M, kern->mr), kern->mc) *
+                                    (size_t)min_int(K, patches ? 4 * kern->kc : kern->kc));
 
-    for (int jc = 0; jc < N; jc += nc) {
-        const int ncur = min_int(nc, N - jc);
-        const int npanels = ceil_div(ncur, nr);
-        /* Work items are (row block, column chunk) pairs handed out on demand: on a shared machine a
-         * thread slowed by other work takes fewer items instead of holding up the call. Each C tile is
-         * still computed by one thread in the same k order, so results do not depend on who runs what.
-         * Items are row-block-major, so a thread mostly keeps its packed A block; with many row blocks
-         * (tall C, e.g. a convolution's pixels x channels) they alone balance the threads, and a block is
-         * not cut at all, since two threads taking halves of it would each pack the same A block. There are
-         * 4 chunks a thread, their panels shared out as evenly as they come (49 panels make 8 chunks of 6 or
-         * 7: 25 and 24 panels on 2 threads, where 7 chunks of 7 made it 28 and 21). */
-        const int nchunks = nthreads == 1 || mblocks >= 8 * nthreads ? 1 : min_int(npanels, 4 * nthreads);
-        const int items = mblocks * nchunks;
-        for (int pc = 0; pc < K; pc += kc) {
-            const int kcur = min_int(kc, K - pc);
-            /* Later kc blocks add onto what the first one wrote. */
-            const item_ctx x = {kern, a, b, M, N, mc, jc, ncur, npanels, nchunks, pc, kcur, fused_b, bpack,
-                                alpha, pc == 0 ? beta : 1.0f, C, ldc};
-
-            if (!fused_b) {
-                if (nthreads > 1) {
-#pragma omp parallel for num_threads(nthreads) schedule(static)
-                    for (int p = 0; p < npanels; p++)
-                        pack_b_op(kern, b, pc, kcur, jc + p * nr, min_int(nr, ncur - p * nr),
-                                  bpack + (ptrdiff_t)p * nr * kcur);
-                } else {
-                    for (int p = 0; p < npanels; p++)
-                        pack_b_op(kern, b, pc, kcur, jc + p * nr, min_int(nr, ncur - p * nr),
-                                  bpack + (ptrdiff_t)p * nr * kcur);
-                }
-            }
-
-            if (nthreads > 1) {
-#pragma omp parallel num_threads(nthreads)
-                {
-                    float *apack = wsp + shared + (size_t)omp_get_thread_num() * slice;
-                    float *bpanel = fused_b ? apack + round16((size_t)mc * kc) : NULL;
-                    int packed_block = -1;
+    plan x = {kern, a, b, M, N, K, even_block(K, kc_max(kern, M, a, b), 1), nc_of(kern, threads), 0, 0, 0,
+              alpha, beta, C, ldc};
+    if (threads == 1) {
+        x.tm = M, x.tn = N, x.grid_cols = 1;
+        run_task(&x, 0, wsp, wsp + a_floats);
+        return;
+    }
+    task_grid(kern, M, N, K, threads, &x);
+    const int tasks = ceil_div(M, x.tm) * x.grid_cols;
+    /* The one parallel region of the call: tasks handed out on demand, no barrier but the closing one. */
+#pragma omp parallel num_threads(threads)
+    {
+        float *apack = wsp + (size_t)omp_get_thread_num() * slice;
 #pragma omp for schedule(dynamic, 1)
-                    for (int it = 0; it < items; it++) run_item(&x, it, &packed_block, apack, bpanel);
-                }
-            } else {
-                float *apack = wsp + shared, *bpanel = fused_b ? apack + round16((size_t)mc * kc) : NULL;
-                int packed_block = -1;
-                for (int it = 0; it < items; it++) run_item(&x, it, &packed_block, apack, bpanel);
-            }
-        }
+        for (int t = 0; t < tasks; t++) run_task(&x, t, apack, apack + a_floats);
     }
 }

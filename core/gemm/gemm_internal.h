@@ -111,7 +111,14 @@ void df_gemm_pack_a_avx512(int mr, int trans_a, const float *A, int lda, int i0,
                            float *dst);
 void df_gemm_pack_b_avx512(int nr, int trans_b, const float *B, int ldb, int k0, int kc, int j0, int cols,
                            float *dst);
-
+/* The same for mr = 6, nr = 16 with AVX2 transposes (gemm_avx2_pack.c), and its patch-matrix packers. */
+void df_gemm_pack_a_avx2(int mr, int trans_a, const float *A, int lda, int i0, int rows, int k0, int kc,
+                         float *dst);
+void df_gemm_pack_b_avx2(int nr, int trans_b, const float *B, int ldb, int k0, int kc, int j0, int cols,
+                         float *dst);
+void df_gemm_pack_rows_avx2(int mr, const float *const *rows, int len, float *dst);
+void df_gemm_pack_b_patches_avx2(int nr, const df_conv_patches *pt, int k0, int kc, int j0, int cols,
+                                 float *dst);
 
 /* Patch-matrix packers (gemm_conv.c): the same panel layouts as df_gemm_pack_a / df_gemm_pack_b. The A
  * packer gathers, per panel and per kernel tap, mr row pointers into the input and hands them to the

@@ -1,5 +1,6 @@
 /* test_gemm.c: every GEMM backend this CPU can run, held to df_sgemm_ref on odd shapes, all transpose
- * combinations, padded leading dimensions, alpha != 1 and beta in {0 (C full of NaN), 1, -0.5}; plus
+ * combinations, padded leading dimensions, alpha != 1 and beta in {0 (C full of NaN), 1, -0.5}; each
+ * kernel's own packers against the generic ones; plus
  * bit-identical results for 1 and 2 threads, the nested-parallel path, and the no-multiply cases. */
 #include <math.h>
 #include <omp.h>
@@ -31,6 +32,8 @@ static float *random_matrix(int rows, int cols, int ld) {
 }
 
 static const float pad_sentinel = 12345.0f;
+
+static int round_up_int(int a, int b) { return (a + b - 1) / b * b; }
 
 static df_gemm_backend backends[4];
 static int nbackends;
@@ -122,9 +125,11 @@ static void test_against_ref(void) {
 }
 
 /* The same product with 1 and 2 threads must agree bit for bit (threads split C, never K). Shapes are
- * chosen so both the row-block and the column-chunk splits of the driver are used. */
+ * chosen so the driver's task grids cut rows and columns, rows only (a convolution's tall C), and columns
+ * only into tasks wider than one B block (40 x 3500). */
 static void test_thread_determinism(df_gemm_backend be) {
-    static const int shapes[][3] = {{300, 500, 700}, {700, 300, 500}, {64, 2000, 300}};
+    static const int shapes[][3] = {{300, 500, 700}, {700, 300, 500}, {64, 2000, 300}, {2000, 64, 300},
+                                    {40, 3500, 300}};
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
         int M = shapes[s][0], N = shapes[s][1], K = shapes[s][2];
         for (int t = 0; t < 4; t += s == 0 ? 1 : 3) { /* all transposes on the first shape only */
@@ -314,6 +319,86 @@ static void test_patches(df_gemm_backend be) {
     }
 }
 
+/* A kernel's own packers (the AVX2 and AVX-512 transposes) must write exactly what the generic ones write,
+ * bit for bit, and nothing past the panels: every transpose, full and partial panels, k lengths around the
+ * 8-column steps, padded leading dimensions, and patch rows that are NULL (padding taps). */
+enum { PACK_GUARD = 64 };
+
+static int same_packing(const float *want, const float *got, size_t n) {
+    for (size_t i = 0; i < n + PACK_GUARD; i++)
+        if (memcmp(&want[i], &got[i], sizeof(float))) return 0;
+    return 1;
+}
+
+static void test_packers(df_gemm_backend be) {
+    df_gemm_kernel kern;
+    if (!df_gemm_kernel_of(be, &kern) || (!kern.pack_a && !kern.pack_b && !kern.pack_rows && !kern.pack_b_patches)) return;
+    const int mr = kern.mr, nr = kern.nr, ld_pad = 3;
+    static const int lens[] = {1, 3, 7, 8, 9, 15, 16, 17, 31, 40};
+    enum { NLENS = sizeof lens / sizeof lens[0] };
+    const int max_len = 40, max_rows = 3 * 16 + 5;
+    const size_t cap = (size_t)(max_rows + 16) * (max_len + 64) + PACK_GUARD;
+    float *want = malloc(sizeof(float) * cap), *got = malloc(sizeof(float) * cap);
+    float *src = random_matrix(max_rows + max_len + 8, max_rows + max_len + 8, max_rows + max_len + 8 + ld_pad);
+    const int ld = max_rows + max_len + 8 + ld_pad;
+    int bad = 0, cases = 0;
+    for (int li = 0; li < NLENS; li++) {
+        const int kc = lens[li], k0 = li % 3;
+        for (int t = 0; t < 2; t++) {
+            /* A: rows up to three panels and an edge; i0 and k0 off any alignment. */
+            for (int rows = 1; rows <= 3 * mr + 1 && kern.pack_a; rows += rows < mr + 2 ? 1 : mr - 1, cases++) {
+                const size_t n = (size_t)round_up_int(rows, mr) * kc;
+                for (size_t i = 0; i < n + PACK_GUARD; i++) want[i] = got[i] = pad_sentinel;
+                df_gemm_pack_a(mr, t, src, ld, 1, rows, k0, kc, want);
+                kern.pack_a(mr, t, src, ld, 1, rows, k0, kc, got);
+                if (!same_packing(want, got, n) && bad++ < 3)
+                    fprintf(stderr, "  %s pack_a trans %d rows %d kc %d\n", df_gemm_backend_name(be), t, rows, kc);
+            }
+            /* B: one panel of 1..nr columns. */
+            for (int cols = 1; cols <= nr && kern.pack_b; cols++, cases++) {
+                const size_t n = (size_t)nr * kc;
+                for (size_t i = 0; i < n + PACK_GUARD; i++) want[i] = got[i] = pad_sentinel;
+                df_gemm_pack_b(nr, t, src, ld, k0, kc, 2, cols, want);
+                kern.pack_b(nr, t, src, ld, k0, kc, 2, cols, got);
+                if (!same_packing(want, got, n) && bad++ < 3)
+                    fprintf(stderr, "  %s pack_b trans %d cols %d kc %d\n", df_gemm_backend_name(be), t, cols, kc);
+            }
+        }
+        /* Patch rows: mr pointers into the input, some NULL. */
+        for (int nulls = 0; nulls < 4 && kern.pack_rows; nulls++, cases++) {
+            const float *rows[16];
+            for (int i = 0; i < mr; i++) rows[i] = (i + nulls) % 4 == 3 ? NULL : src + (size_t)(2 * i + 1) * ld + k0;
+            const size_t n = (size_t)mr * kc;
+            for (size_t i = 0; i < n + PACK_GUARD; i++) want[i] = got[i] = pad_sentinel;
+            df_gemm_pack_rows(mr, rows, kc, want);
+            kern.pack_rows(mr, rows, kc, got);
+            if (!same_packing(want, got, n) && bad++ < 3)
+                fprintf(stderr, "  %s pack_rows nulls %d kc %d\n", df_gemm_backend_name(be), nulls, kc);
+        }
+    }
+    /* Patch matrix as B: a 3 x 3 convolution with padding over 32 and 20 channels, so panels lie inside one
+     * tap, straddle two, and end past the last column; pixel runs that start and end anywhere. */
+    static const int channels[] = {32, 20};
+    for (int ci = 0; ci < 2 && kern.pack_b_patches; ci++) {
+        const df_conv_patches pt = df_conv_patches_make(src, 2, 3, 4, channels[ci], 3, 1, 1);
+        const int pcols = df_conv_patches_cols(&pt), prows = df_conv_patches_rows(&pt);
+        for (int j0 = 0; j0 < pcols; j0 += 8)
+            for (int li = 0; li < NLENS; li++, cases++) {
+                const int cols = pcols - j0 < nr ? pcols - j0 : nr, kc = lens[li] < prows ? lens[li] : prows;
+                const int k0 = (j0 / 8 + li) % (prows - kc + 1);
+                const size_t n = (size_t)nr * kc;
+                for (size_t i = 0; i < n + PACK_GUARD; i++) want[i] = got[i] = pad_sentinel;
+                df_gemm_pack_b_patches(nr, &pt, k0, kc, j0, cols, want);
+                kern.pack_b_patches(nr, &pt, k0, kc, j0, cols, got);
+                if (!same_packing(want, got, n) && bad++ < 3)
+                    fprintf(stderr, "  %s pack_b_patches C %d j0 %d k0 %d kc %d\n", df_gemm_backend_name(be),
+                            channels[ci], j0, k0, kc);
+            }
+    }
+    CHECK_MSG(bad == 0, "%s: %d of %d packings differ from the generic packers", df_gemm_backend_name(be), bad, cases);
+    free(want), free(got), free(src);
+}
+
 int main(void) {
     static const df_gemm_backend all[] = {DF_GEMM_AVX512, DF_GEMM_AVX2, DF_GEMM_PORTABLE, DF_GEMM_OPENBLAS};
     test_names();
@@ -324,6 +409,7 @@ int main(void) {
         }
         backends[nbackends++] = all[i];
         test_no_multiply();
+        test_packers(all[i]);
         test_patches(all[i]);
         if (all[i] != DF_GEMM_OPENBLAS) { /* OpenBLAS makes no such promise */
             test_thread_determinism(all[i]);
