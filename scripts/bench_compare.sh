@@ -43,7 +43,7 @@ while [ $# -gt 0 ]; do
     shift
 done
 groups=${groups:-conv3x3 batchnorm step_image step_intermediate step_resnet18}
-py=/usr/bin/python3
+py=${PYTHON:-/usr/bin/python3} # PYTHON: another interpreter with torch
 tune='glibc.malloc.hugetlb=1:glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=17179869184'
 for exe in bench_layers bench_step; do
     [ -x "$build/tests/bench/$exe" ] || { echo "no $build/tests/bench/$exe: meson compile -C $build $exe" >&2; exit 1; }

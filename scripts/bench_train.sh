@@ -42,7 +42,7 @@ while [ $# -gt 0 ]; do
     esac
     shift
 done
-py=/usr/bin/python3
+py=${PYTHON:-/usr/bin/python3} # PYTHON: another interpreter with torch
 tune='glibc.malloc.hugetlb=1:glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=17179869184'
 df=$(cd "$build" && pwd)/dermfuse
 [ -x "$df" ] || { echo "no $df: meson compile -C $build" >&2; exit 1; }
