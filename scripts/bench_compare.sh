@@ -128,7 +128,7 @@ awk 'function sort(a, n,   i, j, t) { for (i = 1; i <= n; i++) for (j = i + 1; j
              }
              if (!nr) continue
              mr = median(r, nr); lo = r[1]; hi = r[nr]
-             line = sprintf("%-28s x%.2f (%.2f-%.2f, %d rounds)  dermfuse %.1f  PyTorch best %.1f %s", name, mr, lo, hi, nr,
+             line = sprintf("%-28s x%.2f (%.2f-%.2f, %d rounds)  dermfuse %.2f  PyTorch best %.2f %s", name, mr, lo, hi, nr,
                             median(vo, nr), median(vb, nr), unit[name])
              if (no) { mo = median(o, no); line = line sprintf("  | vs out of the box x%.2f (%.2f-%.2f, %d)", mo, o[1], o[no], no) }
              print line

@@ -48,7 +48,7 @@ def median_ms(fn, warmup, reps):
 
 
 def emit(name, value, unit, ms):
-    print(f"TORCH {name} {value:.1f} {unit} {ms:.2f}", flush=True)
+    print(f"TORCH {name} {value:.2f} {unit} {ms:.2f}", flush=True)
 
 
 def fmt(x, cl):

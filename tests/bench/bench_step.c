@@ -268,9 +268,9 @@ static void bench(const step_model *sm, int prof) {
         printf("# ref: the same step with df_sgemm on OpenBLAS\n");
     }
     if (no_ref)
-        printf("BENCH %s ours=%.1f unit=img/s\n", name, ours);
+        printf("BENCH %s ours=%.2f unit=img/s\n", name, ours);
     else
-        printf("BENCH %s ours=%.1f ref=%.1f unit=img/s ratio=%.3f\n", name, ours, ref, ours / ref);
+        printf("BENCH %s ours=%.2f ref=%.2f unit=img/s ratio=%.3f\n", name, ours, ref, ours / ref);
     /* A step as 3x the forward's FLOPs: the backward of each convolution and linear layer is two products of
      * the forward's size (the first layer skips its input gradient, so this slightly overcounts). */
     const double step_gflop = 3 * df_graph_flops(m->g) * 1e-9;
