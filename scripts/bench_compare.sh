@@ -107,7 +107,7 @@ awk '{ side = $1; name = $3; sub(":", "", name); n[name, side] = $(NF - 1); name
            exit bad }' "$tmp/params" || { echo "the two sides build different models" >&2; exit 1; }
 
 cpu=$(awk -F': ' '/^model name/ { n = $2 } /^cpu family/ { f = $2 } /^model\t/ { m = $2 } END { printf "%s family %s model %s", n, f, m }' /proc/cpuinfo)
-echo "## summary on $cpu ($(nproc) CPUs), $threads threads, $rounds rounds:"
+echo "## summary on $cpu ($(getconf _NPROCESSORS_ONLN) CPUs), $threads threads, $rounds rounds:"
 echo "## median of per-round ratios dermfuse / PyTorch (> 1: dermfuse is faster; rss_*: PyTorch / dermfuse, > 1: dermfuse uses less)"
 awk 'function sort(a, n,   i, j, t) { for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t } }
      function median(a, n) { sort(a, n); return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }

@@ -127,7 +127,7 @@ sort -u "$dir/params"
 awk '{ p[$1 " " $2] = $3; f[$1] = 1 } END { for (x in f) if (p[x " dermfuse"] != p[x " torch"]) exit 1 }' "$dir/params" ||
     { echo "the two sides train different models" >&2; exit 1; }
 cpu=$(awk -F': ' '/^model name/ { n = $2 } /^cpu family/ { f = $2 } /^model\t/ { m = $2 } END { printf "%s family %s model %s", n, f, m }' /proc/cpuinfo)
-echo "## wall seconds per epoch on $cpu ($(nproc) CPUs); $model at ${size}px, $n training images, batch 32;"
+echo "## wall seconds per epoch on $cpu ($(getconf _NPROCESSORS_ONLN) CPUs); $model at ${size}px, $n training images, batch 32;"
 echo "## ratio = PyTorch / dermfuse (> 1: dermfuse is faster)"
 awk '{ t[$1, $2, $3] = $4; if (!(($1, $3) in seen)) { seen[$1, $3] = 1; key[++k] = $1 SUBSEP $3 } }
      END {
