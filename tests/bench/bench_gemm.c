@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "core/gemm/gemm.h"
+#include "core/wait_policy.h"
 #include "peak.h"
 
 #include "bench_util.h"
@@ -70,7 +71,10 @@ static void measure(const shape *s, const float *A, const float *B, float *C, do
     out[1] = bench_median(g[1], ROUNDS * PER_ROUND);
 }
 
-int main(void) {
+int main(int argc, char **argv) {
+    (void)argc;
+    /* The OpenMP wait policy the dermfuse command runs with (core/wait_policy.h). */
+    df_wait_policy_apply(argv);
     const char *coretype = getenv("OPENBLAS_CORETYPE");
     df_gemm_set_backend(DF_GEMM_AUTO);
     printf("# df_sgemm backend: %s\n", df_gemm_backend_name(df_gemm_get_backend()));

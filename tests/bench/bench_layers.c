@@ -23,7 +23,11 @@
  * replaces the in-binary reference: scripts/bench_compare.sh passes PyTorch's figures that way. Figures are
  * medians of samples taken in alternating rounds of ours and the reference, so the VM's noise hits both.
  *
- * Usage: bench_layers [conv3x3|conv_rgb|conv_direct|batchnorm|bn_pool]...   (no argument: all) */
+ * --rounds N sets the number of alternating rounds (default 5, each PER_ROUND timed calls). --no-ref runs
+ * ours alone and prints `BENCH <name> ours=<x> unit=<u>`: scripts/bench_compare.sh times PyTorch in a process
+ * of its own, before or after this one, and takes the ratios itself.
+ *
+ * Usage: bench_layers [--rounds N] [--no-ref] [conv3x3|conv_rgb|conv_direct|batchnorm|bn_pool]...   (no case: all) */
 #include <cblas.h>
 #include <ctype.h>
 #include <math.h>
@@ -34,6 +38,7 @@
 #include <time.h>
 
 #include "core/gemm/gemm.h"
+#include "core/wait_policy.h"
 #include "core/rng.h"
 #include "layers/conv/conv_kernel.h"
 #include "layers/fused.h"
@@ -42,7 +47,10 @@
 #include "bench_util.h"
 #include "peak.h"
 
-enum { ROUNDS = 5, PER_ROUND = 3 };
+enum { ROUNDS = 5, MAX_ROUNDS = 100, PER_ROUND = 3 };
+
+/* From the command line: alternating rounds per figure, and whether the in-binary reference is skipped. */
+static int rounds = ROUNDS, no_ref;
 #define SETTLE_NS 300000000L
 
 
@@ -62,11 +70,11 @@ static double external_ref(const char *name) {
  * would take the cores from ours. When the environment gives the reference figure for `name` (see report),
  * the in-binary one is not run at all, so nothing of it runs beside ours; sec[1] is then 0. */
 static void measure(const char *name, bench_fn fn[2], void *ctx, double sec[2], int settle) {
-    const int n_ref = external_ref(name) > 0 ? 0 : 2;
-    double s[2][ROUNDS * PER_ROUND];
+    const int n_ref = no_ref || external_ref(name) > 0 ? 0 : 2;
+    double s[2][MAX_ROUNDS * PER_ROUND];
     for (int w = 0; w < 2; w++)
         for (int which = 0; which < n_ref || which == 0; which++) fn[which](ctx);
-    for (int r = 0; r < ROUNDS; r++)
+    for (int r = 0; r < rounds; r++)
         for (int which = 0; which < n_ref || which == 0; which++) {
             if (settle && which == 0 && n_ref) nanosleep(&(struct timespec){0, SETTLE_NS}, NULL);
             fn[which](ctx);
@@ -76,8 +84,8 @@ static void measure(const char *name, bench_fn fn[2], void *ctx, double sec[2], 
                 s[which][r * PER_ROUND + i] = omp_get_wtime() - t;
             }
         }
-    sec[0] = bench_median(s[0], ROUNDS * PER_ROUND);
-    sec[1] = n_ref ? bench_median(s[1], ROUNDS * PER_ROUND) : 0.0;
+    sec[0] = bench_median(s[0], rounds * PER_ROUND);
+    sec[1] = n_ref ? bench_median(s[1], rounds * PER_ROUND) : 0.0;
 }
 
 /* "# <name>: <a> x ms, <b> y ms", the second only where the reference ran. */
@@ -92,8 +100,13 @@ static double peak_gflops, triad_gbs;
 
 /* Prints the BENCH line; `ours` and `ref` are throughputs (higher is better). DF_BENCH_REF_<NAME> in the
  * environment replaces the in-binary reference (scripts/bench_compare.sh passes PyTorch's figures). Returns
- * the reference figure printed. */
+ * the reference figure printed, 0 with --no-ref (the line then has no reference and no ratio). */
 static double report(const char *name, double ours, double ref, const char *unit) {
+    if (no_ref) {
+        printf("BENCH %s ours=%.1f unit=%s\n", name, ours, unit);
+        fflush(stdout);
+        return 0;
+    }
     const double given = external_ref(name);
     if (given > 0) {
         printf("# %s: reference from the environment, %.1f %s\n", name, given, unit);
@@ -108,6 +121,10 @@ static double report(const char *name, double ours, double ref, const char *unit
 static void report_gflops(const char *name, double ours, double ref) {
     ref = report(name, ours, ref, "GFLOP/s");
     if (peak_gflops <= 0) return; /* a CPU without AVX2: no FMA loop to measure */
+    if (ref <= 0) {
+        printf("#   share of the measured FP32 peak (%.0f GFLOP/s): ours %.0f%%\n", peak_gflops, 100 * ours / peak_gflops);
+        return;
+    }
     printf("#   share of the measured FP32 peak (%.0f GFLOP/s): ours %.0f%%, reference %.0f%%\n", peak_gflops,
            100 * ours / peak_gflops, 100 * ref / peak_gflops);
 }
@@ -580,23 +597,40 @@ static void bench_bn_pool(void) {
     df_graph_free(g);
 }
 
-/* Whether the command line asks for case `name` (an empty one asks for all). */
+/* Whether the command line asks for case `name` (one naming no case asks for all). */
 static int wanted(int argc, char **argv, const char *name) {
-    if (argc < 2) return 1;
-    for (int i = 1; i < argc; i++)
+    int cases = 0;
+    for (int i = 1; i < argc; i++) {
+        if (argv[i][0] == '-') {
+            i += strcmp(argv[i], "--rounds") == 0; /* skip its value */
+            continue;
+        }
+        cases++;
         if (strcmp(argv[i], name) == 0) return 1;
-    return 0;
+    }
+    return cases == 0;
 }
 
 int main(int argc, char **argv) {
-    for (int i = 1; i < argc; i++)
-        if (strcmp(argv[i], "conv3x3") && strcmp(argv[i], "conv_rgb") && strcmp(argv[i], "conv_direct") &&
-            strcmp(argv[i], "batchnorm") &&
-            strcmp(argv[i], "bn_pool")) {
-            fprintf(stderr, "bench_layers: unknown case '%s' (conv3x3, conv_rgb, conv_direct, batchnorm, "
-                    "bn_pool)\n", argv[i]);
+    /* The OpenMP wait policy the dermfuse command runs with (core/wait_policy.h). */
+    df_wait_policy_apply(argv);
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--no-ref") == 0) {
+            no_ref = 1;
+        } else if (strcmp(argv[i], "--rounds") == 0 && i + 1 < argc) {
+            rounds = atoi(argv[++i]);
+            if (rounds < 1 || rounds > MAX_ROUNDS) {
+                fprintf(stderr, "bench_layers: --rounds takes 1 to %d\n", MAX_ROUNDS);
+                return 2;
+            }
+        } else if (strcmp(argv[i], "conv3x3") && strcmp(argv[i], "conv_rgb") && strcmp(argv[i], "conv_direct") &&
+                   strcmp(argv[i], "batchnorm") &&
+                   strcmp(argv[i], "bn_pool")) {
+            fprintf(stderr, "bench_layers: unknown argument '%s' (--rounds N, --no-ref, conv3x3, conv_rgb, "
+                            "conv_direct, batchnorm, bn_pool)\n", argv[i]);
             return 2;
         }
+    }
     df_gemm_set_backend(DF_GEMM_AUTO);
     printf("# threads %d, df_sgemm backend %s, OpenBLAS core %s\n", omp_get_max_threads(),
            df_gemm_backend_name(df_gemm_get_backend()), openblas_get_corename());

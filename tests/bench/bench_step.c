@@ -1,19 +1,33 @@
-/* bench_step.c: a whole training step (zero grads, forward, backward, gradient norm, SGD with momentum) of
- * the VGG-style CNN (4 blocks conv3x3-BN-ReLU-maxpool 32/64/128/256, GAP, linear head; 3x128x128, batch 32,
- * df_model_spec_default) and of its intermediate-fusion variant (a metadata MLP beside the backbone).
+/* bench_step.c: a whole training step (zero grads, forward, backward, gradient norm, SGD with momentum),
+ * batch 32, of these models (train/model/model.c builds them; scripts/torch_models.py is their PyTorch twin):
+ *   image            the VGG-style CNN, df_model_spec_default: 4 blocks conv3x3-BN-ReLU-maxpool 32/64/128/256,
+ *                    GAP, linear head; 3x128x128
+ *   intermediate     the same beside a metadata MLP (16 -> 64 -> 32), intermediate fusion; 3x128x128
+ *   image_unfused    `image` built here from the plain ops (below)
+ *   resnet18         ResNet-18 (backbone resnet: 7x7/2 stem and 3x3/2 max-pool, basic blocks 2,2,2,2 of
+ *                    64/128/256/512 with 1x1/2 projection shortcuts, GAP, linear head); 3x128x128
+ *   image_224, intermediate_224, resnet18_224   the same at 3x224x224
  *
  *   BENCH step_<model> ours=<images/s> ref=<images/s> unit=img/s ratio=<ours/ref>
  *
- * `ref` is the figure in the environment variable DF_BENCH_REF_STEP_<MODEL> when set (scripts/bench_compare.sh
- * passes PyTorch's best, measured just before); otherwise the same step with df_sgemm switched to OpenBLAS
- * (same layers, only the GEMM differs). Figures are medians of STEPS timed steps after warm-up.
+ * `ref` is the figure in the environment variable DF_BENCH_REF_STEP_<MODEL> when set; otherwise the same step
+ * with df_sgemm switched to OpenBLAS (same layers, only the GEMM differs). With --no-ref neither: the line is
+ * `BENCH step_<model> ours=<images/s> unit=img/s` (scripts/bench_compare.sh takes its ratios itself, so the
+ * run holds nothing but dermfuse). Figures are medians of the timed steps after warm-up (--warmup, --steps;
+ * by default 2 and 9 at 128 px, 1 and 3 at 224 px, where a step takes seconds on 2 cores).
+ *
+ * Peak memory: when one model runs, its process's peak RSS (VmHWM) follows, as
+ *   BENCH rss_step_<model> ours=<MB> [ref=<MB> unit=MB ratio=<ref/ours>]   (ratio > 1: ours uses less)
+ * with ref from DF_BENCH_REF_RSS_STEP_<MODEL>; with several models it is only a comment (one model's peak
+ * would mask the next one's).
  *
  * step_image_unfused is the same network built here from the plain ops, conv -> batchnorm -> relu -> maxpool,
  * where train/model/model.c uses one fused batchnorm+ReLU+max-pool node (layers/fused.h): what the fusion saves.
  *
  * DF_PROFILE=1 also prints where a step's time goes: a runner that does what df_train_step does, node by
  * node in the order core/graph.c runs them, timing each op's forward and backward (medians over the
- * profiled steps), then totals per op kind. Usage: bench_step [image|intermediate|image_unfused|all] */
+ * profiled steps), then totals per op kind.
+ * Usage: bench_step [--warmup N] [--steps N] [--no-ref] [model...|all]   (no model: the four at 128 px) */
 #include <ctype.h>
 #include <omp.h>
 #include <stdio.h>
@@ -21,6 +35,7 @@
 #include <string.h>
 
 #include "core/gemm/gemm.h"
+#include "core/wait_policy.h"
 #include "core/rng.h"
 #include "layers/layers.h"
 #include "train/model/model.h"
@@ -29,34 +44,75 @@
 #include "bench_util.h"
 #include "peak.h"
 
-enum { BATCH = 32, SIZE = 128, META_DIM = 16, WARMUP = 2, STEPS = 9, PROFILE_STEPS = 5 };
+enum { BATCH = 32, META_DIM = 16, PROFILE_STEPS = 5, MAX_STEPS = 1000 };
 
+typedef struct {
+    const char *name; /* the figure is step_<name> */
+    df_fusion fusion;
+    df_backbone backbone;
+    int size;    /* square input, pixels */
+    int unfused; /* build_unfused instead of df_model_build */
+} step_model;
 
-static df_model *build(df_fusion fusion) {
-    df_model_spec s = df_model_spec_default(fusion, 2, SIZE, fusion == DF_FUSION_IMAGE ? 0 : META_DIM);
+static const step_model models[] = {
+    {"image", DF_FUSION_IMAGE, DF_BACKBONE_VGG, 128, 0},
+    {"intermediate", DF_FUSION_INTERMEDIATE, DF_BACKBONE_VGG, 128, 0},
+    {"image_unfused", DF_FUSION_IMAGE, DF_BACKBONE_VGG, 128, 1},
+    {"resnet18", DF_FUSION_IMAGE, DF_BACKBONE_RESNET, 128, 0},
+    {"image_224", DF_FUSION_IMAGE, DF_BACKBONE_VGG, 224, 0},
+    {"intermediate_224", DF_FUSION_INTERMEDIATE, DF_BACKBONE_VGG, 224, 0},
+    {"resnet18_224", DF_FUSION_IMAGE, DF_BACKBONE_RESNET, 224, 0},
+};
+enum { N_MODELS = sizeof models / sizeof *models, N_DEFAULT = 4 /* the 128-px ones */ };
+
+/* The timing plan, from the command line. */
+static int warmup_arg = -1, steps_arg = -1, no_ref;
+
+/* ResNet-18 as torchvision's resnet18 lays it out (an ImageNet stem), with a 2-class head. */
+static df_model_spec resnet18_spec(int size) {
+    df_model_spec s = df_model_spec_default(DF_FUSION_IMAGE, 2, size, 0);
+    s.backbone = DF_BACKBONE_RESNET;
+    s.stem_width = 64;
+    s.stem_stride = 2;
+    for (int i = 0; i < 4; i++) {
+        s.widths[i] = 64 << i;
+        s.depth[i] = 2;
+    }
+    return s;
+}
+
+/* Random images (and metadata), alternating targets: the step's speed does not depend on the values. */
+static void fill_inputs(df_model *m, int size) {
+    df_rng r = df_rng_make(7, 1);
+    float *img = df_graph_out(m->g, m->image[0]), *t = df_graph_out(m->g, m->target);
+    for (size_t i = 0; i < (size_t)BATCH * size * size * 3; i++) img[i] = df_rng_normal(&r);
+    if (m->meta >= 0) {
+        float *meta = df_graph_out(m->g, m->meta);
+        for (int i = 0; i < BATCH * META_DIM; i++) meta[i] = df_rng_normal(&r);
+    }
+    for (int i = 0; i < BATCH; i++) t[i] = (float)(i % 2);
+}
+
+static df_model *build(const step_model *sm) {
+    df_model_spec s = sm->backbone == DF_BACKBONE_RESNET
+                          ? resnet18_spec(sm->size)
+                          : df_model_spec_default(sm->fusion, 2, sm->size, sm->fusion == DF_FUSION_IMAGE ? 0 : META_DIM);
     df_error err;
     df_model *m = df_model_build(&s, BATCH, 1, &err);
     if (!m) {
         fprintf(stderr, "bench_step: %s\n", err.msg);
         exit(1);
     }
-    df_rng r = df_rng_make(7, 1);
-    float *img = df_graph_out(m->g, m->image[0]), *t = df_graph_out(m->g, m->target);
-    for (size_t i = 0; i < (size_t)BATCH * SIZE * SIZE * 3; i++) img[i] = df_rng_normal(&r);
-    if (m->meta >= 0) {
-        float *meta = df_graph_out(m->g, m->meta);
-        for (int i = 0; i < BATCH * META_DIM; i++) meta[i] = df_rng_normal(&r);
-    }
-    for (int i = 0; i < BATCH; i++) t[i] = (float)(i % 2);
+    fill_inputs(m, sm->size);
     return m;
 }
 
 /* df_model_spec_default's image model from unfused ops: conv -> batchnorm -> relu -> maxpool per stage. */
-static df_model *build_unfused(void) {
+static df_model *build_unfused(int size) {
     df_model *m = calloc(1, sizeof *m);
-    m->spec = df_model_spec_default(DF_FUSION_IMAGE, 2, SIZE, 0);
+    m->spec = df_model_spec_default(DF_FUSION_IMAGE, 2, size, 0);
     df_graph *g = m->g = df_graph_new(BATCH);
-    m->image[0] = df_input(g, "input.image0", (df_shape){3, {SIZE, SIZE, 3}}, 0);
+    m->image[0] = df_input(g, "input.image0", (df_shape){3, {size, size, 3}}, 0);
     m->image[1] = m->meta = -1;
     m->target = df_input(g, "input.target", (df_shape){0, {0}}, 0);
     int x = m->image[0];
@@ -79,10 +135,7 @@ static df_model *build_unfused(void) {
         fprintf(stderr, "bench_step: %s\n", err.msg);
         exit(1);
     }
-    df_rng r = df_rng_make(7, 1);
-    float *img = df_graph_out(g, m->image[0]), *t = df_graph_out(g, m->target);
-    for (size_t i = 0; i < (size_t)BATCH * SIZE * SIZE * 3; i++) img[i] = df_rng_normal(&r);
-    for (int i = 0; i < BATCH; i++) t[i] = (float)(i % 2);
+    fill_inputs(m, size);
     return m;
 }
 
@@ -99,11 +152,12 @@ static df_optim *sgd(df_model *m) {
     return o;
 }
 
-/* Median images/s of df_train_step. A tiny learning rate keeps many steps from diverging. */
-static double step_rate(df_model *m, df_optim *o) {
-    double t[STEPS];
-    for (int i = 0; i < WARMUP; i++) df_train_step(m->g, m->loss, o, 1e-4f, 0);
-    for (int i = 0; i < STEPS; i++) {
+/* Median images/s of df_train_step over `steps` timed steps after `warmup`. A tiny learning rate keeps many
+ * steps from diverging. */
+static double step_rate(df_model *m, df_optim *o, int warmup, int steps) {
+    double t[MAX_STEPS];
+    for (int i = 0; i < warmup; i++) df_train_step(m->g, m->loss, o, 1e-4f, 0);
+    for (int i = 0; i < steps; i++) {
         double t0 = omp_get_wtime();
         df_step_result r = df_train_step(m->g, m->loss, o, 1e-4f, 0);
         t[i] = omp_get_wtime() - t0;
@@ -112,7 +166,7 @@ static double step_rate(df_model *m, df_optim *o) {
             exit(1);
         }
     }
-    return BATCH / bench_median(t, STEPS);
+    return BATCH / bench_median(t, steps);
 }
 
 typedef struct {
@@ -183,61 +237,117 @@ static void profile(df_model *m, df_optim *o) {
 /* The measured FMA peak on the benchmark's threads (peak.h), set in main. */
 static double peak_gflops;
 
-static void bench(df_fusion fusion, int unfused, int prof) {
-    char name[64];
-    snprintf(name, sizeof name, "%s%s", df_fusion_name(fusion), unfused ? "_unfused" : "");
-    df_model *m = unfused ? build_unfused() : build(fusion);
-    df_optim *o = sgd(m);
-    printf("# step_%s: %.2f GFLOP per image (forward)\n", name, df_graph_flops(m->g) * 1e-9);
-    if (prof) profile(m, o);
-    double ours = step_rate(m, o);
+/* The figure in DF_BENCH_REF_<NAME> (upper case), or 0. */
+static double env_ref(const char *name) {
     char var[128], *v = var;
-    /* The unfused variant is the same network: it is held to the same reference. */
-    snprintf(var, sizeof var, "DF_BENCH_REF_STEP_%s", df_fusion_name(fusion));
+    snprintf(var, sizeof var, "DF_BENCH_REF_%s", name);
     for (; *v; v++) *v = (char)toupper((unsigned char)*v);
     const char *env = getenv(var);
-    double ref;
-    if (env && atof(env) > 0) {
-        ref = atof(env);
-        printf("# ref: %s=%s\n", var, env);
-    } else {
+    if (!env || atof(env) <= 0) return 0;
+    printf("# ref: %s=%s\n", var, env);
+    return atof(env);
+}
+
+static void bench(const step_model *sm, int prof) {
+    char name[64];
+    snprintf(name, sizeof name, "step_%s", sm->name);
+    df_model *m = sm->unfused ? build_unfused(sm->size) : build(sm);
+    df_optim *o = sgd(m);
+    const int big = sm->size > 128;
+    const int warmup = warmup_arg >= 0 ? warmup_arg : big ? 1 : 2, steps = steps_arg > 0 ? steps_arg : big ? 3 : 9;
+    printf("# %s: %dx%dx3, %zu parameters, %.2f GFLOP per image (forward), %d warm-up and %d timed steps\n", name,
+           sm->size, sm->size, df_graph_param_count(m->g), df_graph_flops(m->g) * 1e-9, warmup, steps);
+    if (prof) profile(m, o);
+    double ours = step_rate(m, o, warmup, steps);
+    /* The unfused variant is the same network: it is held to the same reference. */
+    double ref = no_ref ? 0 : env_ref(sm->unfused ? "step_image" : name);
+    if (!no_ref && ref <= 0) {
         df_gemm_backend keep = df_gemm_get_backend();
         df_gemm_set_backend(DF_GEMM_OPENBLAS);
-        ref = step_rate(m, o);
+        ref = step_rate(m, o, warmup, steps);
         df_gemm_set_backend(keep);
         printf("# ref: the same step with df_sgemm on OpenBLAS\n");
     }
-    printf("BENCH step_%s ours=%.1f ref=%.1f unit=img/s ratio=%.3f\n", name, ours, ref, ours / ref);
+    if (no_ref)
+        printf("BENCH %s ours=%.2f unit=img/s\n", name, ours);
+    else
+        printf("BENCH %s ours=%.2f ref=%.2f unit=img/s ratio=%.3f\n", name, ours, ref, ours / ref);
     /* A step as 3x the forward's FLOPs: the backward of each convolution and linear layer is two products of
      * the forward's size (the first layer skips its input gradient, so this slightly overcounts). */
     const double step_gflop = 3 * df_graph_flops(m->g) * 1e-9;
-    if (peak_gflops > 0) /* 0 on a CPU without AVX2: no FMA loop to measure */
-        printf("#   at %.2f GFLOP an image a step: ours %.0f GFLOP/s (%.0f%% of the measured peak, %.0f GFLOP/s), "
-               "reference %.0f%%\n",
-               step_gflop, ours * step_gflop, 100 * ours * step_gflop / peak_gflops, peak_gflops,
-               100 * ref * step_gflop / peak_gflops);
+    if (peak_gflops > 0) { /* 0 on a CPU without AVX2: no FMA loop to measure */
+        printf("#   at %.2f GFLOP an image a step: ours %.0f GFLOP/s (%.0f%% of the measured peak, %.0f GFLOP/s)",
+               step_gflop, ours * step_gflop, 100 * ours * step_gflop / peak_gflops, peak_gflops);
+        if (ref > 0) printf(", reference %.0f%%", 100 * ref * step_gflop / peak_gflops);
+        printf("\n");
+    }
     fflush(stdout);
     df_optim_free(o);
     df_model_free(m);
 }
 
+/* The process's peak RSS after the model(s) ran: a BENCH line for one model, a comment for several. */
+static void report_rss(const step_model *only) {
+    const double mb = bench_peak_rss_mb();
+    if (!only) {
+        printf("# peak RSS of this process (several models, the largest masks the rest): %.1f MB\n", mb);
+        return;
+    }
+    char name[64];
+    snprintf(name, sizeof name, "rss_step_%s", only->name);
+    const double ref = no_ref ? 0 : env_ref(name);
+    if (ref > 0)
+        printf("BENCH %s ours=%.1f ref=%.1f unit=MB ratio=%.3f\n", name, mb, ref, ref / mb);
+    else
+        printf("BENCH %s ours=%.1f unit=MB\n", name, mb);
+}
+
+static int usage(void) {
+    fprintf(stderr, "usage: bench_step [--warmup N] [--steps N] [--no-ref] [model...|all]\nmodels:");
+    for (int k = 0; k < N_MODELS; k++) fprintf(stderr, " %s", models[k].name);
+    fprintf(stderr, "\n");
+    return 2;
+}
+
 int main(int argc, char **argv) {
-    const char *which = argc > 1 ? argv[1] : "all";
+    /* The OpenMP wait policy the dermfuse command runs with (core/wait_policy.h). */
+    df_wait_policy_apply(argv);
     const char *p = getenv("DF_PROFILE");
     int prof = p && atoi(p) > 0;
-    df_gemm_set_backend(DF_GEMM_AUTO);
-    printf("# threads %d, df_sgemm backend %s, batch %d, %dx%dx3\n", omp_get_max_threads(),
-           df_gemm_backend_name(df_gemm_get_backend()), BATCH, SIZE, SIZE);
-    int all = !strcmp(which, "all");
-    if (!all && strcmp(which, "image") && strcmp(which, "intermediate") && strcmp(which, "image_unfused")) {
-        fprintf(stderr, "usage: bench_step [image|intermediate|image_unfused|all]\n");
-        return 2;
+    int chosen[N_MODELS] = {0}, n_chosen = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--no-ref")) {
+            no_ref = 1;
+        } else if (!strcmp(argv[i], "--warmup") && i + 1 < argc) {
+            warmup_arg = atoi(argv[++i]);
+            if (warmup_arg < 0 || warmup_arg > MAX_STEPS) return usage();
+        } else if (!strcmp(argv[i], "--steps") && i + 1 < argc) {
+            steps_arg = atoi(argv[++i]);
+            if (steps_arg < 1 || steps_arg > MAX_STEPS) return usage();
+        } else if (!strcmp(argv[i], "all")) {
+            for (int k = 0; k < N_MODELS; k++) n_chosen += !chosen[k], chosen[k] = 1;
+        } else {
+            int k = 0;
+            while (k < N_MODELS && strcmp(argv[i], models[k].name)) k++;
+            if (k == N_MODELS) return usage();
+            n_chosen += !chosen[k];
+            chosen[k] = 1;
+        }
     }
+    if (!n_chosen)
+        for (int k = 0; k < N_DEFAULT; k++) chosen[k] = 1, n_chosen++;
+    df_gemm_set_backend(DF_GEMM_AUTO);
+    printf("# threads %d, df_sgemm backend %s, batch %d\n", omp_get_max_threads(),
+           df_gemm_backend_name(df_gemm_get_backend()), BATCH);
     const char *isa;
     peak_gflops = bench_best_peak_gflops(omp_get_max_threads(), &isa);
     printf("# measured FP32 FMA peak (%s) on %d threads: %.1f GFLOP/s\n", isa, omp_get_max_threads(), peak_gflops);
-    if (all || !strcmp(which, "image")) bench(DF_FUSION_IMAGE, 0, prof);
-    if (all || !strcmp(which, "intermediate")) bench(DF_FUSION_INTERMEDIATE, 0, prof);
-    if (all || !strcmp(which, "image_unfused")) bench(DF_FUSION_IMAGE, 1, prof);
+    const step_model *only = NULL;
+    for (int k = 0; k < N_MODELS; k++)
+        if (chosen[k]) {
+            bench(&models[k], prof);
+            only = &models[k];
+        }
+    report_rss(n_chosen == 1 ? only : NULL);
     return 0;
 }
