@@ -20,14 +20,11 @@ int df_cmd_compare(int argc, char **argv) {
     df_dist *world = df_dist_world();
     int N = df_dist_size(world), rank = df_dist_rank(world);
     if (N % cli.ranks_per_run) {
-        /* Every rank sees it; rank 0 says it, and its failure ends the job while the others wait here. */
-        if (rank == 0) {
+        /* Every rank sees it and returns 2 (main ends a bad usage without aborting the job); rank 0 says it. */
+        if (rank == 0)
             fprintf(stderr, "dermfuse: --ranks-per-run %d: the job's %d rank%s cannot be split into groups of %d "
                     "(start a multiple of %d ranks)\n", cli.ranks_per_run, N, N > 1 ? "s" : "", cli.ranks_per_run,
                     cli.ranks_per_run);
-            return 2;
-        }
-        df_dist_barrier(world);
         return 2;
     }
     df_study_cfg study;

@@ -77,7 +77,11 @@ int main(int argc, char **argv) {
         return 1;
     }
     int status = dispatch(argc, argv);
-    if (status != 0) df_dist_fail_job(status);
+    /* A bad usage (2) is found alike on every rank, from the same arguments and job size, before any rank
+     * waits for another: each ends normally and mpirun reports the status. Any other failure may be one rank's
+     * alone and ends the whole job (MPI_Abort, which Open MPI 4.1's launcher has been seen to crash on when
+     * it had nothing to stop). */
+    if (status != 0 && status != 2) df_dist_fail_job(status);
     df_dist_finalize();
     return status;
 }
