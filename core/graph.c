@@ -174,11 +174,17 @@ void df_graph_init_params(df_graph *g, uint64_t seed) {
     }
 }
 
+/* The shared scratch area: as large as the largest any op asks for. */
+static size_t scratch_plan(const df_graph *g) {
+    size_t most = 0;
+    for (int i = 0; i < g->n_nodes; i++)
+        if (g->nodes[i].scratch_bytes > most) most = g->nodes[i].scratch_bytes;
+    return most;
+}
+
 df_graph_memory df_graph_memory_plan(const df_graph *g, int loss) {
     df_graph_memory m = {df_graph_plan_arena(g, loss, NULL), g->n_param_floats * sizeof(float),
-                         g->n_buffer_floats * sizeof(float), 0};
-    for (int i = 0; i < g->n_nodes; i++)
-        if (g->nodes[i].scratch_bytes > m.scratch) m.scratch = g->nodes[i].scratch_bytes;
+                         g->n_buffer_floats * sizeof(float), scratch_plan(g)};
     return m;
 }
 
@@ -210,7 +216,7 @@ int df_graph_compile(df_graph *g, int loss, uint64_t seed, df_error *err) {
     df_node_place *place = df_calloc((size_t)g->n_nodes + 1, sizeof *place);
     g->arena_bytes = df_graph_plan_arena(g, loss, place);
     g->arena = df_aligned_alloc(g->arena_bytes);
-    g->scratch_bytes = df_graph_memory_plan(g, loss).scratch;
+    g->scratch_bytes = scratch_plan(g);
     g->scratch = df_aligned_alloc(g->scratch_bytes);
     unsigned char *arena = g->arena;
     for (int i = 0; i < g->n_nodes; i++) {

@@ -144,14 +144,14 @@ static int fused_relu(const df_node *n) { return n->op == &batchnorm_relu_op || 
 static int fused_pool(const df_node *n) { return n->op == &batchnorm_relu_pool_op; }
 static int fused_add(const df_node *n) { return n->op == &batchnorm_add_relu_op; }
 
-/* residual: the second input of batchnorm_add_relu, -1 for the others. */
+/* residual: the second input of batchnorm_add_relu (unused by the others). */
 static int add_batchnorm(df_graph *g, const df_op *op, const char *name, int x, int residual, float eps,
                          float momentum) {
-    const int in[2] = {x, residual}, n_in = residual >= 0 ? 2 : 1;
+    const int in[2] = {x, residual}, n_in = op == &batchnorm_add_relu_op ? 2 : 1;
     if (df_graph_check_inputs(g, name, in, n_in)) return -1;
     df_shape xs = g->nodes[x].shape;
     char s[64], rs[64];
-    if (residual >= 0 && !df_shape_equal(xs, g->nodes[residual].shape))
+    if (n_in == 2 && !df_shape_equal(xs, g->nodes[residual].shape))
         return df_graph_fail(g, "layer '%s' (%s): the residual '%s' is %s, the normalised input '%s' %s", name,
                              op->name, g->nodes[residual].name, df_shape_str(g->nodes[residual].shape, rs, sizeof rs),
                              g->nodes[x].name, df_shape_str(xs, s, sizeof s));
@@ -197,6 +197,5 @@ int df_batchnorm_relu_maxpool(df_graph *g, const char *name, int x, float eps, f
 }
 
 int df_batchnorm_add_relu(df_graph *g, const char *name, int x, int residual, float eps, float momentum) {
-    if (df_graph_check_inputs(g, name, &residual, 1)) return -1;
     return add_batchnorm(g, &batchnorm_add_relu_op, name, x, residual, eps, momentum);
 }
