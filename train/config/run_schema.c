@@ -54,6 +54,11 @@ static const df_cfg_field data_fields[] = {
      .help = "holdout: share of train_csv for validation, 0: no validation split; unused (0) with published"},
     {"test_fraction", DF_CFG_DOUBLE, DF_CFG_AT(df_data_section, test_fraction), .range = "[0, 1)", .def = "0.15",
      .help = "share of train_csv held out as the test split when test_csv is empty; unused (0) with a test_csv"},
+    {"folds", DF_CFG_INT, DF_CFG_AT(df_data_section, folds), .range = "[0, 100]", .def = "0",
+     .help = "k-fold cross-validation: the test split is fold data.fold of k grouped, stratified folds of "
+             "train_csv drawn with run.seed (replaces test_csv and test_fraction); 0: off"},
+    {"fold", DF_CFG_INT, DF_CFG_AT(df_data_section, fold), .range = "[0, 99]", .def = "0",
+     .help = "with data.folds: which fold is the test split (0 .. folds-1)"},
     {"numeric", DF_CFG_STRINGS, DF_CFG_LIST_AT(df_data_section, numeric, n_numeric), .flags = DF_CFG_NONEMPTY,
      .def = "[]", .help = "numeric metadata columns (standardised, plus a missing indicator)"},
     {"categorical", DF_CFG_STRINGS, DF_CFG_LIST_AT(df_data_section, categorical, n_categorical),
