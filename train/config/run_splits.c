@@ -84,9 +84,9 @@ int df_run_resolve_splits(df_run_config *c, const df_cfg_node *root, df_error *e
     }
     if (d->folds) {
         if (resolve_folds(c, root, err)) return -1;
-    } else if (df_cfg_find(root, "data.fold")) {
-        return fail_at(c, df_cfg_find(root, "data.fold"), err, "data.fold chooses the test fold of a "
-                       "cross-validation, but data.folds is 0 (off); set data.folds to the number of folds");
+    } else if (d->fold != 0) {
+        return fail_at(c, df_cfg_find(root, "data.fold"), err, "data.fold is %d; it chooses the test fold of a "
+                       "cross-validation, but data.folds is 0 (off); set data.folds to the number of folds", d->fold);
     } else if (d->test_csv[0]) {
         if (tf && d->test_fraction > 0)
             return fail_at(c, tf, err, "data.test_fraction is %g but data.test_csv is given, and is the test "
