@@ -10,8 +10,8 @@
 
 #include "core/graph.h"
 
-/* y = x W^T + b; x (B, in) -> (B, out), or (B, ..., in) -> (B, ..., out) applied to every row of the last
- * dimension (attention's per-token projections). He-uniform init as in common practice for ReLU nets. */
+/* y = x W^T + b; x (B, in) -> (B, out), or a sequence (B, T, in) -> (B, T, out), every token alike
+ * (attention's projections); image maps are refused. He-uniform init as in common practice for ReLU nets. */
 int df_linear(df_graph *g, const char *name, int x, int out_features, int bias);
 
 /* 2-D convolution, NHWC, square kernel k, zero padding pad, stride s: (B,H,W,Cin) -> (B,OH,OW,Cout),

@@ -1,5 +1,5 @@
-/* linear.c: y = x W^T + b, x (B, in), W (out, in), b (out). A higher-rank x (B, ..., in) is a stack of rows
- * of `in` values, each mapped alike (PyTorch's nn.Linear). The GEMMs' workspace is the graph's scratch (the
+/* linear.c: y = x W^T + b, x (B, in), W (out, in), b (out). A sequence x (B, T, in) is B*T rows of `in` values,
+ * each mapped alike (PyTorch's nn.Linear). The GEMMs' workspace is the graph's scratch (the
  * node asks for the most any of its three products needs), so a step allocates nothing. */
 #include <math.h>
 #include <omp.h>
@@ -57,9 +57,10 @@ static const df_op linear_op = {"linear", linear_forward, linear_backward, linea
 int df_linear(df_graph *g, const char *name, int x, int out_features, int bias) {
     if (df_graph_check_inputs(g, name, &x, 1)) return -1;
     df_shape xs = g->nodes[x].shape, ys = xs;
-    if (xs.rank < 2) {
+    /* Image maps are refused: a linear layer on one is almost always a missing pooling or flatten. */
+    if (xs.rank != 2 && xs.rank != 3) {
         char s[64];
-        return df_graph_fail(g, "layer '%s' (linear): expects input (batch, features) or (batch, ..., features), "
+        return df_graph_fail(g, "layer '%s' (linear): expects input (batch, features) or (batch, tokens, features), "
                              "got %s from '%s'", name, df_shape_str(xs, s, sizeof s), g->nodes[x].name);
     }
     if (out_features < 1)
