@@ -95,6 +95,7 @@ typedef struct {
     long meta_hidden[DF_CFG_LIST_MAX];
     int head_hidden;
     double dropout;
+    int attention_heads, attention_dim, attention_tokens; /* cross_attention */
     df_head head;
     df_late_rule late_combine;
     char *pretrained;   /* safetensors file whose tensors initialise the model ("" : none) */

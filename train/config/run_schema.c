@@ -105,7 +105,7 @@ static const df_cfg_field data_fields[] = {
 
 static const df_cfg_field model_fields[] = {
     {"fusion", DF_CFG_ENUM, DF_CFG_AT(df_model_section, fusion), .choices = df_fusion_names, .required = 1,
-     .help = "image, meta, early, intermediate, gated or late"},
+     .help = "image, meta, early, intermediate, gated, film, cross_attention or late"},
     {"backbone", DF_CFG_ENUM, DF_CFG_AT(df_model_section, backbone), .choices = df_backbone_names, .def = "vgg",
      .help = "vgg: conv-BN-ReLU stages with max-pooling; resnet: basic residual blocks"},
     {"widths", DF_CFG_INTS, DF_CFG_LIST_AT(df_model_section, widths, n_widths), .range = "[1, 4096]",
@@ -136,6 +136,15 @@ static const df_cfg_field model_fields[] = {
      .help = "hidden layer of the classifier head; 0: one linear layer"},
     {"dropout", DF_CFG_DOUBLE, DF_CFG_AT(df_model_section, dropout), .range = "[0, 1)", .def = "0",
      .help = "dropout before the final layer"},
+    {"attention_heads", DF_CFG_INT, DF_CFG_AT(df_model_section, attention_heads), .range = "[1, 2]",
+     .flags = DF_CFG_OMIT_DEFAULT, .def = "1",
+     .help = "cross_attention: attention heads, 1 or 2, each attention_dim / heads wide"},
+    {"attention_dim", DF_CFG_INT, DF_CFG_AT(df_model_section, attention_dim), .range = "[1, 4096]",
+     .flags = DF_CFG_OMIT_DEFAULT, .def = "64",
+     .help = "cross_attention: width of the metadata tokens and the attention output, a multiple of attention_heads"},
+    {"attention_tokens", DF_CFG_INT, DF_CFG_AT(df_model_section, attention_tokens), .range = "[1, 64]",
+     .flags = DF_CFG_OMIT_DEFAULT, .def = "4",
+     .help = "cross_attention: metadata tokens, the queries that attend to the image positions"},
     {"head", DF_CFG_ENUM, DF_CFG_AT(df_model_section, head), .choices = df_head_names, .def = "softmax",
      .help = "softmax (K logits, cross-entropy) or sigmoid (binary: one logit, BCE)"},
     {"late_combine", DF_CFG_ENUM, DF_CFG_AT(df_model_section, late_combine), .choices = df_late_rule_names, .def = "weighted",
@@ -333,6 +342,10 @@ static int check_combinations(const df_run_config *c, const char *const *sets, i
         if (df_stage_pool_parse(c->model.pool[i]) < 0)
             return df_fail(err, "model.pool[%d] is '%s'; expected max, avg or none", i, c->model.pool[i]),
                    blame(c, sets, n_sets, "model.pool", err);
+    if (c->model.attention_dim % c->model.attention_heads)
+        return df_fail(err, "model.attention_dim is %d, not a multiple of model.attention_heads (%d): each head takes "
+                       "an equal share", c->model.attention_dim, c->model.attention_heads),
+               blame(c, sets, n_sets, "model.attention_dim model.attention_heads", err);
     if (check_normalize(d, err)) return blame(c, sets, n_sets, "data.normalize data.mean data.std data.channels", err);
     if (c->model.n_widths != c->model.n_depth)
         return df_fail(err, "model.widths has %d stages but model.depth has %d", c->model.n_widths,

@@ -74,7 +74,8 @@ int df_study_load(const char *path, const char *const *sets, int n_sets, df_stud
         df_fusion f;
         int transfer;
         if (!parse_entry(st->models[m], &f, &transfer) || (transfer && st->n_transfer_sets == 0)) {
-            df_fail(err, "%s: study.models: '%s' is not a model (image, meta, early, intermediate, gated, late, "
+            df_fail(err, "%s: study.models: '%s' is not a model (image, meta, early, intermediate, gated, film, "
+                    "cross_attention, late, "
                     "each optionally with +transfer, which needs study.transfer_sets)", path, st->models[m]);
             df_study_release(st);
             return -1;
