@@ -8,18 +8,17 @@ weights are the same bits in both (precise BN changes no weight), so the differe
 Prints per seed and as means the test accuracy at 0.5, balanced accuracy and AUC of both, the median run
 time of both (the epochs with their evaluations, from metrics.jsonl) and a BENCH line.
 Run with `meson test -C build --benchmark precise_bn`."""
-import csv
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, HERE)
 try:
-    from PIL import Image
+    from recipe_bench import gray28, run
 except ImportError:
     print("python3-pil is not installed: skipped")
     sys.exit(77)
@@ -32,36 +31,11 @@ BATCHES = 20
 METRICS = ("accuracy", "balanced_accuracy", "auc")
 
 
-def run(cmd, cwd):
-    p = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
-    if p.returncode != 0:
-        sys.exit(f"{' '.join(cmd)} failed:\n{p.stdout[-2000:]}{p.stderr[-2000:]}")
-    return p.stdout
-
-
-def make_set(tmp):
-    run([DERMFUSE, "synth", "--out", "data", "--n", str(N), "--size", "28", "--seed", "11", "--signal", "0.35",
-         "--meta-signal", "0.5", "--format", "png"], tmp)
-    root = os.path.join(tmp, "data")
-    rows = list(csv.DictReader(open(os.path.join(root, "metadata.csv"))))
-    for r in rows:
-        path = os.path.join(root, "images", r["image"])
-        Image.open(path).convert("L").save(path)
-    cut = int(0.7 * N)
-    for name, part in (("train.csv", rows[:cut]), ("test.csv", rows[cut:])):
-        with open(os.path.join(root, name), "w", newline="") as f:
-            w = csv.writer(f)
-            w.writerow(["image", "label", "age_approx", "sex", "anatom_site_general"])
-            for r in part:
-                w.writerow([r["image"], r["class"], r["age_approx"], r["sex"], r["anatom_site_general"]])
-    return root
-
-
 def main():
     tmp = os.path.realpath(tempfile.mkdtemp(prefix="dermfuse-precise-bn-"))
     res = {0: [], BATCHES: []}
     try:
-        root = make_set(tmp)
+        root = gray28(DERMFUSE, tmp, N)
         for seed in SEEDS:
             for pb in (0, BATCHES):
                 name = f"seed{seed}-pbn{pb}"

@@ -239,8 +239,9 @@ static int evaluate_run(const df_study_cfg *st, const df_run_config *cfg, const 
         }
         analyse(st, cfg, parts, model, st->gradcam_samples > 0 ? gc : NULL, r);
     }
-    if (rc == 0) rc = df_study_missing_eval(cfg, parts, r, err);
     if (open) df_session_close(&s);
+    /* after the run's own session is closed: these open one model at a time */
+    if (rc == 0) rc = df_study_missing_eval(cfg, parts, r, err);
     return rc;
 }
 

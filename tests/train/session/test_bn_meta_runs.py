@@ -5,7 +5,8 @@ data and config of test_runs.py (intermediate fusion, 2 epochs of 11 batches):
   the stop writes statistics that the run that goes on never computed at that step; 14) and resumed ends with
   the checkpoints and test results of the run that never stopped;
 - precise BN changes no weight: that run's tensors are those of the same run with precise_bn 0, but for the
-  running statistics, which differ; and its test results differ only through them;
+  running statistics, which differ; and its test results differ only through them; the default (20) is left
+  out of the saved config, 0 is written;
 - meta_dropout 0 written out trains the bits of the run without the key; meta_dropout 1 changes intermediate
   fusion's weights, and an image model (no metadata) is not touched by it."""
 import json
@@ -52,8 +53,8 @@ def main():
                   f"test predictions identical after stop at {k} + resume")
 
         # precise BN touches the running statistics only
-        run(["train", write_config(tmp, "momentum", "intermediate", "  checkpoint_every: 4\n  meta_dropout: 0.5\n"),
-             "--quiet"])
+        run(["train", write_config(tmp, "momentum", "intermediate",
+                                   "  checkpoint_every: 4\n  precise_bn: 0\n  meta_dropout: 0.5\n"), "--quiet"])
         a, b = tensors("runs/straight/last.safetensors"), tensors("runs/momentum/last.safetensors")
         check(a.keys() == b.keys(), "the same tensors")
         stats = [k for k in a if k.endswith(".running_mean") or k.endswith(".running_var")]
@@ -64,13 +65,15 @@ def main():
               "the test predictions follow the statistics")
         saved = open("runs/straight/config.yaml").read()
         check("precise_bn: 4" in saved and "meta_dropout: 0.5" in saved, "the keys are in the saved config")
+        check("precise_bn: 0" in open("runs/momentum/config.yaml").read(), "precise_bn 0 is in the saved config")
 
         # meta_dropout 0 is no dropout, bit for bit; 1 changes a fusion model, not an image model
         run(["train", write_config(tmp, "plain", "intermediate"), "--quiet"])
         run(["train", write_config(tmp, "zero", "intermediate", "  meta_dropout: 0\n"), "--quiet"])
         check(same_but_name("runs/plain/last.safetensors", "runs/zero/last.safetensors", "plain", "zero"),
               "meta_dropout 0 is the run without the key")
-        check("meta_dropout" not in open("runs/zero/config.yaml").read(), "its default is left out of the config")
+        zero = open("runs/zero/config.yaml").read()
+        check("meta_dropout" not in zero and "precise_bn" not in zero, "defaults are left out of the config")
         run(["train", write_config(tmp, "one", "intermediate", "  meta_dropout: 1\n"), "--quiet"])
         check(tensors("runs/one/last.safetensors") != tensors("runs/plain/last.safetensors"),
               "meta_dropout 1 changes the fusion model")
