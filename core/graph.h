@@ -140,6 +140,9 @@ struct df_graph {
      * draws (dropout) does not depend on the number of ranks. */
     const struct df_dist *dist; /* core/dist/dist.h, which builds on core: named, not included */
     int sample_offset;
+    /* While set, training-mode batch norms hand their batch moments to it instead of updating their running
+     * statistics (layers/bn_precise.h); NULL otherwise. */
+    struct df_bn_precise *bn_precise;
     int compiled;
     int failed;
     df_error err;

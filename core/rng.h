@@ -20,6 +20,7 @@ typedef enum {
     DF_STREAM_SPLIT = 5,   /* train/test splits and folds */
     DF_STREAM_SYNTH = 6,   /* synthetic data generation */
     DF_STREAM_STATS = 7,   /* bootstrap resampling in analyses */
+    DF_STREAM_META_DROPOUT = 8, /* training samples whose metadata are withheld (train.meta_dropout) */
 } df_stream;
 
 typedef struct {

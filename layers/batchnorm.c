@@ -10,11 +10,14 @@
  *
  * With g->dist of several ranks (sync batch norm, bn_sync.h), training mode normalises with the statistics of
  * the whole batch the ranks hold together, and backward uses the whole batch's gradient sums for dx; the
- * gradients of gamma and beta stay this rank's share (the trainer sums parameter gradients over the ranks). */
+ * gradients of gamma and beta stay this rank's share (the trainer sums parameter gradients over the ranks).
+ * While g->bn_precise collects (bn_precise.h), training mode hands its batch moments there instead of updating
+ * the running statistics. */
 #include <math.h>
 #include <string.h>
 
 #include "layers/bn_kernels.h"
+#include "layers/bn_precise.h"
 #include "layers/bn_sync.h"
 #include "layers/fused.h"
 #include "layers/layers.h"
@@ -53,10 +56,12 @@ static void batchnorm_forward(df_graph *g, df_node *n) {
         double *mu = (double *)((unsigned char *)g->scratch + df_bn_scratch_bytes(d.C)), *var = mu + d.C;
         size_t rows = d.rows;
         if (rows) df_bn_stats(d.rows, d.C, x, mu, var, g->scratch);
+        if (g->bn_precise) df_bn_precise_add(g->bn_precise, n->index, d.rows, d.C, mu, var); /* this rank's rows */
         if (df_bn_synced(g->dist)) rows = df_bn_sync_stats(g->dist, d.rows, d.C, mu, var, g->scratch);
         for (int c = 0; c < d.C; c++) {
             mean[c] = (float)mu[c];
             invstd[c] = (float)(1.0 / sqrt(var[c] + eps));
+            if (g->bn_precise) continue; /* the running statistics are set from all batches at its end */
             double unbiased = rows > 1 ? var[c] * (double)rows / (double)(rows - 1) : var[c];
             rmean[c] = (1.0f - m) * rmean[c] + m * (float)mu[c];
             rvar[c] = (1.0f - m) * rvar[c] + m * (float)unbiased;

@@ -253,31 +253,33 @@ int df_meta_encode(const df_meta_encoder *enc, const df_dataset *d, const int *i
                     got = -1;
                 }
                 if (got == 0) {
-                    row[ft->offset + 1] = 1.0f;
+                    df_meta_encode_missing(enc, f, row);
                 } else if (got == 1) {
                     row[ft->offset] = z;
                 } else if (bad) {
                     if (!bad[i] && n_bad) (*n_bad)++;
                     bad[i] = 1;
-                    row[ft->offset + 1] = 1.0f;
+                    df_meta_encode_missing(enc, f, row);
                 } else {
                     free(cols);
                     return df_meta_bad_number(d, s, ft->column, v, err);
                 }
             } else {
-                int slot = ft->n_values; /* unknown or missing */
-                if (!df_meta_is_missing(v)) {
-                    char **hit = bsearch(&v, ft->values, (size_t)ft->n_values, sizeof *ft->values, cmp_str);
-                    const char *near = hit ? NULL : respelled(ft, v);
-                    if (near) {
-                        free(cols);
-                        return df_fail(err, "%s:%d: column '%s': '%s' is the training category '%s' spelled "
-                                       "differently (letter case or blanks); write each category one way",
-                                       d->source ? d->source : "(dataset)",
-                                       d->source_rows ? d->source_rows[s] : s + 1, ft->column, v, near);
-                    }
-                    if (hit) slot = (int)(hit - ft->values);
+                if (df_meta_is_missing(v)) {
+                    df_meta_encode_missing(enc, f, row);
+                    continue;
                 }
+                int slot = ft->n_values; /* never seen in training: <unknown> */
+                char **hit = bsearch(&v, ft->values, (size_t)ft->n_values, sizeof *ft->values, cmp_str);
+                const char *near = hit ? NULL : respelled(ft, v);
+                if (near) {
+                    free(cols);
+                    return df_fail(err, "%s:%d: column '%s': '%s' is the training category '%s' spelled "
+                                   "differently (letter case or blanks); write each category one way",
+                                   d->source ? d->source : "(dataset)",
+                                   d->source_rows ? d->source_rows[s] : s + 1, ft->column, v, near);
+                }
+                if (hit) slot = (int)(hit - ft->values);
                 row[ft->offset + slot] = 1.0f;
             }
         }

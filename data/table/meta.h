@@ -74,6 +74,15 @@ int df_meta_encode(const df_meta_encoder *enc, const df_dataset *d, const int *i
 
 void df_meta_encoder_free(df_meta_encoder *enc);
 
+/* Slots of one feature: 2 for a numeric one, its vocabulary plus <unknown> for a categorical one. */
+int df_meta_feature_width(const df_meta_feature *ft);
+/* Writes feature f's slots of an encoded row as a missing value encodes them (above); the other slots are left
+ * as they are. df_meta_encode writes every missing field through this. */
+void df_meta_encode_missing(const df_meta_encoder *enc, int f, float *row);
+/* Encoded rows idx[0..n) of x (rows 0..n when idx is NULL; x is [rows x enc->dim]): every feature f with
+ * missing[f] set (all of them when missing is NULL) rewritten as missing. */
+void df_meta_mask_rows(const df_meta_encoder *enc, const unsigned char *missing, float *x, const int *idx, int n);
+
 /* Compact JSON of the fitted state; free() the result. */
 char *df_meta_to_json(const df_meta_encoder *enc);
 /* Rebuilds an encoder from df_meta_to_json's output; errors name the byte offset in json. */

@@ -9,11 +9,9 @@ normalisation and metadata encoding, torch's shuffling), so what is compared is 
 loader. Prints the mean AUCs as a BENCH line and their difference (speed is measured elsewhere:
 scripts/bench_compare.sh); exit 1 when the means differ by more than 0.01,
 77 where python3-torch is not installed. Run with `meson test -C build --benchmark recipe_auc`."""
-import csv
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 
@@ -21,7 +19,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 try:
     import torch  # noqa: F401
-    from PIL import Image
+    from recipe_bench import gray28, run
 except ImportError:
     print("python3-torch is not installed: skipped")
     sys.exit(77)
@@ -32,30 +30,10 @@ SEEDS = [1, 2, 3]
 N = 3000
 
 
-def run(cmd, cwd):
-    p = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
-    if p.returncode != 0:
-        sys.exit(f"{' '.join(cmd)} failed:\n{p.stdout[-2000:]}{p.stderr[-2000:]}")
-    return p.stdout
-
-
 def main():
     tmp = os.path.realpath(tempfile.mkdtemp(prefix="dermfuse-recipe-auc-"))
     try:
-        run([DERMFUSE, "synth", "--out", "data", "--n", str(N), "--size", "28", "--seed", "11", "--signal", "0.35",
-             "--meta-signal", "0.5", "--format", "png"], tmp)
-        root = os.path.join(tmp, "data")
-        rows = list(csv.DictReader(open(os.path.join(root, "metadata.csv"))))
-        for r in rows:
-            path = os.path.join(root, "images", r["image"])
-            Image.open(path).convert("L").save(path)
-        cut = int(0.7 * N)
-        for name, part in (("train.csv", rows[:cut]), ("test.csv", rows[cut:])):
-            with open(os.path.join(root, name), "w", newline="") as f:
-                w = csv.writer(f)
-                w.writerow(["image", "label", "age_approx", "sex", "anatom_site_general"])
-                for r in part:
-                    w.writerow([r["image"], r["class"], r["age_approx"], r["sex"], r["anatom_site_general"]])
+        root = gray28(DERMFUSE, tmp, N)
         ours, theirs = [], []
         for seed in SEEDS:
             sets = [f"data.train_csv={root}/train.csv", f"data.test_csv={root}/test.csv",

@@ -128,6 +128,8 @@ typedef struct {
     df_test_checkpoint test_checkpoint; /* which checkpoint the test split is evaluated with */
     int checkpoint_every; /* steps between extra last-checkpoints; 0: once per epoch */
     int max_steps;     /* stop after this many steps in total (0: no limit; for smoke tests) */
+    int precise_bn;    /* batches the batch-norm statistics are recomputed over before evaluating or saving; 0: off */
+    double meta_dropout; /* probability that a training sample's metadata are all encoded as missing */
 } df_train_section;
 
 typedef struct {
@@ -137,6 +139,10 @@ typedef struct {
     df_train_section train;
     char *source;    /* the config file */
     char *text;      /* the resolved config as YAML, saved with the run and in checkpoints */
+    /* Not a key, and not in text: evaluation with metadata withheld. Per metadata feature (data.numeric, then
+     * data.categorical, in order), 1 where the test split's values are encoded as missing (meta.h's missing
+     * encoding); NULL: none. Borrowed. */
+    const unsigned char *test_meta_missing;
 } df_run_config;
 
 /* Whether the run has a validation split: split published with a valid_csv, or holdout with a valid_fraction

@@ -203,6 +203,10 @@ int df_run_data_load(const df_run_config *cfg, int with_images, const char *enco
             free(labels);
         }
     }
+    /* Evaluation with metadata withheld (run_config.h): the test split's rows only, whatever array they share. */
+    if (rc == 0 && cfg->test_meta_missing && rd->meta_dim)
+        df_meta_mask_rows(&rd->enc, cfg->test_meta_missing, rd->meta[DF_SPLIT_TEST], rd->idx[DF_SPLIT_TEST],
+                          rd->n[DF_SPLIT_TEST]);
     if (rc) df_run_data_free(rd);
     return rc;
 }

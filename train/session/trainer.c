@@ -13,6 +13,8 @@
 #include "optim/schedule.h"
 #include "train/config/config_schema.h"
 #include "train/session/checkpoint.h"
+#include "train/session/meta_dropout.h"
+#include "train/session/precise_bn.h"
 #include "train/session/session.h"
 #include "core/io/json.h"
 #include "train/session/progress.h"
@@ -33,7 +35,17 @@ typedef struct {
     df_session *s;
     df_schedule sched;
     df_train_state state;
+    df_meta_dropout meta_drop; /* train.meta_dropout */
+    long bn_step;              /* the step whose weights the batch-norm statistics were recomputed for; -1: none */
 } run;
+
+/* train.precise_bn: the running statistics of the weights as they are, recomputed once per step whatever reads
+ * them first (an evaluation or a checkpoint); precise_bn.h says why resume stays exact. */
+static int refresh_bn(run *r, df_error *err) {
+    if (!r->s->cfg->train.precise_bn || r->bn_step == r->state.step) return 0;
+    r->bn_step = r->state.step;
+    return df_session_precise_bn(r->s, r->s->cfg->train.precise_bn, err);
+}
 
 static int make_schedule(run *r, df_error *err) {
     const df_run_config *cfg = r->s->cfg;
@@ -61,6 +73,7 @@ static long total_steps(const run *r) {
 
 static int save(run *r, const char *file, df_error *err) {
     df_session *s = r->s;
+    if (refresh_bn(r, err)) return -1; /* collective: before the ranks part */
     if (!is_root()) return 0;
     char *path = df_path_join(s->dir, file);
     r->state.dropout_step = s->model->g->dropout_step;
@@ -215,6 +228,7 @@ static int train_epoch(run *r, df_progress *prog, const df_train_opts *opts, lon
     int rc;
     while ((rc = df_loader_next(s->train, &b, err)) == 1) {
         df_model_feed(s->model, b);
+        df_meta_dropout_apply(&r->meta_drop, s->model, b, r->state.step);
         g->sample_offset = b->offset;
         float lr = df_schedule_lr(&r->sched, r->state.step, per_epoch);
         df_step_result res = df_train_step_ranks(g, s->model->loss, s->optim, lr, (float)cfg->train.clip_norm,
@@ -252,6 +266,7 @@ static int end_epoch(run *r, double ips, double t0, df_error *err) {
     df_metrics m;
     double vloss = NAN, score = NAN;
     int validated = s->data.ds[DF_SPLIT_VALID] != NULL; /* without validation no epoch is best */
+    if (refresh_bn(r, err)) return -1;
     if (validated) {
         if (validate_epoch(r, &m, &vloss, err)) return -1;
         score = df_metric_value(&m, vloss, cfg->train.monitor);
@@ -296,10 +311,41 @@ static int end_epoch(run *r, double ips, double t0, df_error *err) {
     return r->state.finished;
 }
 
+/* The epochs from the state on, then the test split once the run is finished. */
+static int train_epochs(run *r, const df_train_opts *opts, int *stopped, df_error *err) {
+    df_session *s = r->s;
+    const df_run_config *cfg = s->cfg;
+    int rc;
+    df_progress prog;
+    df_progress_init(&prog, stdout, total_steps(r), r->state.step);
+    long steps_here = 0;
+    while (r->state.epoch < cfg->train.epochs) {
+        double t0 = df_now();
+        long images = 0;
+        int st = train_epoch(r, &prog, opts, &steps_here, &images, err);
+        double trained = df_now() - t0;
+        if (st < 0) return -1;
+        df_progress_break(&prog);
+        if (st == 1) {
+            printf("stopped at epoch %d, step %ld; state saved in %s/last.safetensors (resume with --resume)\n",
+                   r->state.epoch + 1, r->state.step, s->dir);
+            if (stopped) *stopped = 1;
+            return 0;
+        }
+        int done = end_epoch(r, trained > 0 ? (double)images / trained : 0.0, t0, err);
+        if (done < 0) return -1;
+        if (opts->after_epoch && is_root()) opts->after_epoch(s->dir, opts->after_epoch_ctx);
+        if (done) break;
+    }
+    rc = r->state.finished ? test_checkpoint(r, err) : 0;
+    if (rc == 0 && r->state.finished && opts->after_epoch && is_root()) opts->after_epoch(s->dir, opts->after_epoch_ctx);
+    return rc;
+}
+
 /* The run, with its folder locked (df_train_session). */
 static int train_locked(df_session *s, const df_train_opts *opts, int *stopped, df_error *err) {
     const df_run_config *cfg = s->cfg;
-    run r = {.s = s};
+    run r = {.s = s, .bn_step = -1};
     int rc = make_schedule(&r, err);
     if (rc == 0 && is_root()) rc = df_run_files_sweep(s->dir, opts->resume, err);
     if (rc == 0 && opts->resume) rc = resume(&r, err);
@@ -323,31 +369,12 @@ static int train_locked(df_session *s, const df_train_opts *opts, int *stopped, 
     if (is_root() && df_run_files_start(s->dir, cfg, r.state.epoch, err)) return -1;
     if (is_root() && s->data.has_images && !s->input.recorded && df_run_input_write(s->dir, &s->input, err))
         return -1;
-    df_progress prog;
-    df_progress_init(&prog, stdout, total_steps(&r), r.state.step);
-    long steps_here = 0;
-    while (r.state.epoch < cfg->train.epochs) {
-        double t0 = df_now();
-        long images = 0;
-        int st = train_epoch(&r, &prog, opts, &steps_here, &images, err);
-        double trained = df_now() - t0;
-        if (st < 0) return -1;
-        df_progress_break(&prog);
-        if (st == 1) {
-            printf("stopped at epoch %d, step %ld; state saved in %s/last.safetensors (resume with --resume)\n",
-                   r.state.epoch + 1, r.state.step, s->dir);
-            if (stopped) *stopped = 1;
-            return 0;
-        }
-        int done = end_epoch(&r, trained > 0 ? (double)images / trained : 0.0, t0, err);
-        if (done < 0) return -1;
-        if (opts->after_epoch && is_root()) opts->after_epoch(s->dir, opts->after_epoch_ctx);
-        if (done) break;
-    }
-    rc = r.state.finished ? test_checkpoint(&r, err) : 0;
-    if (rc == 0 && r.state.finished && opts->after_epoch && is_root()) opts->after_epoch(s->dir, opts->after_epoch_ctx);
+    df_meta_dropout_init(&r.meta_drop, s);
+    rc = train_epochs(&r, opts, stopped, err);
+    df_meta_dropout_free(&r.meta_drop);
     return rc;
 }
+
 
 /* The run in its locked folder, once the ranks are known to agree. */
 static int train_checked(df_session *s, const df_train_opts *opts, int *stopped, df_error *err) {

@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "train/analysis/analysis.h"
+#include "train/late/late_fusion.h"
 #include "train/session/evaluate.h"
 #include "train/metrics/metrics.h"
 #include "train/report/report.h"
@@ -57,6 +58,11 @@ typedef struct {
     int n_curves;                 /* learning curves read (late fusion: its two parts) */
     df_report_curve curves[2];
     char curve_names[2][160];
+    /* The test split with metadata withheld (study_missing.c): each field alone, in data.numeric then
+     * data.categorical order, then "all"; n_masked 0 for a model without metadata. */
+    int n_masked;
+    char **masked_names;               /* (n_masked) the field's column, or "all" */
+    double *masked_auc, *masked_bacc;  /* (n_masked) */
 } df_study_run;
 
 /* The study's verdict (df_study_analyse), for results.md and the report: per metric (AUC, balanced
@@ -171,6 +177,23 @@ void df_study_verdict_text(const df_study_cfg *st, const df_study_run *res, cons
 /* results.md, results.csv, analysis.csv and report.html in <out_dir>/<name>, from all runs res (replicate-major). */
 int df_study_write_results(const df_study_cfg *st, const df_study_run *res, const df_study_data *data,
                            df_error *err);
+
+/* Evaluation with metadata withheld (study_missing.c): fills r's masked_* for cfg's finished run (nothing for
+ * a model without metadata), late fusion through parts as df_late_predict_parts takes them. */
+int df_study_missing_eval(const df_run_config *cfg, const df_late_parts *parts, df_study_run *r, df_error *err);
+void df_study_missing_free(df_study_run *r);
+
+/* The missing-metadata results of all runs res (seed-major): the CSV text, a report table (no rows when no
+ * model uses metadata) and, appended to md, their results.md section. */
+typedef struct {
+    char *csv;
+    char **cells;
+    df_report_table table;
+} df_study_missing;
+void df_study_missing_tables(const df_study_cfg *st, const df_study_run *res, FILE *md, df_study_missing *out);
+/* Writes <dir>/missing_meta.csv when the table has rows. */
+int df_study_missing_write(const df_study_missing *t, const char *dir, df_error *err);
+void df_study_missing_release(df_study_missing *t);
 
 /* Writes <study dir>/report.html from the study's first-seed runs res[0 .. n_models) and its tables. */
 int df_study_write_report(const df_study_cfg *st, const df_study_run *res, const df_study_data *data,

@@ -35,8 +35,11 @@
  * Analyses of the first seed: separability of the penultimate test features (silhouette, Davies-Bouldin,
  * 2-D PCA; late fusion: its two parts' features side by side) and Grad-CAM of image-bearing models (late
  * fusion: its image part) with the mean heat-map index where masks are known (train/analysis.h).
+ * Every model that uses metadata is also evaluated with each metadata field withheld, and with all of them
+ * (study_missing.c).
  * Written to <out_dir>/<name>/: results.md (the tables), results.csv (one row per run), analysis.csv (one
- * row per model), gradcam/<model>-<i>.png (overlays) and report.html (train/report.h). */
+ * row per model), missing_meta.csv (one row per run and withheld field), gradcam/<model>-<i>.png (overlays) and
+ * report.html (train/report.h). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -237,6 +240,8 @@ static int evaluate_run(const df_study_cfg *st, const df_run_config *cfg, const 
         analyse(st, cfg, parts, model, st->gradcam_samples > 0 ? gc : NULL, r);
     }
     if (open) df_session_close(&s);
+    /* after the run's own session is closed: these open one model at a time */
+    if (rc == 0) rc = df_study_missing_eval(cfg, parts, r, err);
     return rc;
 }
 
@@ -353,6 +358,7 @@ static void free_run(df_study_run *r) {
     if (r->has_sep) df_separability_free(&r->sep);
     if (r->has_cam) df_gradcam_summary_free(&r->cam);
     for (int c = 0; c < r->n_curves; c++) df_report_curve_free(&r->curves[c]);
+    df_study_missing_free(r);
 }
 
 int df_study_evaluate(const df_study_cfg *st, const df_study_opts *opts, unsigned what, df_error *err) {

@@ -220,22 +220,28 @@ int df_study_write_results(const df_study_cfg *st, const df_study_run *res, cons
             "features side by side. Heat-map index: mean share of the Grad-CAM heat (predicted class, view 0) "
             "inside the lesion mask, over the explained test images that have a mask.\n\n", st->seeds[0]);
     table_markdown(&tables[1], fm);
+    df_study_missing missing;
+    df_study_missing_tables(st, res, fm, &missing);
     fclose(fm);
     fclose(fc);
     fclose(fa);
     tables[0].t.caption = "Test-split metrics per model";
     tables[1].t.caption = "Feature separability and Grad-CAM heat-map index (first seed)";
-    df_report_table rt[2] = {tables[0].t, tables[1].t};
+    df_report_table rt[3] = {tables[0].t, tables[1].t, missing.table};
     const char *texts[3] = {md, csv, acsv}, *names[4] = {"results.md", "results.csv", "analysis.csv", "report.html"};
     size_t lens[3] = {md_len, csv_len, acsv_len};
     int rc = df_make_dirs(dir, err);
     for (int i = 0; i < 4 && rc == 0; i++) {
         char *path = df_path_join(dir, names[i]);
         rc = i < 3 ? df_write_file_atomic(path, texts[i], lens[i], err)
-                   : df_study_write_report(st, res, data, rt, 2, path, err);
+                   : df_study_write_report(st, res, data, rt, missing.table.n_rows ? 3 : 2, path, err);
         free(path);
     }
-    if (rc == 0) printf("\n%s\nwrote %s/results.md, results.csv, analysis.csv and report.html\n", md, dir);
+    if (rc == 0) rc = df_study_missing_write(&missing, dir, err);
+    if (rc == 0)
+        printf("\n%s\nwrote %s/results.md, results.csv, analysis.csv%s and report.html\n", md, dir,
+               missing.table.n_rows ? ", missing_meta.csv" : "");
+    df_study_missing_release(&missing);
     for (int t = 0; t < 2; t++) table_free(&tables[t]);
     free(dir);
     free(md);

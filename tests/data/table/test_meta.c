@@ -1,7 +1,7 @@
 /* test_meta.c: the metadata encoder against hand-computed values on a tiny table (training mean/sd only,
  * missing indicator, one-hot with an unknown slot), its JSON copy (exact, never inf or nan), its errors (an
  * unparsable or implausible number names file, line, column and value; a category spelled two ways; leaky
- * columns refused) and the perfect-separator warning. */
+ * columns refused), the perfect-separator warning, and withheld fields encoded as missing ones. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -410,6 +410,38 @@ static void test_spellings(void) {
     }
 }
 
+/* Withholding fields (df_meta_mask_rows) gives, bit for bit, the encoding of the same rows with those fields
+ * empty, on the masked rows only: each field alone, then all of them. */
+static void test_missing_mask(void) {
+    const char *num[] = {"age", "k"}, *cat[] = {"sex"};
+    const int col_of[3] = {0, 2, 1}; /* feature -> column of VALS */
+    df_meta_spec spec = {num, 2, cat, 1, "y", 0, 0};
+    int train[] = {0, 1, 2, 3}, rows[] = {4, 1, 5};
+    df_dataset d = make(6, 5, COLS, VALS, LABELS);
+    df_meta_encoder enc;
+    df_error err = {""};
+    CHECK_MSG(df_meta_fit(&enc, &spec, &d, train, 4, NULL, &err) == 0, "%s", err.msg);
+    float x[6 * 7], want[6 * 7];
+    CHECK(df_meta_encode(&enc, &d, NULL, 0, x, NULL, NULL, &err) == 0);
+    for (int k = 0; k <= 3; k++) { /* k == 3: all */
+        unsigned char missing[3] = {k == 0 || k == 3, k == 1 || k == 3, k == 2 || k == 3};
+        const char *vals[30];
+        memcpy(vals, VALS, sizeof vals);
+        for (int r = 0; r < 3; r++)
+            for (int f = 0; f < 3; f++)
+                if (missing[f]) vals[rows[r] * 5 + col_of[f]] = "";
+        df_dataset e = make(6, 5, COLS, vals, LABELS);
+        CHECK(df_meta_encode(&enc, &e, NULL, 0, want, NULL, NULL, &err) == 0);
+        float y[6 * 7];
+        memcpy(y, x, sizeof y);
+        df_meta_mask_rows(&enc, k == 3 ? NULL : missing, y, rows, 3);
+        CHECK_MSG(!memcmp(y, want, sizeof y), "withholding %s", k == 3 ? "all" : enc.features[k].column);
+        df_dataset_free(&e);
+    }
+    df_meta_encoder_free(&enc);
+    df_dataset_free(&d);
+}
+
 int main(void) {
     CHECK(df_meta_is_missing("") && df_meta_is_missing(" NA ") && df_meta_is_missing("NaN") &&
           df_meta_is_missing("na") && !df_meta_is_missing("0") && !df_meta_is_missing("nanx"));
@@ -421,5 +453,6 @@ int main(void) {
     test_bad_numbers();
     test_finite();
     test_spellings();
+    test_missing_mask();
     return check_report();
 }

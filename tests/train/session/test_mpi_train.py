@@ -7,6 +7,8 @@
 - the same run's validation and test predictions (sharded over the ranks) equal the 1-rank ones exactly, given
   the same weights (`dermfuse eval` of the 1-rank checkpoint under 2 ranks);
 - two 2-rank runs are byte-identical (checkpoint tensors and state);
+- precise BN's statistics on 2 ranks are within float rounding of 1 rank's, with no weight changed by it, and
+  with sync batch norm off they still cover both ranks' rows;
 - late fusion trains on 2 ranks and writes what 1 rank writes;
 - only rank 0 writes the run folder (rank 1 leaves no file there: compared with a 1-rank run's file list);
 - a 2-rank run killed with SIGKILL after a mid-epoch checkpoint (train.checkpoint_every), resumed on 2 ranks,
@@ -227,6 +229,26 @@ def main():
               f"a 2-rank run folder holds what a 1-rank one does: {sorted(os.listdir('two/r'))}")
         with open("one/r/metrics.csv") as f1, open("two/r/metrics.csv") as f2:
             check(len(f1.readlines()) == len(f2.readlines()) == 3, "one metrics line per epoch, written once")
+
+        # precise BN (train.precise_bn, on by default in both runs above): its statistics over the ranks are the
+        # 1-rank ones, to rounding, and it changes no weight; without sync batch norm too, where each rank's
+        # forward normalises its own part but the statistics still combine every rank's rows
+        stats = [k for k in a if k.endswith(".running_mean") or k.endswith(".running_var")]
+        check(len(stats) >= 4 and max_rel_diff({k: a[k] for k in stats}, b)[0] <= 1e-5,
+              "2 ranks' precise statistics within 1e-5 of 1 rank's")
+        train(2, "momentum2", ["--set", "train.precise_bn=0"])
+        m2, _ = tensors("momentum2/r/last.safetensors")
+        check(all(m2[k] == b[k] for k in b if k not in stats), "precise BN changes no weight on 2 ranks")
+        check(all(m2[k] != b[k] for k in stats), "precise BN sets every statistic on 2 ranks")
+        # (a rate of 1e-9 leaves the weights as they start on both, so the first batch norm's input is the same)
+        still = ["--set", "train.sync_bn=false", "--set", "train.lr=1e-9"]
+        train(0, "local1", still)
+        train(2, "local2", still)
+        l1, _ = tensors("local1/r/last.safetensors")
+        l2, _ = tensors("local2/r/last.safetensors")
+        first = {k: l1[k] for k in ("image.stage1.bn.running_mean", "image.stage1.bn.running_var")}
+        worst, where = max_rel_diff(first, l2)
+        check(worst <= 1e-5, f"without sync, the first batch norm's precise statistics span both ranks: {worst:.3g}")
 
         # without sync batch norm the run differs from the 1-rank one (each rank normalises its own part)
         train(2, "local", ["--set", "train.sync_bn=false"])
