@@ -29,6 +29,7 @@
 #include <stddef.h>
 
 #include "core/gemm/gemm.h"
+#include "layers/conv/conv_small.h"
 
 typedef struct {
     int H, W, C, OH, OW, CO, k, s, p;
@@ -37,7 +38,8 @@ typedef struct {
 /* The directions of a convolution, and the kernels of the table above. */
 typedef enum { DF_CONV_FORWARD, DF_CONV_INPUT_GRAD, DF_CONV_WEIGHT_GRAD } df_conv_dir;
 typedef enum {
-    DF_CONV_SMALL_DIRECT,
+    DF_CONV_SMALL_AVX512,
+    DF_CONV_SMALL_AVX2,
     DF_CONV_DIRECT_AVX512,
     DF_CONV_DIRECT_AVX2,
     DF_CONV_POINTWISE_GEMM,
@@ -53,8 +55,10 @@ const char *df_conv_kernel_name(df_conv_kernel k);
 static inline int df_conv_is_pointwise(df_conv_shape d) { return d.k == 1 && d.s == 1 && d.p == 0; }
 /* The input gradient as a convolution of dY: stride 1, padding within the kernel's reach. */
 static inline int df_conv_dgrad_implicit(df_conv_shape d) { return d.s == 1 && d.p <= d.k - 1; }
-/* Whether SMALL_DIRECT may run on some backend (its scratch is planned whatever the backend). */
+/* Whether SMALL_AVX512 or SMALL_AVX2 may run on some backend (their scratch is planned whatever the
+ * backend); and kind k's short-patch instruction set (conv_small.h), NULL for the other kinds. */
 int df_conv_small_possible(df_conv_shape d);
+const df_conv_small_isa *df_conv_small_isa_of(df_conv_kernel k);
 
 /* Images per group of the explicit input gradient (its patch gradient near 6 MiB): shape and planned batch. */
 int df_conv_group(df_conv_shape d, int max_batch);

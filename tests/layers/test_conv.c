@@ -234,11 +234,10 @@ int main(void) {
         int direct = 0;
         for (int i = 0; i < ncases; i++) {
             check_case(cases[i], name);
-            direct += !(cases[i].k == 1 && cases[i].s == 1 && cases[i].p == 0) &&
-                      df_gemm_get_backend() == DF_GEMM_AVX512 &&
-                      df_conv_small_fits(cases[i].k * cases[i].k * cases[i].C, cases[i].CO);
+            direct += df_conv_small_isa_of(df_conv_choose(shape_of(cases[i]), DF_CONV_WEIGHT_GRAD, all[b])) != NULL;
         }
-        CHECK_MSG(direct == (all[b] == DF_GEMM_AVX512 ? N_DIRECT : 0), "%s: %d cases on the direct kernels",
+        CHECK_MSG(direct == (all[b] == DF_GEMM_AVX512 || all[b] == DF_GEMM_AVX2 ? N_DIRECT : 0),
+                  "%s: %d cases on the short-patch kernels",
                   name, direct);
         if (all[b] == DF_GEMM_AVX2) {
             /* The last three cases take the AVX2 direct kernels: every direction of the first, the forward
