@@ -15,7 +15,12 @@
  *
  * Every output element is the same products in the same order as on AVX-512 (the forward from the bias
  * through the taps in order, the weight gradient through the pixels in order): the two sets give the same
- * bits. */
+ * bits.
+ *
+ * Against the implicit GEMM (bench_layers conv_small, batch 32, 2 threads of a shared Zen 1 VM, medians of
+ * 3 runs): RGB 3x3 3->64 at 128 px forward 1.7x, weight gradient 4.7x; the 7x7 stride-2 stem 3->64 at
+ * 224 px 1.7x and 2.5x. In a training step the first layer now runs at the other convolutions' GFLOP/s
+ * (it ran at a quarter of them in the VGG, half in ResNet-18). */
 #include <immintrin.h>
 #include <stddef.h>
 

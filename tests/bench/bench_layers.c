@@ -11,9 +11,9 @@
  *     direction (forward, stride-1 input gradient, weight gradient), in GFLOP/s: 3x3 64->64 56x56,
  *     32->32 112x112, 128->128 28x28, 256->256 14x14, and ResNet's strided 3x3 64->128 and 1x1 64->128
  *     downsample at stride 2 (forward and weight gradient; their input gradient is the explicit col2im);
- *     and the short-patch kernels (layers/conv/conv_small.h, AVX2 set) against the same implicit GEMM,
- *     batch 32, forward and weight gradient: 3x3 3->64 at 128 px (the VGG's first layer) and 7x7 stride-2
- *     3->64 at 224 px (ResNet's stem);
+ *   conv_small: the AVX2 short-patch kernels (layers/conv/conv_small.h) against the same implicit GEMM,
+ *     batch 32, forward and weight gradient, in GFLOP/s: 3x3 3->64 at 128 px (the VGG's first layer) and
+ *     7x7 stride-2 3->64 at 224 px (ResNet's stem);
  *   batchnorm 64 channels, 56x56, batch 32, training forward + backward, in images/s, against a plain
  *     two-pass implementation (per-element double sums);
  *   batchnorm + ReLU the same way, the fused op against the batchnorm and relu ops run one after the other;
@@ -30,7 +30,8 @@
  * ours alone and prints `BENCH <name> ours=<x> unit=<u>`: scripts/bench_compare.sh times PyTorch in a process
  * of its own, before or after this one, and takes the ratios itself.
  *
- * Usage: bench_layers [--rounds N] [--no-ref] [conv3x3|conv_rgb|conv_direct|batchnorm|bn_pool]...   (no case: all) */
+ * Usage: bench_layers [--rounds N] [--no-ref] [conv3x3|conv_rgb|conv_direct|conv_small|batchnorm|bn_pool]...
+ * (no case: all) */
 #include <cblas.h>
 #include <ctype.h>
 #include <math.h>
@@ -441,23 +442,27 @@ static void bench_direct_shape(int C, int CO, int H, int k, int s, int N, df_con
     free(x), free(dy), free(w), free(wf);
 }
 
-/* On the AVX2 backend (forced where the CPU also has AVX-512), so the implicit GEMM runs the AVX2 kernel. */
-static void bench_conv_direct(void) {
+/* On the AVX2 backend (forced where the CPU also has AVX-512), so the implicit GEMM runs the AVX2 kernel:
+ * the direct kernels for 16 or more channels (conv_direct), or the short-patch ones (conv_small). */
+static void bench_conv_direct(int small) {
     const df_gemm_backend was = df_gemm_get_backend();
     if (df_gemm_set_backend(DF_GEMM_AVX2) != 0) {
-        printf("# conv_direct: this CPU has no AVX2+FMA, skipped\n");
+        printf("# %s: this CPU has no AVX2+FMA, skipped\n", small ? "conv_small" : "conv_direct");
         return;
     }
     const df_conv_kernel d = DF_CONV_DIRECT_AVX2, sm = DF_CONV_SMALL_AVX2;
-    bench_direct_shape(64, 64, 56, 3, 1, 8, d, "64c56");
-    bench_direct_shape(32, 32, 112, 3, 1, 8, d, "32c112");
-    bench_direct_shape(128, 128, 28, 3, 1, 8, d, "128c28");
-    bench_direct_shape(256, 256, 14, 3, 1, 8, d, "256c14");
-    bench_direct_shape(64, 128, 56, 3, 2, 8, d, "64c56s2");
-    bench_direct_shape(64, 128, 56, 1, 2, 8, d, "1x1_64c56s2");
-    /* Short patches, batch 32: the VGG's RGB first layer and ResNet's 7x7 stride-2 stem. */
-    bench_direct_shape(3, 64, 128, 3, 1, 32, sm, "small_rgb3x3c128");
-    bench_direct_shape(3, 64, 224, 7, 2, 32, sm, "small_rgb7x7s2c224");
+    if (small) {
+        /* Batch 32: the VGG's RGB first layer and ResNet's 7x7 stride-2 stem. */
+        bench_direct_shape(3, 64, 128, 3, 1, 32, sm, "small_rgb3x3c128");
+        bench_direct_shape(3, 64, 224, 7, 2, 32, sm, "small_rgb7x7s2c224");
+    } else {
+        bench_direct_shape(64, 64, 56, 3, 1, 8, d, "64c56");
+        bench_direct_shape(32, 32, 112, 3, 1, 8, d, "32c112");
+        bench_direct_shape(128, 128, 28, 3, 1, 8, d, "128c28");
+        bench_direct_shape(256, 256, 14, 3, 1, 8, d, "256c14");
+        bench_direct_shape(64, 128, 56, 3, 2, 8, d, "64c56s2");
+        bench_direct_shape(64, 128, 56, 1, 2, 8, d, "1x1_64c56s2");
+    }
     df_gemm_set_backend(was);
 }
 
@@ -644,10 +649,9 @@ int main(int argc, char **argv) {
                 return 2;
             }
         } else if (strcmp(argv[i], "conv3x3") && strcmp(argv[i], "conv_rgb") && strcmp(argv[i], "conv_direct") &&
-                   strcmp(argv[i], "batchnorm") &&
-                   strcmp(argv[i], "bn_pool")) {
+                   strcmp(argv[i], "conv_small") && strcmp(argv[i], "batchnorm") && strcmp(argv[i], "bn_pool")) {
             fprintf(stderr, "bench_layers: unknown argument '%s' (--rounds N, --no-ref, conv3x3, conv_rgb, "
-                            "conv_direct, batchnorm, bn_pool)\n", argv[i]);
+                            "conv_direct, conv_small, batchnorm, bn_pool)\n", argv[i]);
             return 2;
         }
     }
@@ -662,7 +666,8 @@ int main(int argc, char **argv) {
            omp_get_max_threads(), isa, peak_gflops, triad_gbs);
     if (wanted(argc, argv, "conv3x3")) bench_conv();
     if (wanted(argc, argv, "conv_rgb")) bench_conv_rgb();
-    if (wanted(argc, argv, "conv_direct")) bench_conv_direct();
+    if (wanted(argc, argv, "conv_direct")) bench_conv_direct(0);
+    if (wanted(argc, argv, "conv_small")) bench_conv_direct(1);
     if (wanted(argc, argv, "batchnorm")) bench_batchnorm();
     if (wanted(argc, argv, "bn_pool")) bench_bn_pool();
     return 0;
