@@ -124,8 +124,8 @@ static void conv2d_forward(df_graph *g, df_node *n) {
     const float *bias = n->a.conv.has_bias ? df_node_param(g, n, 1) : NULL;
     const df_conv_kernel kind = df_conv_choose(d, DF_CONV_FORWARD, df_gemm_backend_here());
     const df_conv_patches pt = df_conv_input_patches(d, g->batch, x->out);
-    if (kind == DF_CONV_SMALL_DIRECT) {
-        df_conv_small_forward(&pt, w, bias, d.CO, n->out, small_scratch(g, d));
+    if (df_conv_small_isa_of(kind)) {
+        df_conv_small_forward(df_conv_small_isa_of(kind), &pt, w, bias, d.CO, n->out, small_scratch(g, d));
         return;
     }
     if (bias) {
@@ -168,8 +168,8 @@ static void conv2d_backward(df_graph *g, df_node *n) {
     const df_conv_patches pt = df_conv_input_patches(d, g->batch, x->out);
     if (wk == DF_CONV_POINTWISE_GEMM)
         df_sgemm_ws(1, 0, d.CO, K, g->batch * P, 1.0f, n->dout, d.CO, x->out, K, 1.0f, dw, K, ws);
-    else if (wk == DF_CONV_SMALL_DIRECT)
-        df_conv_small_weight_grad(&pt, n->dout, d.CO, dw, small_scratch(g, d));
+    else if (df_conv_small_isa_of(wk))
+        df_conv_small_weight_grad(df_conv_small_isa_of(wk), &pt, n->dout, d.CO, dw, small_scratch(g, d));
     else
         df_conv_wgrad_times(wk, d.CO, n->dout, &pt, dw, K, ws);
     if (!x->dout) return;

@@ -7,19 +7,16 @@
 #include "core/error.h"
 #include "layers/conv/conv_avx2.h"
 #include "layers/conv/conv_avx512.h"
-#include "layers/conv/conv_small.h"
 
 /* Target size of one group's patch gradient (explicit input gradient). */
 #define GROUP_BYTES ((size_t)6 << 20)
 
 static int kt_of(df_conv_shape d) { return d.k * d.k * d.C; }
 
-int df_conv_small_possible(df_conv_shape d) {
-    return !df_conv_is_pointwise(d) && d.CO % 16 == 0 && kt_of(d) <= DF_CONV_SMALL_MAX_K;
-}
+int df_conv_small_possible(df_conv_shape d) { return !df_conv_is_pointwise(d) && df_conv_small_fits(kt_of(d), d.CO); }
 
-static int small_runs(df_conv_shape d, df_gemm_backend b) {
-    return b == DF_GEMM_AVX512 && !df_conv_is_pointwise(d) && df_conv_small_fits(kt_of(d), d.CO);
+const df_conv_small_isa *df_conv_small_isa_of(df_conv_kernel k) {
+    return k == DF_CONV_SMALL_AVX512 ? &df_conv_small_avx512 : k == DF_CONV_SMALL_AVX2 ? &df_conv_small_avx2 : NULL;
 }
 
 df_conv_patches df_conv_input_patches(df_conv_shape d, int n, const float *x) {
@@ -43,8 +40,20 @@ static df_conv_kernel direct_kernel(const df_conv_patches *pt, df_conv_dir dir, 
     return DF_CONV_IMPLICIT_GEMM;
 }
 
+/* The short-patch kernel of backend b for direction dir (forward or weight gradient), or -1. On AVX2 only
+ * for kernels wider than 1x1 where the AVX2 direct kernel does not take the direction (fewer than 16, or 8,
+ * input channels): see conv_kernel.h for the measurements. */
+static int small_kernel(df_conv_shape d, df_conv_dir dir, df_gemm_backend b) {
+    if (!df_conv_small_possible(d)) return -1;
+    if (b == DF_GEMM_AVX512) return DF_CONV_SMALL_AVX512;
+    if (b != DF_GEMM_AVX2 || d.k == 1) return -1;
+    const df_conv_patches pt = df_conv_input_patches(d, 1, NULL);
+    return direct_kernel(&pt, dir, b) == DF_CONV_DIRECT_AVX2 ? -1 : DF_CONV_SMALL_AVX2;
+}
+
 df_conv_kernel df_conv_choose(df_conv_shape d, df_conv_dir dir, df_gemm_backend b) {
-    if (dir != DF_CONV_INPUT_GRAD && small_runs(d, b)) return DF_CONV_SMALL_DIRECT;
+    const int small = dir == DF_CONV_INPUT_GRAD ? -1 : small_kernel(d, dir, b);
+    if (small >= 0) return (df_conv_kernel)small;
     if (df_conv_is_pointwise(d)) return DF_CONV_POINTWISE_GEMM;
     if (dir == DF_CONV_INPUT_GRAD && !df_conv_dgrad_implicit(d)) return DF_CONV_EXPLICIT_COL2IM;
     const df_conv_patches pt = dir == DF_CONV_INPUT_GRAD ? df_conv_dgrad_patches(d, 1, NULL)
@@ -53,8 +62,8 @@ df_conv_kernel df_conv_choose(df_conv_shape d, df_conv_dir dir, df_gemm_backend 
 }
 
 const char *df_conv_kernel_name(df_conv_kernel k) {
-    static const char *const names[] = {"small_direct", "direct_avx512", "direct_avx2", "pointwise_gemm",
-                                        "implicit_gemm", "explicit_col2im"};
+    static const char *const names[] = {"small_avx512",   "small_avx2",    "direct_avx512", "direct_avx2",
+                                        "pointwise_gemm", "implicit_gemm", "explicit_col2im"};
     return names[k];
 }
 

@@ -4,7 +4,8 @@
  * the batch or the thread count, so results do not either.
  *
  *   kernel            forward                 input gradient             weight gradient
- *   SMALL_DIRECT      AVX512 (1), Kt <= 160   -                          AVX512 (1), Kt <= 160
+ *   SMALL_AVX512      AVX512 (1), Kt <= 160   -                          AVX512 (1), Kt <= 160
+ *   SMALL_AVX2        AVX2 (1)(2), Kt <= 160  -                          AVX2 (1)(2), Kt <= 160
  *   DIRECT_AVX512     AVX512, stride 1, C in  AVX512, stride 1, CO in    AVX512, C % 16 == 0
  *                     {16..512}, OW >= 7      {16..512}, W >= 7
  *   DIRECT_AVX2       AVX2, stride 1 or 2,    AVX2, stride 1, CO in      AVX2, C % 8 == 0
@@ -14,12 +15,16 @@
  *   EXPLICIT_COL2IM   -                       otherwise (strided)        -
  *
  * Rows are tried top to bottom. (1) short patches: not pointwise, CO % 16 == 0, Kt = k*k*C <= 160
- * (conv_small.h); the AVX512 rows need the AVX-512 backend (and, for SMALL_DIRECT, a compiler that built
- * conv_small's kernels), the AVX2 row the AVX2 backend; the direct forwards also need pad <= k - 1 (the
- * input gradient's patches always have it). {16..512} is {16, 32, 64, 128, 256, 512}. IMPLICIT_GEMM is
- * df_sgemm_patches_a / _b, which on OpenBLAS stores the patch matrix in slices for cblas_sgemm. Only the
- * AVX-512 and AVX2 backends take the direct kernels, so selecting the portable or OpenBLAS backend (a
- * reference run) changes every product at once. On the AVX2 backend the direct kernels beat the implicit
+ * (conv_small.h); (2) on AVX2 also k > 1 and only where the DIRECT_AVX2 row does not take the direction
+ * (C not in {16..512} for the forward, C % 8 != 0 for the weight gradient): against the implicit GEMM
+ * (bench_layers conv_small, batch 32, 2 threads of a shared Zen 1 VM, medians of 3 runs) SMALL_AVX2 ran RGB
+ * 3x3 3->64 at 128 px 1.7x faster forward and 4.7x in the weight gradient, the 7x7 stride-2 stem 3->64 at
+ * 224 px 1.7x and 2.5x; on 1x1 stride 2 with 64 channels its forward was 0.6x, and on 3x3 with 16 channels
+ * it was level with DIRECT_AVX2. The AVX512 rows need the AVX-512 backend, the AVX2 rows the AVX2 backend;
+ * the direct forwards also need pad <= k - 1 (the input gradient's patches always have it). {16..512} is
+ * {16, 32, 64, 128, 256, 512}. IMPLICIT_GEMM is df_sgemm_patches_a / _b, which on OpenBLAS stores the
+ * patch matrix in slices for cblas_sgemm. Only the AVX-512 and AVX2 backends take the direct kernels, so
+ * selecting the portable or OpenBLAS backend (a reference run) changes every product at once. On the AVX2 backend the direct kernels beat the implicit
  * GEMM on every shape measured (bench_layers conv_direct, batch 8, 2 threads of a shared Zen 1 VM): 3x3
  * forward 1.3-1.8x (64->128 at stride 2: 1.4x; 1x1 stride 2: 1.4x), input gradient 1.4-1.6x, weight
  * gradient 1.2-8x. */
@@ -29,6 +34,7 @@
 #include <stddef.h>
 
 #include "core/gemm/gemm.h"
+#include "layers/conv/conv_small.h"
 
 typedef struct {
     int H, W, C, OH, OW, CO, k, s, p;
@@ -37,7 +43,8 @@ typedef struct {
 /* The directions of a convolution, and the kernels of the table above. */
 typedef enum { DF_CONV_FORWARD, DF_CONV_INPUT_GRAD, DF_CONV_WEIGHT_GRAD } df_conv_dir;
 typedef enum {
-    DF_CONV_SMALL_DIRECT,
+    DF_CONV_SMALL_AVX512,
+    DF_CONV_SMALL_AVX2,
     DF_CONV_DIRECT_AVX512,
     DF_CONV_DIRECT_AVX2,
     DF_CONV_POINTWISE_GEMM,
@@ -53,8 +60,10 @@ const char *df_conv_kernel_name(df_conv_kernel k);
 static inline int df_conv_is_pointwise(df_conv_shape d) { return d.k == 1 && d.s == 1 && d.p == 0; }
 /* The input gradient as a convolution of dY: stride 1, padding within the kernel's reach. */
 static inline int df_conv_dgrad_implicit(df_conv_shape d) { return d.s == 1 && d.p <= d.k - 1; }
-/* Whether SMALL_DIRECT may run on some backend (its scratch is planned whatever the backend). */
+/* Whether SMALL_AVX512 or SMALL_AVX2 may run on some backend (their scratch is planned whatever the
+ * backend); and kind k's short-patch instruction set (conv_small.h), NULL for the other kinds. */
 int df_conv_small_possible(df_conv_shape d);
+const df_conv_small_isa *df_conv_small_isa_of(df_conv_kernel k);
 
 /* Images per group of the explicit input gradient (its patch gradient near 6 MiB): shape and planned batch. */
 int df_conv_group(df_conv_shape d, int max_batch);

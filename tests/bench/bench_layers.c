@@ -11,6 +11,9 @@
  *     direction (forward, stride-1 input gradient, weight gradient), in GFLOP/s: 3x3 64->64 56x56,
  *     32->32 112x112, 128->128 28x28, 256->256 14x14, and ResNet's strided 3x3 64->128 and 1x1 64->128
  *     downsample at stride 2 (forward and weight gradient; their input gradient is the explicit col2im);
+ *   conv_small: the AVX2 short-patch kernels (layers/conv/conv_small.h) against the same implicit GEMM,
+ *     batch 32, forward and weight gradient, in GFLOP/s: 3x3 3->64 at 128 px (the VGG's first layer) and
+ *     7x7 stride-2 3->64 at 224 px (ResNet's stem);
  *   batchnorm 64 channels, 56x56, batch 32, training forward + backward, in images/s, against a plain
  *     two-pass implementation (per-element double sums);
  *   batchnorm + ReLU the same way, the fused op against the batchnorm and relu ops run one after the other;
@@ -27,7 +30,8 @@
  * ours alone and prints `BENCH <name> ours=<x> unit=<u>`: scripts/bench_compare.sh times PyTorch in a process
  * of its own, before or after this one, and takes the ratios itself.
  *
- * Usage: bench_layers [--rounds N] [--no-ref] [conv3x3|conv_rgb|conv_direct|batchnorm|bn_pool]...   (no case: all) */
+ * Usage: bench_layers [--rounds N] [--no-ref] [conv3x3|conv_rgb|conv_direct|conv_small|batchnorm|bn_pool]...
+ * (no case: all) */
 #include <cblas.h>
 #include <ctype.h>
 #include <math.h>
@@ -41,6 +45,7 @@
 #include "core/wait_policy.h"
 #include "core/rng.h"
 #include "layers/conv/conv_kernel.h"
+#include "layers/conv/conv_small.h"
 #include "layers/fused.h"
 #include "layers/layers.h"
 
@@ -353,11 +358,16 @@ typedef struct {
     const float *w, *wf, *dy;  /* W (CO x K); W' (K' x C), random like W: speed does not depend on it */
     float *y, *dx, *dw;
     df_gemm_ws ws;
-    df_conv_kernel kind; /* DIRECT_AVX2 or IMPLICIT_GEMM */
+    df_conv_kernel kind; /* DIRECT_AVX2, SMALL_AVX2 or IMPLICIT_GEMM */
+    void *small;         /* SMALL_AVX2's scratch */
 } direct_ctx;
 
 static void direct_fwd(void *p) {
     direct_ctx *c = p;
+    if (df_conv_small_isa_of(c->kind)) {
+        df_conv_small_forward(df_conv_small_isa_of(c->kind), &c->pt, c->w, NULL, c->d.CO, c->y, c->small);
+        return;
+    }
     df_conv_patches_times(c->kind, &c->pt, 1, c->d.CO, c->w, c->d.k * c->d.k * c->d.C, 0.0f, c->y, c->d.CO, c->ws);
 }
 static void direct_dgrad(void *p) {
@@ -366,6 +376,10 @@ static void direct_dgrad(void *p) {
 }
 static void direct_wgrad(void *p) {
     direct_ctx *c = p;
+    if (df_conv_small_isa_of(c->kind)) {
+        df_conv_small_weight_grad(df_conv_small_isa_of(c->kind), &c->pt, c->dy, c->d.CO, c->dw, c->small);
+        return;
+    }
     df_conv_wgrad_times(c->kind, c->d.CO, c->dy, &c->pt, c->dw, c->d.k * c->d.k * c->d.C, c->ws);
 }
 
@@ -378,8 +392,8 @@ typedef struct {
 static void pair_direct(void *p) { ((direct_pair *)p)->fn(&((direct_pair *)p)->c[0]); }
 static void pair_implicit(void *p) { ((direct_pair *)p)->fn(&((direct_pair *)p)->c[1]); }
 
-static void bench_direct_shape(int C, int CO, int H, int k, int s, const char *tag) {
-    enum { N = 8 };
+/* Batch N; kind: the direct kernel set against the implicit GEMM (DIRECT_AVX2 or SMALL_AVX2). */
+static void bench_direct_shape(int C, int CO, int H, int k, int s, int N, df_conv_kernel kind, const char *tag) {
     const int p = k / 2, O = (H + 2 * p - k) / s + 1, K = k * k * C;
     const df_conv_shape d = {H, H, C, O, O, CO, k, s, p};
     const size_t nx = (size_t)N * H * H * C, ny = (size_t)N * O * O * CO;
@@ -389,9 +403,11 @@ static void bench_direct_shape(int C, int CO, int H, int k, int s, const char *t
     const size_t ws_bytes = (df_conv_ws_bytes(d, N, omp_get_max_threads()) + 63) / 64 * 64;
     direct_ctx c[2];
     for (int i = 0; i < 2; i++) {
-        c[i] = (direct_ctx){d, df_conv_input_patches(d, N, x), {0}, w, wf, dy, malloc(ny * sizeof(float)),
+        c[i] = (direct_ctx){d, df_conv_input_patches(d, N, x), {0}, w, wf, dy,
+                            aligned_alloc(64, (ny * sizeof(float) + 63) / 64 * 64),
                             malloc(nx * sizeof(float)), calloc((size_t)CO * K, sizeof(float)),
-                            {aligned_alloc(64, ws_bytes), ws_bytes}, i ? DF_CONV_IMPLICIT_GEMM : DF_CONV_DIRECT_AVX2};
+                            {aligned_alloc(64, ws_bytes), ws_bytes}, i ? DF_CONV_IMPLICIT_GEMM : kind,
+                            malloc(df_conv_small_scratch_bytes(K, CO))};
         if (s == 1) c[i].dpt = df_conv_dgrad_patches(d, N, dy);
     }
     const double flops = 2.0 * N * O * O * CO * K;
@@ -402,7 +418,8 @@ static void bench_direct_shape(int C, int CO, int H, int k, int s, const char *t
     } runs[] = {{"fwd", direct_fwd, DF_CONV_FORWARD}, {"dgrad", direct_dgrad, DF_CONV_INPUT_GRAD},
                 {"wgrad", direct_wgrad, DF_CONV_WEIGHT_GRAD}};
     for (int r = 0; r < 3; r++) {
-        if (runs[r].which == DF_CONV_INPUT_GRAD && s != 1) continue;
+        /* The short-patch kernels have no input gradient (nor does a network's input need one). */
+        if (runs[r].which == DF_CONV_INPUT_GRAD && (s != 1 || df_conv_small_isa_of(kind))) continue;
         char name[64];
         snprintf(name, sizeof name, "conv_direct_%s_%s", runs[r].dir, tag);
         /* Both kinds must agree before their speed means anything. */
@@ -421,23 +438,31 @@ static void bench_direct_shape(int C, int CO, int H, int k, int s, const char *t
                df_conv_kernel_name(df_conv_choose(d, runs[r].which, DF_GEMM_AVX2)), sec[0] * 1e3, sec[1] * 1e3);
         report(name, flops / sec[0] * 1e-9, flops / sec[1] * 1e-9, "GFLOP/s");
     }
-    for (int i = 0; i < 2; i++) free(c[i].y), free(c[i].dx), free(c[i].dw), free(c[i].ws.p);
+    for (int i = 0; i < 2; i++) free(c[i].y), free(c[i].dx), free(c[i].dw), free(c[i].ws.p), free(c[i].small);
     free(x), free(dy), free(w), free(wf);
 }
 
-/* On the AVX2 backend (forced where the CPU also has AVX-512), so the implicit GEMM runs the AVX2 kernel. */
-static void bench_conv_direct(void) {
+/* On the AVX2 backend (forced where the CPU also has AVX-512), so the implicit GEMM runs the AVX2 kernel:
+ * the direct kernels for 16 or more channels (conv_direct), or the short-patch ones (conv_small). */
+static void bench_conv_direct(int small) {
     const df_gemm_backend was = df_gemm_get_backend();
     if (df_gemm_set_backend(DF_GEMM_AVX2) != 0) {
-        printf("# conv_direct: this CPU has no AVX2+FMA, skipped\n");
+        printf("# %s: this CPU has no AVX2+FMA, skipped\n", small ? "conv_small" : "conv_direct");
         return;
     }
-    bench_direct_shape(64, 64, 56, 3, 1, "64c56");
-    bench_direct_shape(32, 32, 112, 3, 1, "32c112");
-    bench_direct_shape(128, 128, 28, 3, 1, "128c28");
-    bench_direct_shape(256, 256, 14, 3, 1, "256c14");
-    bench_direct_shape(64, 128, 56, 3, 2, "64c56s2");
-    bench_direct_shape(64, 128, 56, 1, 2, "1x1_64c56s2");
+    const df_conv_kernel d = DF_CONV_DIRECT_AVX2, sm = DF_CONV_SMALL_AVX2;
+    if (small) {
+        /* Batch 32: the VGG's RGB first layer and ResNet's 7x7 stride-2 stem. */
+        bench_direct_shape(3, 64, 128, 3, 1, 32, sm, "small_rgb3x3c128");
+        bench_direct_shape(3, 64, 224, 7, 2, 32, sm, "small_rgb7x7s2c224");
+    } else {
+        bench_direct_shape(64, 64, 56, 3, 1, 8, d, "64c56");
+        bench_direct_shape(32, 32, 112, 3, 1, 8, d, "32c112");
+        bench_direct_shape(128, 128, 28, 3, 1, 8, d, "128c28");
+        bench_direct_shape(256, 256, 14, 3, 1, 8, d, "256c14");
+        bench_direct_shape(64, 128, 56, 3, 2, 8, d, "64c56s2");
+        bench_direct_shape(64, 128, 56, 1, 2, 8, d, "1x1_64c56s2");
+    }
     df_gemm_set_backend(was);
 }
 
@@ -624,10 +649,9 @@ int main(int argc, char **argv) {
                 return 2;
             }
         } else if (strcmp(argv[i], "conv3x3") && strcmp(argv[i], "conv_rgb") && strcmp(argv[i], "conv_direct") &&
-                   strcmp(argv[i], "batchnorm") &&
-                   strcmp(argv[i], "bn_pool")) {
+                   strcmp(argv[i], "conv_small") && strcmp(argv[i], "batchnorm") && strcmp(argv[i], "bn_pool")) {
             fprintf(stderr, "bench_layers: unknown argument '%s' (--rounds N, --no-ref, conv3x3, conv_rgb, "
-                            "conv_direct, batchnorm, bn_pool)\n", argv[i]);
+                            "conv_direct, conv_small, batchnorm, bn_pool)\n", argv[i]);
             return 2;
         }
     }
@@ -642,7 +666,8 @@ int main(int argc, char **argv) {
            omp_get_max_threads(), isa, peak_gflops, triad_gbs);
     if (wanted(argc, argv, "conv3x3")) bench_conv();
     if (wanted(argc, argv, "conv_rgb")) bench_conv_rgb();
-    if (wanted(argc, argv, "conv_direct")) bench_conv_direct();
+    if (wanted(argc, argv, "conv_direct")) bench_conv_direct(0);
+    if (wanted(argc, argv, "conv_small")) bench_conv_direct(1);
     if (wanted(argc, argv, "batchnorm")) bench_batchnorm();
     if (wanted(argc, argv, "bn_pool")) bench_bn_pool();
     return 0;

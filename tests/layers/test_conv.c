@@ -2,11 +2,11 @@
  * weight gradient and bias gradient (added onto existing gradients) against plain direct loops in double, on
  * odd shapes (1x1, 3x3, 5x5, 7x7; stride 1 to 3; padding 0 up to wider than the kernel's reach; odd channel
  * counts and sizes; batch 1 to 3), on every df_sgemm backend this CPU runs; and bit-identical results for 1
- * and 2 threads. On the AVX-512 backend the short-patch shapes (k*k*C <= DF_CONV_SMALL_MAX_K, CO a multiple
- * of 16) run the direct kernels of layers/conv_small.c: rows of a width that is not a multiple of their
- * 12-pixel block, 16-channel tails (CO = 48), a stride larger than the kernel, rows longer than one
- * segment, rows wholly in the padding. On the AVX2 backend the last three cases run its direct kernels
- * (layers/conv/conv_avx2.h), stride 2 included. */
+ * and 2 threads. On the AVX-512 and AVX2 backends the short-patch shapes (k*k*C <= DF_CONV_SMALL_MAX_K, CO a
+ * multiple of 16; on AVX2 not 1x1) run the direct kernels of layers/conv/conv_small.h: rows of a width that
+ * is not a multiple of their 12- or 6-pixel block, 16-channel tails (CO = 48), a stride larger than the
+ * kernel, rows longer than one segment, rows wholly in the padding. On the AVX2 backend the last three cases
+ * run its direct kernels (layers/conv/conv_avx2.h), stride 2 included. */
 #include <math.h>
 #include <omp.h>
 #include <stdlib.h>
@@ -25,7 +25,7 @@ typedef struct {
 
 static const conv_case cases[] = {
     {3, 5, 7, 5, 6, 1, 1, 0, 1},     /* pointwise: a plain GEMM */
-    {1, 7, 9, 3, 16, 3, 1, 1, 1},    /* RGB-like: the short-patch kernels on AVX-512 */
+    {1, 7, 9, 3, 16, 3, 1, 1, 1},    /* RGB-like: the short-patch kernels on AVX-512 and AVX2 */
     {3, 9, 6, 19, 33, 3, 1, 1, 1},   /* implicit GEMM, channels not a multiple of a vector */
     {3, 13, 11, 5, 7, 7, 2, 3, 0},   /* 7x7 stride 2: explicit input gradient */
     {1, 8, 8, 17, 16, 3, 2, 0, 1},   /* stride 2, no padding */
@@ -35,7 +35,7 @@ static const conv_case cases[] = {
     {2, 12, 12, 64, 40, 3, 1, 1, 1}, /* K = 576: more than one kc block */
     {2, 5, 37, 21, 18, 3, 1, 1, 0},  /* rows of 14 pixels packed once for a kernel row's taps */
     {1, 6, 31, 9, 16, 2, 1, 1, 1},   /* an even kernel */
-    /* Short patches: the direct kernels on AVX-512, the GEMM elsewhere. */
+    /* Short patches: the direct kernels on AVX-512 and AVX2, the GEMM elsewhere. */
     {2, 13, 29, 3, 32, 3, 1, 1, 0},  /* RGB 3x3 -> 32: 29 = 2 pixel blocks + 5 */
     {1, 11, 25, 1, 16, 3, 1, 1, 1},  /* one input channel: 3 taps per kernel row */
     {3, 9, 14, 3, 48, 3, 2, 1, 1},   /* stride 2, CO = 32 + a 16-channel tail */
@@ -53,9 +53,10 @@ static const conv_case cases[] = {
     {2, 9, 16, 16, 24, 1, 2, 0, 1},  /* AVX2 direct 1x1 stride 2 (the last input column unread) */
 };
 
-/* Cases that run on the direct kernels where the backend is AVX-512 (checked against the rule the layer
- * uses, so a change to it does not silently leave them on the GEMM). */
-enum { N_DIRECT = 14 };
+/* Cases whose weight gradient runs on the short-patch kernels where the backend is AVX-512, and AVX2 (all
+ * but the 1x1 one), checked against the rule the layer uses, so a change to it does not silently leave them
+ * on the GEMM. */
+enum { N_SMALL_AVX512 = 14, N_SMALL_AVX2 = 13 };
 
 static df_conv_shape shape_of(conv_case c) {
     const df_conv_shape d = {c.H, c.W, c.C, (c.H + 2 * c.p - c.k) / c.s + 1, (c.W + 2 * c.p - c.k) / c.s + 1,
@@ -231,15 +232,13 @@ int main(void) {
             continue;
         }
         const char *name = df_gemm_backend_name(all[b]);
-        int direct = 0;
+        int small = 0;
         for (int i = 0; i < ncases; i++) {
             check_case(cases[i], name);
-            direct += !(cases[i].k == 1 && cases[i].s == 1 && cases[i].p == 0) &&
-                      df_gemm_get_backend() == DF_GEMM_AVX512 &&
-                      df_conv_small_fits(cases[i].k * cases[i].k * cases[i].C, cases[i].CO);
+            small += df_conv_small_isa_of(df_conv_choose(shape_of(cases[i]), DF_CONV_WEIGHT_GRAD, all[b])) != NULL;
         }
-        CHECK_MSG(direct == (all[b] == DF_GEMM_AVX512 ? N_DIRECT : 0), "%s: %d cases on the direct kernels",
-                  name, direct);
+        const int want = all[b] == DF_GEMM_AVX512 ? N_SMALL_AVX512 : all[b] == DF_GEMM_AVX2 ? N_SMALL_AVX2 : 0;
+        CHECK_MSG(small == want, "%s: %d cases on the short-patch kernels, not %d", name, small, want);
         if (all[b] == DF_GEMM_AVX2) {
             /* The last three cases take the AVX2 direct kernels: every direction of the first, the forward
              * and weight gradient of the strided ones. */

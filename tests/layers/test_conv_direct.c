@@ -8,6 +8,16 @@
  * 6..12 for up to 8; AVX-512: 7..14 for up to 32, 4..8 for 48, 3..6 for 64), panel rests and masked last
  * vectors, stride 2 (AVX2), and the weight gradients' row and column tiles (AVX2: 1..6 output channels, 8 or
  * 16 input channels; AVX-512: 16-128), one block of pixels and several.
+ *
+ * The short-patch kernels (layers/conv/conv_small.h: Kt = k*k*C <= 160, both instruction sets) are checked
+ * the same way on C = 1, 3, 4 (and 16, 17: the bound), k = 2..7, strides 1..3, padding 0 to wider than the
+ * kernel, odd widths, CO 16..64: the forward without bias equals df_sgemm on the stored patch matrix bit for
+ * bit (one k block, the same FMA order), with a bias within rounding; the weight gradient, added onto an
+ * existing one, within rounding; 1 and 2 threads the same bits; AVX2 and AVX-512 the same bits where the
+ * CPU runs both; a scratch area of exactly the advertised size. The shapes take in rows wholly in the
+ * padding, strides larger than the kernel, rows of two segments in either direction, more output rows than
+ * the weight gradient's chunks, and an output large enough for the forward's streamed stores.
+ *
  * Each kernel set runs where the CPU has its instructions; the test exits 77 (skipped) only on a CPU with
  * neither AVX2 nor AVX-512F, where none of these kernels ever runs. */
 #include <math.h>
@@ -21,6 +31,7 @@
 #include "core/gemm/gemm_internal.h"
 #include "layers/conv/conv_avx2.h"
 #include "layers/conv/conv_avx512.h"
+#include "layers/conv/conv_small.h"
 
 /* One backend's direct kernels, behind the same signatures. */
 typedef struct {
@@ -34,6 +45,7 @@ typedef struct {
     int (*wgrad_applies)(const df_conv_patches *pt);
     void (*wgrad)(int M, float alpha, const float *A, int lda, const df_conv_patches *pt, float beta, float *C,
                   int ldc);
+    const df_conv_small_isa *small; /* its short-patch kernels */
 } kernel_set;
 
 /* The inline contracts of the headers as functions. */
@@ -46,9 +58,9 @@ static int avx512_wgrad_applies(const df_conv_patches *pt) { return df_conv_wgra
 
 static const kernel_set sets[] = {
     {"avx2", DF_GEMM_AVX2, &df_gemm_kernel_avx2, avx2_fwd_applies, avx2_ws, df_conv_direct_avx2,
-     avx2_wgrad_applies, df_conv_wgrad_avx2},
+     avx2_wgrad_applies, df_conv_wgrad_avx2, &df_conv_small_avx2},
     {"avx512", DF_GEMM_AVX512, &df_gemm_kernel_avx512, avx512_fwd_applies, avx512_ws, df_conv_direct_avx512,
-     avx512_wgrad_applies, df_conv_wgrad_avx512},
+     avx512_wgrad_applies, df_conv_wgrad_avx512, &df_conv_small_avx512},
 };
 
 static uint64_t rng_state = 0x2545f4914f6cdd1du;
@@ -176,6 +188,96 @@ static const int shapes[][8] = {
     {1, 4, 9, 16, 5, 2, 2, 2},    {2, 9, 30, 16, 3, 1, 1, 11},
 };
 
+/* n, H, W, C, k, stride, pad, CO: short patches (Kt = k*k*C <= DF_CONV_SMALL_MAX_K, CO a multiple of 16). */
+static const int small_shapes[][8] = {
+    {2, 13, 29, 3, 3, 1, 1, 32},  {1, 11, 25, 1, 3, 1, 1, 16},  {3, 9, 14, 3, 3, 2, 1, 48},
+    {1, 27, 31, 3, 5, 2, 2, 64},  {2, 15, 17, 3, 7, 2, 3, 64},  {2, 12, 19, 1, 5, 1, 2, 32},
+    {1, 14, 33, 4, 5, 2, 1, 64},  {2, 11, 7, 1, 7, 1, 3, 16},   {1, 6, 6, 3, 7, 2, 3, 32},
+    {2, 9, 9, 4, 3, 1, 0, 32},    {1, 10, 23, 4, 2, 3, 1, 16},  /* stride 3 > kernel 2 */
+    {1, 5, 5, 3, 3, 1, 3, 16},    /* output rows whose input rows are all padding */
+    {1, 3, 200, 3, 3, 1, 1, 64},  /* weight gradient: rows of 3 segments */
+    {1, 5, 413, 3, 7, 2, 3, 16},  /* forward: rows of 2 segments */
+    {3, 17, 10, 3, 3, 1, 1, 16},  /* 51 output rows, more than the weight gradient's 32 chunks */
+    {2, 8, 11, 16, 3, 1, 1, 16},  {1, 9, 13, 17, 3, 2, 1, 32}, /* Kt 144 and 153 */
+    {8, 64, 64, 3, 3, 1, 1, 64},  /* an 8 MiB output: streamed stores */
+};
+enum { N_SMALL = sizeof small_shapes / sizeof small_shapes[0] };
+
+/* The first kernel set's outputs (forward with bias, weight gradient) per shape, for the second's bits. */
+static float *small_seen[N_SMALL][2];
+
+static float *aligned_floats(size_t n) { return aligned_alloc(64, (n * sizeof(float) + 63) / 64 * 64); }
+
+/* Forward y = patches W^T (+ bias) and weight gradient dW += dY^T patches, W (CO x Kt), against df_sgemm. */
+static void check_small(const kernel_set *ks, const df_conv_patches *pt, const float *col, int CO, size_t shape) {
+    const int rows = df_conv_patches_rows(pt), Kt = df_conv_patches_cols(pt), threads = omp_get_max_threads();
+    const size_t ny = (size_t)rows * CO, nw = (size_t)CO * Kt;
+    void *scratch = malloc(df_conv_small_scratch_bytes(Kt, CO));
+    float *w = random_floats(nw), *bias = random_floats((size_t)CO), *dy = random_floats(ny);
+    float *y = aligned_floats(ny), *one = aligned_floats(ny), *want = malloc(sizeof(float) * ny);
+    for (size_t i = 0; i < ny; i++) y[i] = NAN;
+    df_sgemm(0, 1, rows, CO, Kt, 1.0f, col, Kt, w, Kt, 0.0f, want, CO);
+    df_conv_small_forward(ks->small, pt, w, NULL, CO, y, scratch);
+    const int exact = Kt <= ks->gemm->kc;
+    int bad = count_bad(want, y, ny, exact, Kt);
+    CHECK_MSG(bad == 0, "%s short-patch forward, shape %zu: %d of %zu elements differ%s", ks->name, shape, bad, ny,
+              exact ? " (exact)" : "");
+    for (int r = 0; r < rows; r++) memcpy(want + (size_t)r * CO, bias, sizeof(float) * CO);
+    df_sgemm(0, 1, rows, CO, Kt, 1.0f, col, Kt, w, Kt, 1.0f, want, CO);
+    df_conv_small_forward(ks->small, pt, w, bias, CO, y, scratch);
+    bad = count_bad(want, y, ny, 0, Kt + 1);
+    CHECK_MSG(bad == 0, "%s short-patch forward with bias, shape %zu: %d of %zu elements differ", ks->name, shape,
+              bad, ny);
+    omp_set_num_threads(1);
+    df_conv_small_forward(ks->small, pt, w, bias, CO, one, scratch);
+    omp_set_num_threads(threads);
+    CHECK_MSG(!memcmp(y, one, sizeof(float) * ny), "%s short-patch forward, shape %zu: 1 and %d threads differ",
+              ks->name, shape, threads);
+
+    float *dw = random_floats(nw), *dw_one = malloc(sizeof(float) * nw), *want_w = malloc(sizeof(float) * nw);
+    memcpy(dw_one, dw, sizeof(float) * nw);
+    memcpy(want_w, dw, sizeof(float) * nw);
+    df_sgemm(1, 0, CO, Kt, rows, 1.0f, dy, CO, col, Kt, 1.0f, want_w, Kt);
+    df_conv_small_weight_grad(ks->small, pt, dy, CO, dw, scratch);
+    bad = count_bad(want_w, dw, nw, 0, rows + 1);
+    CHECK_MSG(bad == 0, "%s short-patch weight gradient, shape %zu: %d of %zu elements differ", ks->name, shape, bad,
+              nw);
+    omp_set_num_threads(1);
+    df_conv_small_weight_grad(ks->small, pt, dy, CO, dw_one, scratch);
+    omp_set_num_threads(threads);
+    CHECK_MSG(!memcmp(dw, dw_one, sizeof(float) * nw), "%s short-patch weight gradient, shape %zu: 1 and %d "
+              "threads differ", ks->name, shape, threads);
+
+    if (small_seen[shape][0]) {
+        CHECK_MSG(!memcmp(small_seen[shape][0], y, sizeof(float) * ny) &&
+                      !memcmp(small_seen[shape][1], dw, sizeof(float) * nw),
+                  "short-patch shape %zu: %s and the first kernel set differ", shape, ks->name);
+        free(small_seen[shape][0]), free(small_seen[shape][1]);
+        small_seen[shape][0] = small_seen[shape][1] = NULL;
+        free(y), free(dw);
+    } else {
+        small_seen[shape][0] = y, small_seen[shape][1] = dw;
+    }
+    free(scratch), free(w), free(bias), free(dy), free(one), free(want), free(dw_one), free(want_w);
+}
+
+/* The short-patch shapes on one kernel set; inputs seeded per shape, so every set sees the same ones. */
+static int run_small(const kernel_set *ks) {
+    int ran = 0;
+    for (size_t s = 0; s < N_SMALL; s++) {
+        const int *sh = small_shapes[s];
+        rng_state = 0x9e3779b97f4a7c15u * (s + 1);
+        float *x = random_floats((size_t)sh[0] * sh[1] * sh[2] * sh[3]);
+        const df_conv_patches pt = df_conv_patches_make(x, sh[0], sh[1], sh[2], sh[3], sh[4], sh[5], sh[6]);
+        CHECK_MSG(df_conv_small_fits(df_conv_patches_cols(&pt), sh[7]), "short-patch shape %zu does not fit", s);
+        float *col = stored_patches(&pt);
+        check_small(ks, &pt, col, sh[7], s);
+        free(x), free(col);
+        ran++;
+    }
+    return ran;
+}
+
 int main(void) {
     int sets_run = 0;
     for (size_t k = 0; k < sizeof sets / sizeof sets[0]; k++) {
@@ -199,8 +301,12 @@ int main(void) {
         CHECK_MSG(ks->backend != DF_GEMM_AVX2 || n_strided >= 4, "avx2: %d strided shapes", n_strided);
         printf("%s: direct forward on %d shapes (%d strided), weight gradient on %d\n", ks->name, n_direct,
                n_strided, n_wgrad);
+        const int n_small = run_small(ks);
+        CHECK_MSG(n_small == N_SMALL, "%s: %d short-patch shapes", ks->name, n_small);
+        printf("%s: short-patch forward and weight gradient on %d shapes\n", ks->name, n_small);
         sets_run++;
     }
+    for (size_t s = 0; s < N_SMALL; s++) free(small_seen[s][0]), free(small_seen[s][1]);
     if (!sets_run) {
         printf("skipped: this CPU has neither AVX2 nor AVX-512F, where the direct kernels never run\n");
         return 77;

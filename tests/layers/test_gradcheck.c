@@ -597,7 +597,7 @@ int main(void) {
     check_conv(1, 4, 4, 2, 3, 1, 2, 0, 0);
     check_conv(1, 9, 8, 2, 2, 7, 2, 3, 1);
     check_conv(3, 5, 5, 1, 2, 5, 1, 0, 1);
-    /* Short patches and 16k output channels: the register-blocked kernels of conv_small.c on AVX-512. */
+    /* Short patches and 16k output channels: the short-patch kernels (conv_small.h) on AVX-512 and AVX2. */
     check_conv(2, 5, 6, 3, 32, 3, 1, 1, 1);
     check_conv(1, 7, 6, 1, 16, 5, 1, 2, 0);
     {
