@@ -18,6 +18,14 @@
 #define DF_STUDY_MAX_MODELS DF_LIMIT_STUDY_MODELS
 #define DF_STUDY_MAX_SEEDS DF_LIMIT_STUDY_SEEDS
 
+/* The study file's eval section: calibration and subgroup analysis (study_eval.h). */
+typedef struct {
+    int calibrate;            /* fit a temperature on each run's validation split */
+    int calibration_bins;     /* bins of the ECE and the reliability diagrams */
+    int subgroups;            /* per-subgroup metrics over the metadata columns */
+    int subgroup_min_samples, subgroup_min_class; /* below these a group is reported as too small */
+} df_study_eval;
+
 typedef struct {
     char *name, *out_dir, *config;
     df_fusion baseline;       /* the model the paired tests compare with */
@@ -33,6 +41,7 @@ typedef struct {
     int bootstrap;
     int gradcam_samples;  /* test images explained per model (first seed) */
     int gradcam_overlays; /* overlays kept per model for the report */
+    df_study_eval eval;
 } df_study_cfg;
 
 /* One run (model x seed): its test predictions and metrics, and for the first seed its analyses. */
@@ -54,6 +63,8 @@ typedef struct {
     int n_curves;                 /* learning curves read (late fusion: its two parts) */
     df_report_curve curves[2];
     char curve_names[2][160];
+    struct df_study_calib *calib;   /* calibration on the test split (study_eval.h); NULL until evaluated */
+    struct df_study_groups *groups; /* subgroups of the test split and each one's metrics; NULL: none */
 } df_study_run;
 
 /* The study's verdict (df_study_analyse), for results.md and the report: per metric (AUC, balanced
@@ -146,8 +157,10 @@ void df_study_verdict_text(const df_study_cfg *st, const df_study_run *res, cons
 int df_study_write_results(const df_study_cfg *st, const df_study_run *res, const df_study_data *data,
                            df_error *err);
 
-/* Writes <study dir>/report.html from the study's first-seed runs res[0 .. n_models) and its tables. */
+/* Writes <study dir>/report.html from the study's first-seed runs res[0 .. n_models), its tables and its own
+ * sections after them (calibration, subgroups). */
 int df_study_write_report(const df_study_cfg *st, const df_study_run *res, const df_study_data *data,
-                          const df_report_table *tables, int n_tables, const char *path, df_error *err);
+                          const df_report_table *tables, int n_tables, const df_report_section *sections,
+                          int n_sections, const char *path, df_error *err);
 
 #endif
