@@ -54,9 +54,12 @@ static void over_seeds(const df_study_cfg *st, const df_study_run *res, int m, s
         if (!isnan(v)) x[n++] = v;
     }
     df_mean_sd(x, n, &mean, &sd);
-    if (n == 0) snprintf(buf, size, "n/a");
-    else if (n > 1) snprintf(buf, size, "%.3f ± %.3f", mean, sd);
-    else snprintf(buf, size, "%.3f", mean);
+    int len = n == 0 ? snprintf(buf, size, "n/a")
+              : n > 1 ? snprintf(buf, size, "%.3f ± %.3f", mean, sd)
+                      : snprintf(buf, size, "%.3f", mean);
+    /* a temperature that could not be fitted on some seeds: say over how many the figure is */
+    if (n > 0 && n < st->n_seeds && len > 0 && (size_t)len < size)
+        snprintf(buf + len, size - (size_t)len, " (%d of %d seeds)", n, st->n_seeds);
 }
 
 static void table(const df_study_cfg *st, const df_study_run *res, df_study_table *o) {

@@ -191,6 +191,7 @@ void df_study_eval_write(const df_study_cfg *st, const df_study_run *res, FILE *
     memset(out, 0, sizeof *out);
     df_study_calibration_write(st, res, md, out);
     df_study_subgroups_write(st, res, md, out);
+    df_study_ttest_write(st, res, md, out);
 }
 
 void df_study_eval_out_free(df_study_eval_out *out) {
