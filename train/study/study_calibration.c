@@ -164,9 +164,7 @@ void df_study_calibration_write(const df_study_cfg *st, const df_study_run *res,
     fprintf(md, "\n## Calibration (test split)\n\n%s calibration.csv has every run, reliability.csv the bins.\n\n",
             text);
     df_study_table_markdown(t, md);
-    out->text[out->n_sections] = text;
+    df_study_eval_section(out, "calibration", "Calibration", text, 1);
     out->charts = charts;
-    out->report_tables[out->n_tables - 1] = t->t;
-    out->sections[out->n_sections++] =
-        (df_report_section){"calibration", "Calibration", text, charts, 1, &out->report_tables[out->n_tables - 1]};
+    out->sections[out->n_sections - 1].charts = charts;
 }

@@ -45,7 +45,7 @@ static const df_cfg_field eval_fields[] = {
     {"subgroup_min_samples", DF_CFG_INT, DF_CFG_AT(df_study_eval, subgroup_min_samples), .range = "[1, inf)",
      .def = "30", .help = "a group with fewer test samples is reported as too small (its count, no metrics)"},
     {"subgroup_min_class", DF_CFG_INT, DF_CFG_AT(df_study_eval, subgroup_min_class), .range = "[1, inf)",
-     .def = "5", .help = "... or with fewer test samples of some class"},
+     .def = "5", .help = "a group with fewer test samples of some class is reported as too small too"},
 };
 static const df_cfg_section eval_section = DF_CFG_SECTION_OF("eval", eval_fields, df_study_eval);
 typedef struct {

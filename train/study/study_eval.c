@@ -194,6 +194,13 @@ void df_study_eval_write(const df_study_cfg *st, const df_study_run *res, FILE *
     df_study_ttest_write(st, res, md, out);
 }
 
+void df_study_eval_section(df_study_eval_out *out, const char *id, const char *heading, char *text, int n_tables) {
+    df_report_table *rt = &out->report_tables[out->n_tables - n_tables];
+    for (int t = 0; t < n_tables; t++) rt[t] = out->tables[out->n_tables - n_tables + t].t;
+    out->text[out->n_sections] = text;
+    out->sections[out->n_sections++] = (df_report_section){id, heading, text, NULL, n_tables, rt};
+}
+
 void df_study_eval_out_free(df_study_eval_out *out) {
     for (int i = 0; i < 4; i++) free(out->csv[i]);
     for (int t = 0; t < out->n_tables; t++) df_study_table_free(&out->tables[t]);

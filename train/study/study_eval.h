@@ -88,6 +88,9 @@ extern const char *const df_study_eval_files[4];
 void df_study_eval_write(const df_study_cfg *st, const df_study_run *res, FILE *md, df_study_eval_out *out);
 void df_study_eval_out_free(df_study_eval_out *out);
 
+/* Adds a section of the report: its text (owned by out from here) and the last n_tables tables of out. */
+void df_study_eval_section(df_study_eval_out *out, const char *id, const char *heading, char *text, int n_tables);
+
 /* Parts of df_study_eval_write, one file each. */
 void df_study_calibration_write(const df_study_cfg *st, const df_study_run *res, FILE *md, df_study_eval_out *out);
 void df_study_subgroups_write(const df_study_cfg *st, const df_study_run *res, FILE *md, df_study_eval_out *out);

@@ -63,8 +63,5 @@ void df_study_ttest_write(const df_study_cfg *st, const df_study_run *res, FILE 
     fclose(ft);
     fprintf(md, "\n## Over seeds (corrected resampled t-test)\n\n%s\n\n", text);
     df_study_table_markdown(t, md);
-    out->report_tables[out->n_tables - 1] = t->t;
-    out->text[out->n_sections] = text;
-    out->sections[out->n_sections++] =
-        (df_report_section){"seeds", "Over seeds", text, NULL, 1, &out->report_tables[out->n_tables - 1]};
+    df_study_eval_section(out, "seeds", "Over seeds", text, 1);
 }
