@@ -86,6 +86,7 @@ typedef union {
     struct { int kind; } act;
     struct { float eps, momentum; } norm;
     struct { float p; } dropout;
+    struct { int trans_a, trans_b; float alpha; } bmm;
     struct { int axis_offset[DF_MAX_INPUTS]; } concat;
     struct { int h, w; } planes;
     struct { int n_classes; float smoothing; int weighted; float class_weight[DF_MAX_CLASSES]; } loss;

@@ -27,5 +27,6 @@ const df_limit df_limits[] = {
     {"classes", DF_LIMIT_CLASSES, "classes", "classes of one data set"},
     {"study.models", DF_LIMIT_STUDY_MODELS, "models", "models compared in one study"},
     {"study.seeds", DF_LIMIT_STUDY_SEEDS, "seeds", "seeds per model in one study"},
+    {"study.replicates", DF_LIMIT_STUDY_REPLICATES, "runs", "runs per model in one study: seeds x folds"},
     {0, 0, 0, 0},
 };

@@ -50,8 +50,9 @@
 
 /* models and studies */
 #define DF_LIMIT_CLASSES 64
-#define DF_LIMIT_STUDY_MODELS 8
+#define DF_LIMIT_STUDY_MODELS 16
 #define DF_LIMIT_STUDY_SEEDS 16
+#define DF_LIMIT_STUDY_REPLICATES 64 /* seeds x folds */
 
 /* One row of the table `dermfuse limits` prints. */
 typedef struct {

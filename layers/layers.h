@@ -10,7 +10,8 @@
 
 #include "core/graph.h"
 
-/* y = x W^T + b; x (B, in) -> (B, out). He-uniform init as in common practice for ReLU nets. */
+/* y = x W^T + b; x (B, in) -> (B, out), or a sequence (B, T, in) -> (B, T, out), every token alike
+ * (attention's projections); image maps are refused. He-uniform init as in common practice for ReLU nets. */
 int df_linear(df_graph *g, const char *name, int x, int out_features, int bias);
 
 /* 2-D convolution, NHWC, square kernel k, zero padding pad, stride s: (B,H,W,Cin) -> (B,OH,OW,Cout),
@@ -49,6 +50,20 @@ int df_add(df_graph *g, const char *name, int a, int b);
 int df_scale_channels(df_graph *g, const char *name, int x, int s);
 /* (B, M) -> (B, H, W, M): a vector broadcast to constant planes (early fusion). */
 int df_broadcast_planes(df_graph *g, const char *name, int x, int h, int w);
+
+/* Layer normalisation over the last dimension of (B, ..., D), per row: y = (x - mean) / sqrt(var + eps) *
+ * weight + bias, weight and bias (D) starting at one and zero (PyTorch's LayerNorm). eps > 0. */
+int df_layernorm(df_graph *g, const char *name, int x, float eps);
+/* Softmax over the last dimension of (B, ..., n), per row, with the row's maximum subtracted first. */
+int df_softmax(df_graph *g, const char *name, int x);
+/* Batched matrix product: y[s] = alpha op(a[s]) op(b[s]) for every sample s, op = transpose where the flag is
+ * set; a (B, M, K) (trans_a: (B, K, M)), b (B, K, N) (trans_b: (B, N, K)) -> (B, M, N). Attention's scores are
+ * df_bmm(q, k, 0, 1, 1/sqrt(d)), its output df_bmm(weights, v, 0, 0, 1). */
+int df_bmm(df_graph *g, const char *name, int a, int b, int trans_a, int trans_b, float alpha);
+/* FiLM: y[b,h,w,c] = (1 + gamma[b,c]) x[b,h,w,c] + beta[b,c]; x (B, H, W, C), gamma and beta (B, C). */
+int df_film(df_graph *g, const char *name, int x, int gamma, int beta);
+/* (B, ...) -> (B, sample...) with the same number of values per sample, in the same order. */
+int df_reshape(df_graph *g, const char *name, int x, df_shape sample);
 
 /* Mean softmax cross-entropy of logits (B, K) against class indices `target` (B) (stored as floats).
  * class_weights (K values, or NULL) weight each sample by its class, normalised by the weight sum;

@@ -1,5 +1,6 @@
 /* reshape.c: ops that move values without arithmetic.
  *   flatten:          (B, ...) -> (B, prod(...))
+ *   reshape:          (B, ...) -> (B, any dimensions with the same product)  (the graph has no views: a copy)
  *   concat:           y = [x1 | x2 | ...] along the last dimension
  *   broadcast_planes: y[b,h,w,m] = x[b,m]   (metadata as constant image planes, for early fusion) */
 #include <string.h>
@@ -25,6 +26,22 @@ int df_flatten(df_graph *g, const char *name, int x) {
     if (df_graph_check_inputs(g, name, &x, 1)) return -1;
     df_shape xs = g->nodes[x].shape;
     df_node *n = df_graph_add_node(g, &flatten_op, name, &x, 1, df_shape2(xs.d[0], (int)df_shape_per_sample(xs)));
+    return n ? n->index : -1;
+}
+
+static const df_op reshape_op = {"reshape", flatten_forward, flatten_backward, no_flops, 0};
+
+int df_reshape(df_graph *g, const char *name, int x, df_shape sample) {
+    if (df_graph_check_inputs(g, name, &x, 1)) return -1;
+    df_shape xs = g->nodes[x].shape, out = {sample.rank + 1, {xs.d[0]}};
+    char a[64], b[64];
+    int ok = sample.rank >= 1 && sample.rank < DF_MAX_RANK;
+    for (int i = 0; ok && i < sample.rank; i++) ok = sample.d[i] >= 1, out.d[i + 1] = sample.d[i];
+    if (!ok || df_shape_per_sample(out) != df_shape_per_sample(xs))
+        return df_graph_fail(g, "layer '%s' (reshape): cannot make %s from '%s' into %s per sample", name,
+                             df_shape_str(xs, a, sizeof a), g->nodes[x].name,
+                             ok ? df_shape_str(out, b, sizeof b) : "that shape");
+    df_node *n = df_graph_add_node(g, &reshape_op, name, &x, 1, out);
     return n ? n->index : -1;
 }
 

@@ -20,13 +20,77 @@ void df_synth_dataset_defaults(df_synth_dataset_opts *o) {
 
 /* --- drawing ---------------------------------------------------------------------------------------------- */
 
+/* Which rows are in the subgroup (df_synth_dataset_opts.subgroup): by a drawn field or a column of the input. */
+typedef enum { SUBGROUP_NONE, SUBGROUP_SEX, SUBGROUP_SITE, SUBGROUP_COLUMN } subgroup_kind;
+
 typedef struct {
     const df_synth_dataset_opts *o;
+    const df_synth_input *in; /* from_metadata's rows, else NULL */
     int classes;
     df_synth_opts opts;
+    subgroup_kind sub;
+    const char *sub_value; /* within o->subgroup, after '=' */
+    const char *const *sites; /* SUBGROUP_SITE: the layout's site names (milk10k names several indices alike) */
+    int sub_column;        /* SUBGROUP_COLUMN: the input column */
     long failed_at;
     df_error first;
 } job;
+
+/* The image signal of row i with label: the subgroup's for a row in it. Drawn metadata are a function of
+ * (seed, i, label), so the image knows the row it will be written with. */
+static float signal_of(const job *j, long i, int label) {
+    const df_synth_dataset_opts *o = j->o;
+    if (j->sub == SUBGROUP_NONE) return o->signal;
+    int in;
+    if (j->sub == SUBGROUP_COLUMN) {
+        in = strcmp(df_csv_get(&j->in->t, (int)i, j->sub_column), j->sub_value) == 0;
+    } else {
+        df_synth_meta_row m = df_synth_draw_meta(o->seed, i, j->classes, label, o->meta_signal);
+        in = j->sub == SUBGROUP_SEX ? strcmp(m.sex, j->sub_value) == 0
+                                    : m.site >= 0 && strcmp(j->sites[m.site], j->sub_value) == 0;
+    }
+    return in ? o->subgroup_signal : o->signal;
+}
+
+/* Binds o->subgroup ("COLUMN=VALUE") to the columns the layout writes. */
+static int bind_subgroup(job *j, int milk, df_error *err) {
+    const char *spec = j->o->subgroup, *eq = spec ? strchr(spec, '=') : NULL;
+    if (!spec) return 0;
+    const char *site_col = milk ? "site" : "anatom_site_general";
+    const char *const *sites = milk ? df_synth_milk_sites : df_synth_isic_sites;
+    if (!eq || eq == spec || !eq[1])
+        return df_fail(err, "subgroup '%s': expected COLUMN=VALUE, e.g. sex=female or %s=%s", spec, site_col, sites[1]);
+    if (!(j->o->subgroup_signal >= 0 && j->o->subgroup_signal <= 1))
+        return df_fail(err, "subgroup signal %g must be in [0, 1]", j->o->subgroup_signal);
+    size_t len = (size_t)(eq - spec);
+    j->sub_value = eq + 1;
+    if (j->in) {
+        for (int c = 0; c < j->in->t.n_cols; c++)
+            if (strlen(j->in->t.header[c]) == len && !strncmp(j->in->t.header[c], spec, len)) {
+                j->sub = SUBGROUP_COLUMN;
+                j->sub_column = c;
+                return 0;
+            }
+        return df_fail(err, "subgroup '%s': %s has no column '%.*s'", spec, j->o->from_metadata, (int)len, spec);
+    }
+    if (len == 3 && !strncmp(spec, "sex", 3)) {
+        if (strcmp(j->sub_value, "female") && strcmp(j->sub_value, "male"))
+            return df_fail(err, "subgroup '%s': sex is female or male", spec);
+        j->sub = SUBGROUP_SEX;
+        return 0;
+    }
+    if (strlen(site_col) == len && !strncmp(spec, site_col, len)) {
+        for (int k = 0; k < 8; k++)
+            if (!strcmp(sites[k], j->sub_value)) {
+                j->sub = SUBGROUP_SITE;
+                j->sites = sites;
+                return 0;
+            }
+        return df_fail(err, "subgroup '%s': '%s' is not a site the generator draws (%s, %s, %s, ...)", spec,
+                       j->sub_value, sites[0], sites[1], sites[2]);
+    }
+    return df_fail(err, "subgroup '%s': the column is sex or %s (the metadata this layout draws)", spec, site_col);
+}
 
 static void record(job *j, long i, const df_error *e) {
 #pragma omp critical(df_synth_err)
@@ -41,6 +105,7 @@ static int draw_one(const job *j, df_synth_view view, long index, int label, con
                     const char *mask_path, int png, df_synth_info *info, df_error *err) {
     df_synth_opts o = j->opts;
     o.view = view;
+    o.signal = signal_of(j, index, label);
     df_image img;
     unsigned char *mask = df_malloc((size_t)o.w * o.h);
     df_synth_draw(&o, j->o->seed, index, label, &img, mask, info);
@@ -301,14 +366,19 @@ static int check_opts(const df_synth_dataset_opts *o, int milk, df_error *err) {
 int df_synth_dataset_write(const df_synth_dataset_opts *o, df_synth_dataset_report *out_or_null, df_error *err) {
     int milk = o->layout == DF_SYNTH_LAYOUT_MILK10K;
     job j = {.o = o, .failed_at = 0x7fffffffffffffffL};
+    df_synth_input in = {0};
+    j.in = o->from_metadata ? &in : NULL;
     j.classes = milk ? DF_SYNTH_MAX_CLASSES : (o->classes ? o->classes : 2);
     df_synth_defaults(&j.opts, o->size, o->size, j.classes);
     j.opts.signal = o->signal;
     j.opts.hair = o->hair;
     j.opts.skin_tone = o->skin_tone;
     if (check_opts(o, milk, err) || df_synth_check(&j.opts, err)) return DF_SYNTH_DATASET_EINPUT;
-    df_synth_input in = {0};
     if (o->from_metadata && df_synth_input_read(o->from_metadata, j.classes, &in, err)) {
+        df_synth_input_free(&in);
+        return DF_SYNTH_DATASET_EINPUT;
+    }
+    if (bind_subgroup(&j, milk, err)) {
         df_synth_input_free(&in);
         return DF_SYNTH_DATASET_EINPUT;
     }

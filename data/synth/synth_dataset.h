@@ -15,6 +15,8 @@
  *   milk10k: MILK10k_Training_Input/<lesion_id>/<isic_id>.<ext> (a dermoscopic and a clinical close-up view
  *            per lesion), MILK10k_Training_Metadata.csv, MILK10k_Training_GroundTruth.csv (11 one-hot
  *            diagnosis columns), masks/<isic_id>.png for both views. Labels cycle over the 11 classes.
+ * With a subgroup, an image whose lesion belongs to it (by the metadata the image's row gets) is drawn with
+ * subgroup_signal instead of signal; both views of a lesion share it.
  * Images are drawn in parallel (OpenMP); each depends only on (seed, index, label, options), so every file is
  * the same whatever the number of threads. */
 #ifndef DF_SYNTH_DATASET_H
@@ -38,6 +40,11 @@ typedef struct {
     int quality;               /* JPEG quality 1..100 */
     int skin_tone;             /* 1..6 fixed, 0 drawn per image */
     int hair;                  /* 0: no hairs */
+    /* A subgroup whose images show the class with another strength, so that an analysis by subgroup can be
+     * checked against a known answer: "COLUMN=VALUE" of the metadata written (sex, or the site column:
+     * anatom_site_general for isic, site for milk10k; with from_metadata any column of the CSV), or NULL. */
+    const char *subgroup;
+    float subgroup_signal;     /* the subgroup's image signal, 0..1 */
 } df_synth_dataset_opts;
 
 typedef struct {

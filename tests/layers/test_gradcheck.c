@@ -393,6 +393,78 @@ static void check_pool(int maxpool, int B, int Hh, int W, int C, int k, int s, i
     df_graph_free(g);
 }
 
+/* Layer norm over the last dimension of (rows, D) and (h, w, D) samples, and on a batch smaller than the planned
+ * one (its saved row statistics are laid out for the planned batch). */
+static void check_layernorm(df_shape sample, int B, int run_batch) {
+    df_graph *g = df_graph_new(B);
+    int x = df_input(g, "x", sample, 1);
+    int y = df_layernorm(g, "ln", x, 1e-5f);
+    compile_or_die(g, y);
+    df_graph_set_batch(g, run_batch);
+    char label[96];
+    snprintf(label, sizeof label, "layernorm rank %d B%d of %d", sample.rank + 1, run_batch, B);
+    gradcheck(g, y, H, GAP, 2 * ATOL, RTOL, label);
+    df_graph_free(g);
+}
+
+static void check_softmax(df_shape sample, int B) {
+    df_graph *g = df_graph_new(B);
+    int x = df_input(g, "x", sample, 1);
+    int y = df_softmax(g, "softmax", x);
+    compile_or_die(g, y);
+    char label[96];
+    snprintf(label, sizeof label, "softmax rank %d B%d", sample.rank + 1, B);
+    gradcheck(g, y, H, GAP, ATOL, RTOL, label);
+    df_graph_free(g);
+}
+
+/* op(a) (M, K) times op(b) (K, N) with every pair of transpose flags. */
+static void check_bmm(int B, int M, int N, int K, int ta, int tb, float alpha) {
+    df_graph *g = df_graph_new(B);
+    int a = df_input(g, "a", (df_shape){2, {ta ? K : M, ta ? M : K}}, 1);
+    int b = df_input(g, "b", (df_shape){2, {tb ? N : K, tb ? K : N}}, 1);
+    int y = df_bmm(g, "bmm", a, b, ta, tb, alpha);
+    compile_or_die(g, y);
+    char label[96];
+    snprintf(label, sizeof label, "bmm B%d %dx%dx%d%s%s alpha %g", B, M, N, K, ta ? " a^T" : "", tb ? " b^T" : "",
+             (double)alpha);
+    gradcheck(g, y, H, GAP, ATOL, RTOL, label);
+    df_graph_free(g);
+}
+
+/* Attention's core on its own: softmax(q k^T / sqrt(d)) v, q (T, d), k and v (P, d); and q q^T, one input
+ * feeding both operands, whose gradient the second must add to the first's. */
+static void check_attention_core(void) {
+    {
+        df_graph *g = df_graph_new(2);
+        int q = df_input(g, "q", (df_shape){2, {3, 4}}, 1);
+        int k = df_input(g, "k", (df_shape){2, {5, 4}}, 1);
+        int v = df_input(g, "v", (df_shape){2, {5, 2}}, 1);
+        int s = df_bmm(g, "scores", q, k, 0, 1, 0.5f);
+        int a = df_softmax(g, "weights", s);
+        int y = df_bmm(g, "mix", a, v, 0, 0, 1.0f);
+        gradcheck(compile_or_die(g, y), y, H, GAP, ATOL, RTOL, "attention softmax(q k^T/2) v");
+        df_graph_free(g);
+    }
+    {
+        df_graph *g = df_graph_new(2);
+        int q = df_input(g, "q", (df_shape){2, {3, 4}}, 1);
+        int y = df_bmm(g, "gram", q, q, 0, 1, 1.0f);
+        gradcheck(compile_or_die(g, y), y, H, GAP, ATOL, RTOL, "bmm q q^T (one input, both operands)");
+        df_graph_free(g);
+    }
+}
+
+static void check_film(void) {
+    df_graph *g = df_graph_new(2);
+    int x = df_input(g, "x", (df_shape){3, {3, 2, 5}}, 1);
+    int gm = df_input(g, "gamma", df_shape1(5), 1);
+    int bt = df_input(g, "beta", df_shape1(5), 1);
+    int y = df_film(g, "film", x, gm, bt);
+    gradcheck(compile_or_die(g, y), y, H, GAP, ATOL, RTOL, "film 3x2x5");
+    df_graph_free(g);
+}
+
 static void check_structural(void) {
     {
         df_graph *g = df_graph_new(2);
@@ -406,6 +478,13 @@ static void check_structural(void) {
         int x = df_input(g, "x", (df_shape){3, {3, 2, 5}}, 1);
         int y = df_flatten(g, "flat", x);
         gradcheck(compile_or_die(g, y), y, H, GAP, ATOL, RTOL, "flatten 3x2x5");
+        df_graph_free(g);
+    }
+    {
+        df_graph *g = df_graph_new(2);
+        int x = df_input(g, "x", (df_shape){3, {3, 2, 5}}, 1);
+        int y = df_reshape(g, "rows", x, (df_shape){2, {6, 5}});
+        gradcheck(compile_or_die(g, y), y, H, GAP, ATOL, RTOL, "reshape 3x2x5 -> 6x5");
         df_graph_free(g);
     }
     {
@@ -504,6 +583,14 @@ int main(void) {
     check_expected_cpu();
     check_linear(3, 7, 5, 1);
     check_linear(1, 4, 3, 0);
+    {
+        /* Rank 3: every row of the last dimension through the same weights. */
+        df_graph *g = df_graph_new(2);
+        int x = df_input(g, "x", (df_shape){2, {3, 4}}, 1);
+        int y = df_linear(g, "fc", x, 5, 1);
+        gradcheck(compile_or_die(g, y), y, H, GAP, ATOL, RTOL, "linear B2 (3, 4)->(3, 5) bias");
+        df_graph_free(g);
+    }
     check_conv(2, 5, 6, 3, 4, 3, 1, 1, 1);
     check_conv(1, 7, 7, 2, 3, 3, 2, 1, 0);
     check_conv(2, 6, 5, 3, 2, 1, 1, 0, 1);
@@ -554,6 +641,15 @@ int main(void) {
     check_pool(0, 2, 6, 6, 3, 2, 2, 0);
     check_pool(0, 1, 7, 5, 2, 3, 2, 1);
     check_structural();
+    check_layernorm(df_shape1(7), 3, 3);
+    check_layernorm((df_shape){2, {4, 6}}, 2, 2);
+    check_layernorm((df_shape){3, {2, 3, 5}}, 4, 2);
+    check_softmax(df_shape1(6), 3);
+    check_softmax((df_shape){2, {3, 7}}, 2);
+    for (int t = 0; t < 4; t++) check_bmm(2, 3, 4, 5, t & 1, t >> 1, t == 3 ? 0.5f : 1.0f);
+    check_bmm(1, 1, 6, 2, 0, 1, 0.25f);
+    check_attention_core();
+    check_film();
     check_losses();
     return check_report();
 }

@@ -53,6 +53,20 @@ def run(folder, case):
         checks += [("out", out_ours.view(-1), y.detach().view(-1)),
                    ("grad.z", get("grad.z", shapes["z"]), z.grad)]
         return checks
+    if op in ("bmm", "film"):
+        names = ["a", "b"] if op == "bmm" else ["x", "gamma", "beta"]
+        ins = {n: get(n, shapes[n]).requires_grad_() for n in names}
+        if op == "bmm":
+            a, b = ins["a"], ins["b"]
+            y = attrs["alpha"] * torch.bmm(a.transpose(1, 2) if attrs["trans_a"] else a,
+                                           b.transpose(1, 2) if attrs["trans_b"] else b)
+        else:
+            g, b = ins["gamma"][:, None, None, :], ins["beta"][:, None, None, :]
+            y = (1 + g) * ins["x"] + b
+        y.backward(get("dout", shapes["out"]))
+        checks.append(("out", out_ours, y.detach()))
+        checks += [(f"grad.{n}", get(f"grad.{n}", shapes[n]), t.grad) for n, t in ins.items()]
+        return checks
     x = get("x", shapes["x"]).requires_grad_()
     dout = get("dout", shapes["out"])
     image = len(shapes["x"]) == 4
@@ -84,6 +98,14 @@ def run(folder, case):
                    ("after.bn.running_var", get("after.bn.running_var", [c]), rv)]
         if op == "batchnorm_relu_maxpool":
             y = F.max_pool2d(F.relu(y), 2, 2)
+    elif op == "layernorm":
+        d = shapes["x"][-1]
+        W = get("ln.weight", [d]).requires_grad_()
+        b = get("ln.bias", [d]).requires_grad_()
+        params = {"ln.weight": W, "ln.bias": b}
+        y = F.layer_norm(x, [d], W, b, eps=attrs["eps"])
+    elif op == "softmax":
+        y = F.softmax(x, dim=-1)
     elif op == "relu":
         y = F.relu(xt)
     elif op == "silu":

@@ -120,6 +120,49 @@ static void pool_case(const char *name, int maxpool, int k, int s, int p) {
     df_graph_free(g);
 }
 
+/* op(a) (3, 4) times op(b) (4, 5) for one pair of transpose flags, alpha 0.5. */
+static void bmm_case(const char *name, int ta, int tb) {
+    df_graph *g = df_graph_new(2);
+    int a = df_input(g, "a", (df_shape){2, {ta ? 4 : 3, ta ? 3 : 4}}, 1);
+    int b = df_input(g, "b", (df_shape){2, {tb ? 5 : 4, tb ? 4 : 5}}, 1);
+    int y = df_bmm(g, "bmm", a, b, ta, tb, 0.5f);
+    char attrs[96];
+    snprintf(attrs, sizeof attrs, "\"trans_a\": %d, \"trans_b\": %d, \"alpha\": 0.5", ta, tb);
+    run_case(compiled(g, y), y, name, "bmm", attrs, 1);
+    df_graph_free(g);
+}
+
+/* Layer norm, softmax, the batched products and FiLM: attention's and FiLM fusion's ops. */
+static void fusion_op_cases(void) {
+    {
+        df_graph *g = df_graph_new(3);
+        int x = df_input(g, "x", (df_shape){2, {4, 6}}, 1);
+        int y = df_layernorm(g, "ln", x, 1e-5f);
+        run_case(compiled(g, y), y, "layernorm", "layernorm", "\"eps\": 1e-5", 1);
+        df_graph_free(g);
+    }
+    {
+        df_graph *g = df_graph_new(2);
+        int x = df_input(g, "x", (df_shape){2, {3, 7}}, 1);
+        int y = df_softmax(g, "softmax", x);
+        run_case(compiled(g, y), y, "softmax", "softmax", "", 1);
+        df_graph_free(g);
+    }
+    bmm_case("bmm", 0, 0);
+    bmm_case("bmm_bt", 0, 1);
+    bmm_case("bmm_at", 1, 0);
+    bmm_case("bmm_at_bt", 1, 1);
+    {
+        df_graph *g = df_graph_new(2);
+        int x = df_input(g, "x", (df_shape){3, {3, 4, 5}}, 1);
+        int gm = df_input(g, "gamma", df_shape1(5), 1);
+        int bt = df_input(g, "beta", df_shape1(5), 1);
+        int y = df_film(g, "film", x, gm, bt);
+        run_case(compiled(g, y), y, "film", "film", "", 1);
+        df_graph_free(g);
+    }
+}
+
 int main(int argc, char **argv) {
     if (argc != 2) {
         fprintf(stderr, "usage: torch_dump OUT_DIR\n");
@@ -208,6 +251,7 @@ int main(int argc, char **argv) {
         run_case(g, y, "bce", "bce", "\"weights\": [0.7, 1.9]", 1);
         df_graph_free(g);
     }
+    fusion_op_cases();
     fprintf(manifest, "\n]\n");
     return fclose(manifest) ? 1 : 0;
 }

@@ -13,7 +13,7 @@ int df_cmd_synth(int argc, char **argv) {
     df_synth_dataset_defaults(&o);
     const char *format = "jpg", *layout = "isic";
     int n = 0, classes = 0, no_hair = 0, size = o.size, quality = o.quality, tone = o.skin_tone;
-    double signal = o.signal, meta_signal = o.meta_signal;
+    double signal = o.signal, meta_signal = o.meta_signal, subgroup_signal = -1;
     df_arg_opt opts[] = {
         DF_OPT_REQUIRED("--out", &o.out, "DIR", "output folder (created)"),
         DF_OPT_INT("--n", &n, "N", "images (isic) or lesions (milk10k) to draw", "1000", 1, 100000000),
@@ -30,6 +30,12 @@ int df_cmd_synth(int argc, char **argv) {
                       "isic: one image per row of an ISIC-DICM-17K split CSV (image, class)", NULL),
         DF_OPT_INT("--skin-tone", &tone, "T", "skin tone: 1..6 fixed, 0 drawn per image", "0", 0, 6),
         DF_OPT_FLAG("--no-hair", &no_hair, "draw no hairs"),
+        DF_OPT_STRING("--subgroup", &o.subgroup, "COL=VALUE",
+                      "a subgroup drawn with --subgroup-signal: sex=female|male, or a site (isic: "
+                      "anatom_site_general=head/neck; milk10k: site=head_neck_face); with --from-metadata any column",
+                      NULL),
+        DF_OPT_NUMBER("--subgroup-signal", &subgroup_signal, "X", "the subgroup's image signal (needs --subgroup)",
+                      NULL, 0, 1),
     };
     df_args_spec spec = {"synth", DF_SUMMARY_SYNTH, opts, sizeof opts / sizeof *opts, NULL, 0, DF_EXAMPLES_SYNTH};
     int st = df_args_parse(&spec, argc, argv, stdout, stderr);
@@ -48,6 +54,12 @@ int df_cmd_synth(int argc, char **argv) {
         fprintf(stderr, "dermfuse synth: --n and --from-metadata exclude each other (one image per CSV row)\n");
         return 2;
     }
+    if (!o.subgroup != (subgroup_signal < 0)) {
+        fprintf(stderr, "dermfuse synth: --subgroup and --subgroup-signal go together (the subgroup and its image "
+                "signal)\n");
+        return 2;
+    }
+    o.subgroup_signal = (float)subgroup_signal;
     o.layout = milk ? DF_SYNTH_LAYOUT_MILK10K : DF_SYNTH_LAYOUT_ISIC;
     if (n)
         o.n = n;

@@ -54,6 +54,8 @@ typedef struct {
     df_split_mode split;
     double valid_fraction; /* holdout: share of train_csv for validation (0: none); 0 where unused */
     double test_fraction;  /* share of train_csv held out as test when test_csv is empty; 0 where unused */
+    int folds;             /* k-fold cross-validation over train_csv: k (0: off; then test_csv is empty) */
+    int fold;              /* with folds: the fold that is the test split, 0..folds-1 */
     int n_numeric;
     char *numeric[DF_CFG_LIST_MAX];
     int n_categorical;
@@ -93,6 +95,7 @@ typedef struct {
     long meta_hidden[DF_CFG_LIST_MAX];
     int head_hidden;
     double dropout;
+    int attention_heads, attention_dim, attention_tokens; /* cross_attention */
     df_head head;
     df_late_rule late_combine;
     char *pretrained;   /* safetensors file whose tensors initialise the model ("" : none) */

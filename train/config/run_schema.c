@@ -54,6 +54,11 @@ static const df_cfg_field data_fields[] = {
      .help = "holdout: share of train_csv for validation, 0: no validation split; unused (0) with published"},
     {"test_fraction", DF_CFG_DOUBLE, DF_CFG_AT(df_data_section, test_fraction), .range = "[0, 1)", .def = "0.15",
      .help = "share of train_csv held out as the test split when test_csv is empty; unused (0) with a test_csv"},
+    {"folds", DF_CFG_INT, DF_CFG_AT(df_data_section, folds), .range = "[0, 100]", .def = "0",
+     .help = "k-fold cross-validation: the test split is fold data.fold of k grouped, stratified folds of "
+             "train_csv drawn with run.seed (replaces test_csv and test_fraction); 0: off"},
+    {"fold", DF_CFG_INT, DF_CFG_AT(df_data_section, fold), .range = "[0, 99]", .def = "0",
+     .help = "with data.folds: which fold is the test split (0 .. folds-1)"},
     {"numeric", DF_CFG_STRINGS, DF_CFG_LIST_AT(df_data_section, numeric, n_numeric), .flags = DF_CFG_NONEMPTY,
      .def = "[]", .help = "numeric metadata columns (standardised, plus a missing indicator)"},
     {"categorical", DF_CFG_STRINGS, DF_CFG_LIST_AT(df_data_section, categorical, n_categorical),
@@ -100,7 +105,7 @@ static const df_cfg_field data_fields[] = {
 
 static const df_cfg_field model_fields[] = {
     {"fusion", DF_CFG_ENUM, DF_CFG_AT(df_model_section, fusion), .choices = df_fusion_names, .required = 1,
-     .help = "image, meta, early, intermediate, gated or late"},
+     .help = "image, meta, early, intermediate, gated, film, cross_attention or late"},
     {"backbone", DF_CFG_ENUM, DF_CFG_AT(df_model_section, backbone), .choices = df_backbone_names, .def = "vgg",
      .help = "vgg: conv-BN-ReLU stages with max-pooling; resnet: basic residual blocks"},
     {"widths", DF_CFG_INTS, DF_CFG_LIST_AT(df_model_section, widths, n_widths), .range = "[1, 4096]",
@@ -131,6 +136,15 @@ static const df_cfg_field model_fields[] = {
      .help = "hidden layer of the classifier head; 0: one linear layer"},
     {"dropout", DF_CFG_DOUBLE, DF_CFG_AT(df_model_section, dropout), .range = "[0, 1)", .def = "0",
      .help = "dropout before the final layer"},
+    {"attention_heads", DF_CFG_INT, DF_CFG_AT(df_model_section, attention_heads), .range = "[1, 2]",
+     .flags = DF_CFG_OMIT_DEFAULT, .def = "1",
+     .help = "cross_attention: attention heads, 1 or 2, each attention_dim / heads wide"},
+    {"attention_dim", DF_CFG_INT, DF_CFG_AT(df_model_section, attention_dim), .range = "[1, 4096]",
+     .flags = DF_CFG_OMIT_DEFAULT, .def = "64",
+     .help = "cross_attention: width of the metadata tokens and the attention output, a multiple of attention_heads"},
+    {"attention_tokens", DF_CFG_INT, DF_CFG_AT(df_model_section, attention_tokens), .range = "[1, 64]",
+     .flags = DF_CFG_OMIT_DEFAULT, .def = "4",
+     .help = "cross_attention: metadata tokens, the queries that attend to the image positions"},
     {"head", DF_CFG_ENUM, DF_CFG_AT(df_model_section, head), .choices = df_head_names, .def = "softmax",
      .help = "softmax (K logits, cross-entropy) or sigmoid (binary: one logit, BCE)"},
     {"late_combine", DF_CFG_ENUM, DF_CFG_AT(df_model_section, late_combine), .choices = df_late_rule_names, .def = "weighted",
@@ -328,6 +342,10 @@ static int check_combinations(const df_run_config *c, const char *const *sets, i
         if (df_stage_pool_parse(c->model.pool[i]) < 0)
             return df_fail(err, "model.pool[%d] is '%s'; expected max, avg or none", i, c->model.pool[i]),
                    blame(c, sets, n_sets, "model.pool", err);
+    if (c->model.attention_dim % c->model.attention_heads)
+        return df_fail(err, "model.attention_dim is %d, not a multiple of model.attention_heads (%d): each head takes "
+                       "an equal share", c->model.attention_dim, c->model.attention_heads),
+               blame(c, sets, n_sets, "model.attention_dim model.attention_heads", err);
     if (check_normalize(d, err)) return blame(c, sets, n_sets, "data.normalize data.mean data.std data.channels", err);
     if (c->model.n_widths != c->model.n_depth)
         return df_fail(err, "model.widths has %d stages but model.depth has %d", c->model.n_widths,

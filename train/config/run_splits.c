@@ -39,6 +39,30 @@ static int resolve_milk10k(df_run_config *c, const df_cfg_node *root, df_error *
     return 0;
 }
 
+/* k-fold cross-validation: the test split is one fold of train_csv, so a test file or test fraction would
+ * contradict it. */
+static int resolve_folds(df_run_config *c, const df_cfg_node *root, df_error *err) {
+    df_data_section *d = &c->data;
+    const df_cfg_node *folds = df_cfg_find(root, "data.folds"), *tf = df_cfg_find(root, "data.test_fraction");
+    if (d->folds < 2)
+        return fail_at(c, folds, err, "data.folds is %d: a cross-validation needs at least 2 folds (0: off)", d->folds);
+    if (d->fold >= d->folds)
+        return fail_at(c, df_cfg_find(root, "data.fold"), err, "data.fold is %d but data.folds is %d: the folds are "
+                       "numbered 0 .. %d", d->fold, d->folds, d->folds - 1);
+    if (d->test_csv[0])
+        return fail_at(c, df_cfg_find(root, "data.test_csv"), err, "data.test_csv is given but data.folds is %d, "
+                       "whose test split is a fold of data.train_csv; remove one of them", d->folds);
+    if (tf && d->test_fraction > 0)
+        return fail_at(c, tf, err, "data.test_fraction is %g but data.folds is %d, whose test split is one fold "
+                       "(1/%d of data.train_csv); remove data.test_fraction (or set it to 0)", d->test_fraction,
+                       d->folds, d->folds);
+    d->test_fraction = 0;
+    if (d->split == DF_SPLIT_HOLDOUT && d->valid_fraction + 1.0 / d->folds >= 1)
+        return fail_at(c, df_cfg_find(root, "data.valid_fraction"), err, "data.valid_fraction (%g) + one fold (1/%d) "
+                       "must be below 1", d->valid_fraction, d->folds);
+    return 0;
+}
+
 int df_run_resolve_splits(df_run_config *c, const df_cfg_node *root, df_error *err) {
     df_data_section *d = &c->data;
     const df_cfg_node *vf = df_cfg_find(root, "data.valid_fraction"), *tf = df_cfg_find(root, "data.test_fraction");
@@ -58,7 +82,12 @@ int df_run_resolve_splits(df_run_config *c, const df_cfg_node *root, df_error *e
                        "holdout, which carves validation out of data.train_csv (data.valid_fraction); use data.split: "
                        "published to validate on data.valid_csv");
     }
-    if (d->test_csv[0]) {
+    if (d->folds) {
+        if (resolve_folds(c, root, err)) return -1;
+    } else if (d->fold != 0) {
+        return fail_at(c, df_cfg_find(root, "data.fold"), err, "data.fold is %d; it chooses the test fold of a "
+                       "cross-validation, but data.folds is 0 (off); set data.folds to the number of folds", d->fold);
+    } else if (d->test_csv[0]) {
         if (tf && d->test_fraction > 0)
             return fail_at(c, tf, err, "data.test_fraction is %g but data.test_csv is given, and is the test "
                            "split; remove data.test_fraction (or set it to 0)", d->test_fraction);

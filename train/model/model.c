@@ -10,8 +10,10 @@
 
 #include "layers/fused.h"
 #include "layers/layers.h"
+#include "train/model/fusion_blocks.h"
 
-const char *const df_fusion_names[] = {"image", "meta", "early", "intermediate", "gated", "late", NULL};
+const char *const df_fusion_names[] = {"image", "meta", "early", "intermediate", "gated", "film",
+                                          "cross_attention", "late", NULL};
 const char *const df_backbone_names[] = {"vgg", "resnet", NULL};
 const char *const df_head_names[] = {"softmax", "sigmoid", NULL};
 const char *const df_stage_pool_names[] = {"max", "avg", "none", NULL};
@@ -45,6 +47,9 @@ df_model_spec df_model_spec_default(df_fusion fusion, int n_classes, int image_s
     s.meta_hidden[0] = 64;
     s.meta_hidden[1] = 32;
     s.dropout = 0.0f;
+    s.attention_heads = 1;
+    s.attention_dim = 64;
+    s.attention_tokens = 4;
     s.bn_momentum = 0.1f;
     s.bn_eps = 1e-5f;
     return s;
@@ -87,10 +92,15 @@ static int conv_bn_relu(df_graph *g, const df_model_spec *s, const char *p, int 
     return df_batchnorm(g, n, x, s->bn_eps, s->bn_momentum);
 }
 
+/* After each backbone stage: FiLM by the metadata features film_meta where the model has them (>= 0). */
+static int stage_end(df_graph *g, const char *prefix, int stage, int x, int film_meta) {
+    return film_meta >= 0 ? df_film_stage(g, prefix, stage, x, film_meta) : x;
+}
+
 /* A VGG stage: (conv -> batchnorm+ReLU) x depth, then its pooling. A max-pool runs inside the last batch
  * norm's node (df_batchnorm_relu_maxpool) so the full-size normalised map is never stored; an average pool
  * is a node of its own, "<stage>.pool". */
-static int vgg_backbone(df_graph *g, const df_model_spec *s, const char *prefix, int x) {
+static int vgg_backbone(df_graph *g, const df_model_spec *s, const char *prefix, int x, int film_meta) {
     char p[NAME_BUF];
     for (int st = 0; st < s->n_stages; st++) {
         for (int i = 0; i < s->depth[st]; i++) {
@@ -99,6 +109,7 @@ static int vgg_backbone(df_graph *g, const df_model_spec *s, const char *prefix,
                              x, s->widths[st], 3, 1, last && s->pool[st] == DF_POOL_MAX ? NORM_RELU_POOL : NORM_RELU);
         }
         if (s->pool[st] == DF_POOL_AVG) x = df_avgpool(g, path(p, prefix, "stage%d.pool", st + 1, 0), x, 2, 2, 0);
+        x = stage_end(g, prefix, st + 1, x, film_meta);
     }
     return x;
 }
@@ -116,7 +127,7 @@ static int basic_block(df_graph *g, const df_model_spec *s, const char *p, int x
     return df_batchnorm_add_relu(g, join(n, p, "b.bn"), y, shortcut, s->bn_eps, s->bn_momentum);
 }
 
-static int resnet_backbone(df_graph *g, const df_model_spec *s, const char *prefix, int x) {
+static int resnet_backbone(df_graph *g, const df_model_spec *s, const char *prefix, int x, int film_meta) {
     char p[NAME_BUF];
     if (s->stem_stride == 2) {
         x = conv_bn_relu(g, s, path(p, prefix, "stem", 0, 0), x, s->stem_width, 7, 2, NORM_RELU);
@@ -124,15 +135,18 @@ static int resnet_backbone(df_graph *g, const df_model_spec *s, const char *pref
     } else {
         x = conv_bn_relu(g, s, path(p, prefix, "stem", 0, 0), x, s->stem_width, 3, 1, NORM_RELU);
     }
-    for (int st = 0; st < s->n_stages; st++)
+    for (int st = 0; st < s->n_stages; st++) {
         for (int b = 0; b < s->depth[st]; b++)
             x = basic_block(g, s, path(p, prefix, "stage%d.block%d", st + 1, b + 1), x, s->widths[st],
                             b == 0 && st > 0 ? 2 : 1);
+        x = stage_end(g, prefix, st + 1, x, film_meta);
+    }
     return x;
 }
 
-static int backbone(df_graph *g, const df_model_spec *s, const char *prefix, int x) {
-    return s->backbone == DF_BACKBONE_VGG ? vgg_backbone(g, s, prefix, x) : resnet_backbone(g, s, prefix, x);
+static int backbone(df_graph *g, const df_model_spec *s, const char *prefix, int x, int film_meta) {
+    return s->backbone == DF_BACKBONE_VGG ? vgg_backbone(g, s, prefix, x, film_meta)
+                                          : resnet_backbone(g, s, prefix, x, film_meta);
 }
 
 static int meta_mlp(df_graph *g, const df_model_spec *s, int x) {
@@ -159,8 +173,22 @@ static void use_pytorch_init(df_graph *g) {
     }
 }
 
+static int check_attention(const df_model_spec *s, df_error *err) {
+    if (s->attention_heads < 1 || s->attention_heads > 2)
+        return df_fail(err, "model: attention_heads is %d; cross_attention takes 1 or 2 heads", s->attention_heads);
+    if (s->attention_dim < 1 || s->attention_dim > 4096 || s->attention_dim % s->attention_heads)
+        return df_fail(err, "model: attention_dim is %d; need 1 to 4096, a multiple of attention_heads (%d) so each "
+                       "head gets an equal share", s->attention_dim, s->attention_heads);
+    if (s->attention_tokens < 1 || s->attention_tokens > 64)
+        return df_fail(err, "model: attention_tokens is %d; need 1 to 64", s->attention_tokens);
+    if ((long)s->attention_tokens * s->attention_dim > 65536)
+        return df_fail(err, "model: attention_tokens x attention_dim is %ld; at most 65536 values of tokens",
+                       (long)s->attention_tokens * s->attention_dim);
+    return 0;
+}
+
 static int check_spec(const df_model_spec *s, df_error *err) {
-    if (s->fusion < DF_FUSION_IMAGE || s->fusion > DF_FUSION_GATED)
+    if (s->fusion < DF_FUSION_IMAGE || s->fusion >= DF_FUSION_LATE)
         return df_fail(err, "model: late fusion is two models (train/late), not one graph");
     if (s->n_classes < 2 || s->n_classes > DF_MAX_CLASSES)
         return df_fail(err, "model: %d classes, need 2 to %d", s->n_classes, DF_MAX_CLASSES);
@@ -180,8 +208,10 @@ static int check_spec(const df_model_spec *s, df_error *err) {
         return df_fail(err, "model: %d backbone stages, need 1 to %d", s->n_stages, DF_MAX_STAGES);
     if (s->fusion == DF_FUSION_META && s->n_meta_hidden < 1)
         return df_fail(err, "model: a metadata-only model needs at least one hidden layer");
-    if ((s->fusion == DF_FUSION_GATED || s->fusion == DF_FUSION_INTERMEDIATE) && s->n_meta_hidden < 1)
+    if (s->fusion != DF_FUSION_IMAGE && s->fusion != DF_FUSION_META && s->fusion != DF_FUSION_EARLY &&
+        s->n_meta_hidden < 1)
         return df_fail(err, "model: fusion '%s' needs at least one metadata hidden layer", df_fusion_name(s->fusion));
+    if (s->fusion == DF_FUSION_CROSS_ATTENTION) return check_attention(s, err);
     return 0;
 }
 
@@ -233,7 +263,7 @@ df_model *df_model_build(const df_model_spec *spec, int max_batch, uint64_t seed
             snprintf(n, sizeof n, "early%d.concat", v);
             x = df_concat(g, n, (int[]){x, planes}, 2);
         }
-        x = backbone(g, s, prefix, x);
+        x = backbone(g, s, prefix, x, s->fusion == DF_FUSION_FILM ? meta_feat : -1);
         m->last_maps[v] = x;
         if (s->fusion == DF_FUSION_GATED) {
             snprintf(n, sizeof n, "gate%d.fc", v);
@@ -246,7 +276,10 @@ df_model *df_model_build(const df_model_spec *spec, int max_batch, uint64_t seed
         snprintf(n, sizeof n, "%s.gap", prefix);
         parts[n_parts++] = df_global_avgpool(g, n, x);
     }
-    if (meta_feat >= 0) parts[n_parts++] = meta_feat;
+    if (s->fusion == DF_FUSION_CROSS_ATTENTION)
+        parts[n_parts++] = df_cross_attention(g, s, m->last_maps, s->n_views, meta_feat);
+    else if (meta_feat >= 0 && s->fusion != DF_FUSION_FILM)
+        parts[n_parts++] = meta_feat;
     int features = n_parts == 1 ? parts[0] : df_concat(g, "fusion.concat", parts, n_parts);
     if (s->head_hidden > 0) {
         features = df_linear(g, "head.hidden", features, s->head_hidden, 1);
@@ -260,6 +293,7 @@ df_model *df_model_build(const df_model_spec *spec, int max_batch, uint64_t seed
                   : df_softmax_cross_entropy(g, "loss", m->logits, m->target, s->n_classes, s->class_weights,
                                              s->label_smoothing);
     if (!g->failed && s->init == DF_INIT_SCHEME_PYTORCH) use_pytorch_init(g);
+    if (!g->failed && s->fusion == DF_FUSION_FILM) df_film_zero_init(g);
     /* Grad-CAM reads the last feature maps' gradient after the backward (train/analysis/gradcam.c). */
     for (int v = 0; v < 2 && !g->failed; v++)
         if (m->last_maps[v] >= 0) df_graph_keep_grad(g, m->last_maps[v]);

@@ -5,6 +5,16 @@
  *   early         backbone([image | meta broadcast to planes]) -> GAP -> head      (input-level fusion)
  *   intermediate  [GAP(backbone(image)) | MLP(meta)] -> head                       (feature-level, joint)
  *   gated         GAP(backbone(image) * sigmoid(W MLP(meta))) | MLP(meta) -> head  (MetaBlock-style gate)
+ *   film          backbone(image) with every stage's output map x replaced by (1 + gamma) x + beta, gamma and
+ *                 beta (per channel) linear in MLP(meta), zero at the start -> GAP -> head    (FiLM)
+ *   cross_attention  [GAP(backbone(image)) | mean over tokens of LN(t + Attn(t, positions))] -> head
+ *                 t: attention_tokens metadata tokens of attention_dim values, one linear map of MLP(meta);
+ *                 positions: every position of the last feature maps (of both views); Attn: the tokens as
+ *                 queries, the positions as keys and values, attention_heads heads, an output projection
+ * In cross_attention the metadata asks and the image answers: each token is a learnt question ("where is the
+ * lesion feature this patient's age and site make likely?") whose answer is a weighted pool of image positions,
+ * a pooling GAP cannot do; queries from the image positions over a handful of metadata tokens would only
+ * re-weight T vectors that the plain concatenation of intermediate fusion already offers the head.
  * Late (decision-level) fusion combines an `image` and a `meta` model trained separately; it is not one
  * graph (see train/late/late_fusion.h).
  *
@@ -12,7 +22,7 @@
  * and their pooled features are concatenated before fusion with the metadata.
  *
  * Names: inputs "input.image0", "input.image1", "input.meta", "input.target"; parameters under "image."
- * (or "image0."/"image1." with two views), "meta.", "gate.", "head.". The node "features" is
+ * (or "image0."/"image1." with two views), "meta.", "gate.", "film.", "attn.", "head.". The node "features" is
  * the penultimate representation (the analyses read it) and "logits" the classifier output. */
 #ifndef DF_MODEL_H
 #define DF_MODEL_H
@@ -27,6 +37,8 @@ typedef enum {
     DF_FUSION_EARLY,
     DF_FUSION_INTERMEDIATE,
     DF_FUSION_GATED,
+    DF_FUSION_FILM,
+    DF_FUSION_CROSS_ATTENTION,
     DF_FUSION_LATE, /* two models, combined by train/late; df_model_build refuses it */
 } df_fusion;
 extern const char *const df_fusion_names[];
@@ -78,6 +90,9 @@ typedef struct {
     int meta_hidden[DF_MAX_MLP]; /* metadata MLP widths */
     int head_hidden;             /* 0: the head is one linear layer */
     float dropout;               /* before the final linear layer */
+    int attention_heads;         /* cross_attention: 1 or 2; attention_dim / heads values each */
+    int attention_dim;           /* cross_attention: width of the tokens and of the attention output */
+    int attention_tokens;        /* cross_attention: metadata tokens (queries) */
     float bn_momentum, bn_eps;   /* running = (1 - momentum) * running + momentum * batch, as in PyTorch */
     df_init_scheme init;
 

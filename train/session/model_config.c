@@ -38,6 +38,9 @@ int df_model_spec_from_config(const df_run_config *cfg, df_fusion fusion, int n_
     s.stem_stride = mc->stem_stride;
     s.head_hidden = mc->head_hidden;
     s.dropout = (float)mc->dropout;
+    s.attention_heads = mc->attention_heads;
+    s.attention_dim = mc->attention_dim;
+    s.attention_tokens = mc->attention_tokens;
     s.binary_sigmoid = mc->head == DF_HEAD_SIGMOID;
     if (s.binary_sigmoid && n_classes != 2)
         return df_fail(err, "model.head: sigmoid needs 2 classes, the data has %d", n_classes);

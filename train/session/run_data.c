@@ -85,8 +85,9 @@ static int load_split_file(const df_run_config *cfg, const char *csv, int with_i
 }
 
 /* A split file is taken whole; what no file gives is carved out of the training file, the test split first
- * (test_fraction), then validation (split holdout, valid_fraction of the training file) out of the rest. The
- * config loader has resolved the keys (train/config/run_splits.h): a fraction not used is 0. */
+ * (test_fraction, or with data.folds one fold of a grouped, stratified k-fold assignment drawn with the run
+ * seed), then validation (split holdout, valid_fraction of the training file) out of the rest. The config
+ * loader has resolved the keys (train/config/run_splits.h): a fraction not used is 0. */
 static int make_splits(const df_run_config *cfg, df_run_data *rd, int with_images, df_error *err) {
     const df_data_section *d = &cfg->data;
     uint64_t seed = (uint64_t)cfg->run.seed;
@@ -101,7 +102,19 @@ static int make_splits(const df_run_config *cfg, df_run_data *rd, int with_image
     if (!milk && opt(d->test_csv) && load_split_file(cfg, d->test_csv, with_images, rd, DF_SPLIT_TEST, err))
         return -1;
     df_split first = {0}, second;
-    if (!rd->ds[DF_SPLIT_TEST]) {
+    /* the share of the file that the test split takes, so that valid_fraction is a share of the whole file */
+    double test_share = d->folds ? 1.0 / d->folds : d->test_fraction;
+    if (d->folds) {
+        int *fold_of = df_malloc(sizeof *fold_of * (size_t)train->n_samples);
+        int rc = df_split_kfold(train, NULL, 0, d->folds, df_rng_key(seed, 3), fold_of, err);
+        if (rc == 0) {
+            df_split_fold(NULL, train->n_samples, fold_of, d->fold, &first);
+            set_split(rd, DF_SPLIT_TEST, train, first.test, first.n_test);
+            first.test = NULL;
+        }
+        free(fold_of);
+        if (rc) return df_fail_prefix(err, "%s: data.folds", cfg->source), -1;
+    } else if (!rd->ds[DF_SPLIT_TEST]) {
         if (df_split_holdout(train, NULL, 0, d->test_fraction, df_rng_key(seed, 1), &first, err)) return -1;
         set_split(rd, DF_SPLIT_TEST, train, first.test, first.n_test);
         first.test = NULL;
@@ -111,8 +124,7 @@ static int make_splits(const df_run_config *cfg, df_run_data *rd, int with_image
     }
     int rc = 0;
     if (!published && d->valid_fraction > 0) {
-        /* the share of what the test split left, so that valid_fraction is a share of the whole file */
-        double vf = d->valid_fraction / (1.0 - d->test_fraction);
+        double vf = d->valid_fraction / (1.0 - test_share);
         if (vf >= 1.0)
             rc = df_fail(err, "%s: data.valid_fraction + data.test_fraction must be below 1", cfg->source);
         else if ((rc = df_split_holdout(train, first.train, first.n_train, vf, df_rng_key(seed, 2), &second, err)) == 0)

@@ -13,15 +13,16 @@
 enum { CHART_W = 560, PLOT_LEFT = 64, PLOT_TOP = 34, PLOT_W = 470, PLOT_H = 280 };
 
 static void csv_rows(const df_study_cfg *st, const df_study_run *res, FILE *fc, FILE *fr) {
-    fprintf(fc, "model,seed,n_test,n_valid,temperature,valid_nll_before,valid_nll_after,valid_ece_before,"
+    char fb[16];
+    fprintf(fc, "model,seed,fold,n_test,n_valid,temperature,valid_nll_before,valid_nll_after,valid_ece_before,"
             "valid_ece_after,ece_before,ece_after,brier_before,brier_after,note\n");
-    fprintf(fr, "model,seed,stage,bin,lo,hi,count,confidence,accuracy\n");
-    for (int s = 0; s < st->n_seeds; s++)
+    fprintf(fr, "model,seed,fold,stage,bin,lo,hi,count,confidence,accuracy\n");
+    for (int s = 0; s < df_study_n_reps(st); s++)
         for (int m = 0; m < st->n_models; m++) {
             const df_study_run *r = &res[s * st->n_models + m];
             const df_study_calib *c = r->calib;
             if (!c) continue;
-            fprintf(fc, "%s,%ld,%d,%d", st->models[m], st->seeds[s], r->p.n, c->n_valid);
+            fprintf(fc, "%s,%ld,%s,%d,%d", st->models[m], df_study_rep_seed(st, s), df_study_fold_cell(st, s, fb, sizeof fb), r->p.n, c->n_valid);
             double v[] = {c->fit.T, c->fit.nll_before, c->fit.nll_after, c->valid_ece_before, c->valid_ece_after,
                           c->ece_before, c->ece_after, c->brier_before, c->brier_after};
             for (size_t k = 0; k < sizeof v / sizeof *v; k++) df_study_csv_number(fc, v[k], "%.6f");
@@ -35,7 +36,8 @@ static void csv_rows(const df_study_cfg *st, const df_study_run *res, FILE *fc, 
             for (int stage = 0; stage < (c->after ? 2 : 1); stage++)
                 for (int b = 0; b < c->n_bins; b++) {
                     const df_reliability_bin *bin = stage ? &c->after[b] : &c->before[b];
-                    fprintf(fr, "%s,%ld,%s,%d,%.6f,%.6f,%d", st->models[m], st->seeds[s], stage ? "after" : "before",
+                    fprintf(fr, "%s,%ld,%s,%s,%d,%.6f,%.6f,%d", st->models[m], df_study_rep_seed(st, s), df_study_fold_cell(st, s, fb, sizeof fb),
+                            stage ? "after" : "before",
                             b, (double)b / c->n_bins, (double)(b + 1) / c->n_bins, bin->count);
                     df_study_csv_number(fr, bin->confidence, "%.6f");
                     df_study_csv_number(fr, bin->accuracy, "%.6f");
@@ -46,9 +48,9 @@ static void csv_rows(const df_study_cfg *st, const df_study_run *res, FILE *fc, 
 
 /* "mean ± sd" over the seeds of model m of one calibration figure (sd with two seeds or more). */
 static void over_seeds(const df_study_cfg *st, const df_study_run *res, int m, size_t offset, char *buf, size_t size) {
-    double x[DF_STUDY_MAX_SEEDS], mean, sd;
+    double x[DF_STUDY_MAX_REPS], mean, sd;
     int n = 0;
-    for (int s = 0; s < st->n_seeds; s++) {
+    for (int s = 0; s < df_study_n_reps(st); s++) {
         const df_study_calib *c = res[s * st->n_models + m].calib;
         double v = c ? *(const double *)((const char *)c + offset) : NAN;
         if (!isnan(v)) x[n++] = v;
@@ -58,8 +60,8 @@ static void over_seeds(const df_study_cfg *st, const df_study_run *res, int m, s
               : n > 1 ? snprintf(buf, size, "%.3f ± %.3f", mean, sd)
                       : snprintf(buf, size, "%.3f", mean);
     /* a temperature that could not be fitted on some seeds: say over how many the figure is */
-    if (n > 0 && n < st->n_seeds && len > 0 && (size_t)len < size)
-        snprintf(buf + len, size - (size_t)len, " (%d of %d seeds)", n, st->n_seeds);
+    if (n > 0 && n < df_study_n_reps(st) && len > 0 && (size_t)len < size)
+        snprintf(buf + len, size - (size_t)len, " (%d of %d seeds)", n, df_study_n_reps(st));
 }
 
 static void table(const df_study_cfg *st, const df_study_run *res, df_study_table *o) {
@@ -147,7 +149,7 @@ void df_study_calibration_write(const df_study_cfg *st, const df_study_run *res,
             "by the samples in each (0: a predicted 80%% is right 80%% of the time); the Brier score is the mean "
             "over samples of the squared distance between the probability vector and the one-hot label (0 to 2). "
             "Both are on the test split, %s.", st->eval.calibration_bins,
-            st->n_seeds > 1 ? "mean ± sd over seeds" : "one seed");
+            df_study_n_reps(st) > 1 ? "mean ± sd over seeds" : "one seed");
     if (st->eval.calibrate)
         fprintf(ft, " With eval.calibrate, a temperature T is fitted per run on its validation split (minimal "
                 "negative log-likelihood of softmax(logits / T), or the sigmoid of the logit / T for a one-logit "

@@ -20,6 +20,9 @@ static const df_cfg_field study_fields[] = {
      .help = "fusion modes to compare, each optionally <mode>+transfer (adds transfer_sets)"},
     {"seeds", DF_CFG_INTS, DF_CFG_LIST_AT(df_study_cfg, seeds, n_seeds), .range = "[0, inf)", .def = "[1]",
      .help = "run.seed of each repetition (each seed also draws its own split)"},
+    {"folds", DF_CFG_INT, DF_CFG_AT(df_study_cfg, folds), .range = "[0, 20]", .def = "0",
+     .help = "k-fold cross-validation per seed: every model trained on each of k grouped, stratified folds of the "
+             "training file (data.folds, data.fold), compared fold by fold; 0: one test split per seed"},
     {"baseline", DF_CFG_ENUM, DF_CFG_AT(df_study_cfg, baseline), .choices = df_fusion_names, .def = "image",
      .help = "the model the paired tests (DeLong, McNemar, Holm-adjusted) compare every other model with"},
     {"sets", DF_CFG_STRINGS, DF_CFG_LIST_AT(df_study_cfg, sets, n_sets), .def = "[]",
@@ -88,7 +91,8 @@ int df_study_load(const char *path, const char *const *sets, int n_sets, df_stud
         df_fusion f;
         int transfer;
         if (!parse_entry(st->models[m], &f, &transfer) || (transfer && st->n_transfer_sets == 0)) {
-            df_fail(err, "%s: study.models: '%s' is not a model (image, meta, early, intermediate, gated, late, "
+            df_fail(err, "%s: study.models: '%s' is not a model (image, meta, early, intermediate, gated, film, "
+                    "cross_attention, late, "
                     "each optionally with +transfer, which needs study.transfer_sets)", path, st->models[m]);
             df_study_release(st);
             return -1;
@@ -109,7 +113,31 @@ int df_study_load(const char *path, const char *const *sets, int n_sets, df_stud
                 df_study_release(st);
                 return -1;
             }
+    if (st->folds == 1 || st->n_seeds * (st->folds ? st->folds : 1) > DF_STUDY_MAX_REPS) {
+        if (st->folds == 1)
+            df_fail(err, "%s: study.folds is 1: a cross-validation needs at least 2 folds (0: off)", path);
+        else
+            df_fail(err, "%s: study.seeds (%d) x study.folds (%d) is %d replicates; the limit (study.replicates) is "
+                    "%d", path, st->n_seeds, st->folds, st->n_seeds * st->folds, DF_STUDY_MAX_REPS);
+        df_study_release(st);
+        return -1;
+    }
     return 0;
+}
+
+int df_study_n_reps(const df_study_cfg *st) { return st->n_seeds * (st->folds ? st->folds : 1); }
+
+long df_study_rep_seed(const df_study_cfg *st, int rep) { return st->seeds[rep / (st->folds ? st->folds : 1)]; }
+
+int df_study_rep_fold(const df_study_cfg *st, int rep) { return st->folds ? rep % st->folds : -1; }
+
+const char *df_study_rep_name(const df_study_cfg *st, int rep, char *buf, size_t size) {
+    int fold = df_study_rep_fold(st, rep);
+    if (fold < 0)
+        snprintf(buf, size, "seed %ld", df_study_rep_seed(st, rep));
+    else
+        snprintf(buf, size, "seed %ld, fold %d", df_study_rep_seed(st, rep), fold);
+    return buf;
 }
 
 void df_study_release(df_study_cfg *st) {
@@ -118,32 +146,41 @@ void df_study_release(df_study_cfg *st) {
     memset(st, 0, sizeof *st);
 }
 
-int df_study_run_config(const df_study_cfg *st, const char *model, long seed, df_run_config *cfg, df_error *err) {
+int df_study_run_config(const df_study_cfg *st, const char *model, int rep, df_run_config *cfg, df_error *err) {
     df_fusion fusion;
     int transfer;
     if (!parse_entry(model, &fusion, &transfer)) return df_fail(err, "'%s' is not a study model", model);
-    return df_study_run_config_as(st, model, fusion, model, seed, cfg, err);
+    return df_study_run_config_as(st, model, fusion, model, rep, cfg, err);
 }
 
 int df_study_run_config_as(const df_study_cfg *st, const char *model, df_fusion fusion, const char *name_entry,
-                           long seed, df_run_config *cfg, df_error *err) {
+                           int rep, df_run_config *cfg, df_error *err) {
     int n = 0, transfer = 0;
     df_fusion own;
     if (!parse_entry(model, &own, &transfer)) return df_fail(err, "'%s' is not a study model", model);
-    const char **sets = df_malloc(sizeof *sets * (size_t)(st->n_sets + st->n_transfer_sets + 4));
+    const char **sets = df_malloc(sizeof *sets * (size_t)(st->n_sets + st->n_transfer_sets + 6));
     for (int i = 0; i < st->n_sets; i++) sets[n++] = st->sets[i];
     for (int i = 0; transfer && i < st->n_transfer_sets; i++) sets[n++] = st->transfer_sets[i];
-    char s_fusion[64], s_seed[64];
+    long seed = df_study_rep_seed(st, rep);
+    int fold = df_study_rep_fold(st, rep);
+    char s_fusion[64], s_seed[64], s_folds[64], s_fold[64], fold_tag[32] = "";
     snprintf(s_fusion, sizeof s_fusion, "model.fusion=%s", df_fusion_names[fusion]);
     snprintf(s_seed, sizeof s_seed, "run.seed=%ld", seed);
     size_t name_len = strlen(st->name) + strlen(name_entry) + 64, out_len = strlen(st->out_dir) + 16;
     char *s_name = df_malloc(name_len), *s_out = df_malloc(out_len);
-    snprintf(s_name, name_len, "run.name=%s/%s-seed%ld", st->name, name_entry, seed);
+    if (fold >= 0) snprintf(fold_tag, sizeof fold_tag, "-fold%d", fold);
+    snprintf(s_name, name_len, "run.name=%s/%s-seed%ld%s", st->name, name_entry, seed, fold_tag);
     snprintf(s_out, out_len, "run.out_dir=%s", st->out_dir);
     sets[n++] = s_fusion;
     sets[n++] = s_seed;
     sets[n++] = s_name;
     sets[n++] = s_out;
+    if (fold >= 0) {
+        snprintf(s_folds, sizeof s_folds, "data.folds=%d", st->folds);
+        snprintf(s_fold, sizeof s_fold, "data.fold=%d", fold);
+        sets[n++] = s_folds;
+        sets[n++] = s_fold;
+    }
     int rc = df_run_config_load(st->config, sets, n, cfg, err);
     free(sets);
     free(s_name);

@@ -39,9 +39,11 @@ static uint64_t study_hash(const df_study_cfg *st, int k) {
     fields[n++] = st->out_dir;
     fields[n++] = st->config;
     for (int m = 0; m < st->n_models; m++) fields[n++] = st->models[m];
-    for (int i = 0; i < n + st->n_seeds + 1; i++) {
+    for (int i = 0; i < n + st->n_seeds + 2; i++) {
         const char *f = i < n ? fields[i] : num;
-        if (i >= n) snprintf(num, sizeof num, "%ld", i - n < st->n_seeds ? st->seeds[i - n] : (long)k);
+        if (i >= n)
+            snprintf(num, sizeof num, "%ld", i - n < st->n_seeds ? st->seeds[i - n] : i - n == st->n_seeds ? (long)k
+                                                                                                      : st->folds);
         for (const unsigned char *c = (const unsigned char *)f;; c++) {
             h = (h ^ *c) * 1099511628211ull;
             if (!*c) break;
@@ -52,7 +54,7 @@ static uint64_t study_hash(const df_study_cfg *st, int k) {
 
 /* The phases of the study on this rank's group: its share of each phase, then a barrier of the world. */
 static int train_share(const df_study_cfg *st, const df_study_opts *opts, int group, int n_groups, df_error *err) {
-    int n = st->n_models * st->n_seeds;
+    int n = st->n_models * df_study_n_reps(st);
     int *order = df_malloc(2 * (size_t)n * sizeof *order), *phase = order + n, rc = 0;
     df_study_run_order(st, order, phase);
     for (int p = 0; p < 2 && rc == 0; p++) {
@@ -69,7 +71,7 @@ static int train_share(const df_study_cfg *st, const df_study_opts *opts, int gr
 
 /* Rank 0's summary of the deal, so that the one printed log says which group trains what. */
 static void print_deal(const df_study_cfg *st, int n_groups, int k) {
-    int n = st->n_models * st->n_seeds;
+    int n = st->n_models * df_study_n_reps(st);
     int *order = df_malloc(2 * (size_t)n * sizeof *order), *phase = order + n;
     df_study_run_order(st, order, phase);
     printf("study %s on %d ranks: %d group%s of %d rank%s, each training its own runs; rank 0 prints its own "
@@ -79,8 +81,9 @@ static void print_deal(const df_study_cfg *st, int n_groups, int k) {
         for (int i = 0, j = 0; i < n; i++) {
             if (phase[i] != p) continue;
             int g = j++ % n_groups;
-            printf("  %s, seed %ld: ranks %d-%d\n", st->models[order[i] % st->n_models],
-                   st->seeds[order[i] / st->n_models], g * k, g * k + k - 1);
+            char what[64];
+            printf("  %s, %s: ranks %d-%d\n", st->models[order[i] % st->n_models],
+                   df_study_rep_name(st, order[i] / st->n_models, what, sizeof what), g * k, g * k + k - 1);
         }
     fflush(stdout);
     free(order);
@@ -96,7 +99,7 @@ int df_study_compare(const df_study_cfg *st, const df_study_opts *opts, df_error
     uint64_t mine = study_hash(st, k), first = mine;
     df_dist_bcast(world, &first, sizeof first, 0);
     if (first != mine)
-        return df_fail(err, "the study (name, out_dir, config, models, seeds or --ranks-per-run) differs from "
+        return df_fail(err, "the study (name, out_dir, config, models, seeds, folds or --ranks-per-run) differs from "
                        "rank 0's: every rank must be given the same study");
     int n_groups = N / k, group = rank / k;
     if (rank == 0) print_deal(st, n_groups, k);

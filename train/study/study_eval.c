@@ -191,7 +191,6 @@ void df_study_eval_write(const df_study_cfg *st, const df_study_run *res, FILE *
     memset(out, 0, sizeof *out);
     df_study_calibration_write(st, res, md, out);
     df_study_subgroups_write(st, res, md, out);
-    df_study_ttest_write(st, res, md, out);
 }
 
 void df_study_eval_section(df_study_eval_out *out, const char *id, const char *heading, char *text, int n_tables) {
@@ -199,6 +198,12 @@ void df_study_eval_section(df_study_eval_out *out, const char *id, const char *h
     for (int t = 0; t < n_tables; t++) rt[t] = out->tables[out->n_tables - n_tables + t].t;
     out->text[out->n_sections] = text;
     out->sections[out->n_sections++] = (df_report_section){id, heading, text, NULL, n_tables, rt};
+}
+
+const char *df_study_fold_cell(const df_study_cfg *st, int rep, char *buf, size_t size) {
+    if (st->folds) snprintf(buf, size, "%d", df_study_rep_fold(st, rep));
+    else if (size) buf[0] = '\0';
+    return buf;
 }
 
 void df_study_eval_out_free(df_study_eval_out *out) {

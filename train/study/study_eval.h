@@ -22,8 +22,7 @@
  *
  * Written by study_calibration.c (calibration.csv, reliability.csv, a section of results.md and the report's
  * section#calibration with svg#reliability-<model>) and study_subgroups.c (subgroups.csv, subgroup_gaps.csv,
- * a section of results.md and the report's section#subgroups with table#subgroups and table#subgroup-gaps).
- * study_ttest.c adds the seeds' corrected resampled t-test against the baseline (section#seeds). */
+ * a section of results.md and the report's section#subgroups with table#subgroups and table#subgroup-gaps). */
 #ifndef DF_STUDY_EVAL_H
 #define DF_STUDY_EVAL_H
 
@@ -74,12 +73,12 @@ void df_study_eval_free(df_study_run *r);
 typedef struct {
     char *csv[4];   /* calibration.csv, reliability.csv, subgroups.csv, subgroup_gaps.csv; NULL: not written */
     size_t len[4];
-    df_study_table tables[4];
-    df_report_table report_tables[4]; /* the tables as the sections show them */
+    df_study_table tables[3];
+    df_report_table report_tables[3]; /* the tables as the sections show them */
     int n_tables;
     char *charts;   /* the reliability diagrams */
-    char *text[3];
-    df_report_section sections[3];
+    char *text[2];
+    df_report_section sections[2];
     int n_sections;
 } df_study_eval_out;
 extern const char *const df_study_eval_files[4];
@@ -91,9 +90,11 @@ void df_study_eval_out_free(df_study_eval_out *out);
 /* Adds a section of the report: its text (owned by out from here) and the last n_tables tables of out. */
 void df_study_eval_section(df_study_eval_out *out, const char *id, const char *heading, char *text, int n_tables);
 
+/* The fold column of a CSV row of replicate rep: "" without study.folds. */
+const char *df_study_fold_cell(const df_study_cfg *st, int rep, char *buf, size_t size);
+
 /* Parts of df_study_eval_write, one file each. */
 void df_study_calibration_write(const df_study_cfg *st, const df_study_run *res, FILE *md, df_study_eval_out *out);
 void df_study_subgroups_write(const df_study_cfg *st, const df_study_run *res, FILE *md, df_study_eval_out *out);
-void df_study_ttest_write(const df_study_cfg *st, const df_study_run *res, FILE *md, df_study_eval_out *out);
 
 #endif

@@ -14,6 +14,8 @@ static void about_text(const df_study_cfg *st, const df_study_run *res, const df
     char *config = df_path_shown(st->config), *source = df_path_shown(d->source);
     fprintf(f, ") trained from %s with %d seed(s) (", config, st->n_seeds);
     for (int s = 0; s < st->n_seeds; s++) fprintf(f, "%s%ld", s ? ", " : "", st->seeds[s]);
+    if (st->folds) fprintf(f, "), each seed a %d-fold cross-validation of the training file (%d runs per model", st->folds,
+                           df_study_n_reps(st));
     fprintf(f, ").\n\nData: %s layout, read from %s; %d classes (", df_layout_names[d->layout], source, d->K);
     free(config);
     free(source);
@@ -21,9 +23,13 @@ static void about_text(const df_study_cfg *st, const df_study_run *res, const df
     fprintf(f, "), %d image view(s), metadata encoded into %d features (numeric columns standardised with training "
             "statistics plus missing indicators, categorical columns one-hot over the training vocabulary).\n\n",
             d->n_views, d->meta_dim);
-    fprintf(f, "Split (seed %ld): %d training, %d validation and %d test samples. ", st->seeds[0],
-            res[0].n_split[0], res[0].n_split[1], res[0].n_split[2]);
-    if (d->test_file)
+    char first[64];
+    fprintf(f, "Split (%s): %d training, %d validation and %d test samples. ",
+            df_study_rep_name(st, 0, first, sizeof first), res[0].n_split[0], res[0].n_split[1], res[0].n_split[2]);
+    if (st->folds)
+        fprintf(f, "The test split is one of %d grouped, stratified folds of the training file, each fold tested "
+                "once per seed; ", st->folds);
+    else if (d->test_file)
         fprintf(f, "The test split is the test file; ");
     else
         fprintf(f, "The test split is a stratified %.0f%% hold-out of the training file; ", 100 * d->test_fraction);
@@ -41,15 +47,18 @@ static void about_text(const df_study_cfg *st, const df_study_run *res, const df
             "mean recall over classes. The AUC's 95%% interval is the percentile bootstrap over %d resamples of "
             "the test samples. DeLong's test compares each model's AUC with the baseline %s on the same test "
             "samples (correlated ROC curves); McNemar's test compares their paired right/wrong decisions (exact "
-            "binomial below 25 discordant pairs). These tests use the first seed's test split (results.csv has them "
-            "for every seed's own split); %s\n\n", st->bootstrap, df_fusion_names[st->baseline],
-            st->n_seeds > 1 ? "values over seeds are mean ± standard deviation."
-                            : "with one seed there is no spread over seeds to show.");
+            "binomial below 25 discordant pairs). These tests use the first %s's test split (results.csv has them "
+            "for every %s's own split); %s\n\n", st->bootstrap, df_fusion_names[st->baseline],
+            st->folds ? "fold" : "seed", st->folds ? "fold" : "seed",
+            st->folds ? "values over folds are mean ± standard deviation; the verdict adds the corrected resampled "
+                        "t-test over the folds and DeLong on the pooled out-of-fold predictions."
+            : st->n_seeds > 1 ? "values over seeds are mean ± standard deviation."
+                              : "with one seed there is no spread over seeds to show.");
     /* The verdict itself is the report's first section (report_verdict below). */
     for (int m = 0; m < st->n_models; m++)
         if (res[m].late_combine >= 0 && res[m].late_combine != DF_LATE_STACKING)
-            fprintf(f, "\nLate fusion (%s, %s rule): the image model's weight is %.2f on seed %ld.\n", st->models[m],
-                    df_late_rule_names[res[m].late_combine], res[m].late_weight, st->seeds[0]);
+            fprintf(f, "\nLate fusion (%s, %s rule): the image model's weight is %.2f on %s.\n", st->models[m],
+                    df_late_rule_names[res[m].late_combine], res[m].late_weight, first);
     fprintf(f, "\n");
     fprintf(f, "Analyses (first seed). Silhouette (-1..1, higher: classes better separated) and the Davies-Bouldin "
             "index (lower is better) measure how well the penultimate features separate the true classes; the "

@@ -248,7 +248,7 @@ static int evaluate_run(const df_study_cfg *st, const df_run_config *cfg, const 
 /* The study's runs that late fusion entry `model` may take as its parts (see the top of this file): fills
  * pc[0] (image) and pc[1] (meta) and parts, and returns 1, or returns 0 (nothing to free) when late fusion
  * trains its own parts, having said why when the runs exist but differ. */
-static int late_parts(const df_study_cfg *st, const char *model, long seed, const df_run_config *cfg,
+static int late_parts(const df_study_cfg *st, const char *model, int rep, const df_run_config *cfg,
                       df_run_config pc[2], df_late_parts *parts) {
     static const df_fusion fusions[2] = {DF_FUSION_IMAGE, DF_FUSION_META};
     const char *plus = strchr(model, '+');
@@ -262,7 +262,7 @@ static int late_parts(const df_study_cfg *st, const char *model, long seed, cons
     for (int i = 0; i < 2; i++) {
         df_run_config as;
         df_error err;
-        if (df_study_run_config_as(st, entry[i], DF_FUSION_LATE, model, seed, &as, &err)) {
+        if (df_study_run_config_as(st, entry[i], DF_FUSION_LATE, model, rep, &as, &err)) {
             printf("late fusion: not reusing the study's %s run: %s\n", entry[i], err.msg);
             for (int j = 0; j < i; j++) df_run_config_free(&pc[j]);
             return 0;
@@ -274,12 +274,14 @@ static int late_parts(const df_study_cfg *st, const char *model, long seed, cons
             while (*a && *a == *b) a++, b++;
             while (a > as.text && a[-1] != '\n') a--;
             size_t len = strcspn(a, "\n");
-            printf("late fusion: not reusing the study's %s run (seed %ld): it was trained with other keys than "
+            char what[64];
+            printf("late fusion: not reusing the study's %s run (%s): it was trained with other keys than "
                    "late fusion's %s part (besides model.fusion and run.name), e.g. '%.*s'; training its own parts\n",
-                   entry[i], seed, df_fusion_name(fusions[i]), (int)(len > 120 ? 120 : len), a);
+                   entry[i], df_study_rep_name(st, rep, what, sizeof what), df_fusion_name(fusions[i]),
+                   (int)(len > 120 ? 120 : len), a);
         }
         df_run_config_free(&as);
-        if (!same || df_study_run_config(st, entry[i], seed, &pc[i], &err)) {
+        if (!same || df_study_run_config(st, entry[i], rep, &pc[i], &err)) {
             for (int j = 0; j < i; j++) df_run_config_free(&pc[j]);
             return 0;
         }
@@ -292,16 +294,17 @@ static int late_parts(const df_study_cfg *st, const char *model, long seed, cons
 int df_study_run_one(const df_study_cfg *st, int index, const df_study_opts *o, unsigned what, df_study_run *r,
                      df_study_data *data, df_error *err) {
     const char *model = st->models[index % st->n_models];
-    long seed = st->seeds[index / st->n_models];
-    int first_seed = index < st->n_models;
+    int rep = index / st->n_models, first_seed = index < st->n_models;
+    char rep_name[64];
+    df_study_rep_name(st, rep, rep_name, sizeof rep_name);
     df_run_config cfg;
-    if (df_study_run_config(st, model, seed, &cfg, err)) return -1;
-    printf("\n=== %s, seed %ld ===\n", model, seed);
+    if (df_study_run_config(st, model, rep, &cfg, err)) return -1;
+    printf("\n=== %s, %s ===\n", model, rep_name);
     int rc = 0, stopped = 0;
     df_session s, *trained = NULL;
     df_run_config pc[2];
     df_late_parts parts;
-    int reuse = cfg.model.fusion == DF_FUSION_LATE && late_parts(st, model, seed, &cfg, pc, &parts);
+    int reuse = cfg.model.fusion == DF_FUSION_LATE && late_parts(st, model, rep, &cfg, pc, &parts);
     if (run_finished(&cfg)) {
         if (what & DF_STUDY_TRAIN) printf("finished earlier; not trained again\n");
     } else if (!(what & DF_STUDY_TRAIN)) {
@@ -333,14 +336,14 @@ int df_study_run_one(const df_study_cfg *st, int index, const df_study_opts *o, 
     if (rc) {
         char msg[sizeof err->msg];
         snprintf(msg, sizeof msg, "%s", err->msg);
-        rc = df_fail(err, "%s (model %s, seed %ld)", msg, model, seed);
+        rc = df_fail(err, "%s (model %s, %s)", msg, model, rep_name);
     }
     return rc;
 }
 
 int df_study_run_order(const df_study_cfg *st, int *order, int *phase) {
     int n = 0;
-    for (int s = 0; s < st->n_seeds; s++)
+    for (int s = 0; s < df_study_n_reps(st); s++)
         for (int pass = 0; pass < 2; pass++)
             for (int m = 0; m < st->n_models; m++) {
                 if ((strncmp(st->models[m], "late", 4) == 0) != pass) continue;
@@ -359,7 +362,7 @@ static void free_run(df_study_run *r) {
 }
 
 int df_study_evaluate(const df_study_cfg *st, const df_study_opts *opts, unsigned what, df_error *err) {
-    int n = st->n_models * st->n_seeds;
+    int n = st->n_models * df_study_n_reps(st);
     df_study_run *res = df_calloc((size_t)n, sizeof *res);
     int *order = df_malloc(2 * (size_t)n * sizeof *order), *phase = order + n;
     df_study_data data;

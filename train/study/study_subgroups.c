@@ -25,21 +25,23 @@ static const char *versus(double gap, double base_gap) {
 }
 
 static void csv_rows(const df_study_cfg *st, const df_study_run *res, FILE *fs, FILE *fg) {
-    fprintf(fs, "model,seed,column,group,n,positives,min_class,status");
+    char fb[16];
+    fprintf(fs, "model,seed,fold,column,group,n,positives,min_class,status");
     for (int k = 0; k < DF_SUBGROUP_METRICS; k++)
         fprintf(fs, ",%s,%s_lo,%s_hi", df_subgroup_metric_names[k], df_subgroup_metric_names[k],
                 df_subgroup_metric_names[k]);
     fprintf(fs, "\n");
-    fprintf(fg, "model,seed,column,metric,gap,best_group,worst_group,baseline_gap,vs_baseline\n");
+    fprintf(fg, "model,seed,fold,column,metric,gap,best_group,worst_group,baseline_gap,vs_baseline\n");
     int base = st->baseline_index;
-    for (int s = 0; s < st->n_seeds; s++)
+    for (int s = 0; s < df_study_n_reps(st); s++)
         for (int m = 0; m < st->n_models; m++) {
             const df_study_run *r = &res[s * st->n_models + m];
             for (int c = 0; r->groups && c < r->groups->n; c++) {
                 const df_study_grouping *g = &r->groups->col[c];
                 for (int i = 0; i < g->n_groups; i++) {
                     const df_subgroup *sg = &g->g[i];
-                    fprintf(fs, "%s,%ld,\"%s\",\"%s\",%d", st->models[m], st->seeds[s], g->column, g->names[i], sg->n);
+                    fprintf(fs, "%s,%ld,%s,\"%s\",\"%s\",%d", st->models[m], df_study_rep_seed(st, s), df_study_fold_cell(st, s, fb, sizeof fb),
+                            g->column, g->names[i], sg->n);
                     df_study_csv_number(fs, sg->positives >= 0 ? sg->positives : NAN, "%.0f");
                     fprintf(fs, ",%d,%s", sg->min_class, sg->too_small ? "too small" : "ok");
                     for (int k = 0; k < DF_SUBGROUP_METRICS; k++) {
@@ -54,7 +56,8 @@ static void csv_rows(const df_study_cfg *st, const df_study_run *res, FILE *fs, 
                     int best, worst;
                     double gap = df_subgroup_gap(g->g, g->n_groups, k, &best, &worst);
                     double bgap = bg ? df_subgroup_gap(bg->g, bg->n_groups, k, NULL, NULL) : NAN;
-                    fprintf(fg, "%s,%ld,\"%s\",%s", st->models[m], st->seeds[s], g->column, df_subgroup_metric_names[k]);
+                    fprintf(fg, "%s,%ld,%s,\"%s\",%s", st->models[m], df_study_rep_seed(st, s), df_study_fold_cell(st, s, fb, sizeof fb), g->column,
+                            df_subgroup_metric_names[k]);
                     df_study_csv_number(fg, gap, "%.6f");
                     fprintf(fg, ",\"%s\",\"%s\"", best >= 0 ? g->names[best] : "", worst >= 0 ? g->names[worst] : "");
                     df_study_csv_number(fg, bgap, "%.6f");
@@ -133,7 +136,7 @@ static void gaps_table(const df_study_cfg *st, const df_study_run *res, df_study
             if (!isnan(gap) && !isnan(bgap)) snprintf(cell, sizeof cell, "%s by %.3f", versus(gap, bgap), fabs(gap - bgap));
             else snprintf(cell, sizeof cell, "n/a");
             df_study_table_set(o, row, 5, cell);
-            for (int s = 0; s < st->n_seeds && base >= 0; s++) {
+            for (int s = 0; s < df_study_n_reps(st) && base >= 0; s++) {
                 double a = auc_gap(grouping(&res[s * st->n_models + m], name), NULL, NULL);
                 double b = auc_gap(grouping(&res[s * st->n_models + base], name), NULL, NULL);
                 if (isnan(a) || isnan(b)) continue;
@@ -171,7 +174,7 @@ void df_study_subgroups_write(const df_study_cfg *st, const df_study_run *res, F
             "specificity).", st->bootstrap, st->eval.subgroup_min_samples, st->eval.subgroup_min_class,
             df_fusion_names[st->baseline]);
     fclose(ft);
-    fprintf(md, "\n## Subgroups (seed %ld, test split)\n\n%s\n\n", st->seeds[0], text);
+    fprintf(md, "\n## Subgroups (seed %ld, test split)\n\n%s\n\n", df_study_rep_seed(st, 0), text);
     df_study_table_markdown(gaps, md);
     fprintf(md, "\n");
     df_study_table_markdown(groups, md);

@@ -23,23 +23,25 @@ static void fmt_mean_sd(char *buf, size_t size, const double *x, int n) {
 /* The metrics table: one row per model, mean ± sd over seeds, the first seed's interval and tests; and
  * results.csv, one row per run with its own split's interval and tests. */
 static void metrics_table(const df_study_cfg *st, const df_study_run *res, int base, df_study_table *o, FILE *fc) {
-    int K = res[0].p.K;
+    int K = res[0].p.K, R = df_study_n_reps(st);
     const char *head[] = {"model", "accuracy", "balanced acc.", "precision", "recall", "specificity", "F1", "AUC",
                           "AUC 95% CI", "DeLong p", "McNemar p", "macro-F1", "train s", "img/s"};
     int n_cols = K > 2 ? 14 : 13;
     if (K <= 2) head[11] = "train s", head[12] = "img/s";
     df_study_table_init(o, "metrics", n_cols, st->n_models, head);
     for (int m = 0; m < st->n_models; m++) {
-        double v[8][DF_STUDY_MAX_SEEDS];
+        double v[8][DF_STUDY_MAX_REPS];
         double secs = 0, ips = 0;
-        for (int s = 0; s < st->n_seeds; s++) {
+        for (int s = 0; s < R; s++) {
             const df_study_run *r = &res[s * st->n_models + m];
             double vals[8] = {r->m.accuracy, r->m.balanced_accuracy, r->m.precision, r->m.recall,
                               r->m.specificity, r->m.f1, r->m.auc, r->m.macro_f1_milk};
             for (int k = 0; k < 8; k++) v[k][s] = vals[k];
-            secs += r->seconds / st->n_seeds;
-            ips += r->images_per_second / st->n_seeds;
-            fprintf(fc, "%s,%ld,%d", st->models[m], st->seeds[s], r->p.n);
+            secs += r->seconds / R;
+            ips += r->images_per_second / R;
+            fprintf(fc, "%s,%ld,", st->models[m], df_study_rep_seed(st, s));
+            if (st->folds) fprintf(fc, "%d", df_study_rep_fold(st, s));
+            fprintf(fc, ",%d", r->p.n);
             for (int k = 0; k < 8; k++) fprintf(fc, ",%.6f", vals[k]);
             df_study_csv_number(fc, r->auc_lo, "%.6f");
             df_study_csv_number(fc, r->auc_hi, "%.6f");
@@ -53,7 +55,7 @@ static void metrics_table(const df_study_cfg *st, const df_study_run *res, int b
         char cell[48];
         df_study_table_set(o, m, 0, st->models[m]);
         for (int k = 0; k < 7; k++) {
-            fmt_mean_sd(cell, sizeof cell, v[k], st->n_seeds);
+            fmt_mean_sd(cell, sizeof cell, v[k], R);
             df_study_table_set(o, m, 1 + k, cell);
         }
         const df_study_run *r0 = &res[m];
@@ -70,7 +72,7 @@ static void metrics_table(const df_study_cfg *st, const df_study_run *res, int b
         df_study_table_set(o, m, 10, mcnemar);
         int c = 11;
         if (K > 2) {
-            fmt_mean_sd(cell, sizeof cell, v[7], st->n_seeds);
+            fmt_mean_sd(cell, sizeof cell, v[7], R);
             df_study_table_set(o, m, c++, cell);
         }
         snprintf(cell, sizeof cell, "%.0f", secs);
@@ -123,8 +125,11 @@ static void late_note(const df_study_cfg *st, const df_study_run *res, FILE *f) 
             continue;
         }
         fprintf(f, "; the image model's weight%s:", r0->late_combine == DF_LATE_WEIGHTED ? ", chosen on validation data" : "");
-        for (int s = 0; s < st->n_seeds; s++)
-            fprintf(f, "%s %.2f (seed %ld)", s ? "," : "", res[s * st->n_models + m].late_weight, st->seeds[s]);
+        for (int s = 0; s < df_study_n_reps(st); s++) {
+            char what[64];
+            fprintf(f, "%s %.2f (%s)", s ? "," : "", res[s * st->n_models + m].late_weight,
+                    df_study_rep_name(st, s, what, sizeof what));
+        }
         fprintf(f, ".\n");
     }
 }
@@ -139,15 +144,19 @@ int df_study_write_results(const df_study_cfg *st, const df_study_run *res, cons
     fprintf(fm, "# Study %s\n\n## Verdict\n\n", st->name);
     df_study_verdict_text(st, res, data, fm);
     fprintf(fm, "\n## Metrics\n\nTest split, ");
-    if (st->n_seeds > 1)
+    if (st->folds)
+        fprintf(fm, "%d seed(s) x %d folds (mean ± sd over the %d test folds)", st->n_seeds, st->folds,
+                df_study_n_reps(st));
+    else if (st->n_seeds > 1)
         fprintf(fm, "%d seeds (mean ± sd over seeds)", st->n_seeds);
     else
         fprintf(fm, "one seed, no spread");
+    const char *rep = st->folds ? "fold" : "seed";
     fprintf(fm, "; 95%% bootstrap interval of the AUC (%d resamples) and paired tests against `%s` on the first "
-            "seed's test split (%d samples); results.csv has them for every seed's own split. img/s: images read "
+            "%s's test split (%d samples); results.csv has them for every %s's own split. img/s: images read "
             "per second in training (n/a for the metadata model, which reads none; late fusion: its image "
-            "model's).\n\n", st->bootstrap, df_fusion_names[st->baseline], res[0].p.n);
-    fprintf(fc, "model,seed,n,accuracy,balanced_accuracy,precision,recall,specificity,f1,auc,macro_f1,auc_lo,auc_hi,"
+            "model's).\n\n", st->bootstrap, df_fusion_names[st->baseline], rep, res[0].p.n, rep);
+    fprintf(fc, "model,seed,fold,n,accuracy,balanced_accuracy,precision,recall,specificity,f1,auc,macro_f1,auc_lo,auc_hi,"
             "delong_p,mcnemar_p,late_image_weight,train_seconds,images_per_second\n");
     df_study_table tables[2];
     metrics_table(st, res, base, &tables[0], fc);

@@ -9,6 +9,7 @@
 #include "check.h"
 #include "core/rng.h"
 #include "train/metrics/metrics.h"
+#include "train/metrics/resampled_ttest.h"
 #include "train/metrics/stats.h"
 
 static void test_basics(void) {
@@ -24,6 +25,43 @@ static void test_basics(void) {
     CHECK_CLOSE(df_normal_sf(-1.0) + df_normal_sf(1.0), 1.0, 1e-15, 0);
     CHECK_CLOSE(df_chi2_1_sf(3.841458820694124), 0.05, 1e-12, 0);
     CHECK_CLOSE(df_chi2_1_sf(0), 1.0, 0, 0);
+}
+
+/* Student's tail against closed forms (df 1: Cauchy, 1 - 2 atan|t| / pi; df 2: 1 - |t| / sqrt(t^2 + 2)), table
+ * quantiles (t 0.975 for df 1, 4, 10) and a value integrated numerically (Simpson, 2e6 intervals, over the
+ * density). The corrected test on d = {.02, .03, -.01, .04, .01}, test/train 1/4 (5-fold): mean .018,
+ * squared deviations 4e-6 + 1.44e-4 + 7.84e-4 + 4.84e-4 + 6.4e-5 = 1.48e-3, var 3.7e-4,
+ * t = .018 / sqrt((1/5 + 1/4) * 3.7e-4) = 1.3949717, df 4, p = .2354964 (integrated as above); without
+ * the correction t would be 2.09. */
+static void test_resampled_ttest(void) {
+    const double pi = 3.14159265358979323846;
+    for (double t = 0.25; t < 40; t *= 2) {
+        CHECK_CLOSE(df_student_t_p2(t, 1), 1 - 2 * atan(t) / pi, 1e-12, 0);
+        CHECK_CLOSE(df_student_t_p2(-t, 2), 1 - t / sqrt(t * t + 2), 1e-12, 0);
+    }
+    CHECK_CLOSE(df_student_t_p2(12.7062047, 1), 0.05, 1e-8, 0);
+    CHECK_CLOSE(df_student_t_p2(2.776445105, 4), 0.05, 1e-9, 0);
+    CHECK_CLOSE(df_student_t_p2(2.228138852, 10), 0.05, 1e-9, 0);
+    CHECK_CLOSE(df_student_t_p2(1.5, 7), 0.17729848699, 1e-9, 0);
+    CHECK_CLOSE(df_student_t_p2(0, 5), 1.0, 1e-15, 0);
+    CHECK(df_student_t_p2(INFINITY, 3) == 0 && isnan(df_student_t_p2(1, 0)));
+
+    const double d[5] = {0.02, 0.03, -0.01, 0.04, 0.01};
+    df_resampled_ttest r;
+    df_error err;
+    CHECK(df_corrected_resampled_ttest(d, 5, 0.25, &r, &err) == 0);
+    CHECK_CLOSE(r.mean, 0.018, 1e-15, 0);
+    CHECK_CLOSE(r.sd, sqrt(3.7e-4), 1e-14, 0);
+    CHECK_CLOSE(r.t, 1.3949716649258312, 1e-12, 0);
+    CHECK_CLOSE(r.p, 0.23549636025950316, 1e-9, 0);
+    CHECK(r.df == 4 && r.defined);
+
+    const double same[3] = {0.01, 0.01, 0.01}, zero[3] = {0, 0, 0}, bad[2] = {0.1, NAN};
+    CHECK(df_corrected_resampled_ttest(same, 3, 0.5, &r, &err) == 0 && isinf(r.t) && r.p == 0 && r.defined);
+    CHECK(df_corrected_resampled_ttest(zero, 3, 0.5, &r, &err) == 0 && r.p == 1 && !r.defined);
+    CHECK(df_corrected_resampled_ttest(d, 1, 0.25, &r, &err) != 0 && strstr(err.msg, "at least 2"));
+    CHECK(df_corrected_resampled_ttest(bad, 2, 0.25, &r, &err) != 0 && strstr(err.msg, "difference 1"));
+    CHECK(df_corrected_resampled_ttest(d, 5, 0, &r, &err) != 0 && strstr(err.msg, "ratio"));
 }
 
 static void test_mcnemar(void) {
@@ -274,6 +312,7 @@ static void test_holm(void) {
 int main(void) {
     omp_set_num_threads(2);
     test_basics();
+    test_resampled_ttest();
     test_mcnemar();
     test_delong();
     test_bootstrap();

@@ -105,7 +105,7 @@ def main():
         run(["synth", "--out", "data", "--n", "240", "--size", "40", "--seed", "2", "--signal", "0.8"])
 
         # Every fusion mode trains and reports on its test split.
-        for fusion in ["image", "meta", "early", "intermediate", "gated", "late"]:
+        for fusion in ["image", "meta", "early", "intermediate", "gated", "film", "cross_attention", "late"]:
             cfg = write_config(tmp, f"m-{fusion}", fusion)
             p = run(["train", cfg, "--quiet"])
             check("test (" in p.stdout or "late fusion" in p.stdout, f"{fusion}: test line printed")
