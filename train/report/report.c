@@ -160,6 +160,18 @@ static int study_parts(FILE *f, const df_report *r, df_error *err) {
     return 0;
 }
 
+static void caller_section(FILE *f, const df_report_section *s) {
+    fputs("<section id=\"", f);
+    df_svg_escape(f, s->id);
+    fputs("\">\n<h2>", f);
+    df_svg_escape(f, s->heading);
+    fputs("</h2>\n", f);
+    if (s->text) df_report_paragraphs(f, s->text);
+    if (s->charts) fprintf(f, "<div class=\"charts\">\n%s</div>\n", s->charts);
+    for (int t = 0; t < s->n_tables; t++) df_report_table_html(f, &s->tables[t]);
+    fputs("</section>\n", f);
+}
+
 static int body(FILE *f, const df_report *r, const df_report_extra *x, df_error *err) {
     if (x->note) {
         fputs("<p class=\"live\">", f);
@@ -176,6 +188,7 @@ static int body(FILE *f, const df_report *r, const df_report_extra *x, df_error 
         fputs("<section id=\"results\">\n<h2>Results</h2>\n", f);
         for (int t = 0; t < r->n_tables; t++) df_report_table_html(f, &r->tables[t]);
         fputs("</section>\n", f);
+        for (int i = 0; i < x->n_sections; i++) caller_section(f, &x->sections[i]);
         return test_charts(f, r, x, err) || study_parts(f, r, err) ? -1 : 0;
     }
     curves(f, r, x);

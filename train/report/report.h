@@ -15,6 +15,7 @@
  *                                 one, with their captions; one colour bar (svg#cam-scale) for the heat
  *   section#calibration svg#calibration-<model>  (single-run reports) reliability diagram and the ECE
  *   section#config                (single-run reports) the run's config.yaml as text
+ *   section#<id>                  (study reports) the caller's df_report_sections, after section#results
  * <model> is the model's name with every character outside [a-z0-9] replaced by '-'. Charts have class
  * "chart"; a model without an embedding or Grad-CAM simply has no such chart, and the section says so.
  * A model keeps one colour (df_svg_colour of its position in models) in every chart; the learning curves
@@ -104,6 +105,16 @@ typedef struct {
     const df_report_model *models;
 } df_report;
 
+/* A section a caller adds to a study's report, after the results: id, heading, paragraphs of plain text (blank
+ * lines separate them), charts as inline SVG markup the caller wrote with svg.h (inserted as given; NULL: none)
+ * and tables (as in section#results). */
+typedef struct {
+    const char *id, *heading, *text;
+    const char *charts;
+    int n_tables;
+    const df_report_table *tables;
+} df_report_section;
+
 /* What a report may hold besides df_report's parts (all optional: a zeroed struct, or NULL, adds nothing). */
 typedef struct {
     const df_report_verdict *verdict; /* NULL: no verdict section */
@@ -114,6 +125,8 @@ typedef struct {
     const char *note;        /* shown under the title (e.g. "run in progress (epoch 3)"), or NULL */
     int refresh_s;           /* > 0: the page reloads itself every refresh_s seconds (meta refresh) */
     const char *config_text; /* the run's config, shown as preformatted text, or NULL */
+    int n_sections;          /* a study's own sections, after the results */
+    const df_report_section *sections;
 } df_report_extra;
 
 /* The HTML of r with the extra parts x (may be NULL; e.g. a study's verdict, {.verdict = &v}) in memory
@@ -132,9 +145,13 @@ int df_report_run(const char *run_dir, const char *out_path, int *in_progress, d
 
 /* Reliability of predictions prob (n, K) against labels: the samples binned by their top probability into
  * n_bins equal bins of [0, 1]; count, mean confidence and accuracy per bin (arrays of n_bins; NaN in empty
- * bins), and the expected calibration error sum_b count_b / n * |accuracy_b - confidence_b|. */
+ * bins), and the expected calibration error sum_b count_b / n * |accuracy_b - confidence_b| (calibration.h's
+ * df_reliability, as arrays). */
 double df_report_calibration(const float *prob, const int *labels, int n, int K, int n_bins, int *count,
                              double *confidence, double *accuracy);
+
+/* prefix followed by name lower-cased, every character outside [a-z0-9] replaced by '-' (the ids above). */
+void df_report_id(char *buf, size_t size, const char *prefix, const char *name);
 
 /* Standard base64 (RFC 4648, with padding) of n bytes; the returned string is malloc'd. */
 char *df_base64(const unsigned char *data, size_t n);

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "train/metrics/calibration.h"
 #include "train/metrics/metrics.h"
 #include "train/report/report_parts.h"
 #include "train/report/svg.h"
@@ -240,28 +241,15 @@ void df_report_embedding_chart(FILE *f, const df_report *r, const df_report_mode
 
 double df_report_calibration(const float *prob, const int *labels, int n, int K, int n_bins, int *count,
                              double *confidence, double *accuracy) {
-    double *conf_sum = df_calloc((size_t)n_bins, sizeof(double)), *hit = df_calloc((size_t)n_bins, sizeof(double));
-    for (int b = 0; b < n_bins; b++) count[b] = 0;
-    for (int i = 0; i < n; i++) {
-        int top = 0;
-        for (int k = 1; k < K; k++)
-            if (prob[(size_t)i * K + k] > prob[(size_t)i * K + top]) top = k;
-        double c = prob[(size_t)i * K + top];
-        int b = (int)(c * n_bins);
-        b = b < 0 ? 0 : b >= n_bins ? n_bins - 1 : b;
-        count[b]++;
-        conf_sum[b] += c;
-        hit[b] += top == labels[i];
-    }
-    double ece = 0;
+    df_reliability_bin *bins = df_malloc((size_t)n_bins * sizeof *bins);
+    double ece = df_reliability(prob, labels, n, K, n_bins, bins);
     for (int b = 0; b < n_bins; b++) {
-        confidence[b] = count[b] ? conf_sum[b] / count[b] : NAN;
-        accuracy[b] = count[b] ? hit[b] / count[b] : NAN;
-        if (count[b]) ece += (double)count[b] / n * fabs(accuracy[b] - confidence[b]);
+        count[b] = bins[b].count;
+        confidence[b] = bins[b].confidence;
+        accuracy[b] = bins[b].accuracy;
     }
-    free(conf_sum);
-    free(hit);
-    return n ? ece : NAN;
+    free(bins);
+    return ece;
 }
 
 void df_report_calibration_chart(FILE *f, const df_report *r, int m) {

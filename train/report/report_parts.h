@@ -7,8 +7,6 @@
 
 #include "train/report/report.h"
 
-/* prefix followed by name lower-cased, every character outside [a-z0-9] replaced by '-'. */
-void df_report_id(char *buf, size_t size, const char *prefix, const char *name);
 
 /* Charts. kind of a learning-curve chart: 0 the validation metric, 1 training loss, 2 validation loss. */
 void df_report_roc_chart(FILE *f, const df_report *r, int k, const char *id, const char *cls);

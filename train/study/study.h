@@ -15,11 +15,20 @@
 #include "train/metrics/metrics.h"
 #include "train/report/report.h"
 #include "train/session/run_data.h"
+#include "train/study/study_table.h"
 
 #define DF_STUDY_MAX_MODELS DF_LIMIT_STUDY_MODELS
 #define DF_STUDY_MAX_SEEDS DF_LIMIT_STUDY_SEEDS
 #define DF_STUDY_MAX_FOLDS 20
 #define DF_STUDY_MAX_REPS DF_LIMIT_STUDY_REPLICATES
+
+/* The study file's eval section: calibration and subgroup analysis (study_eval.h). */
+typedef struct {
+    int calibrate;            /* fit a temperature on each run's validation split */
+    int calibration_bins;     /* bins of the ECE and the reliability diagrams */
+    int subgroups;            /* per-subgroup metrics over the metadata columns */
+    int subgroup_min_samples, subgroup_min_class; /* below these a group is reported as too small */
+} df_study_eval;
 
 typedef struct {
     char *name, *out_dir, *config;
@@ -37,6 +46,7 @@ typedef struct {
     int bootstrap;
     int gradcam_samples;  /* test images explained per model (first seed) */
     int gradcam_overlays; /* overlays kept per model for the report */
+    df_study_eval eval;
 } df_study_cfg;
 
 /* One run (model x replicate): its test predictions and metrics, and for the first replicate its analyses. */
@@ -63,6 +73,8 @@ typedef struct {
     int n_masked;
     char **masked_names;               /* (n_masked) the field's column, or "all" */
     double *masked_auc, *masked_bacc;  /* (n_masked) */
+    struct df_study_calib *calib;   /* calibration on the test split (study_eval.h); NULL until evaluated */
+    struct df_study_groups *groups; /* subgroups of the test split and each one's metrics; NULL: none */
 } df_study_run;
 
 /* The study's verdict (df_study_analyse), for results.md and the report: per metric (AUC, balanced
@@ -183,20 +195,21 @@ int df_study_write_results(const df_study_cfg *st, const df_study_run *res, cons
 int df_study_missing_eval(const df_run_config *cfg, const df_late_parts *parts, df_study_run *r, df_error *err);
 void df_study_missing_free(df_study_run *r);
 
-/* The missing-metadata results of all runs res (seed-major): the CSV text, a report table (no rows when no
- * model uses metadata) and, appended to md, their results.md section. */
+/* The missing-metadata results of all runs res (replicate-major): the CSV text, a report table (no rows when
+ * no model uses metadata) and, appended to md, their results.md section. */
 typedef struct {
     char *csv;
-    char **cells;
-    df_report_table table;
+    df_study_table table;
 } df_study_missing;
 void df_study_missing_tables(const df_study_cfg *st, const df_study_run *res, FILE *md, df_study_missing *out);
 /* Writes <dir>/missing_meta.csv when the table has rows. */
 int df_study_missing_write(const df_study_missing *t, const char *dir, df_error *err);
 void df_study_missing_release(df_study_missing *t);
 
-/* Writes <study dir>/report.html from the study's first-seed runs res[0 .. n_models) and its tables. */
+/* Writes <study dir>/report.html from the study's first-seed runs res[0 .. n_models), its tables and its own
+ * sections after them (calibration, subgroups). */
 int df_study_write_report(const df_study_cfg *st, const df_study_run *res, const df_study_data *data,
-                          const df_report_table *tables, int n_tables, const char *path, df_error *err);
+                          const df_report_table *tables, int n_tables, const df_report_section *sections,
+                          int n_sections, const char *path, df_error *err);
 
 #endif

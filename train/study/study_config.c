@@ -37,11 +37,27 @@ static const df_cfg_field study_fields[] = {
      .help = "of those, overlays shown in the report per model"},
 };
 static const df_cfg_section study_section = DF_CFG_SECTION_OF("study", study_fields, df_study_cfg);
+static const df_cfg_field eval_fields[] = {
+    {"calibrate", DF_CFG_BOOL, DF_CFG_AT(df_study_eval, calibrate), .def = "false",
+     .help = "fit a temperature on each run's validation split (min NLL) and report test ECE and Brier before "
+             "and after it; the saved predictions stay uncalibrated"},
+    {"calibration_bins", DF_CFG_INT, DF_CFG_AT(df_study_eval, calibration_bins), .range = "[2, 100]", .def = "15",
+     .help = "equal-width bins of the top-class probability for the ECE and the reliability diagrams"},
+    {"subgroups", DF_CFG_BOOL, DF_CFG_AT(df_study_eval, subgroups), .def = "true",
+     .help = "AUC, sensitivity and specificity per group of each data.categorical column and of age bands"},
+    {"subgroup_min_samples", DF_CFG_INT, DF_CFG_AT(df_study_eval, subgroup_min_samples), .range = "[1, inf)",
+     .def = "30", .help = "a group with fewer test samples is reported as too small (its count, no metrics)"},
+    {"subgroup_min_class", DF_CFG_INT, DF_CFG_AT(df_study_eval, subgroup_min_class), .range = "[1, inf)",
+     .def = "5", .help = "a group with fewer test samples of some class is reported as too small too"},
+};
+static const df_cfg_section eval_section = DF_CFG_SECTION_OF("eval", eval_fields, df_study_eval);
 typedef struct {
     df_study_cfg study;
+    df_study_eval eval;
 } study_root;
 static const df_cfg_field root_fields[] = {
     {"study", DF_CFG_SECTION, DF_CFG_AT(study_root, study), .sub = &study_section, .required = 1},
+    {"eval", DF_CFG_SECTION, DF_CFG_AT(study_root, eval), .sub = &eval_section, .def = "{}"},
 };
 const df_cfg_section df_study_schema = DF_CFG_SECTION_OF("", root_fields, study_root);
 
@@ -64,6 +80,7 @@ int df_study_load(const char *path, const char *const *sets, int n_sets, df_stud
     study_root root;
     if (df_cfg_load_bind(path, sets, n_sets, &df_study_schema, &root, err)) return -1;
     *st = root.study;
+    st->eval = root.eval;
     st->baseline_index = -1;
     if (df_check_plain_name("study.name", st->name, 1, err)) {
         df_fail_prefix(err, "%s", path);
@@ -124,7 +141,7 @@ const char *df_study_rep_name(const df_study_cfg *st, int rep, char *buf, size_t
 }
 
 void df_study_release(df_study_cfg *st) {
-    study_root root = {*st};
+    study_root root = {*st, st->eval};
     df_cfg_release(&df_study_schema, &root);
     memset(st, 0, sizeof *st);
 }

@@ -19,6 +19,7 @@
 #include "train/session/run_files.h"
 #include "train/session/session.h"
 #include "train/study/study.h"
+#include "train/study/study_table.h"
 
 /* Test predictions of cfg's run with the features marked in missing withheld. */
 static int predict_masked(const df_run_config *cfg, const df_late_parts *parts, const unsigned char *missing,
@@ -92,10 +93,11 @@ static void mean_sd_text(char *buf, size_t size, const double *x, int n) {
     else snprintf(buf, size, "%.3f", mean);
 }
 
-static void csv_row(FILE *f, const char *model, long seed, const char *field, double auc, double bacc,
+static void csv_row(FILE *f, const df_study_cfg *st, int m, int rep, const char *field, double auc, double bacc,
                     const df_study_run *r) {
-    fprintf(f, "%s,%ld,%s,%.6f,%.6f,%.6f,%.6f\n", model, seed, field, auc, bacc, r->m.auc - auc,
-            r->m.balanced_accuracy - bacc);
+    fprintf(f, "%s,%ld,", st->models[m], df_study_rep_seed(st, rep));
+    if (st->folds) fprintf(f, "%d", df_study_rep_fold(st, rep));
+    fprintf(f, ",%s,%.6f,%.6f,%.6f,%.6f\n", field, auc, bacc, r->m.auc - auc, r->m.balanced_accuracy - bacc);
 }
 
 static const char *const head[] = {"model", "withheld", "AUC", "AUC drop", "balanced acc.", "bal. acc. drop"};
@@ -105,61 +107,52 @@ void df_study_missing_tables(const df_study_cfg *st, const df_study_run *res, FI
     memset(out, 0, sizeof *out);
     size_t csv_len = 0;
     FILE *fc = open_memstream(&out->csv, &csv_len);
-    fprintf(fc, "model,seed,withheld,auc,balanced_accuracy,auc_drop,balanced_accuracy_drop\n");
+    fprintf(fc, "model,seed,fold,withheld,auc,balanced_accuracy,auc_drop,balanced_accuracy_drop\n");
     int rows = 0;
     for (int m = 0; m < st->n_models; m++) rows += res[m].n_masked;
-    out->cells = df_calloc((size_t)rows * N_COLS + 1, sizeof(char *));
-    int n_seeds = st->n_seeds, row = 0;
-    double *x = df_malloc(4 * sizeof(double) * (size_t)n_seeds);
-    for (int m = 0; m < st->n_models; m++) {
+    df_study_table_init(&out->table, "missing-meta", N_COLS, rows, head);
+    out->table.t.caption = "Test metrics with metadata withheld (encoded as missing)";
+    int R = df_study_n_reps(st), row = 0, M = st->n_models;
+    double *x = df_malloc(4 * sizeof(double) * (size_t)R);
+    for (int m = 0; m < M; m++) {
         const df_study_run *r0 = &res[m];
-        for (int s = 0; s < n_seeds; s++) {
-            const df_study_run *r = &res[s * st->n_models + m];
-            csv_row(fc, st->models[m], st->seeds[s], "none", r->m.auc, r->m.balanced_accuracy, r);
+        for (int s = 0; s < R; s++) {
+            const df_study_run *r = &res[s * M + m];
+            csv_row(fc, st, m, s, "none", r->m.auc, r->m.balanced_accuracy, r);
             for (int k = 0; k < r->n_masked; k++)
-                csv_row(fc, st->models[m], st->seeds[s], r->masked_names[k], r->masked_auc[k], r->masked_bacc[k], r);
+                csv_row(fc, st, m, s, r->masked_names[k], r->masked_auc[k], r->masked_bacc[k], r);
         }
         for (int k = 0; k < r0->n_masked; k++, row++) {
-            for (int s = 0; s < n_seeds; s++) {
-                const df_study_run *r = &res[s * st->n_models + m];
+            for (int s = 0; s < R; s++) {
+                const df_study_run *r = &res[s * M + m];
                 x[s] = r->masked_auc[k];
-                x[n_seeds + s] = r->m.auc - r->masked_auc[k];
-                x[2 * n_seeds + s] = r->masked_bacc[k];
-                x[3 * n_seeds + s] = r->m.balanced_accuracy - r->masked_bacc[k];
+                x[R + s] = r->m.auc - r->masked_auc[k];
+                x[2 * R + s] = r->masked_bacc[k];
+                x[3 * R + s] = r->m.balanced_accuracy - r->masked_bacc[k];
             }
             char cell[64];
-            char **c = out->cells + (size_t)row * N_COLS;
-            c[0] = df_strdup(st->models[m]);
-            c[1] = df_strdup(r0->masked_names[k]);
+            df_study_table_set(&out->table, row, 0, st->models[m]);
+            df_study_table_set(&out->table, row, 1, r0->masked_names[k]);
             for (int j = 0; j < 4; j++) {
-                mean_sd_text(cell, sizeof cell, x + (size_t)j * n_seeds, n_seeds);
-                c[2 + j] = df_strdup(cell);
+                mean_sd_text(cell, sizeof cell, x + (size_t)j * R, R);
+                df_study_table_set(&out->table, row, 2 + j, cell);
             }
         }
     }
     free(x);
     fclose(fc);
-    out->table = (df_report_table){"missing-meta", "Test metrics with metadata withheld (encoded as missing)", N_COLS,
-                                   rows, head, (const char *const *)out->cells};
     if (!rows) return;
+    const char *reps = st->folds ? "folds" : "seeds", *rep = st->folds ? "fold" : "seed";
     fprintf(md, "\n## Missing metadata\n\nEach model that uses metadata evaluated on its test split again with one "
             "field withheld, then all of them (\"all\"), the withheld values encoded as the encoder encodes a "
             "missing value (numeric: the training mean with its _missing slot set; categorical: <unknown>). Drop: "
-            "the complete metadata's metric minus this one (positive: worse), mean ± sd over seeds; late fusion "
-            "withholds them from its metadata model. missing_meta.csv has every seed.\n\n|");
-    for (int c = 0; c < N_COLS; c++) fprintf(md, " %s |", head[c]);
-    fputs("\n|", md);
-    for (int c = 0; c < N_COLS; c++) fputs("---|", md);
-    fputs("\n", md);
-    for (int r = 0; r < rows; r++) {
-        fputs("|", md);
-        for (int c = 0; c < N_COLS; c++) fprintf(md, " %s |", out->cells[(size_t)r * N_COLS + c]);
-        fputs("\n", md);
-    }
+            "the complete metadata's metric minus this one (positive: worse), mean ± sd over %s; late fusion "
+            "withholds them from its metadata model. missing_meta.csv has every %s.\n\n", reps, rep);
+    df_study_table_markdown(&out->table, md);
 }
 
 int df_study_missing_write(const df_study_missing *t, const char *dir, df_error *err) {
-    if (!t->table.n_rows) return 0;
+    if (!t->table.t.n_rows) return 0;
     char *path = df_path_join(dir, "missing_meta.csv");
     int rc = df_write_file_atomic(path, t->csv, strlen(t->csv), err);
     free(path);
@@ -167,8 +160,7 @@ int df_study_missing_write(const df_study_missing *t, const char *dir, df_error 
 }
 
 void df_study_missing_release(df_study_missing *t) {
-    for (int i = 0; i < t->table.n_rows * N_COLS; i++) free(t->cells[i]);
-    free(t->cells);
+    df_study_table_free(&t->table);
     free(t->csv);
     memset(t, 0, sizeof *t);
 }

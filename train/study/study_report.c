@@ -100,7 +100,8 @@ static void report_verdict(const df_study_cfg *st, const df_study_data *d, df_re
 }
 
 int df_study_write_report(const df_study_cfg *st, const df_study_run *res, const df_study_data *data,
-                          const df_report_table *tables, int n_tables, const char *path, df_error *err) {
+                          const df_report_table *tables, int n_tables, const df_report_section *sections,
+                          int n_sections, const char *path, df_error *err) {
     df_report_model *models = df_calloc((size_t)st->n_models, sizeof *models);
     const char *curve_names[DF_STUDY_MAX_MODELS][2];
     for (int m = 0; m < st->n_models; m++) {
@@ -141,7 +142,7 @@ int df_study_write_report(const df_study_cfg *st, const df_study_run *res, const
     snprintf(title, sizeof title, "dermfuse study %s", st->name);
     df_report rep = {title, about, data->K, (const char *const *)data->class_names, n_tables, tables,
                      st->n_models, models};
-    const df_report_extra extra = {.verdict = &verdict};
+    const df_report_extra extra = {.verdict = &verdict, .n_sections = n_sections, .sections = sections};
     int rc = df_report_write(&rep, &extra, path, err);
     free(about);
     free(models);

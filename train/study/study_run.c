@@ -36,10 +36,11 @@
  * 2-D PCA; late fusion: its two parts' features side by side) and Grad-CAM of image-bearing models (late
  * fusion: its image part) with the mean heat-map index where masks are known (train/analysis.h).
  * Every model that uses metadata is also evaluated with each metadata field withheld, and with all of them
- * (study_missing.c).
+ * (study_missing.c). Calibration and subgroups of every run: study_eval.h (the study file's eval section).
  * Written to <out_dir>/<name>/: results.md (the tables), results.csv (one row per run), analysis.csv (one
- * row per model), missing_meta.csv (one row per run and withheld field), gradcam/<model>-<i>.png (overlays) and
- * report.html (train/report.h). */
+ * row per model), missing_meta.csv (one row per run and withheld field), calibration.csv, reliability.csv,
+ * subgroups.csv, subgroup_gaps.csv (study_eval.h), gradcam/<model>-<i>.png (overlays) and report.html
+ * (train/report.h). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,6 +52,7 @@
 #include "train/session/run_files.h"
 #include "train/session/session.h"
 #include "train/study/study.h"
+#include "train/study/study_eval.h"
 
 /* Training time and mean throughput from a run's metrics.jsonl. */
 static void read_timing(const char *dir, double *seconds, double *ips) {
@@ -192,6 +194,7 @@ static int evaluate_run(const df_study_cfg *st, const df_run_config *cfg, const 
         if (rc == 0) {
             for (int i = 0; i < DF_N_SPLITS; i++) r->n_split[i] = rd.n[i];
             copy_data_facts(cfg, &rd, data);
+            rc = df_study_eval_run(st, cfg, parts, NULL, &rd, r, err);
             df_run_data_free(&rd);
         }
     } else {
@@ -203,6 +206,7 @@ static int evaluate_run(const df_study_cfg *st, const df_run_config *cfg, const 
             open = rc == 0;
         }
         if (rc == 0) rc = df_session_predict(&s, DF_SPLIT_TEST, first_seed, &r->p, err);
+        if (rc == 0) rc = df_study_eval_run(st, cfg, NULL, &s, &s.data, r, err);
         if (rc == 0) {
             for (int i = 0; i < DF_N_SPLITS; i++) r->n_split[i] = s.data.n[i];
             copy_data_facts(cfg, &s.data, data);
@@ -359,6 +363,7 @@ static void free_run(df_study_run *r) {
     if (r->has_cam) df_gradcam_summary_free(&r->cam);
     for (int c = 0; c < r->n_curves; c++) df_report_curve_free(&r->curves[c]);
     df_study_missing_free(r);
+    df_study_eval_free(r);
 }
 
 int df_study_evaluate(const df_study_cfg *st, const df_study_opts *opts, unsigned what, df_error *err) {

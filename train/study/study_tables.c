@@ -8,6 +8,8 @@
 #include "train/metrics/stats.h"
 #include "train/session/run_files.h"
 #include "train/study/study.h"
+#include "train/study/study_eval.h"
+#include "train/study/study_table.h"
 
 static void fmt_mean_sd(char *buf, size_t size, const double *x, int n) {
     double mean, sd;
@@ -18,69 +20,15 @@ static void fmt_mean_sd(char *buf, size_t size, const double *x, int n) {
         snprintf(buf, size, "%.3f", mean);
 }
 
-/* A table's cells, owned. */
-typedef struct {
-    df_report_table t;
-    char **head, **cells;
-} owned_table;
-
-static void table_init(owned_table *o, const char *id, int n_cols, int n_rows, const char *const *head) {
-    memset(o, 0, sizeof *o);
-    o->head = df_calloc((size_t)n_cols, sizeof(char *));
-    o->cells = df_calloc((size_t)n_cols * n_rows + 1, sizeof(char *));
-    for (int c = 0; c < n_cols; c++) o->head[c] = df_strdup(head[c]);
-    o->t = (df_report_table){id, NULL, n_cols, n_rows, (const char *const *)o->head, (const char *const *)o->cells};
-}
-
-static void table_set(owned_table *o, int row, int col, const char *text) {
-    o->cells[(size_t)row * o->t.n_cols + col] = df_strdup(text);
-}
-
-static void table_free(owned_table *o) {
-    for (int c = 0; c < o->t.n_cols; c++) free(o->head[c]);
-    for (int i = 0; i < o->t.n_cols * o->t.n_rows; i++) free(o->cells[i]);
-    free(o->head);
-    free(o->cells);
-}
-
-static void table_markdown(const owned_table *o, FILE *f) {
-    fputs("|", f);
-    for (int c = 0; c < o->t.n_cols; c++) fprintf(f, " %s |", o->head[c]);
-    fputs("\n|", f);
-    for (int c = 0; c < o->t.n_cols; c++) fputs("---|", f);
-    fputs("\n", f);
-    for (int r = 0; r < o->t.n_rows; r++) {
-        fputs("|", f);
-        for (int c = 0; c < o->t.n_cols; c++) fprintf(f, " %s |", o->cells[(size_t)r * o->t.n_cols + c]);
-        fputs("\n", f);
-    }
-}
-
-static void fmt_number(char *buf, size_t size, double x, const char *fmt) {
-    if (isnan(x))
-        snprintf(buf, size, "n/a");
-    else if (isinf(x))
-        snprintf(buf, size, "inf");
-    else
-        snprintf(buf, size, fmt, x);
-}
-
-/* A number for a CSV cell: "n/a" where undefined. */
-static void csv_number(FILE *f, double x, const char *fmt) {
-    char cell[64];
-    fmt_number(cell, sizeof cell, x, fmt);
-    fprintf(f, ",%s", cell);
-}
-
 /* The metrics table: one row per model, mean ± sd over seeds, the first seed's interval and tests; and
  * results.csv, one row per run with its own split's interval and tests. */
-static void metrics_table(const df_study_cfg *st, const df_study_run *res, int base, owned_table *o, FILE *fc) {
+static void metrics_table(const df_study_cfg *st, const df_study_run *res, int base, df_study_table *o, FILE *fc) {
     int K = res[0].p.K, R = df_study_n_reps(st);
     const char *head[] = {"model", "accuracy", "balanced acc.", "precision", "recall", "specificity", "F1", "AUC",
                           "AUC 95% CI", "DeLong p", "McNemar p", "macro-F1", "train s", "img/s"};
     int n_cols = K > 2 ? 14 : 13;
     if (K <= 2) head[11] = "train s", head[12] = "img/s";
-    table_init(o, "metrics", n_cols, st->n_models, head);
+    df_study_table_init(o, "metrics", n_cols, st->n_models, head);
     for (int m = 0; m < st->n_models; m++) {
         double v[8][DF_STUDY_MAX_REPS];
         double secs = 0, ips = 0;
@@ -95,69 +43,69 @@ static void metrics_table(const df_study_cfg *st, const df_study_run *res, int b
             if (st->folds) fprintf(fc, "%d", df_study_rep_fold(st, s));
             fprintf(fc, ",%d", r->p.n);
             for (int k = 0; k < 8; k++) fprintf(fc, ",%.6f", vals[k]);
-            csv_number(fc, r->auc_lo, "%.6f");
-            csv_number(fc, r->auc_hi, "%.6f");
-            csv_number(fc, r->delong_p, "%.6g");
-            csv_number(fc, r->mcnemar_p, "%.6g");
-            csv_number(fc, r->late_weight, "%.2f");
+            df_study_csv_number(fc, r->auc_lo, "%.6f");
+            df_study_csv_number(fc, r->auc_hi, "%.6f");
+            df_study_csv_number(fc, r->delong_p, "%.6g");
+            df_study_csv_number(fc, r->mcnemar_p, "%.6g");
+            df_study_csv_number(fc, r->late_weight, "%.2f");
             fprintf(fc, ",%.1f", r->seconds);
-            csv_number(fc, r->images_per_second, "%.1f");
+            df_study_csv_number(fc, r->images_per_second, "%.1f");
             fputc('\n', fc);
         }
         char cell[48];
-        table_set(o, m, 0, st->models[m]);
+        df_study_table_set(o, m, 0, st->models[m]);
         for (int k = 0; k < 7; k++) {
             fmt_mean_sd(cell, sizeof cell, v[k], R);
-            table_set(o, m, 1 + k, cell);
+            df_study_table_set(o, m, 1 + k, cell);
         }
         const df_study_run *r0 = &res[m];
         char ci_text[64] = "n/a", delong[32] = "", mcnemar[32] = "";
         if (!isnan(r0->auc_lo)) snprintf(ci_text, sizeof ci_text, "[%.3f, %.3f]", r0->auc_lo, r0->auc_hi);
         if (base >= 0 && m != base) {
-            fmt_number(delong, sizeof delong, r0->delong_p, "%.3g");
-            fmt_number(mcnemar, sizeof mcnemar, r0->mcnemar_p, "%.3g");
+            df_study_fmt_number(delong, sizeof delong, r0->delong_p, "%.3g");
+            df_study_fmt_number(mcnemar, sizeof mcnemar, r0->mcnemar_p, "%.3g");
         } else if (m == base) {
             snprintf(delong, sizeof delong, "(baseline)");
         }
-        table_set(o, m, 8, ci_text);
-        table_set(o, m, 9, delong);
-        table_set(o, m, 10, mcnemar);
+        df_study_table_set(o, m, 8, ci_text);
+        df_study_table_set(o, m, 9, delong);
+        df_study_table_set(o, m, 10, mcnemar);
         int c = 11;
         if (K > 2) {
             fmt_mean_sd(cell, sizeof cell, v[7], R);
-            table_set(o, m, c++, cell);
+            df_study_table_set(o, m, c++, cell);
         }
         snprintf(cell, sizeof cell, "%.0f", secs);
-        table_set(o, m, c++, cell);
-        fmt_number(cell, sizeof cell, ips, "%.1f"); /* n/a: the metadata model reads no images */
-        table_set(o, m, c, cell);
+        df_study_table_set(o, m, c++, cell);
+        df_study_fmt_number(cell, sizeof cell, ips, "%.1f"); /* n/a: the metadata model reads no images */
+        df_study_table_set(o, m, c, cell);
     }
 }
 
 /* The analyses table (first seed) and analysis.csv. */
-static void analysis_table(const df_study_cfg *st, const df_study_run *res, owned_table *o, FILE *fa) {
+static void analysis_table(const df_study_cfg *st, const df_study_run *res, df_study_table *o, FILE *fa) {
     const char *head[] = {"model", "silhouette", "Davies-Bouldin", "PCA variance (2 axes)", "heat-map index",
                           "Grad-CAM images (with mask)"};
-    table_init(o, "analyses", 6, st->n_models, head);
+    df_study_table_init(o, "analyses", 6, st->n_models, head);
     fprintf(fa, "model,seed,n_features,n_samples,silhouette,davies_bouldin,pca_explained,gradcam_samples,gradcam_masked,"
             "heatmap_index\n");
     for (int m = 0; m < st->n_models; m++) {
         const df_study_run *r = &res[m];
         char cell[64];
-        table_set(o, m, 0, st->models[m]);
-        fmt_number(cell, sizeof cell, r->has_sep ? r->sep.silhouette : NAN, "%.3f");
-        table_set(o, m, 1, cell);
-        fmt_number(cell, sizeof cell, r->has_sep ? r->sep.davies_bouldin : NAN, "%.3f");
-        table_set(o, m, 2, cell);
-        fmt_number(cell, sizeof cell, r->has_sep ? 100 * (r->sep.explained[0] + r->sep.explained[1]) : NAN, "%.0f%%");
-        table_set(o, m, 3, cell);
-        fmt_number(cell, sizeof cell, r->has_cam ? r->cam.mean_index : NAN, "%.3f");
-        table_set(o, m, 4, cell);
+        df_study_table_set(o, m, 0, st->models[m]);
+        df_study_fmt_number(cell, sizeof cell, r->has_sep ? r->sep.silhouette : NAN, "%.3f");
+        df_study_table_set(o, m, 1, cell);
+        df_study_fmt_number(cell, sizeof cell, r->has_sep ? r->sep.davies_bouldin : NAN, "%.3f");
+        df_study_table_set(o, m, 2, cell);
+        df_study_fmt_number(cell, sizeof cell, r->has_sep ? 100 * (r->sep.explained[0] + r->sep.explained[1]) : NAN, "%.0f%%");
+        df_study_table_set(o, m, 3, cell);
+        df_study_fmt_number(cell, sizeof cell, r->has_cam ? r->cam.mean_index : NAN, "%.3f");
+        df_study_table_set(o, m, 4, cell);
         if (r->has_cam)
             snprintf(cell, sizeof cell, "%d (%d)", r->cam.n_samples, r->cam.n_masked);
         else
             snprintf(cell, sizeof cell, "n/a");
-        table_set(o, m, 5, cell);
+        df_study_table_set(o, m, 5, cell);
         fprintf(fa, "%s,%ld,%d,%d,%.6f,%.6f,%.6f,%d,%d,%.6f\n", st->models[m], st->seeds[0],
                 r->has_sep ? r->p.feature_dim : 0, r->has_sep ? r->sep.n : 0,
                 r->has_sep ? r->sep.silhouette : NAN, r->has_sep ? r->sep.davies_bouldin : NAN,
@@ -210,39 +158,49 @@ int df_study_write_results(const df_study_cfg *st, const df_study_run *res, cons
             "model's).\n\n", st->bootstrap, df_fusion_names[st->baseline], rep, res[0].p.n, rep);
     fprintf(fc, "model,seed,fold,n,accuracy,balanced_accuracy,precision,recall,specificity,f1,auc,macro_f1,auc_lo,auc_hi,"
             "delong_p,mcnemar_p,late_image_weight,train_seconds,images_per_second\n");
-    owned_table tables[2];
+    df_study_table tables[2];
     metrics_table(st, res, base, &tables[0], fc);
-    table_markdown(&tables[0], fm);
+    df_study_table_markdown(&tables[0], fm);
     late_note(st, res, fm);
     analysis_table(st, res, &tables[1], fa);
     fprintf(fm, "\n## Analyses (seed %ld, test split)\n\nSeparability of the penultimate features: silhouette "
             "(higher is better, -1..1) and Davies-Bouldin index (lower is better); late fusion uses its two parts' "
             "features side by side. Heat-map index: mean share of the Grad-CAM heat (predicted class, view 0) "
             "inside the lesion mask, over the explained test images that have a mask.\n\n", st->seeds[0]);
-    table_markdown(&tables[1], fm);
+    df_study_table_markdown(&tables[1], fm);
     df_study_missing missing;
     df_study_missing_tables(st, res, fm, &missing);
+    df_study_eval_out eo;
+    df_study_eval_write(st, res, data, fm, &eo);
     fclose(fm);
     fclose(fc);
     fclose(fa);
     tables[0].t.caption = "Test-split metrics per model";
     tables[1].t.caption = "Feature separability and Grad-CAM heat-map index (first seed)";
-    df_report_table rt[3] = {tables[0].t, tables[1].t, missing.table};
+    df_report_table rt[3] = {tables[0].t, tables[1].t, missing.table.t};
     const char *texts[3] = {md, csv, acsv}, *names[4] = {"results.md", "results.csv", "analysis.csv", "report.html"};
     size_t lens[3] = {md_len, csv_len, acsv_len};
     int rc = df_make_dirs(dir, err);
     for (int i = 0; i < 4 && rc == 0; i++) {
         char *path = df_path_join(dir, names[i]);
         rc = i < 3 ? df_write_file_atomic(path, texts[i], lens[i], err)
-                   : df_study_write_report(st, res, data, rt, missing.table.n_rows ? 3 : 2, path, err);
+                   : df_study_write_report(st, res, data, rt, missing.table.t.n_rows ? 3 : 2, eo.sections,
+                                           eo.n_sections, path, err);
         free(path);
     }
     if (rc == 0) rc = df_study_missing_write(&missing, dir, err);
+    for (int i = 0; i < 5 && rc == 0; i++) {
+        if (!eo.csv[i]) continue;
+        char *path = df_path_join(dir, df_study_eval_files[i]);
+        rc = df_write_file_atomic(path, eo.csv[i], eo.len[i], err);
+        free(path);
+    }
+    df_study_eval_out_free(&eo);
     if (rc == 0)
-        printf("\n%s\nwrote %s/results.md, results.csv, analysis.csv%s and report.html\n", md, dir,
-               missing.table.n_rows ? ", missing_meta.csv" : "");
+        printf("\n%s\nwrote %s/results.md, results.csv, analysis.csv%s, the calibration and subgroup tables and "
+               "report.html\n", md, dir, missing.table.t.n_rows ? ", missing_meta.csv" : "");
     df_study_missing_release(&missing);
-    for (int t = 0; t < 2; t++) table_free(&tables[t]);
+    for (int t = 0; t < 2; t++) df_study_table_free(&tables[t]);
     free(dir);
     free(md);
     free(csv);

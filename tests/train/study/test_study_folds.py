@@ -8,7 +8,9 @@ synthetic set, checked against values recomputed here from the files the runs wr
   (t = mean(d) / sqrt((1/n + n_test/n_train) var(d))), and its pooled out-of-fold AUC equals the
   Mann-Whitney AUC of the first seed's test predictions concatenated over its folds;
 - late fusion reuses the study's image and meta runs fold by fold;
-- study.folds: 1 and a study over the replicate limit are refused, naming the key.
+- study.folds: 1 and a study over the replicate limit are refused, naming the key;
+- with three classes, classes.csv's per-class AUC and per-class F1 (each class's probability above 0.5)
+  equal those recomputed from every run's test predictions, and results.md has the Classes section.
 """
 import csv
 import math
@@ -79,6 +81,39 @@ def auc(scores, labels):
     return wins / (len(pos) * len(neg))
 
 
+def check_classes(tmp):
+    """A three-class study: classes.csv against the runs' own test predictions."""
+    r = run(["synth", "--out", "data3", "--n", "120", "--size", "16", "--seed", "5", "--classes", "3"], tmp)
+    check(r.returncode == 0, "synth 3 classes: " + r.stdout[-2000:])
+    # the isic layout's labels are binary: read the same files as a CSV with a 3-class label column
+    open(os.path.join(tmp, "base3.yaml"), "w").write(BASE.replace("data/", "data3/").replace(
+        "layout: isic", "layout: csv\n  label_column: class"))
+    open(os.path.join(tmp, "k3.yaml"), "w").write(STUDY.replace("name: cv", "name: k3").replace(
+        "base.yaml", "base3.yaml").replace("[image, meta, late]", "[image, meta]").replace("folds: 3", "folds: 0"))
+    r = run(["compare", "k3.yaml"], tmp)
+    if not check(r.returncode == 0, "3-class study: " + r.stdout[-3000:]):
+        return
+    sd = os.path.join(tmp, "runs", "k3")
+    rows = list(csv.DictReader(open(os.path.join(sd, "classes.csv"))))
+    check(len(rows) == 2 * 2 * 3, f"classes.csv has {len(rows)} rows")
+    for row in rows:
+        pred = list(csv.reader(open(os.path.join(sd, f"{row['model']}-seed{row['seed']}", "test_predictions.csv"))))
+        classes = pred[0][2:]
+        k = classes.index(row["class"])
+        probs = [float(p[2 + k]) for p in pred[1:]]
+        pos = [p[1] == row["class"] for p in pred[1:]]
+        check(int(row["support"]) == sum(pos), f"{row['model']} {row['class']}: support")
+        check(abs(float(row["auc"]) - auc(probs, pos)) < 2e-6, f"{row['model']} {row['class']}: AUC {row['auc']}")
+        tp = sum(1 for q, y in zip(probs, pos) if q > 0.5 and y)
+        fp = sum(1 for q, y in zip(probs, pos) if q > 0.5 and not y)
+        fn = sum(1 for q, y in zip(probs, pos) if q <= 0.5 and y)
+        f1 = 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 0.0
+        check(abs(float(row["f1_milk"]) - f1) < 2e-6, f"{row['model']} {row['class']}: F1 {row['f1_milk']} vs {f1}")
+    md = open(os.path.join(sd, "results.md")).read()
+    check("## Classes (test split)" in md, "results.md has the Classes section")
+    check('<section id="classes">' in open(os.path.join(sd, "report.html")).read(), "report.html has it")
+
+
 def main():
     tmp = tempfile.mkdtemp(prefix="df_study_folds_")
     try:
@@ -143,6 +178,8 @@ def main():
             if check(got is not None, f"{model}'s pooled AUC in the verdict"):
                 check(abs(float(got.group(1)) - auc(scores, labels)) < 6e-4,
                       f"{model}: pooled AUC {got.group(1)} vs {auc(scores, labels):.4f}")
+
+        check_classes(tmp)
 
         # Bad folds: named.
         r = run(["compare", "cv.yaml", "--set", "study.folds=1"], tmp)

@@ -16,6 +16,12 @@ Checked:
   the differences; with all withheld the meta model sees one input for every sample (AUC and balanced
   accuracy 0.5), and late fusion ranks the test samples as its image model does (the same AUC, or 0.5 where
   its image weight is 0); results.md and report.html have the section.
+- calibration.csv (eval.calibrate): ECE in [0, 1], Brier in [0, 2], a fitted temperature lowers (or keeps) the
+  validation NLL, which it minimises (the ECE need not fall: T is not fitted to it), else a note says why;
+  reliability.csv's bins hold every test sample, each bin's confidence inside its edges, and give back the ECE;
+- subgroups.csv: each column's groups partition the test split, positives <= n, intervals hold the estimate, a
+  too-small group has no metrics; subgroup_gaps.csv's AUC gap is the best minus the worst group's, compared with
+  the baseline's; results.md and report.html have both sections, the reliability diagrams and the tables.
 """
 import csv
 import json
@@ -83,6 +89,10 @@ STUDY = """study:
   sets: [train.epochs=1]
   bootstrap: 100
   gradcam_samples: 0
+eval:
+  calibrate: true
+  subgroup_min_samples: 5
+  subgroup_min_class: 1
 """
 
 
@@ -119,6 +129,94 @@ def check_missing(sd, results, md, html):
     check("\n## Missing metadata\n" in md and "| meta | all |" in md and "| late | sex |" in md,
           "results.md has the missing-metadata section")
     check('<table id="missing-meta">' in html, "report.html has the missing-metadata table")
+
+
+def number(cell):
+    return float("nan") if cell == "n/a" else float(cell)
+
+
+def check_calibration(sd, rows, md, html):
+    n_test = {(r["model"], r["seed"]): int(r["n"]) for r in rows}
+    cal = list(csv.DictReader(open(os.path.join(sd, "calibration.csv"))))
+    check(len(cal) == 6, "calibration.csv: one row per run")
+    for col in ("temperature", "valid_nll_before", "valid_nll_after", "valid_ece_before", "valid_ece_after",
+                "ece_before", "ece_after", "brier_before", "brier_after", "note"):
+        check(col in cal[0], "calibration.csv has " + col)
+    rel = list(csv.DictReader(open(os.path.join(sd, "reliability.csv"))))
+    for c in cal:
+        key = (c["model"], c["seed"])
+        check(0 <= float(c["ece_before"]) <= 1 and 0 <= float(c["brier_before"]) <= 2, f"{key}: ECE, Brier in range")
+        T = number(c["temperature"])
+        if T == T:
+            check(T > 0 and c["note"] == "", f"{key}: a temperature > 0, no note")
+            check(float(c["valid_nll_after"]) <= float(c["valid_nll_before"]) + 1e-9,
+                  f"{key}: T does not raise the validation NLL it minimises")
+            check(0 <= float(c["ece_after"]) <= 1 and 0 <= float(c["brier_after"]) <= 2, f"{key}: after in range")
+        else:
+            check(c["note"] != "" and c["ece_after"] == "n/a", f"{key}: no temperature, a note says why")
+        for stage, ece in (("before", c["ece_before"]), ("after", c["ece_after"])):
+            bins = [b for b in rel if (b["model"], b["seed"], b["stage"]) == key + (stage,)]
+            if ece == "n/a":
+                check(not bins, f"{key}: no bins after without a temperature")
+                continue
+            check(len(bins) == 15, f"{key} {stage}: 15 bins (the default)")
+            n = n_test[key]
+            check(sum(int(b["count"]) for b in bins) == n, f"{key} {stage}: the bins hold every test sample")
+            total = 0
+            for b in bins:
+                if int(b["count"]):
+                    conf, acc = float(b["confidence"]), float(b["accuracy"])
+                    check(float(b["lo"]) - 1e-6 <= conf <= float(b["hi"]) + 1e-6 and 0 <= acc <= 1,
+                          f"{key} {stage}: bin {b['bin']} in range")
+                    total += int(b["count"]) / n * abs(acc - conf)
+            check(abs(total - float(ece)) < 1e-4, f"{key} {stage}: the bins give back the ECE {ece} ({total})")
+    check("## Calibration (test split)" in md and "| ECE at T |" in md, "results.md has the calibration table")
+    for m in ("image", "meta", "late"):
+        check(f'<svg id="reliability-{m}"' in html, f"report.html has the reliability diagram of {m}")
+    check('<section id="calibration">' in html and '<table id="calibration"' in html, "report.html calibration")
+
+
+def check_subgroups(sd, rows, md, html):
+    n_test = {(r["model"], r["seed"]): int(r["n"]) for r in rows}
+    sub = list(csv.DictReader(open(os.path.join(sd, "subgroups.csv"))))
+    for col in ("model", "seed", "column", "group", "n", "positives", "min_class", "status", "auc", "auc_lo",
+                "auc_hi", "sensitivity", "sensitivity_lo", "sensitivity_hi", "specificity", "specificity_lo",
+                "specificity_hi"):
+        check(col in sub[0], "subgroups.csv has " + col)
+    columns = sorted({s["column"] for s in sub})
+    check(columns == ["age_approx (age band)", "anatom_site_general", "sex"], f"grouped by {columns}")
+    ages = {s["group"] for s in sub if s["column"] == "age_approx (age band)"}
+    check(ages == {"<30", "30-44", "45-59", "60-74", ">=75", "missing"}, f"age bands {ages}")
+    best = {}
+    for key in n_test:
+        for column in columns:
+            groups = [s for s in sub if (s["model"], s["seed"], s["column"]) == key + (column,)]
+            check(sum(int(g["n"]) for g in groups) == n_test[key], f"{key} {column}: the groups partition the test split")
+            ok = {}
+            for g in groups:
+                check(0 <= int(g["positives"]) <= int(g["n"]), f"{key} {column} {g['group']}: positives <= n")
+                if g["status"] == "too small":
+                    check(g["auc"] == "n/a" and g["sensitivity"] == "n/a", f"{key} {g['group']}: too small, no metrics")
+                    continue
+                for m in ("auc", "sensitivity", "specificity"):
+                    v, lo, hi = number(g[m]), number(g[m + "_lo"]), number(g[m + "_hi"])
+                    check(0 <= v <= 1 and (lo != lo or lo <= v <= hi), f"{key} {g['group']} {m}: {lo} <= {v} <= {hi}")
+                if g["auc"] != "n/a":
+                    ok[g["group"]] = float(g["auc"])
+            best[key + (column,)] = max(ok.values()) - min(ok.values()) if len(ok) > 1 else float("nan")
+    gaps = [g for g in csv.DictReader(open(os.path.join(sd, "subgroup_gaps.csv"))) if g["metric"] == "auc"]
+    check(len(gaps) == 6 * len(columns), "subgroup_gaps.csv: one AUC row per run and column")
+    for g in gaps:
+        key = (g["model"], g["seed"], g["column"])
+        want, gap = best[key], number(g["gap"])
+        check((want != want and gap != gap) or abs(gap - want) < 2e-6, f"{key}: gap {gap}, expected {want}")
+        base = number(g["baseline_gap"])
+        expect = ("baseline" if g["model"] == "image" else "n/a" if gap != gap or base != base else
+                  "narrower" if gap < base else "wider" if gap > base else "equal")
+        check(g["vs_baseline"] == expect, f"{key}: vs_baseline {g['vs_baseline']}, expected {expect}")
+    check("## Subgroups (seed 1, test split)" in md and "| AUC gap (best - worst) |" in md, "results.md subgroups")
+    for t in ('<section id="subgroups">', '<table id="subgroups"', '<table id="subgroup-gaps"'):
+        check(t in html, "report.html has " + t)
 
 
 def main():
@@ -189,6 +287,8 @@ def main():
         check(html.index('<section id="verdict">') < html.index("<table"), "the verdict comes before the tables")
         check(html.count("DeLong, AUC") == 2 and html.count("McNemar, F1") == 2, "each comparison in the verdict")
         check_missing(sd, rows, md, html)
+        check_calibration(sd, rows, md, html)
+        check_subgroups(sd, rows, md, html)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     if failures:
