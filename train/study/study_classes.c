@@ -80,9 +80,9 @@ void df_study_classes_write(const df_study_cfg *st, const df_study_run *res, con
             "figure: classes.csv gives each run's support.",
             df_study_n_reps(st) > 1 ? (st->folds ? "mean over folds" : "mean over seeds") : "one seed");
     fclose(ft);
-    fprintf(md, "\n## Classes (test split)\n\n%s\n\n", text);
+    fprintf(md, "\n## Classes (test split)\n\n%s classes.csv has every run.\n\n%s:\n\n", text, auc->t.caption);
     df_study_table_markdown(auc, md);
-    fprintf(md, "\n");
+    fprintf(md, "\n%s:\n\n", f1->t.caption);
     df_study_table_markdown(f1, md);
     df_study_eval_section(out, "classes", "Classes", text, 2);
 }
