@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # test_report_chromium.sh TEST_REPORT_EXE DERMFUSE_EXE: renders in headless Chromium (networking off) the
-# study report that test_report fabricates (with a verdict) and the report of a tiny real run (dermfuse synth,
-# a 2-epoch training, dermfuse report), and checks in the parsed DOM that every section and chart is there
+# study report that test_report fabricates (with a verdict), the report of a tiny real run (dermfuse synth,
+# a 2-epoch training, dermfuse report) and the committed study of docs/study-subgroup-synthetic-isic, and checks in the parsed DOM that every section and chart is there
 # and, through a small script run on load in a wrapper page, that no legend text reaches past its SVG's
 # viewBox (getBBox against the viewBox); then that the screenshots are not blank. Screenshots are kept in
 # $DF_REPORT_SHOTS when it is set. Exits 77 (skipped) when Chromium is not installed.
@@ -123,6 +123,12 @@ svg_count "$tmp/run.html" 6
 expect "$tmp/live.html" 'section id="curves"' 'svg id="curve-auc"' 'meta http-equiv="refresh" content="30"'
 svg_count "$tmp/live.html" 3
 grep -q 'run in progress (epoch 2)' "$tmp/live.html.dom" || { echo "live view: no 'run in progress' note"; fail=1; }
-for f in study run live; do legends "$tmp/$f.html"; shot "$tmp/$f.html"; done
-[ $fail -eq 0 ] && echo "chromium rendered the study and run reports with every section and chart, no legend clipped"
+# The committed study with the calibration, subgroup and missing-metadata analyses, as it was written.
+cp "$root/docs/study-subgroup-synthetic-isic/report.html" "$tmp/committed.html"
+expect "$tmp/committed.html" 'section id="verdict"' 'section id="calibration"' 'section id="subgroups"' \
+  'table id="calibration"' 'table id="subgroups"' 'table id="subgroup-gaps"' 'table id="missing-meta"' \
+  'svg id="reliability-image"' 'svg id="reliability-film"' 'svg id="reliability-cross-attention"' \
+  'svg id="reliability-late"'
+for f in study run live committed; do legends "$tmp/$f.html"; shot "$tmp/$f.html"; done
+[ $fail -eq 0 ] && echo "chromium rendered the study, run and committed reports with every section and chart, no legend clipped"
 exit $fail
