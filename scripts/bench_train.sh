@@ -11,8 +11,10 @@
 #                          tuned, 2 compute threads;
 #   dermfuse, cache warm   the same run again, reading the decoded images from the cache.
 # Both sides: the VGG-style image model (--model resnet18 for ResNet-18) at --size pixels, batch 32, SGD lr
-# 0.01 momentum 0.9, no augmentation, inputs x/255, 2 threads and 2 loader workers. (The OS file cache is
-# warm for all but the first run of a format: this measures decoding and the training step, not the disk.)
+# 0.01 momentum 0.9, no augmentation, inputs x/255, 2 threads and 2 loader workers, batch-norm running
+# statistics by momentum as PyTorch keeps them (train.precise_bn 0: recomputing them is work the twin does not
+# do). (The OS file cache is warm for all but the first run of a format: this measures decoding and the
+# training step, not the disk.)
 #
 # Prints each run's wall time per epoch (dermfuse's from its metrics.csv, PyTorch's from its EPOCH lines),
 # the ratio PyTorch time / dermfuse time per epoch (> 1: dermfuse is faster), and both parameter counts,
@@ -101,6 +103,7 @@ train:
   optimizer: sgd
   lr: 0.01
   momentum: 0.9
+  precise_bn: 0
   test_checkpoint: last
 EOF
     for run in cold torch warm; do
