@@ -147,6 +147,8 @@ long df_study_rep_seed(const df_study_cfg *st, int rep);
 int df_study_rep_fold(const df_study_cfg *st, int rep); /* -1 without folds */
 /* "seed 3" or "seed 3, fold 2", for messages and tables. */
 const char *df_study_rep_name(const df_study_cfg *st, int rep, char *buf, size_t size);
+/* The fold column of a CSV row of replicate rep: "" without study.folds. */
+const char *df_study_fold_cell(const df_study_cfg *st, int rep, char *buf, size_t size);
 
 /* The run config of a model entry ("intermediate", "image+transfer") and replicate: run.seed, and with folds
  * data.folds and data.fold, set; run.name <study>/<model>-seed<s>[-fold<f>]. */

@@ -140,6 +140,12 @@ const char *df_study_rep_name(const df_study_cfg *st, int rep, char *buf, size_t
     return buf;
 }
 
+const char *df_study_fold_cell(const df_study_cfg *st, int rep, char *buf, size_t size) {
+    if (st->folds) snprintf(buf, size, "%d", df_study_rep_fold(st, rep));
+    else if (size) buf[0] = '\0';
+    return buf;
+}
+
 void df_study_release(df_study_cfg *st) {
     study_root root = {*st, st->eval};
     df_cfg_release(&df_study_schema, &root);

@@ -202,12 +202,6 @@ void df_study_eval_section(df_study_eval_out *out, const char *id, const char *h
     out->sections[out->n_sections++] = (df_report_section){id, heading, text, NULL, n_tables, rt};
 }
 
-const char *df_study_fold_cell(const df_study_cfg *st, int rep, char *buf, size_t size) {
-    if (st->folds) snprintf(buf, size, "%d", df_study_rep_fold(st, rep));
-    else if (size) buf[0] = '\0';
-    return buf;
-}
-
 void df_study_eval_out_free(df_study_eval_out *out) {
     for (int i = 0; i < 5; i++) free(out->csv[i]);
     for (int t = 0; t < out->n_tables; t++) df_study_table_free(&out->tables[t]);

@@ -95,9 +95,6 @@ void df_study_eval_out_free(df_study_eval_out *out);
 /* Adds a section of the report: its text (owned by out from here) and the last n_tables tables of out. */
 void df_study_eval_section(df_study_eval_out *out, const char *id, const char *heading, char *text, int n_tables);
 
-/* The fold column of a CSV row of replicate rep: "" without study.folds. */
-const char *df_study_fold_cell(const df_study_cfg *st, int rep, char *buf, size_t size);
-
 /* Parts of df_study_eval_write, one file each. */
 void df_study_calibration_write(const df_study_cfg *st, const df_study_run *res, FILE *md, df_study_eval_out *out);
 void df_study_subgroups_write(const df_study_cfg *st, const df_study_run *res, FILE *md, df_study_eval_out *out);

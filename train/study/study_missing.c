@@ -95,9 +95,10 @@ static void mean_sd_text(char *buf, size_t size, const double *x, int n) {
 
 static void csv_row(FILE *f, const df_study_cfg *st, int m, int rep, const char *field, double auc, double bacc,
                     const df_study_run *r) {
-    fprintf(f, "%s,%ld,", st->models[m], df_study_rep_seed(st, rep));
-    if (st->folds) fprintf(f, "%d", df_study_rep_fold(st, rep));
-    fprintf(f, ",%s,%.6f,%.6f,%.6f,%.6f\n", field, auc, bacc, r->m.auc - auc, r->m.balanced_accuracy - bacc);
+    char fold[16];
+    fprintf(f, "%s,%ld,%s,%s,%.6f,%.6f,%.6f,%.6f\n", st->models[m], df_study_rep_seed(st, rep),
+            df_study_fold_cell(st, rep, fold, sizeof fold), field, auc, bacc, r->m.auc - auc,
+            r->m.balanced_accuracy - bacc);
 }
 
 static const char *const head[] = {"model", "withheld", "AUC", "AUC drop", "balanced acc.", "bal. acc. drop"};

@@ -39,9 +39,9 @@ static void metrics_table(const df_study_cfg *st, const df_study_run *res, int b
             for (int k = 0; k < 8; k++) v[k][s] = vals[k];
             secs += r->seconds / R;
             ips += r->images_per_second / R;
-            fprintf(fc, "%s,%ld,", st->models[m], df_study_rep_seed(st, s));
-            if (st->folds) fprintf(fc, "%d", df_study_rep_fold(st, s));
-            fprintf(fc, ",%d", r->p.n);
+            char fold[16];
+            fprintf(fc, "%s,%ld,%s,%d", st->models[m], df_study_rep_seed(st, s),
+                    df_study_fold_cell(st, s, fold, sizeof fold), r->p.n);
             for (int k = 0; k < 8; k++) fprintf(fc, ",%.6f", vals[k]);
             df_study_csv_number(fc, r->auc_lo, "%.6f");
             df_study_csv_number(fc, r->auc_hi, "%.6f");
