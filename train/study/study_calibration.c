@@ -48,20 +48,18 @@ static void csv_rows(const df_study_cfg *st, const df_study_run *res, FILE *fc, 
 
 /* "mean ± sd" over the seeds of model m of one calibration figure (sd with two seeds or more). */
 static void over_seeds(const df_study_cfg *st, const df_study_run *res, int m, size_t offset, char *buf, size_t size) {
-    double x[DF_STUDY_MAX_REPS], mean, sd;
+    double x[DF_STUDY_MAX_REPS];
     int n = 0;
     for (int s = 0; s < df_study_n_reps(st); s++) {
         const df_study_calib *c = res[s * st->n_models + m].calib;
         double v = c ? *(const double *)((const char *)c + offset) : NAN;
         if (!isnan(v)) x[n++] = v;
     }
-    df_mean_sd(x, n, &mean, &sd);
-    int len = n == 0 ? snprintf(buf, size, "n/a")
-              : n > 1 ? snprintf(buf, size, "%.3f ± %.3f", mean, sd)
-                      : snprintf(buf, size, "%.3f", mean);
+    df_study_fmt_mean_sd(buf, size, x, n);
     /* a temperature that could not be fitted on some seeds: say over how many the figure is */
-    if (n > 0 && n < df_study_n_reps(st) && len > 0 && (size_t)len < size)
-        snprintf(buf + len, size - (size_t)len, " (%d of %d seeds)", n, df_study_n_reps(st));
+    size_t len = strlen(buf);
+    if (n > 0 && n < df_study_n_reps(st) && len + 1 < size)
+        snprintf(buf + len, size - len, " (%d of %d seeds)", n, df_study_n_reps(st));
 }
 
 static void table(const df_study_cfg *st, const df_study_run *res, df_study_table *o) {

@@ -85,14 +85,6 @@ void df_study_missing_free(df_study_run *r) {
     r->masked_auc = r->masked_bacc = NULL;
 }
 
-static void mean_sd_text(char *buf, size_t size, const double *x, int n) {
-    double mean, sd;
-    df_mean_sd(x, n, &mean, &sd);
-    if (isnan(mean)) snprintf(buf, size, "n/a");
-    else if (n > 1) snprintf(buf, size, "%.3f ± %.3f", mean, sd);
-    else snprintf(buf, size, "%.3f", mean);
-}
-
 static void csv_row(FILE *f, const df_study_cfg *st, int m, int rep, const char *field, double auc, double bacc,
                     const df_study_run *r) {
     char fold[16];
@@ -135,7 +127,7 @@ void df_study_missing_tables(const df_study_cfg *st, const df_study_run *res, FI
             df_study_table_set(&out->table, row, 0, st->models[m]);
             df_study_table_set(&out->table, row, 1, r0->masked_names[k]);
             for (int j = 0; j < 4; j++) {
-                mean_sd_text(cell, sizeof cell, x + (size_t)j * R, R);
+                df_study_fmt_mean_sd(cell, sizeof cell, x + (size_t)j * R, R);
                 df_study_table_set(&out->table, row, 2 + j, cell);
             }
         }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "train/metrics/stats.h"
 
 void df_study_table_init(df_study_table *o, const char *id, int n_cols, int n_rows, const char *const *head) {
     memset(o, 0, sizeof *o);
@@ -46,6 +47,17 @@ void df_study_fmt_number(char *buf, size_t size, double x, const char *fmt) {
         snprintf(buf, size, "inf");
     else
         snprintf(buf, size, fmt, x);
+}
+
+void df_study_fmt_mean_sd(char *buf, size_t size, const double *x, int n) {
+    double mean, sd;
+    df_mean_sd(x, n, &mean, &sd);
+    if (n == 0 || isnan(mean))
+        snprintf(buf, size, "n/a");
+    else if (n > 1)
+        snprintf(buf, size, "%.3f ± %.3f", mean, sd);
+    else
+        snprintf(buf, size, "%.3f", mean);
 }
 
 void df_study_csv_number(FILE *f, double x, const char *fmt) {

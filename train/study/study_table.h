@@ -21,6 +21,9 @@ void df_study_table_markdown(const df_study_table *o, FILE *f);
 
 /* x by fmt, "n/a" when NaN, "inf" when infinite. */
 void df_study_fmt_number(char *buf, size_t size, double x, const char *fmt);
+/* "mean ± sd" of x[0..n) to 3 decimals: the mean alone when n is 1, "n/a" when it is undefined (n = 0, or a NaN
+ * among the values, as an AUC on a split with one class). */
+void df_study_fmt_mean_sd(char *buf, size_t size, const double *x, int n);
 /* ",<number>" for a CSV row, "n/a" where undefined. */
 void df_study_csv_number(FILE *f, double x, const char *fmt);
 

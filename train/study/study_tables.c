@@ -11,15 +11,6 @@
 #include "train/study/study_eval.h"
 #include "train/study/study_table.h"
 
-static void fmt_mean_sd(char *buf, size_t size, const double *x, int n) {
-    double mean, sd;
-    df_mean_sd(x, n, &mean, &sd);
-    if (n > 1)
-        snprintf(buf, size, "%.3f ± %.3f", mean, sd);
-    else
-        snprintf(buf, size, "%.3f", mean);
-}
-
 /* The metrics table: one row per model, mean ± sd over seeds, the first seed's interval and tests; and
  * results.csv, one row per run with its own split's interval and tests. */
 static void metrics_table(const df_study_cfg *st, const df_study_run *res, int base, df_study_table *o, FILE *fc) {
@@ -55,7 +46,7 @@ static void metrics_table(const df_study_cfg *st, const df_study_run *res, int b
         char cell[48];
         df_study_table_set(o, m, 0, st->models[m]);
         for (int k = 0; k < 7; k++) {
-            fmt_mean_sd(cell, sizeof cell, v[k], R);
+            df_study_fmt_mean_sd(cell, sizeof cell, v[k], R);
             df_study_table_set(o, m, 1 + k, cell);
         }
         const df_study_run *r0 = &res[m];
@@ -72,7 +63,7 @@ static void metrics_table(const df_study_cfg *st, const df_study_run *res, int b
         df_study_table_set(o, m, 10, mcnemar);
         int c = 11;
         if (K > 2) {
-            fmt_mean_sd(cell, sizeof cell, v[7], R);
+            df_study_fmt_mean_sd(cell, sizeof cell, v[7], R);
             df_study_table_set(o, m, c++, cell);
         }
         snprintf(cell, sizeof cell, "%.0f", secs);
