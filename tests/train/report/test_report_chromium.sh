@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test_report_chromium.sh TEST_REPORT_EXE DERMFUSE_EXE: renders in headless Chromium (networking off) the
 # study report that test_report fabricates (with a verdict), the report of a tiny real run (dermfuse synth,
-# a 2-epoch training, dermfuse report) and the committed study of docs/study-subgroup-synthetic-isic, and checks in the parsed DOM that every section and chart is there
+# a 2-epoch training, dermfuse report) and the committed studies of docs/study-synthetic-isic and
+# docs/study-subgroup-synthetic-isic, and checks in the parsed DOM that every section and chart is there
 # and, through a small script run on load in a wrapper page, that no legend text reaches past its SVG's
 # viewBox (getBBox against the viewBox); then that the screenshots are not blank. Screenshots are kept in
 # $DF_REPORT_SHOTS when it is set. Exits 77 (skipped) when Chromium is not installed.
@@ -129,6 +130,16 @@ expect "$tmp/committed.html" 'section id="verdict"' 'section id="calibration"' '
   'table id="calibration"' 'table id="subgroups"' 'table id="subgroup-gaps"' 'table id="missing-meta"' \
   'svg id="reliability-image"' 'svg id="reliability-film"' 'svg id="reliability-cross-attention"' \
   'svg id="reliability-late"'
-for f in study run live committed; do legends "$tmp/$f.html"; shot "$tmp/$f.html"; done
-[ $fail -eq 0 ] && echo "chromium rendered the study, run and committed reports with every section and chart, no legend clipped"
+# The committed 128-px study over every row: every model's reliability diagram, confusion matrix and embedding,
+# Grad-CAM overlays of the image-reading models.
+cp "$root/docs/study-synthetic-isic/report.html" "$tmp/isic.html"
+ids=('section id="verdict"' 'section id="calibration"' 'section id="subgroups"' 'section id="gradcam"'
+  'table id="calibration"' 'table id="subgroups"' 'table id="subgroup-gaps"' 'table id="missing-meta"')
+for m in image meta early intermediate gated film cross-attention late image-transfer intermediate-transfer; do
+  ids+=("svg id=\"reliability-$m\"" "svg id=\"cm-$m\"" "svg id=\"pca-$m\"")
+  [ $m = meta ] || ids+=("div id=\"gradcam-$m\"")
+done
+expect "$tmp/isic.html" "${ids[@]}"
+for f in study run live committed isic; do legends "$tmp/$f.html"; shot "$tmp/$f.html"; done
+[ $fail -eq 0 ] && echo "chromium rendered the study, run and both committed study reports with every section and chart, no legend clipped"
 exit $fail
