@@ -13,7 +13,9 @@
 
 static int kt_of(df_conv_shape d) { return d.k * d.k * d.C; }
 
-int df_conv_small_possible(df_conv_shape d) { return !df_conv_is_pointwise(d) && df_conv_small_fits(kt_of(d), d.CO); }
+int df_conv_small_possible(df_conv_shape d) {
+    return !df_conv_is_pointwise(d) && df_conv_small_fits(NULL, kt_of(d), d.CO);
+}
 
 const df_conv_small_isa *df_conv_small_isa_of(df_conv_kernel k) {
     return k == DF_CONV_SMALL_AVX512 ? &df_conv_small_avx512 : k == DF_CONV_SMALL_AVX2 ? &df_conv_small_avx2 : NULL;
@@ -45,8 +47,9 @@ static df_conv_kernel direct_kernel(const df_conv_patches *pt, df_conv_dir dir, 
  * input channels): see conv_kernel.h for the measurements. */
 static int small_kernel(df_conv_shape d, df_conv_dir dir, df_gemm_backend b) {
     if (!df_conv_small_possible(d)) return -1;
-    if (b == DF_GEMM_AVX512) return DF_CONV_SMALL_AVX512;
-    if (b != DF_GEMM_AVX2 || d.k == 1) return -1;
+    if (b == DF_GEMM_AVX512)
+        return df_conv_small_fits(&df_conv_small_avx512, kt_of(d), d.CO) ? DF_CONV_SMALL_AVX512 : -1;
+    if (b != DF_GEMM_AVX2 || d.k == 1 || !df_conv_small_fits(&df_conv_small_avx2, kt_of(d), d.CO)) return -1;
     const df_conv_patches pt = df_conv_input_patches(d, 1, NULL);
     return direct_kernel(&pt, dir, b) == DF_CONV_DIRECT_AVX2 ? -1 : DF_CONV_SMALL_AVX2;
 }

@@ -14,9 +14,9 @@
  *   IMPLICIT_GEMM     otherwise               stride 1, pad <= k - 1     otherwise
  *   EXPLICIT_COL2IM   -                       otherwise (strided)        -
  *
- * Rows are tried top to bottom. (1) short patches: not pointwise, CO % 16 == 0, Kt = k*k*C <= 160
- * (conv_small.h); (2) on AVX2 also k > 1 and only where the DIRECT_AVX2 row does not take the direction
- * (C not in {16..512} for the forward, C % 8 != 0 for the weight gradient): against the implicit GEMM
+ * Rows are tried top to bottom. (1) short patches: not pointwise, CO a multiple of 16 (AVX-512) or 8 (AVX2),
+ * Kt = k*k*C <= 160 (conv_small.h); (2) on AVX2 also k > 1 and only where the DIRECT_AVX2 row does not take
+ * the direction (C not in {16..512} for the forward, C % 8 != 0 for the weight gradient): against the implicit GEMM
  * (bench_layers conv_small, batch 32, 2 threads of a shared Zen 1 VM, medians of 3 runs) SMALL_AVX2 ran RGB
  * 3x3 3->64 at 128 px 1.7x faster forward and 4.7x in the weight gradient, the 7x7 stride-2 stem 3->64 at
  * 224 px 1.7x and 2.5x; on 1x1 stride 2 with 64 channels its forward was 0.6x, and on 3x3 with 16 channels

@@ -33,7 +33,11 @@
 /* Forward outputs at least this large (well beyond L2) are written with non-temporal stores. */
 #define STREAM_BYTES (8 << 20)
 
-int df_conv_small_fits(int Kt, int CO) { return CO % 16 == 0 && Kt >= 1 && Kt <= DF_CONV_SMALL_MAX_K; }
+int df_conv_small_fits(const df_conv_small_isa *isa, int Kt, int CO) {
+    const int a = df_conv_small_avx2.co_block, b = df_conv_small_avx512.co_block;
+    const int block = isa ? isa->co_block : a < b ? a : b; /* NULL: the narrowest block of either set */
+    return CO >= 1 && CO % block == 0 && Kt >= 1 && Kt <= DF_CONV_SMALL_MAX_K;
+}
 
 /* WG_CHUNKS partial weight gradients (Kt, CO); the forward's repacked weights (Kt, CO) fit in the first. */
 size_t df_conv_small_scratch_bytes(int Kt, int CO) { return (size_t)WG_CHUNKS * Kt * CO * sizeof(float); }
@@ -105,7 +109,7 @@ static void fwd_row(const df_conv_small_isa *isa, const geom *g, int gr, const f
 
 void df_conv_small_forward(const df_conv_small_isa *isa, const df_conv_patches *pt, const float *w,
                            const float *bias, int CO, float *y, void *scratch) {
-    DF_ASSERT(df_conv_small_fits(pt->k * pt->k * pt->C, CO));
+    DF_ASSERT(df_conv_small_fits(isa, pt->k * pt->k * pt->C, CO));
     geom g = geom_make(pt, CO, pt->OW, isa->fwd_pixels);
     g.stream = ((uintptr_t)y & 63) == 0 && (double)pt->n * g.OH * g.OW * CO * sizeof(float) >= STREAM_BYTES;
     const int Kt = g.k * g.kc;
@@ -152,7 +156,7 @@ static void wg_rows(const df_conv_small_isa *isa, const geom *g, int r0, int r1,
 
 void df_conv_small_weight_grad(const df_conv_small_isa *isa, const df_conv_patches *pt, const float *dy, int CO,
                                float *dw, void *scratch) {
-    DF_ASSERT(df_conv_small_fits(pt->k * pt->k * pt->C, CO));
+    DF_ASSERT(df_conv_small_fits(isa, pt->k * pt->k * pt->C, CO));
     const geom g = geom_make(pt, CO, WG_DY_BYTES / (CO * (int)sizeof(float)), 1);
     const int Kt = g.k * g.kc, rows = pt->n * g.OH;
     const int nc = rows < WG_CHUNKS ? rows : WG_CHUNKS;

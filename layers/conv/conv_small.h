@@ -24,22 +24,24 @@
 
 #include "core/gemm/gemm.h"
 
-/* Whether the kernels fit the shape: CO a multiple of 16, Kt = k*k*C at most DF_CONV_SMALL_MAX_K; they run
- * only where conv_kernel.h chooses them. Stride and padding may be anything. The bound takes in the 7x7
- * stride-2 stem on RGB (147) and 3x3 with up to 17 input channels. Measured against the implicit GEMM with
- * AVX-512 (batch 32, 2 threads): weight gradient 1.15 to 5x faster on every shape tried; forward 1.7 to 4x
- * on RGB 5x5 and 7x7, level at 3x3 with 16 input channels; with 32 input channels (288 values) the GEMM's
- * forward was faster. The AVX2 figures are in conv_small_avx2.c. */
+/* Whether instruction set isa's kernels fit the shape: CO a multiple of its channel block (16 on AVX-512, 8 on
+ * AVX2), Kt = k*k*C at most DF_CONV_SMALL_MAX_K; isa NULL: whether either set's do (scratch planning, which
+ * covers every set). They run only where conv_kernel.h chooses them. Stride and padding may be anything. The
+ * bound takes in the 7x7 stride-2 stem on RGB (147) and 3x3 with up to 17 input channels. Measured against
+ * the implicit GEMM with AVX-512 (batch 32, 2 threads): weight gradient 1.15 to 5x faster on every shape
+ * tried; forward 1.7 to 4x on RGB 5x5 and 7x7, level at 3x3 with 16 input channels; with 32 input channels
+ * (288 values) the GEMM's forward was faster. The AVX2 figures are in conv_small_avx2.c. */
 #define DF_CONV_SMALL_MAX_K 160
-int df_conv_small_fits(int Kt, int CO);
-
-/* Scratch bytes either call needs for this shape (a function of Kt and CO only, the same for both sets). */
-size_t df_conv_small_scratch_bytes(int Kt, int CO);
 
 /* An instruction set's register tiles (conv_small_drive.h); call only where the CPU has its instructions. */
 typedef struct df_conv_small_geom df_conv_small_geom;
 typedef struct df_conv_small_isa df_conv_small_isa;
 extern const df_conv_small_isa df_conv_small_avx512, df_conv_small_avx2;
+
+int df_conv_small_fits(const df_conv_small_isa *isa, int Kt, int CO);
+
+/* Scratch bytes either call needs for this shape (a function of Kt and CO only, the same for both sets). */
+size_t df_conv_small_scratch_bytes(int Kt, int CO);
 
 /* x, the batch and the geometry come from pt (core/gemm.h); w (CO, k, k, C); bias (CO) or NULL. */
 void df_conv_small_forward(const df_conv_small_isa *isa, const df_conv_patches *pt, const float *w,

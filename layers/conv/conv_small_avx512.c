@@ -144,4 +144,4 @@ static void wg_row(const df_conv_small_geom *g, const float *buf, const float *d
     }
 }
 
-const df_conv_small_isa df_conv_small_avx512 = {FWD_R, fwd_segment, wg_row};
+const df_conv_small_isa df_conv_small_avx512 = {16, FWD_R, fwd_segment, wg_row};

@@ -25,6 +25,8 @@ struct df_conv_small_geom {
 };
 
 struct df_conv_small_isa {
+    /* CO must be a multiple of it: the narrowest channel block the tiles take. */
+    int co_block;
     /* Pixels of the forward's register tile: the driver fills the buffers for n rounded up to a multiple of
      * it (the extra pixels read zeros or real input; they are computed and not stored). */
     int fwd_pixels;

@@ -12,8 +12,8 @@
  *     32->32 112x112, 128->128 28x28, 256->256 14x14, and ResNet's strided 3x3 64->128 and 1x1 64->128
  *     downsample at stride 2 (forward and weight gradient; their input gradient is the explicit col2im);
  *   conv_small: the AVX2 short-patch kernels (layers/conv/conv_small.h) against the same implicit GEMM,
- *     batch 32, forward and weight gradient, in GFLOP/s: 3x3 3->64 at 128 px (the VGG's first layer) and
- *     7x7 stride-2 3->64 at 224 px (ResNet's stem);
+ *     batch 32, forward and weight gradient, in GFLOP/s: 3x3 3->64 at 128 px (the VGG's first layer), 3x3
+ *     3->8 at 128 px (a narrow VGG's: the 8-channel tiles) and 7x7 stride-2 3->64 at 224 px (ResNet's stem);
  *   batchnorm 64 channels, 56x56, batch 32, training forward + backward, in images/s, against a plain
  *     two-pass implementation (per-element double sums);
  *   batchnorm + ReLU the same way, the fused op against the batchnorm and relu ops run one after the other;
@@ -452,8 +452,9 @@ static void bench_conv_direct(int small) {
     }
     const df_conv_kernel d = DF_CONV_DIRECT_AVX2, sm = DF_CONV_SMALL_AVX2;
     if (small) {
-        /* Batch 32: the VGG's RGB first layer and ResNet's 7x7 stride-2 stem. */
+        /* Batch 32: the VGG's RGB first layer, a narrow one (8 filters), and ResNet's 7x7 stride-2 stem. */
         bench_direct_shape(3, 64, 128, 3, 1, 32, sm, "small_rgb3x3c128");
+        bench_direct_shape(3, 8, 128, 3, 1, 32, sm, "small_rgb3x3to8c128");
         bench_direct_shape(3, 64, 224, 7, 2, 32, sm, "small_rgb7x7s2c224");
     } else {
         bench_direct_shape(64, 64, 56, 3, 1, 8, d, "64c56");
