@@ -47,8 +47,12 @@ static df_conv_kernel direct_kernel(const df_conv_patches *pt, df_conv_dir dir, 
  * input channels): see conv_kernel.h for the measurements. */
 static int small_kernel(df_conv_shape d, df_conv_dir dir, df_gemm_backend b) {
     if (!df_conv_small_possible(d)) return -1;
+    /* The AVX2 tiles give the AVX-512 ones' bits (conv_small.h), so they take the channel counts those do not
+     * (CO % 16 == 8; every AVX-512 CPU has AVX2 and FMA). */
     if (b == DF_GEMM_AVX512)
-        return df_conv_small_fits(&df_conv_small_avx512, kt_of(d), d.CO) ? DF_CONV_SMALL_AVX512 : -1;
+        return df_conv_small_fits(&df_conv_small_avx512, kt_of(d), d.CO) ? DF_CONV_SMALL_AVX512
+               : df_gemm_backend_supported(DF_GEMM_AVX2)                 ? DF_CONV_SMALL_AVX2
+                                                                         : -1;
     if (b != DF_GEMM_AVX2 || d.k == 1 || !df_conv_small_fits(&df_conv_small_avx2, kt_of(d), d.CO)) return -1;
     const df_conv_patches pt = df_conv_input_patches(d, 1, NULL);
     return direct_kernel(&pt, dir, b) == DF_CONV_DIRECT_AVX2 ? -1 : DF_CONV_SMALL_AVX2;

@@ -5,7 +5,8 @@
  *
  *   kernel            forward                 input gradient             weight gradient
  *   SMALL_AVX512      AVX512 (1), Kt <= 160   -                          AVX512 (1), Kt <= 160
- *   SMALL_AVX2        AVX2 (1)(2), Kt <= 160  -                          AVX2 (1)(2), Kt <= 160
+ *   SMALL_AVX2        AVX2 (1)(2), AVX512     -                          AVX2 (1)(2), AVX512 (3),
+ *                     (3), Kt <= 160                                     Kt <= 160
  *   DIRECT_AVX512     AVX512, stride 1, C in  AVX512, stride 1, CO in    AVX512, C % 16 == 0
  *                     {16..512}, OW >= 7      {16..512}, W >= 7
  *   DIRECT_AVX2       AVX2, stride 1 or 2,    AVX2, stride 1, CO in      AVX2, C % 8 == 0
@@ -16,12 +17,13 @@
  *
  * Rows are tried top to bottom. (1) short patches: not pointwise, CO a multiple of 16 (AVX-512) or 8 (AVX2),
  * Kt = k*k*C <= 160 (conv_small.h); (2) on AVX2 also k > 1 and only where the DIRECT_AVX2 row does not take
- * the direction (C not in {16..512} for the forward, C % 8 != 0 for the weight gradient): against the implicit GEMM
- * (bench_layers conv_small, batch 32, 2 threads of a shared Zen 1 VM, medians of 3 runs) SMALL_AVX2 ran RGB
+ * the direction (C not in {16..512} for the forward, C % 8 != 0 for the weight gradient): against the
+ * implicit GEMM (bench_layers conv_small, batch 32, 2 threads of a shared Zen 1 VM, medians of 3 runs) SMALL_AVX2 ran RGB
  * 3x3 3->64 at 128 px 1.7x faster forward and 4.7x in the weight gradient, the 7x7 stride-2 stem 3->64 at
  * 224 px 1.7x and 2.5x; on 1x1 stride 2 with 64 channels its forward was 0.6x, and on 3x3 with 16 channels
- * it was level with DIRECT_AVX2. The AVX512 rows need the AVX-512 backend, the AVX2 rows the AVX2 backend;
- * the direct forwards also need pad <= k - 1 (the input gradient's patches always have it). {16..512} is
+ * it was level with DIRECT_AVX2. (3) On the AVX-512 backend where CO % 16 == 8 (a narrow first layer), which
+ * the AVX-512 short-patch tiles do not take: the AVX2 ones give their bits. Otherwise the AVX512 rows need
+ * the AVX-512 backend, the AVX2 rows the AVX2 backend; the direct forwards also need pad <= k - 1 (the input gradient's patches always have it). {16..512} is
  * {16, 32, 64, 128, 256, 512}. IMPLICIT_GEMM is df_sgemm_patches_a / _b, which on OpenBLAS stores the
  * patch matrix in slices for cblas_sgemm. Only the AVX-512 and AVX2 backends take the direct kernels, so
  * selecting the portable or OpenBLAS backend (a reference run) changes every product at once. On the AVX2 backend the direct kernels beat the implicit

@@ -47,6 +47,8 @@ static const conv_case cases[] = {
     {1, 3, 200, 3, 64, 3, 1, 1, 0},  /* weight gradient: rows of 3 segments */
     {1, 2, 700, 3, 16, 4, 1, 1, 1},  /* forward: rows of 2 segments */
     {3, 17, 10, 3, 16, 3, 1, 1, 1},  /* weight gradient: 51 output rows, more than its 32 chunks */
+    {2, 13, 29, 3, 8, 3, 1, 1, 1},   /* RGB 3x3 -> 8, a narrow first layer: the AVX2 tiles on both backends */
+    {1, 9, 14, 3, 24, 3, 2, 1, 0},   /* CO = 16 + an 8-channel block */
     {3, 20, 20, 32, 48, 3, 1, 1, 0}, /* 288 taps: the GEMM on every backend; 2 threads */
     {2, 8, 9, 32, 16, 3, 1, 1, 1},   /* AVX2 direct forward, input and weight gradients */
     {2, 9, 16, 16, 24, 3, 2, 1, 0},  /* AVX2 direct forward at stride 2 */
@@ -56,7 +58,7 @@ static const conv_case cases[] = {
 /* Cases whose weight gradient runs on the short-patch kernels where the backend is AVX-512, and AVX2 (all
  * but the 1x1 one), checked against the rule the layer uses, so a change to it does not silently leave them
  * on the GEMM. */
-enum { N_SMALL_AVX512 = 14, N_SMALL_AVX2 = 13 };
+enum { N_SMALL_AVX512 = 16, N_SMALL_AVX2 = 15 };
 
 static df_conv_shape shape_of(conv_case c) {
     const df_conv_shape d = {c.H, c.W, c.C, (c.H + 2 * c.p - c.k) / c.s + 1, (c.W + 2 * c.p - c.k) / c.s + 1,
@@ -224,6 +226,13 @@ static void check_threads(conv_case c, const char *backend) {
 
 int main(void) {
     check_expected_cpu();
+    /* The choice is a function of shape and backend: checked for AVX-512 on any CPU. Channel counts that
+     * the AVX-512 short-patch tiles do not take (CO % 16 == 8) run the AVX2 ones, not the GEMM. */
+    for (int dir = DF_CONV_FORWARD; dir <= DF_CONV_WEIGHT_GRAD; dir += 2) {
+        const conv_case narrow = {2, 13, 29, 3, 8, 3, 1, 1, 1}, wide = {2, 13, 29, 3, 32, 3, 1, 1, 0};
+        CHECK(df_conv_choose(shape_of(narrow), (df_conv_dir)dir, DF_GEMM_AVX512) == DF_CONV_SMALL_AVX2);
+        CHECK(df_conv_choose(shape_of(wide), (df_conv_dir)dir, DF_GEMM_AVX512) == DF_CONV_SMALL_AVX512);
+    }
     const df_gemm_backend all[] = {DF_GEMM_AVX512, DF_GEMM_AVX2, DF_GEMM_PORTABLE, DF_GEMM_OPENBLAS};
     const int ncases = (int)(sizeof cases / sizeof cases[0]);
     for (size_t b = 0; b < sizeof all / sizeof all[0]; b++) {
