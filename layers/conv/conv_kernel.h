@@ -15,21 +15,20 @@
  *   IMPLICIT_GEMM     otherwise               stride 1, pad <= k - 1     otherwise
  *   EXPLICIT_COL2IM   -                       otherwise (strided)        -
  *
- * Rows are tried top to bottom. (1) short patches: not pointwise, CO a multiple of 16 (AVX-512) or 8 (AVX2),
- * Kt = k*k*C <= 160 (conv_small.h); (2) on AVX2 also k > 1 and only where the DIRECT_AVX2 row does not take
- * the direction (C not in {16..512} for the forward, C % 8 != 0 for the weight gradient): against the
- * implicit GEMM (bench_layers conv_small, batch 32, 2 threads of a shared Zen 1 VM, medians of 3 runs) SMALL_AVX2 ran RGB
- * 3x3 3->64 at 128 px 1.7x faster forward and 4.7x in the weight gradient, the 7x7 stride-2 stem 3->64 at
- * 224 px 1.7x and 2.5x; on 1x1 stride 2 with 64 channels its forward was 0.6x, and on 3x3 with 16 channels
- * it was level with DIRECT_AVX2. (3) On the AVX-512 backend where CO % 16 == 8 (a narrow first layer), which
- * the AVX-512 short-patch tiles do not take: the AVX2 ones give their bits. Otherwise the AVX512 rows need
- * the AVX-512 backend, the AVX2 rows the AVX2 backend; the direct forwards also need pad <= k - 1 (the input gradient's patches always have it). {16..512} is
- * {16, 32, 64, 128, 256, 512}. IMPLICIT_GEMM is df_sgemm_patches_a / _b, which on OpenBLAS stores the
- * patch matrix in slices for cblas_sgemm. Only the AVX-512 and AVX2 backends take the direct kernels, so
- * selecting the portable or OpenBLAS backend (a reference run) changes every product at once. On the AVX2 backend the direct kernels beat the implicit
- * GEMM on every shape measured (bench_layers conv_direct, batch 8, 2 threads of a shared Zen 1 VM): 3x3
- * forward 1.3-1.8x (64->128 at stride 2: 1.4x; 1x1 stride 2: 1.4x), input gradient 1.4-1.6x, weight
- * gradient 1.2-8x. */
+ * Rows are tried top to bottom. (1) short patches: not pointwise, CO a multiple of 16 (AVX-512) or 8 (AVX2), Kt = k*k*C
+ * <= 160 (conv_small.h); (2) on AVX2 also k > 1 and only where the DIRECT_AVX2 row does not take the direction (C not
+ * in {16..512} for the forward, C % 8 != 0 for the weight gradient): against the implicit GEMM (bench_layers
+ * conv_small, batch 32, 2 threads of a shared Zen 1 VM, medians of 3 runs) SMALL_AVX2 ran RGB 3x3 3->64 at 128 px 1.7x
+ * faster forward and 4.7x in the weight gradient, the 7x7 stride-2 stem 3->64 at 224 px 1.7x and 2.5x; on 1x1 stride 2
+ * with 64 channels its forward was 0.6x, and on 3x3 with 16 channels it was level with DIRECT_AVX2. (3) On the AVX-512
+ * backend where CO % 16 == 8 (a narrow first layer), which the AVX-512 short-patch tiles do not take: the AVX2 ones
+ * give their bits. Otherwise the AVX512 rows need the AVX-512 backend, the AVX2 rows the AVX2 backend; the direct
+ * forwards also need pad <= k - 1 (the input gradient's patches always have it). {16..512} is {16, 32, 64, 128, 256,
+ * 512}. IMPLICIT_GEMM is df_sgemm_patches_a / _b, which on OpenBLAS stores the patch matrix in slices for cblas_sgemm.
+ * Only the AVX-512 and AVX2 backends take the direct kernels, so selecting the portable or OpenBLAS backend (a
+ * reference run) changes every product at once. On the AVX2 backend the direct kernels beat the implicit GEMM on every
+ * shape measured (bench_layers conv_direct, batch 8, 2 threads of a shared Zen 1 VM): 3x3 forward 1.3-1.8x (64->128 at
+ * stride 2: 1.4x; 1x1 stride 2: 1.4x), input gradient 1.4-1.6x, weight gradient 1.2-8x. */
 #ifndef DF_LAYERS_CONV_KERNEL_H
 #define DF_LAYERS_CONV_KERNEL_H
 

@@ -15,8 +15,9 @@
  * the same products summed in the same order; only the tiles differ). Within a chunk, one output row's dY
  * stays in L1 while groups of taps x channels of accumulators stream over it, so dY is read from memory once.
  *
- * Each set runs only where df_sgemm runs the matching backend (conv_kernel.h decides), so that choosing
- * another backend (a reference run) changes every product at once. */
+ * Each set runs only where df_sgemm runs a SIMD backend (conv_kernel.h decides): its own, and the AVX2 set
+ * also on the AVX-512 backend for the channel counts the AVX-512 tiles do not take (the same bits). Choosing
+ * the portable or OpenBLAS backend (a reference run) still changes every product at once. */
 #ifndef DF_LAYERS_CONV_SMALL_H
 #define DF_LAYERS_CONV_SMALL_H
 

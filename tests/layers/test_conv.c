@@ -228,10 +228,11 @@ int main(void) {
     check_expected_cpu();
     /* The choice is a function of shape and backend: checked for AVX-512 on any CPU. Channel counts that
      * the AVX-512 short-patch tiles do not take (CO % 16 == 8) run the AVX2 ones, not the GEMM. */
-    for (int dir = DF_CONV_FORWARD; dir <= DF_CONV_WEIGHT_GRAD; dir += 2) {
-        const conv_case narrow = {2, 13, 29, 3, 8, 3, 1, 1, 1}, wide = {2, 13, 29, 3, 32, 3, 1, 1, 0};
-        CHECK(df_conv_choose(shape_of(narrow), (df_conv_dir)dir, DF_GEMM_AVX512) == DF_CONV_SMALL_AVX2);
-        CHECK(df_conv_choose(shape_of(wide), (df_conv_dir)dir, DF_GEMM_AVX512) == DF_CONV_SMALL_AVX512);
+    const df_conv_dir short_patch_dirs[] = {DF_CONV_FORWARD, DF_CONV_WEIGHT_GRAD};
+    const conv_case narrow = {2, 13, 29, 3, 8, 3, 1, 1, 1}, wide = {2, 13, 29, 3, 32, 3, 1, 1, 0};
+    for (int i = 0; i < 2; i++) {
+        CHECK(df_conv_choose(shape_of(narrow), short_patch_dirs[i], DF_GEMM_AVX512) == DF_CONV_SMALL_AVX2);
+        CHECK(df_conv_choose(shape_of(wide), short_patch_dirs[i], DF_GEMM_AVX512) == DF_CONV_SMALL_AVX512);
     }
     const df_gemm_backend all[] = {DF_GEMM_AVX512, DF_GEMM_AVX2, DF_GEMM_PORTABLE, DF_GEMM_OPENBLAS};
     const int ncases = (int)(sizeof cases / sizeof cases[0]);
