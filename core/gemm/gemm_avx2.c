@@ -23,10 +23,10 @@
 
 enum { MR = 6, NV = 2, NR = 8 * NV };
 
-/* acc[i][v] = sum over k of a[k][i] * b[k][8v .. 8v + 7], k in increasing order, for the first nv vectors of
- * the tile (nv a constant once inlined, so acc stays in registers). */
-static inline __attribute__((always_inline)) void accumulate(int nv, int kc, const float *a, const float *b,
-                                                             __m256 acc[MR][NV]) {
+/* acc[i][v] = sum over k of a[k][i] * b[k][8v .. 8v + 7], k in increasing order, for the first mh rows and
+ * nv vectors of the tile (both constants once inlined, so acc stays in registers). */
+static inline __attribute__((always_inline)) void accumulate(int mh, int nv, int kc, const float *a,
+                                                             const float *b, __m256 acc[MR][NV]) {
 #pragma GCC unroll 8
     for (int i = 0; i < MR; i++)
 #pragma GCC unroll 2
@@ -36,7 +36,7 @@ static inline __attribute__((always_inline)) void accumulate(int nv, int kc, con
 #pragma GCC unroll 2
         for (int v = 0; v < nv; v++) bv[v] = _mm256_loadu_ps(b + 8 * v);
 #pragma GCC unroll 8
-        for (int i = 0; i < MR; i++) {
+        for (int i = 0; i < mh; i++) {
             __m256 av = _mm256_broadcast_ss(a + i);
 #pragma GCC unroll 2
             for (int v = 0; v < nv; v++) acc[i][v] = _mm256_fmadd_ps(av, bv[v], acc[i][v]);
@@ -54,7 +54,7 @@ static void kernel_6x16(int kc, const float *a, const float *b, float *c, ptrdif
         _mm_prefetch((const char *)(c + i * ldc + NR - 1), _MM_HINT_T0);
     }
     __m256 acc[MR][NV];
-    accumulate(NV, kc, a, b, acc);
+    accumulate(MR, NV, kc, a, b, acc);
 
     const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
 #pragma GCC unroll 8
@@ -70,12 +70,16 @@ static void kernel_6x16(int kc, const float *a, const float *b, float *c, ptrdif
 
 /* An edge tile, h <= 6 rows by w <= 16 columns, with the full kernel's arithmetic per element (the panels
  * are zero-padded, so the sums are the same) but only the h x w elements of C read and written, through
- * masked loads and stores: no round trip through a temporary tile. A tile at most 8 wide (an N that is 8
- * more than a multiple of 16, such as 392) multiplies by the first B vector only, half the FMAs. */
-static inline void edge_nv(int nv, int kc, const float *a, const float *b, float *c, ptrdiff_t ldc, float alpha,
-                           float beta, int h, int w) {
+ * masked loads and stores: no round trip through a temporary tile. Only the rows and vectors the tile has are
+ * multiplied: a tile at most 8 wide (an N that is 8 more than a multiple of 16, such as 392) takes the first B
+ * vector only, and the last panel of 64 or 128 rows (4 rows: 64 = 10 x 6 + 4) 4 rows of FMAs, not 6. Fewer
+ * rows also mean fewer independent FMA chains (2 rows x 2 vectors: 4), which is still faster than 6 rows of
+ * FMAs on zeros. */
+static inline __attribute__((always_inline)) void edge_tile(int mh, int nv, int kc, const float *a,
+                                                            const float *b, float *c, ptrdiff_t ldc,
+                                                            float alpha, float beta, int w) {
     __m256 acc[MR][NV];
-    accumulate(nv, kc, a, b, acc);
+    accumulate(mh, nv, kc, a, b, acc);
     const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
     /* Loops over all of the tile with constant indices, so that acc stays in registers. */
@@ -83,8 +87,7 @@ static inline void edge_nv(int nv, int kc, const float *a, const float *b, float
     for (int v = 0; v < nv; v++) {
         const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(w - 8 * v), lane);
 #pragma GCC unroll 8
-        for (int i = 0; i < MR; i++) {
-            if (i >= h) break;
+        for (int i = 0; i < mh; i++) {
             float *p = c + i * ldc + 8 * v;
             __m256 r = _mm256_mul_ps(va, acc[i][v]);
             if (beta != 0.0f) r = _mm256_fmadd_ps(vb, _mm256_maskload_ps(p, mask), r);
@@ -93,12 +96,24 @@ static inline void edge_nv(int nv, int kc, const float *a, const float *b, float
     }
 }
 
+/* One instance per (rows, vectors), each with its tile in registers. */
+#define EDGE(mh, nv)                                                                                            \
+    static void edge_##mh##x##nv(int kc, const float *a, const float *b, float *c, ptrdiff_t ldc, float alpha, \
+                                 float beta, int w) {                                                          \
+        edge_tile(mh, nv, kc, a, b, c, ldc, alpha, beta, w);                                                  \
+    }
+EDGE(1, 1) EDGE(2, 1) EDGE(3, 1) EDGE(4, 1) EDGE(5, 1) EDGE(6, 1)
+EDGE(1, 2) EDGE(2, 2) EDGE(3, 2) EDGE(4, 2) EDGE(5, 2) EDGE(6, 2)
+#undef EDGE
+
+typedef void (*edge_fn)(int kc, const float *a, const float *b, float *c, ptrdiff_t ldc, float alpha, float beta,
+                        int w);
+static const edge_fn edges[NV][MR] = {{edge_1x1, edge_2x1, edge_3x1, edge_4x1, edge_5x1, edge_6x1},
+                                      {edge_1x2, edge_2x2, edge_3x2, edge_4x2, edge_5x2, edge_6x2}};
+
 static void edge_6x16(int kc, const float *a, const float *b, float *c, ptrdiff_t ldc, float alpha, float beta,
                       int h, int w) {
-    if (w <= 8)
-        edge_nv(1, kc, a, b, c, ldc, alpha, beta, h, w);
-    else
-        edge_nv(2, kc, a, b, c, ldc, alpha, beta, h, w);
+    edges[w > 8][h - 1](kc, a, b, c, ldc, alpha, beta, w);
 }
 
 const df_gemm_kernel df_gemm_kernel_avx2 = {

@@ -3,7 +3,8 @@
  *   BENCH gemm_<shape>_t<threads> ours=<GFLOP/s> ref=<GFLOP/s> unit=GFLOP/s ratio=<ours/ref>
  * Figures are medians over 15 samples after a warm-up, ours and OpenBLAS in alternating rounds so that
  * the VM's noise hits both alike. The header names the OpenBLAS kernel set, which OpenBLAS picks at load time from
- * OPENBLAS_CORETYPE: scripts/bench_gemm.sh runs this twice, with and without it. */
+ * OPENBLAS_CORETYPE: scripts/bench_gemm.sh runs this twice, with and without it.
+ * Usage: bench_gemm [NAME]   (NAME: only the shapes whose name contains it, e.g. conv or sq1024) */
 #include <cblas.h>
 #include <omp.h>
 #include <stdio.h>
@@ -72,7 +73,6 @@ static void measure(const shape *s, const float *A, const float *B, float *C, do
 }
 
 int main(int argc, char **argv) {
-    (void)argc;
     /* The OpenMP wait policy the dermfuse command runs with (core/wait_policy.h). */
     df_wait_policy_apply(argv);
     const char *coretype = getenv("OPENBLAS_CORETYPE");
@@ -91,6 +91,7 @@ int main(int argc, char **argv) {
     srand(1);
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
         const shape *s = &shapes[i];
+        if (argc > 1 && !strstr(s->name, argv[1])) continue;
         float *A = malloc(sizeof(float) * (size_t)s->M * s->K), *B = malloc(sizeof(float) * (size_t)s->K * s->N);
         float *C = malloc(sizeof(float) * (size_t)s->M * s->N);
         for (size_t j = 0; j < (size_t)s->M * s->K; j++) A[j] = (float)rand() / RAND_MAX - 0.5f;
