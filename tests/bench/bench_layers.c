@@ -30,8 +30,11 @@
  * ours alone and prints `BENCH <name> ours=<x> unit=<u>`: scripts/bench_compare.sh times PyTorch in a process
  * of its own, before or after this one, and takes the ratios itself.
  *
- * Usage: bench_layers [--rounds N] [--no-ref] [conv3x3|conv_rgb|conv_direct|conv_small|batchnorm|bn_pool]...
- * (no case: all) */
+ * --check runs each case's agreement check (ours against its reference, before any timing) and nothing else:
+ * the test suite runs it, so that a change that breaks a case's setup fails there, not first in a benchmark.
+ *
+ * Usage: bench_layers [--rounds N] [--no-ref] [--check]
+ *                     [conv3x3|conv_rgb|conv_direct|conv_small|batchnorm|bn_pool]...   (no case: all) */
 #include <cblas.h>
 #include <ctype.h>
 #include <math.h>
@@ -55,7 +58,7 @@
 enum { ROUNDS = 5, MAX_ROUNDS = 100, PER_ROUND = 3 };
 
 /* From the command line: alternating rounds per figure, and whether the in-binary reference is skipped. */
-static int rounds = ROUNDS, no_ref;
+static int rounds = ROUNDS, no_ref, check_only;
 #define SETTLE_NS 300000000L
 
 
@@ -75,6 +78,8 @@ static double external_ref(const char *name) {
  * would take the cores from ours. When the environment gives the reference figure for `name` (see report),
  * the in-binary one is not run at all, so nothing of it runs beside ours; sec[1] is then 0. */
 static void measure(const char *name, bench_fn fn[2], void *ctx, double sec[2], int settle) {
+    sec[0] = sec[1] = 0;
+    if (check_only) return;
     const int n_ref = no_ref || external_ref(name) > 0 ? 0 : 2;
     double s[2][MAX_ROUNDS * PER_ROUND];
     for (int w = 0; w < 2; w++)
@@ -95,6 +100,7 @@ static void measure(const char *name, bench_fn fn[2], void *ctx, double sec[2], 
 
 /* "# <name>: <a> x ms, <b> y ms", the second only where the reference ran. */
 static void print_times(const char *name, const char *a, const char *b, const double sec[2]) {
+    if (check_only) return;
     printf("# %s: %s %.2f ms", name, a, sec[0] * 1e3);
     if (sec[1] > 0) printf(", %s %.2f ms", b, sec[1] * 1e3);
     printf("\n");
@@ -107,6 +113,7 @@ static double peak_gflops, triad_gbs;
  * environment replaces the in-binary reference (scripts/bench_compare.sh passes PyTorch's figures). Returns
  * the reference figure printed, 0 with --no-ref (the line then has no reference and no ratio). */
 static double report(const char *name, double ours, double ref, const char *unit) {
+    if (check_only) return 0;
     if (no_ref) {
         printf("BENCH %s ours=%.1f unit=%s\n", name, ours, unit);
         fflush(stdout);
@@ -124,6 +131,7 @@ static double report(const char *name, double ours, double ref, const char *unit
 
 /* For a compute-bound line in GFLOP/s: both figures as shares of the measured FMA peak. */
 static void report_gflops(const char *name, double ours, double ref) {
+    if (check_only) return;
     ref = report(name, ours, ref, "GFLOP/s");
     if (peak_gflops <= 0) return; /* a CPU without AVX2: no FMA loop to measure */
     if (ref <= 0) {
@@ -137,6 +145,7 @@ static void report_gflops(const char *name, double ours, double ref) {
 /* For a memory-bound line in images/s: what our `passes` passes over `bytes` per image (the kernels' reads
  * and writes, as layers/bn_kernels.h counts them) come to, against the measured triad bandwidth. */
 static void report_bandwidth(const char *name, double ours, double ref, double passes, double bytes) {
+    if (check_only) return;
     report(name, ours, ref, "img/s");
     const double gbs = ours * passes * bytes * 1e-9;
     printf("#   ours: %.2f passes over %.1f MB an image, %.1f GB/s, %.0f%% of the measured triad (%.1f GB/s)\n",
@@ -463,6 +472,8 @@ static void bench_conv_direct(int small) {
         bench_direct_shape(256, 256, 14, 3, 1, 8, d, "256c14");
         bench_direct_shape(64, 128, 56, 3, 2, 8, d, "64c56s2");
         bench_direct_shape(64, 128, 56, 1, 2, 8, d, "1x1_64c56s2");
+        bench_direct_shape(128, 256, 28, 1, 2, 8, d, "1x1_128c28s2");
+        bench_direct_shape(256, 512, 14, 1, 2, 8, d, "1x1_256c14s2");
     }
     df_gemm_set_backend(was);
 }
@@ -571,48 +582,53 @@ static void bench_batchnorm(void) {
 
 /* ---- batchnorm + ReLU + max pooling ---- */
 
+/* Each variant has a graph of its own: in one graph the two would share x's gradient (the later one in the
+ * backward accumulating onto what the first wrote) and the arena places of their inner gradients, which
+ * the plan lets nodes that are never alive together share. */
 typedef struct {
-    df_graph *g;
-    df_node *bnrelu, *pool, *fused;
+    df_graph *unfused, *fused;
+    df_node *bnrelu, *pool, *fused_node;
 } bn_pool_ctx;
 
 static void our_bn_pool_fused(void *p) {
     bn_pool_ctx *c = p;
-    run_fwd_bwd(c->g, &c->fused, 1);
+    run_fwd_bwd(c->fused, &c->fused_node, 1);
 }
 
 static void our_bn_relu_then_pool(void *p) {
     bn_pool_ctx *c = p;
     df_node *nodes[2] = {c->bnrelu, c->pool};
-    run_fwd_bwd(c->g, nodes, 2);
+    run_fwd_bwd(c->unfused, nodes, 2);
 }
 
 static void bench_bn_pool(void) {
-    df_graph *g = df_graph_new(BB);
-    int x = df_input(g, "x", (df_shape){3, {BH, BW, BC}}, 1);
-    int bnrelu = df_batchnorm_relu(g, "a", x, 1e-5f, 0.1f);
-    int pool = df_maxpool(g, "a.pool", bnrelu, 2, 2, 0);
-    int fused = df_batchnorm_relu_maxpool(g, "b", x, 1e-5f, 0.1f);
-    compile_or_die(g, df_add(g, "sum", pool, fused)); /* puts both branches on the loss path */
-    df_graph_set_training(g, 1);
+    const df_shape xs = {3, {BH, BW, BC}};
+    df_graph *gu = df_graph_new(BB), *gf = df_graph_new(BB);
+    const int xu = df_input(gu, "x", xs, 1), xf = df_input(gf, "x", xs, 1);
+    const int bnrelu = df_batchnorm_relu(gu, "a", xu, 1e-5f, 0.1f);
+    const int pool = df_maxpool(gu, "a.pool", bnrelu, 2, 2, 0);
+    const int fused = df_batchnorm_relu_maxpool(gf, "b", xf, 1e-5f, 0.1f);
+    compile_or_die(gu, pool);
+    compile_or_die(gf, fused);
+    df_graph_set_training(gu, 1);
+    df_graph_set_training(gf, 1);
     const size_t n = (size_t)BB * BH * BW * BC, m = n / 4;
-    fill(g->nodes[x].out, n, 6);
-    fill(g->nodes[pool].dout, m, 7);
-    memcpy(g->nodes[fused].dout, g->nodes[pool].dout, m * sizeof(float));
-    bn_pool_ctx c = {g, &g->nodes[bnrelu], &g->nodes[pool], &g->nodes[fused]};
+    fill(gu->nodes[xu].out, n, 6);
+    memcpy(gf->nodes[xf].out, gu->nodes[xu].out, n * sizeof(float));
+    fill(gu->nodes[pool].dout, m, 7);
+    memcpy(gf->nodes[fused].dout, gu->nodes[pool].dout, m * sizeof(float));
+    bn_pool_ctx c = {gu, gf, &gu->nodes[bnrelu], &gu->nodes[pool], &gf->nodes[fused]};
 
     /* The two must agree (to the rounding of their sums, which run in another order) before timing. */
     our_bn_relu_then_pool(&c);
-    float *dx = malloc(n * sizeof(float));
-    memcpy(dx, g->nodes[x].dout, n * sizeof(float));
     our_bn_pool_fused(&c);
-    double e = max_rel_diff(g->nodes[x].dout, dx, n), ey = max_rel_diff(c.fused->out, c.pool->out, m);
+    double e = max_rel_diff(gf->nodes[xf].dout, gu->nodes[xu].dout, n),
+           ey = max_rel_diff(c.fused_node->out, c.pool->out, m);
     printf("# batchnorm+relu+maxpool fused vs unfused, max |diff| / max |ref|: y %.1e, dx %.1e\n", ey, e);
     if (e > 1e-5 || ey != 0) {
         fprintf(stderr, "bench_layers: fused batchnorm+relu+maxpool differs from the unfused ops\n");
         exit(1);
     }
-    free(dx);
     double sec[2];
     bench_fn f[2] = {our_bn_pool_fused, our_bn_relu_then_pool};
     measure("batchnorm_relu_pool_fwd_bwd", f, &c, sec, 0);
@@ -620,7 +636,8 @@ static void bench_bn_pool(void) {
     /* As batchnorm's 8 passes, with y and dy a quarter of x's size: 2.25 forward, 3.5 backward. */
     report_bandwidth("batchnorm_relu_pool_fwd_bwd", BB / sec[0], BB / sec[1], 5.75,
                      (double)BH * BW * BC * sizeof(float));
-    df_graph_free(g);
+    df_graph_free(gu);
+    df_graph_free(gf);
 }
 
 /* Whether the command line asks for case `name` (one naming no case asks for all). */
@@ -643,6 +660,8 @@ int main(int argc, char **argv) {
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--no-ref") == 0) {
             no_ref = 1;
+        } else if (strcmp(argv[i], "--check") == 0) {
+            check_only = 1;
         } else if (strcmp(argv[i], "--rounds") == 0 && i + 1 < argc) {
             rounds = atoi(argv[++i]);
             if (rounds < 1 || rounds > MAX_ROUNDS) {
@@ -651,7 +670,7 @@ int main(int argc, char **argv) {
             }
         } else if (strcmp(argv[i], "conv3x3") && strcmp(argv[i], "conv_rgb") && strcmp(argv[i], "conv_direct") &&
                    strcmp(argv[i], "conv_small") && strcmp(argv[i], "batchnorm") && strcmp(argv[i], "bn_pool")) {
-            fprintf(stderr, "bench_layers: unknown argument '%s' (--rounds N, --no-ref, conv3x3, conv_rgb, "
+            fprintf(stderr, "bench_layers: unknown argument '%s' (--rounds N, --no-ref, --check, conv3x3, conv_rgb, "
                             "conv_direct, conv_small, batchnorm, bn_pool)\n", argv[i]);
             return 2;
         }
@@ -661,10 +680,12 @@ int main(int argc, char **argv) {
            df_gemm_backend_name(df_gemm_get_backend()), openblas_get_corename());
     openblas_set_num_threads(omp_get_max_threads());
     const char *isa;
-    peak_gflops = bench_best_peak_gflops(omp_get_max_threads(), &isa);
-    triad_gbs = bench_triad_gbs(omp_get_max_threads());
-    printf("# measured on %d threads: FP32 FMA peak (%s) %.1f GFLOP/s, triad bandwidth %.1f GB/s\n",
-           omp_get_max_threads(), isa, peak_gflops, triad_gbs);
+    if (!check_only) {
+        peak_gflops = bench_best_peak_gflops(omp_get_max_threads(), &isa);
+        triad_gbs = bench_triad_gbs(omp_get_max_threads());
+        printf("# measured on %d threads: FP32 FMA peak (%s) %.1f GFLOP/s, triad bandwidth %.1f GB/s\n",
+               omp_get_max_threads(), isa, peak_gflops, triad_gbs);
+    }
     if (wanted(argc, argv, "conv3x3")) bench_conv();
     if (wanted(argc, argv, "conv_rgb")) bench_conv_rgb();
     if (wanted(argc, argv, "conv_direct")) bench_conv_direct(0);
