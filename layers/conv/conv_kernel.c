@@ -32,12 +32,15 @@ df_conv_patches df_conv_dgrad_patches(df_conv_shape d, int n, const float *dy) {
 }
 
 /* The direct kernel of backend b for direction dir on these patches (the input patches, or dY's for the
- * input gradient), or IMPLICIT_GEMM where it has none. */
+ * input gradient), or IMPLICIT_GEMM where it has none, or where the GEMM is faster: on AVX2 a 1x1 kernel
+ * (strided: an unstrided one is pointwise), whose K = C steps are too few to repay a tile's setup and stores
+ * (conv_kernel.h). */
 static df_conv_kernel direct_kernel(const df_conv_patches *pt, df_conv_dir dir, df_gemm_backend b) {
     const int wgrad = dir == DF_CONV_WEIGHT_GRAD;
     if (b == DF_GEMM_AVX512 && (wgrad ? df_conv_wgrad_avx512_applies(pt) : df_conv_direct_avx512_applies(pt)))
         return DF_CONV_DIRECT_AVX512;
-    if (b == DF_GEMM_AVX2 && (wgrad ? df_conv_wgrad_avx2_applies(pt) : df_conv_direct_avx2_applies(pt)))
+    if (b == DF_GEMM_AVX2 && pt->k > 1 &&
+        (wgrad ? df_conv_wgrad_avx2_applies(pt) : df_conv_direct_avx2_applies(pt)))
         return DF_CONV_DIRECT_AVX2;
     return DF_CONV_IMPLICIT_GEMM;
 }

@@ -9,8 +9,9 @@
  *                     (3), Kt <= 160                                     Kt <= 160
  *   DIRECT_AVX512     AVX512, stride 1, C in  AVX512, stride 1, CO in    AVX512, C % 16 == 0
  *                     {16..512}, OW >= 7      {16..512}, W >= 7
- *   DIRECT_AVX2       AVX2, stride 1 or 2,    AVX2, stride 1, CO in      AVX2, C % 8 == 0
- *                     C in {16..512}, OW >= 7 {16..512}, W >= 7
+ *   DIRECT_AVX2       AVX2 (4), stride 1 or   AVX2, stride 1, CO in      AVX2 (4), C % 8 == 0
+ *                     2, C in {16..512},      {16..512}, W >= 7
+ *                     OW >= 7
  *   POINTWISE_GEMM    1x1 stride 1 pad 0: df_sgemm on x itself, every backend
  *   IMPLICIT_GEMM     otherwise               stride 1, pad <= k - 1     otherwise
  *   EXPLICIT_COL2IM   -                       otherwise (strided)        -
@@ -26,9 +27,12 @@
  * forwards also need pad <= k - 1 (the input gradient's patches always have it). {16..512} is {16, 32, 64, 128, 256,
  * 512}. IMPLICIT_GEMM is df_sgemm_patches_a / _b, which on OpenBLAS stores the patch matrix in slices for cblas_sgemm.
  * Only the AVX-512 and AVX2 backends take the direct kernels, so selecting the portable or OpenBLAS backend (a
- * reference run) changes every product at once. On the AVX2 backend the direct kernels beat the implicit GEMM on every
- * shape measured (bench_layers conv_direct, batch 8, 2 threads of a shared Zen 1 VM): 3x3 forward 1.3-1.8x (64->128 at
- * stride 2: 1.4x; 1x1 stride 2: 1.4x), input gradient 1.4-1.6x, weight gradient 1.2-8x. */
+ * reference run) changes every product at once. (4) On the AVX2 backend k > 1: against the implicit GEMM (bench_layers
+ * conv_direct, batch 8, 2 threads of a shared Zen 1 VM, 2 runs) the direct kernels ran 3x3 layers of 32-256 channels
+ * 0.93-1.08x forward, 0.94-1.09x input gradient and 0.95-1.34x weight gradient (64->128 at stride 2: 1.00-1.03x and
+ * 1.10-1.12x), and need no patch packing; ResNet's 1x1 stride-2 downsamples (64->128 at 56 px, 128->256 at 28,
+ * 256->512 at 14) only 0.83-1.08x forward and 0.46-0.94x weight gradient, so those take the GEMM. When the GEMM's
+ * AVX2 packers and edge tiles were slower, the direct kernels led everywhere (1.2-1.8x). */
 #ifndef DF_LAYERS_CONV_KERNEL_H
 #define DF_LAYERS_CONV_KERNEL_H
 

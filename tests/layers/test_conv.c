@@ -52,7 +52,7 @@ static const conv_case cases[] = {
     {3, 20, 20, 32, 48, 3, 1, 1, 0}, /* 288 taps: the GEMM on every backend; 2 threads */
     {2, 8, 9, 32, 16, 3, 1, 1, 1},   /* AVX2 direct forward, input and weight gradients */
     {2, 9, 16, 16, 24, 3, 2, 1, 0},  /* AVX2 direct forward at stride 2 */
-    {2, 9, 16, 16, 24, 1, 2, 0, 1},  /* AVX2 direct 1x1 stride 2 (the last input column unread) */
+    {2, 9, 16, 16, 24, 1, 2, 0, 1},  /* 1x1 stride 2 (the last input column unread): the GEMM on AVX2 */
 };
 
 /* Cases whose weight gradient runs on the short-patch kernels where the backend is AVX-512, and AVX2 (all
@@ -250,15 +250,19 @@ int main(void) {
         const int want = all[b] == DF_GEMM_AVX512 ? N_SMALL_AVX512 : all[b] == DF_GEMM_AVX2 ? N_SMALL_AVX2 : 0;
         CHECK_MSG(small == want, "%s: %d cases on the short-patch kernels, not %d", name, small, want);
         if (all[b] == DF_GEMM_AVX2) {
-            /* The last three cases take the AVX2 direct kernels: every direction of the first, the forward
-             * and weight gradient of the strided ones. */
+            /* Of the last three cases, every direction of the first and the forward and weight gradient of
+             * the strided 3x3 take the AVX2 direct kernels; the 1x1 stride-2 one takes the implicit GEMM
+             * (conv_kernel.h). */
             int avx2_runs = 0;
             for (int i = ncases - 3; i < ncases; i++) {
                 const df_conv_shape d = shape_of(cases[i]);
                 for (int dir = DF_CONV_FORWARD; dir <= DF_CONV_WEIGHT_GRAD; dir++)
                     avx2_runs += df_conv_choose(d, (df_conv_dir)dir, DF_GEMM_AVX2) == DF_CONV_DIRECT_AVX2;
             }
-            CHECK_MSG(avx2_runs == 7, "avx2: %d directions on the AVX2 direct kernels", avx2_runs);
+            CHECK_MSG(avx2_runs == 5, "avx2: %d directions on the AVX2 direct kernels", avx2_runs);
+            const df_conv_shape pointwise_s2 = shape_of(cases[ncases - 1]);
+            CHECK(df_conv_choose(pointwise_s2, DF_CONV_FORWARD, DF_GEMM_AVX2) == DF_CONV_IMPLICIT_GEMM);
+            CHECK(df_conv_choose(pointwise_s2, DF_CONV_WEIGHT_GRAD, DF_GEMM_AVX2) == DF_CONV_IMPLICIT_GEMM);
         }
         if (all[b] != DF_GEMM_OPENBLAS) {
             for (int i = 0; i < ncases; i++)
