@@ -6,7 +6,9 @@
 #include <strings.h>
 #include <unistd.h>
 
-/* Set together with OMP_WAIT_POLICY when dermfuse chose the policy itself: it tells the re-executed program
+/* The spin count dermfuse chooses (wait_policy.h). */
+#define DEFAULT_SPINCOUNT "1000"
+/* Set together with GOMP_SPINCOUNT when dermfuse chose the policy itself: it tells the re-executed program
  * (and the commands it describes itself with) that the choice was not the user's, and it stops a second
  * re-execution should the first one's variable not take. */
 #define CHOSEN_HERE "DF_WAIT_POLICY_DEFAULTED"
@@ -19,11 +21,11 @@ void df_wait_policy_apply(char **argv) {
     ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
     if (n <= 0 || (size_t)n >= sizeof self - 1) return;
     self[n] = '\0';
-    if (setenv("OMP_WAIT_POLICY", "passive", 1) != 0 || setenv(CHOSEN_HERE, "1", 1) != 0) return;
+    if (setenv("GOMP_SPINCOUNT", DEFAULT_SPINCOUNT, 1) != 0 || setenv(CHOSEN_HERE, "1", 1) != 0) return;
     fflush(NULL);
     execv(self, argv);
     /* Still here: the program goes on under libgomp's default, which it has already read. */
-    unsetenv("OMP_WAIT_POLICY");
+    unsetenv("GOMP_SPINCOUNT");
     unsetenv(CHOSEN_HERE);
 }
 
@@ -38,12 +40,12 @@ df_wait_policy df_wait_policy_current(void) {
 const char *df_wait_policy_describe(void) {
     static char text[160];
     switch (df_wait_policy_current()) {
-    case DF_WAIT_PASSIVE:
-        return getenv(CHOSEN_HERE) ? "passive (dermfuse's default; OMP_WAIT_POLICY=active to spin)"
-                                   : "passive (OMP_WAIT_POLICY)";
+    case DF_WAIT_PASSIVE: return "passive: threads sleep at once (OMP_WAIT_POLICY)";
     case DF_WAIT_ACTIVE: return "active: threads spin at barriers (OMP_WAIT_POLICY)";
     case DF_WAIT_SPIN:
-        snprintf(text, sizeof text, "spin %.40s iterations, then sleep (GOMP_SPINCOUNT)", getenv("GOMP_SPINCOUNT"));
+        snprintf(text, sizeof text, "spin %.40s iterations, then sleep (%s)", getenv("GOMP_SPINCOUNT"),
+                 getenv(CHOSEN_HERE) ? "dermfuse's default; OMP_WAIT_POLICY=passive to sleep at once, =active to spin"
+                                     : "GOMP_SPINCOUNT");
         return text;
     default: return "libgomp's default: spin, then sleep";
     }

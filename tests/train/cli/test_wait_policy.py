@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """The dermfuse command's OpenMP wait policy (core/wait_policy.h), through the command itself:
-- with neither OMP_WAIT_POLICY nor GOMP_SPINCOUNT set, the command runs with OMP_WAIT_POLICY=passive in its
-  environment from its start (it re-executes itself once: one execve more, no more), and says so in `version`;
+- with neither OMP_WAIT_POLICY nor GOMP_SPINCOUNT set, the command runs with GOMP_SPINCOUNT=1000 (a short spin,
+  then sleep) in its environment from its start (it re-executes itself once: one execve more, no more), and
+  says so in `version`;
 - a policy the user set is kept as it is, OMP_WAIT_POLICY or GOMP_SPINCOUNT, and not re-executed;
 - the re-executed command gets its arguments unchanged (one with spaces, one empty) and
   returns its own exit status (2 for a bad usage, with the message).
@@ -44,13 +45,15 @@ def execs(args, extra=None):
 
 def main():
     p = run(["version"])
-    check(p.returncode == 0 and "passive (dermfuse's default" in waiting(p), f"default policy: {p.stdout}")
+    check(p.returncode == 0 and "spin 1000 iterations, then sleep (dermfuse's default" in waiting(p),
+          f"default policy: {p.stdout}")
     p = run(["version"], {"OMP_WAIT_POLICY": "active"})
     check(waiting(p).endswith("active: threads spin at barriers (OMP_WAIT_POLICY)"), f"active kept: {waiting(p)}")
     p = run(["version"], {"OMP_WAIT_POLICY": "PASSIVE"})
-    check(waiting(p).endswith("passive (OMP_WAIT_POLICY)"), f"the user's passive is the user's: {waiting(p)}")
+    check(waiting(p).endswith("passive: threads sleep at once (OMP_WAIT_POLICY)"),
+          f"the user's passive is the user's: {waiting(p)}")
     p = run(["version"], {"GOMP_SPINCOUNT": "2000"})
-    check("spin 2000 iterations" in waiting(p), f"GOMP_SPINCOUNT kept: {waiting(p)}")
+    check(waiting(p).endswith("spin 2000 iterations, then sleep (GOMP_SPINCOUNT)"), f"GOMP_SPINCOUNT kept: {waiting(p)}")
 
     n = execs(["version"])
     if n is not None:
