@@ -73,8 +73,8 @@ static void kernel_6x16(int kc, const float *a, const float *b, float *c, ptrdif
  * masked loads and stores: no round trip through a temporary tile. Only the rows and vectors the tile has are
  * multiplied: a tile at most 8 wide (an N that is 8 more than a multiple of 16, such as 392) takes the first B
  * vector only, and the last panel of 64 or 128 rows (4 rows: 64 = 10 x 6 + 4) 4 rows of FMAs, not 6. Fewer
- * rows also mean fewer independent FMA chains (2 rows x 2 vectors: 4), which is still faster than 6 rows of
- * FMAs on zeros. */
+ * rows also mean fewer independent FMA chains, but a k step takes the longer of one FMA's latency (the same
+ * either way) and the time to issue its FMAs (less with fewer rows), so no step takes longer than before. */
 static inline __attribute__((always_inline)) void edge_tile(int mh, int nv, int kc, const float *a,
                                                             const float *b, float *c, ptrdiff_t ldc,
                                                             float alpha, float beta, int w) {
