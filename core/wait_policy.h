@@ -13,8 +13,7 @@
  * 70 GFLOP/s; the 28-px fusion recipe beside a 2-thread CPU-bound job (scripts/bench_busy.sh --rounds 1, 3
  * runs sleeping at once and 2 spinning, interleaved) 2520-2737 -> 2731-2764 img/s loaded and 6207-6969 ->
  * 6716-7468 alone; the VGG and ResNet-18 steps (bench_step) and the narrow VGG's training unchanged within
- * the VM's noise. A policy the user chose with OMP_WAIT_POLICY or GOMP_SPINCOUNT is
- * left as it is.
+ * the VM's noise. A policy the user chose with OMP_WAIT_POLICY or GOMP_SPINCOUNT is left as it is.
  *
  * libgomp reads these variables once, when it is loaded, before main runs; so the policy is set by
  * re-executing the program with the variable in its environment. That happens once, first thing in main,
@@ -31,8 +30,9 @@ typedef enum {
     DF_WAIT_DEFAULT, /* neither set: libgomp's own default */
 } df_wait_policy;
 
-/* Re-executes the program with GOMP_SPINCOUNT=1000 when neither OMP_WAIT_POLICY nor GOMP_SPINCOUNT is set; returns only when nothing had to change, or when the re-execution failed (the program then goes on
- * with libgomp's default, which is slower on a busy machine but correct). Call first thing in main. */
+/* Re-executes the program with GOMP_SPINCOUNT=1000 when neither OMP_WAIT_POLICY nor GOMP_SPINCOUNT is set;
+ * returns only when nothing had to change, or when the re-execution failed (the program then goes on with
+ * libgomp's default, which is slower on a busy machine but correct). Call first thing in main. */
 void df_wait_policy_apply(char **argv);
 
 /* The policy in effect, and a phrase describing it ("spin 1000 iterations, then sleep (dermfuse's default; ...)"). */

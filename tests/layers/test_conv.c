@@ -260,9 +260,9 @@ int main(void) {
                     avx2_runs += df_conv_choose(d, (df_conv_dir)dir, DF_GEMM_AVX2) == DF_CONV_DIRECT_AVX2;
             }
             CHECK_MSG(avx2_runs == 5, "avx2: %d directions on the AVX2 direct kernels", avx2_runs);
-            const df_conv_shape pointwise_s2 = shape_of(cases[ncases - 1]);
-            CHECK(df_conv_choose(pointwise_s2, DF_CONV_FORWARD, DF_GEMM_AVX2) == DF_CONV_IMPLICIT_GEMM);
-            CHECK(df_conv_choose(pointwise_s2, DF_CONV_WEIGHT_GRAD, DF_GEMM_AVX2) == DF_CONV_IMPLICIT_GEMM);
+            const df_conv_shape one_by_one_s2 = shape_of(cases[ncases - 1]);
+            CHECK(df_conv_choose(one_by_one_s2, DF_CONV_FORWARD, DF_GEMM_AVX2) == DF_CONV_IMPLICIT_GEMM);
+            CHECK(df_conv_choose(one_by_one_s2, DF_CONV_WEIGHT_GRAD, DF_GEMM_AVX2) == DF_CONV_IMPLICIT_GEMM);
         }
         if (all[b] != DF_GEMM_OPENBLAS) {
             for (int i = 0; i < ncases; i++)

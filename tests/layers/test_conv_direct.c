@@ -13,10 +13,11 @@
  * the same way on C = 1, 3, 4 (and 16, 17: the bound), k = 2..7, strides 1..3, padding 0 to wider than the
  * kernel, odd widths, CO 8..64 (CO % 16 == 8 on AVX2 only, whose tiles also take 8-channel blocks): the
  * forward without bias equals df_sgemm on the stored patch matrix bit for bit (one k block, the same FMA
- * order), with a bias within rounding; the weight gradient, added onto an existing one, within rounding; 1 and 2 threads the same bits; AVX2 and AVX-512 the same bits where the
- * CPU runs both; a scratch area of exactly the advertised size. The shapes take in rows wholly in the
- * padding, strides larger than the kernel, rows of two segments in either direction, more output rows than
- * the weight gradient's chunks, and an output large enough for the forward's streamed stores.
+ * order), with a bias within rounding; the weight gradient, added onto an existing one, within rounding; 1 and
+ * 2 threads the same bits; AVX2 and AVX-512 the same bits where the CPU runs both; a scratch area of exactly
+ * the advertised size. The shapes take in rows wholly in the padding, strides larger than the kernel, rows of
+ * two segments in either direction, more output rows than the weight gradient's chunks, and an output large
+ * enough for the forward's streamed stores.
  *
  * Each kernel set runs where the CPU has its instructions; the test exits 77 (skipped) only on a CPU with
  * neither AVX2 nor AVX-512F, where none of these kernels ever runs. */

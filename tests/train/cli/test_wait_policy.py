@@ -53,7 +53,8 @@ def main():
     check(waiting(p).endswith("passive: threads sleep at once (OMP_WAIT_POLICY)"),
           f"the user's passive is the user's: {waiting(p)}")
     p = run(["version"], {"GOMP_SPINCOUNT": "2000"})
-    check(waiting(p).endswith("spin 2000 iterations, then sleep (GOMP_SPINCOUNT)"), f"GOMP_SPINCOUNT kept: {waiting(p)}")
+    check(waiting(p).endswith("spin 2000 iterations, then sleep (GOMP_SPINCOUNT)"),
+          f"GOMP_SPINCOUNT kept: {waiting(p)}")
 
     n = execs(["version"])
     if n is not None:
