@@ -4,6 +4,7 @@
 #include "core/gemm/gemm.h"
 
 #include <cblas.h>
+#include <cpuid.h>
 #include <omp.h>
 #include <stddef.h>
 #include <string.h>
@@ -24,6 +25,23 @@ static int cpu_has_avx512(void) {
 static int cpu_has_avx2(void) {
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+
+int df_gemm_fma_halved_of(const char *vendor, unsigned signature) {
+    if (strcmp(vendor, "AuthenticAMD") != 0 && strcmp(vendor, "HygonGenuine") != 0) return 0;
+    /* Family and model as the manuals compose them: the extended fields count once the base family is 0Fh. */
+    const unsigned base = (signature >> 8) & 0xf, family = base == 0xf ? base + ((signature >> 20) & 0xff) : base;
+    const unsigned model = ((signature >> 4) & 0xf) | (base == 0xf ? ((signature >> 16) & 0xf) << 4 : 0);
+    return (family == 0x17 && model < 0x30) || family == 0x18;
+}
+
+int df_gemm_fma_halved(void) {
+    unsigned eax, ebx, ecx, edx;
+    if (!__get_cpuid(0, &eax, &ebx, &ecx, &edx)) return 0;
+    char vendor[13];
+    memcpy(vendor, &ebx, 4), memcpy(vendor + 4, &edx, 4), memcpy(vendor + 8, &ecx, 4), vendor[12] = '\0';
+    if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx)) return 0;
+    return df_gemm_fma_halved_of(vendor, eax);
 }
 
 static df_gemm_backend resolve_auto(void) {

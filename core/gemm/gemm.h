@@ -55,6 +55,13 @@ df_gemm_backend df_gemm_get_backend(void);
 df_gemm_backend df_gemm_backend_here(void);
 /* Whether this CPU can run backend b (AUTO, portable and OpenBLAS always). */
 int df_gemm_backend_supported(df_gemm_backend b);
+/* 1 where the CPU executes a 256-bit FMA as two 128-bit halves, so that AVX2 code runs at the FMA rate of
+ * SSE code: AMD Zen 1 and Zen+ (family 17h, models below 30h) and Hygon's Dhyana (family 18h, the same core).
+ * Every other AVX2 CPU, Zen 2 onwards and Intel's since Haswell, has full-width FMA units. Kernel choices
+ * that hold only on one kind of core read this (layers/conv/conv_kernel.h). */
+int df_gemm_fma_halved(void);
+/* The same for a CPUID vendor string and leaf-1 signature (EAX). */
+int df_gemm_fma_halved_of(const char *vendor, unsigned signature);
 const char *df_gemm_backend_name(df_gemm_backend b);
 /* Parses "auto", "avx512", "avx2", "portable", "openblas"; returns -1 if unknown. */
 int df_gemm_backend_parse(const char *s, df_gemm_backend *out);

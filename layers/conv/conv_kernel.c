@@ -31,23 +31,34 @@ df_conv_patches df_conv_dgrad_patches(df_conv_shape d, int n, const float *dy) {
     return pt;
 }
 
-/* The direct kernel of backend b for direction dir on these patches (the input patches, or dY's for the
- * input gradient), or IMPLICIT_GEMM where it has none, or where the GEMM is faster: on AVX2 a 1x1 kernel
- * (strided: an unstrided one is pointwise), whose K = C steps are too few to repay a tile's setup and stores
- * (conv_kernel.h). */
-static df_conv_kernel direct_kernel(const df_conv_patches *pt, df_conv_dir dir, df_gemm_backend b) {
+/* Whether backend b has a direct kernel for direction dir on these patches (the input patches, or dY's for
+ * the input gradient): a property of the shape alone. */
+static int direct_applies(const df_conv_patches *pt, df_conv_dir dir, df_gemm_backend b) {
     const int wgrad = dir == DF_CONV_WEIGHT_GRAD;
-    if (b == DF_GEMM_AVX512 && (wgrad ? df_conv_wgrad_avx512_applies(pt) : df_conv_direct_avx512_applies(pt)))
-        return DF_CONV_DIRECT_AVX512;
-    if (b == DF_GEMM_AVX2 && pt->k > 1 &&
-        (wgrad ? df_conv_wgrad_avx2_applies(pt) : df_conv_direct_avx2_applies(pt)))
-        return DF_CONV_DIRECT_AVX2;
-    return DF_CONV_IMPLICIT_GEMM;
+    if (b == DF_GEMM_AVX512) return wgrad ? df_conv_wgrad_avx512_applies(pt) : df_conv_direct_avx512_applies(pt);
+    if (b == DF_GEMM_AVX2) return wgrad ? df_conv_wgrad_avx2_applies(pt) : df_conv_direct_avx2_applies(pt);
+    return 0;
+}
+
+/* Where the AVX2 direct kernels beat the implicit GEMM (conv_kernel.h, note 4): on a core that halves its
+ * FMAs, every kernel wider than 1x1; on a full-width one, the weight gradient of stride-1 layers of at most
+ * 64 input channels only. */
+static int avx2_direct_pays(const df_conv_patches *pt, df_conv_dir dir) {
+    if (pt->k == 1) return 0;
+    return df_gemm_fma_halved() || (dir == DF_CONV_WEIGHT_GRAD && pt->stride == 1 && pt->C <= 64);
+}
+
+/* The direct kernel of backend b for direction dir on these patches, or IMPLICIT_GEMM where it has none or
+ * where the GEMM is faster. */
+static df_conv_kernel direct_kernel(const df_conv_patches *pt, df_conv_dir dir, df_gemm_backend b) {
+    if (!direct_applies(pt, dir, b)) return DF_CONV_IMPLICIT_GEMM;
+    if (b == DF_GEMM_AVX512) return DF_CONV_DIRECT_AVX512;
+    return avx2_direct_pays(pt, dir) ? DF_CONV_DIRECT_AVX2 : DF_CONV_IMPLICIT_GEMM;
 }
 
 /* The short-patch kernel of backend b for direction dir (forward or weight gradient), or -1. On AVX2 only
- * for kernels wider than 1x1 where the AVX2 direct kernel does not take the direction (fewer than 16, or 8,
- * input channels): see conv_kernel.h for the measurements. */
+ * for kernels wider than 1x1 where the AVX2 direct kernel has no instance for the direction (fewer than 16,
+ * or 8, input channels), whatever the CPU: see conv_kernel.h for the measurements. */
 static int small_kernel(df_conv_shape d, df_conv_dir dir, df_gemm_backend b) {
     if (!df_conv_small_possible(d)) return -1;
     /* The AVX2 tiles give the AVX-512 ones' bits (conv_small.h), so they take the channel counts those do not
@@ -58,7 +69,7 @@ static int small_kernel(df_conv_shape d, df_conv_dir dir, df_gemm_backend b) {
                                                                          : -1;
     if (b != DF_GEMM_AVX2 || d.k == 1 || !df_conv_small_fits(&df_conv_small_avx2, kt_of(d), d.CO)) return -1;
     const df_conv_patches pt = df_conv_input_patches(d, 1, NULL);
-    return direct_kernel(&pt, dir, b) == DF_CONV_DIRECT_AVX2 ? -1 : DF_CONV_SMALL_AVX2;
+    return direct_applies(&pt, dir, b) ? -1 : DF_CONV_SMALL_AVX2;
 }
 
 df_conv_kernel df_conv_choose(df_conv_shape d, df_conv_dir dir, df_gemm_backend b) {

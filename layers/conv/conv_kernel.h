@@ -1,7 +1,7 @@
 /* conv_kernel.h: the one place that decides which kernel computes each direction of a convolution, for a
  * given shape and GEMM backend, and how much workspace those kernels take from the graph's scratch. Internal
- * to layers/conv (conv2d.c runs the choice). The choice depends on the shape and the backend only, never on
- * the batch or the thread count, so results do not either.
+ * to layers/conv (conv2d.c runs the choice). The choice depends on the shape, the backend and (on AVX2) whether
+ * the CPU halves its FMAs (df_gemm_fma_halved), never on the batch or the thread count, so results do not either.
  *
  *   kernel            forward                 input gradient             weight gradient
  *   SMALL_AVX512      AVX512 (1), Kt <= 160   -                          AVX512 (1), Kt <= 160
@@ -9,7 +9,7 @@
  *                     (3), Kt <= 160                                     Kt <= 160
  *   DIRECT_AVX512     AVX512, stride 1, C in  AVX512, stride 1, CO in    AVX512, C % 16 == 0
  *                     {16..512}, OW >= 7      {16..512}, W >= 7
- *   DIRECT_AVX2       AVX2 (4), stride 1 or   AVX2, stride 1, CO in      AVX2 (4), C % 8 == 0
+ *   DIRECT_AVX2       AVX2 (4), stride 1 or   AVX2 (4), stride 1, CO in  AVX2 (4), C % 8 == 0
  *                     2, C in {16..512},      {16..512}, W >= 7
  *                     OW >= 7
  *   POINTWISE_GEMM    1x1 stride 1 pad 0: df_sgemm on x itself, every backend
@@ -27,12 +27,18 @@
  * forwards also need pad <= k - 1 (the input gradient's patches always have it). {16..512} is {16, 32, 64, 128, 256,
  * 512}. IMPLICIT_GEMM is df_sgemm_patches_a / _b, which on OpenBLAS stores the patch matrix in slices for cblas_sgemm.
  * Only the AVX-512 and AVX2 backends take the direct kernels, so selecting the portable or OpenBLAS backend (a
- * reference run) changes every product at once. (4) On the AVX2 backend k > 1: against the implicit GEMM (bench_layers
- * conv_direct, batch 8, 2 threads of a shared Zen 1 VM, 2 runs) the direct kernels ran 3x3 layers of 32-256 channels
- * 0.93-1.08x forward, 0.94-1.09x input gradient and 0.95-1.34x weight gradient (64->128 at stride 2: 1.00-1.03x and
- * 1.10-1.12x), and need no patch packing; ResNet's 1x1 stride-2 downsamples (64->128 at 56 px, 128->256 at 28,
- * 256->512 at 14) only 0.83-1.08x forward and 0.46-0.94x weight gradient, so those take the GEMM. When the GEMM's
- * AVX2 packers and edge tiles were slower, the direct kernels led everywhere (1.2-1.8x). */
+ * reference run) changes every product at once. (4) On the AVX2 backend k > 1, and where the CPU runs 256-bit FMAs
+ * at full width (Zen 2 onwards, Intel) only the weight gradient of stride-1 layers with C <= 64. On a core that halves
+ * them (Zen 1), against the implicit GEMM (bench_layers conv_direct, batch 8, 2 threads of a shared VM, 2 runs) the
+ * direct kernels ran 3x3 layers of 32-256 channels 0.93-1.08x forward, 0.94-1.09x input gradient and 0.95-1.34x
+ * weight gradient (64->128 at stride 2: 1.00-1.03x and 1.10-1.12x), and need no patch packing; ResNet's 1x1
+ * stride-2 downsamples (64->128 at 56 px, 128->256 at 28, 256->512 at 14) only 0.83-1.08x forward and 0.46-0.94x
+ * weight gradient, so those take the GEMM. With twice the FMA rate (AMD Zen 3, same benchmark, 2 runs) the GEMM,
+ * whose packed operands stream through L1 in order, pulls ahead: the direct kernels ran the 3x3 layers 0.61-1.05x
+ * forward and 0.60-0.99x input gradient (32-128 channels 0.60-0.97x), the weight gradient 1.22-1.38x at 32 and 64
+ * channels but 0.64-0.83x at 128 and 256 and 0.92x at stride 2; choosing by that, the VGG-style training step ran
+ * 1.12-1.13x faster, its fusion twin 1.30-1.48x and ResNet-18's 1.10-1.49x (bench_step, 2 interleaved runs). On
+ * Zen 1, when the GEMM's AVX2 packers and edge tiles were slower, the direct kernels led everywhere (1.2-1.8x). */
 #ifndef DF_LAYERS_CONV_KERNEL_H
 #define DF_LAYERS_CONV_KERNEL_H
 

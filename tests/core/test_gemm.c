@@ -399,9 +399,34 @@ static void test_packers(df_gemm_backend be) {
     free(want), free(got), free(src);
 }
 
+/* Which CPUs halve their FMAs, from CPUID signatures (leaf 1 EAX) of real parts. */
+static void test_fma_halved(void) {
+    static const struct {
+        const char *vendor, *part;
+        unsigned signature;
+        int halved;
+    } cpus[] = {
+        {"AuthenticAMD", "EPYC 7601 (Zen 1, family 17h model 01h)", 0x00800f12, 1},
+        {"AuthenticAMD", "Ryzen 7 2700X (Zen+, model 08h)", 0x00800f82, 1},
+        {"AuthenticAMD", "EPYC 7742 (Zen 2, model 31h)", 0x00830f10, 0},
+        {"AuthenticAMD", "Ryzen 9 3900X (Zen 2, model 71h)", 0x00870f10, 0},
+        {"AuthenticAMD", "EPYC 7763 (Zen 3, family 19h model 01h)", 0x00a00f11, 0},
+        {"AuthenticAMD", "EPYC 9654 (Zen 4, family 19h model 11h)", 0x00a10f11, 0},
+        {"AuthenticAMD", "Zen 5 (family 1Ah)", 0x00b00f21, 0},
+        {"HygonGenuine", "Dhyana (family 18h)", 0x00900f01, 1},
+        {"GenuineIntel", "Xeon Ice Lake (family 6 model 6Ah)", 0x000606a6, 0},
+        {"GenuineIntel", "Core i7-4770 (Haswell)", 0x000306c3, 0},
+    };
+    for (size_t i = 0; i < sizeof cpus / sizeof cpus[0]; i++)
+        CHECK_MSG(df_gemm_fma_halved_of(cpus[i].vendor, cpus[i].signature) == cpus[i].halved,
+                  "%s: halved FMAs %s", cpus[i].part, cpus[i].halved ? "not detected" : "detected wrongly");
+    printf("this CPU's 256-bit FMAs: %s\n", df_gemm_fma_halved() ? "halved" : "full width");
+}
+
 int main(void) {
     static const df_gemm_backend all[] = {DF_GEMM_AVX512, DF_GEMM_AVX2, DF_GEMM_PORTABLE, DF_GEMM_OPENBLAS};
     test_names();
+    test_fma_halved();
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
         if (df_gemm_set_backend(all[i]) != 0) {
             printf("skipping %s: not supported by this CPU\n", df_gemm_backend_name(all[i]));
