@@ -13,7 +13,12 @@
  * 70 GFLOP/s; the 28-px fusion recipe beside a 2-thread CPU-bound job (scripts/bench_busy.sh --rounds 1, 3
  * runs sleeping at once and 2 spinning, interleaved) 2520-2737 -> 2731-2764 img/s loaded and 6207-6969 ->
  * 6716-7468 alone; the VGG and ResNet-18 steps (bench_step) and the narrow VGG's training unchanged within
- * the VM's noise. A policy the user chose with OMP_WAIT_POLICY or GOMP_SPINCOUNT is left as it is.
+ * the VM's noise. On a Zen 3 VM (pause ~26 ns, so 1000 iterations spin ~26 us) back-to-back 256^3 calls need
+ * about 150 us of spin to keep both threads busy (54-57 GFLOP/s at 1000 iterations, 118-138 at 6000-7200), but
+ * a training run does not gain from it and its image loader loses: the 28-px recipe ran 12,600 img/s alone at 1000
+ * and 9,180 at 7216 (spinning threads take the cores its decoding threads need), 5,460 against 4,170 loaded
+ * (scripts/bench_busy.sh --rounds 2 --epochs 3), and the VGG and ResNet-18 steps were level (bench_step, 2
+ * interleaved runs). A policy the user chose with OMP_WAIT_POLICY or GOMP_SPINCOUNT is left as it is.
  *
  * libgomp reads these variables once, when it is loaded, before main runs; so the policy is set by
  * re-executing the program with the variable in its environment. That happens once, first thing in main,
