@@ -37,7 +37,8 @@
  * whose packed operands stream through L1 in order, pulls ahead: the direct kernels ran the 3x3 layers 0.61-1.05x
  * forward and 0.60-0.99x input gradient (32-128 channels 0.60-0.97x), the weight gradient 1.22-1.38x at 32 and 64
  * channels but 0.64-0.83x at 128 and 256 and 0.92x at stride 2; choosing by that, the VGG-style training step ran
- * 1.12-1.13x faster, its fusion twin 1.30-1.48x and ResNet-18's 1.10-1.49x (bench_step, 2 interleaved runs). On
+ * 1.12-1.13x faster, its fusion twin 1.30-1.48x and ResNet-18's 1.10-1.49x (bench_step, 2 interleaved runs). Intel's
+ * AVX2 cores share Zen 3's two full-width FMA pipes and take its rule without having been measured. On
  * Zen 1, when the GEMM's AVX2 packers and edge tiles were slower, the direct kernels led everywhere (1.2-1.8x). */
 #ifndef DF_LAYERS_CONV_KERNEL_H
 #define DF_LAYERS_CONV_KERNEL_H
