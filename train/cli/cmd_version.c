@@ -26,7 +26,10 @@ char *openblas_get_config(void);
 /* The vector path of this CPU: the kernel that --gemm auto resolves to. */
 static const char *vector_path(void) {
     if (df_gemm_backend_supported(DF_GEMM_AVX512)) return "AVX-512 (avx512 kernels)";
-    if (df_gemm_backend_supported(DF_GEMM_AVX2)) return "AVX2 + FMA (avx2 kernels)";
+    /* Which of the AVX2 convolution kernels run depends on the FMA units (layers/conv/conv_kernel.h). */
+    if (df_gemm_backend_supported(DF_GEMM_AVX2))
+        return df_gemm_fma_halved() ? "AVX2 + FMA, 256-bit FMAs run as two halves (avx2 kernels)"
+                                    : "AVX2 + FMA, full-width FMA units (avx2 kernels)";
     return "baseline (portable kernels)";
 }
 

@@ -249,6 +249,10 @@ static void test_version_keys_predict(void) {
     CHECK_MSG(strstr(cap_out, "vector path:    AVX-512") || strstr(cap_out, "vector path:    AVX2") ||
                   strstr(cap_out, "vector path:    baseline"),
               "%s", cap_out);
+    /* An AVX2 CPU is named with its kind of FMA units, which decides its convolution kernels. */
+    if (strstr(cap_out, "vector path:    AVX2"))
+        CHECK_MSG(strstr(cap_out, df_gemm_fma_halved() ? "256-bit FMAs run as two halves" : "full-width FMA units"),
+                  "%s", cap_out);
     char want[64];
     snprintf(want, sizeof want, "gemm backend:   %s\n", df_gemm_backend_name(df_gemm_get_backend()));
     CHECK_MSG(strstr(cap_out, want) != NULL, "lacks '%s':\n%s", want, cap_out);
