@@ -78,6 +78,7 @@ int main(int argc, char **argv) {
     const char *coretype = getenv("OPENBLAS_CORETYPE");
     df_gemm_set_backend(DF_GEMM_AUTO);
     printf("# df_sgemm backend: %s\n", df_gemm_backend_name(df_gemm_get_backend()));
+    printf("# openmp waiting: %s\n", df_wait_policy_describe());
     printf("# openblas: core %s, OPENBLAS_CORETYPE=%s, config: %s\n", openblas_get_corename(),
            coretype ? coretype : "(unset)", openblas_get_config());
     double peak[2][2];

@@ -678,6 +678,7 @@ int main(int argc, char **argv) {
     df_gemm_set_backend(DF_GEMM_AUTO);
     printf("# threads %d, df_sgemm backend %s, OpenBLAS core %s\n", omp_get_max_threads(),
            df_gemm_backend_name(df_gemm_get_backend()), openblas_get_corename());
+    printf("# openmp waiting: %s\n", df_wait_policy_describe());
     openblas_set_num_threads(omp_get_max_threads());
     const char *isa;
     if (!check_only) {

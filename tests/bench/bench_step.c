@@ -339,6 +339,7 @@ int main(int argc, char **argv) {
     df_gemm_set_backend(DF_GEMM_AUTO);
     printf("# threads %d, df_sgemm backend %s, batch %d\n", omp_get_max_threads(),
            df_gemm_backend_name(df_gemm_get_backend()), BATCH);
+    printf("# openmp waiting: %s\n", df_wait_policy_describe());
     const char *isa;
     peak_gflops = bench_best_peak_gflops(omp_get_max_threads(), &isa);
     printf("# measured FP32 FMA peak (%s) on %d threads: %.1f GFLOP/s\n", isa, omp_get_max_threads(), peak_gflops);
