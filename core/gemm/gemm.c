@@ -35,13 +35,26 @@ int df_gemm_fma_halved_of(const char *vendor, unsigned signature) {
     return (family == 0x17 && model < 0x30) || family == 0x18;
 }
 
-int df_gemm_fma_halved(void) {
+static int probe_fma_halved(void) {
     unsigned eax, ebx, ecx, edx;
     if (!__get_cpuid(0, &eax, &ebx, &ecx, &edx)) return 0;
     char vendor[13];
     memcpy(vendor, &ebx, 4), memcpy(vendor + 4, &edx, 4), memcpy(vendor + 8, &ecx, 4), vendor[12] = '\0';
     if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx)) return 0;
     return df_gemm_fma_halved_of(vendor, eax);
+}
+
+/* Probed once: the convolution chooser asks on every call, and under a hypervisor each CPUID instruction
+ * traps to it. -1 until the first call; threads that race to it store the same answer. */
+static int fma_halved = -1;
+
+int df_gemm_fma_halved(void) {
+    int h = __atomic_load_n(&fma_halved, __ATOMIC_RELAXED);
+    if (h < 0) {
+        h = probe_fma_halved();
+        __atomic_store_n(&fma_halved, h, __ATOMIC_RELAXED);
+    }
+    return h;
 }
 
 static df_gemm_backend resolve_auto(void) {
